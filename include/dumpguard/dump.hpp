@@ -1,0 +1,116 @@
+// The dump model: what every detector and the redactor consume, whatever the file format.
+// A reader turns a file's bytes into a DumpModel once; afterwards it is immutable. Regions
+// describe bytes of the file by offset and size, never by copy, so a 100 GB dump costs
+// only its mapping. Nothing here knows ELF or minidump; format details stay in the readers.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace dumpguard {
+
+class MappedFile;
+
+enum class Format { elf_core, minidump, raw };
+
+// What a region of memory is. "heap" follows DECISIONS.md: writable, anonymous, not a stack.
+enum class RegionKind {
+  stack,         // a thread's stack
+  module,        // a loaded executable image (code, data, relro of an ELF/PE file)
+  file_mapping,  // a file mapped into memory that is not a loaded image
+  heap,          // writable anonymous memory that is no thread's stack
+  anon,          // other anonymous memory (read-only or no-access, vdso, ...)
+  metadata,      // the format's own structures: headers, directories, notes, registers
+  unknown,       // memory whose nature the format does not say (raw images, bare minidumps)
+};
+
+// Who a region belongs to. Which fields are set depends on the kind:
+// stack -> tid; module and file_mapping -> path; metadata -> name (and tid for registers).
+struct Owner {
+  std::optional<std::uint64_t> tid;
+  std::string path;
+  std::string name;
+};
+
+struct Perms {
+  bool read = false;
+  bool write = false;
+  bool execute = false;
+};
+
+struct Region {
+  std::uint64_t file_offset = 0;
+  std::uint64_t size = 0;                    // bytes present in the file
+  std::optional<std::uint64_t> vaddr;        // null for metadata
+  std::optional<std::uint64_t> memory_size;  // set when the mapping is larger than its file bytes
+  std::optional<Perms> perms;                // null where the format has none
+  RegionKind kind = RegionKind::unknown;
+  Owner owner;
+};
+
+struct Thread {
+  std::uint64_t tid = 0;
+  std::optional<std::uint64_t> sp;
+  std::optional<std::size_t> stack_region;    // index into regions
+  std::optional<std::size_t> context_region;  // index of the register-state region
+};
+
+struct Module {
+  std::string path;
+  std::uint64_t base = 0;
+  std::uint64_t size = 0;
+};
+
+struct ByteRange {
+  std::uint64_t file_offset = 0;
+  std::uint64_t size = 0;
+};
+
+struct Warning {
+  std::uint64_t file_offset = 0;
+  std::string message;
+};
+
+// What a reader produces from a file's bytes.
+struct DumpModel {
+  Format format = Format::raw;
+  std::string arch;  // "x86_64", "aarch64", "x86", "arm", ... or "unknown"
+  std::vector<Region> regions;
+  std::vector<Thread> threads;
+  std::vector<Module> modules;
+  std::vector<ByteRange> unaccounted;  // bytes no region claims; scanned all the same
+  std::vector<Warning> warnings;       // problems in a partly sound dump
+  bool complete = true;                // false when any part could not be parsed
+};
+
+// Compute `unaccounted` as the gaps of [0, file_size) that no region covers.
+// Readers call this last; it does not change the regions.
+void account_gaps(DumpModel& model, std::uint64_t file_size);
+
+// Where the bytes came from, for reports.
+struct Source {
+  std::string path;                 // as the user named it ("-" for standard input)
+  std::string compression;          // "", "zstd", "lz4" or "xz"
+  std::uint64_t stored_size = 0;    // size of the file as given
+};
+
+// An opened dump: the mapped bytes (decompressed if need be) and the model over them.
+struct Dump {
+  Source source;
+  std::shared_ptr<const MappedFile> file;
+  DumpModel model;
+
+  std::span<const std::byte> bytes() const;
+  std::span<const std::byte> bytes_of(const Region& region) const;
+};
+
+const char* to_string(Format format);
+const char* to_string(RegionKind kind);
+std::string to_string(const Perms& perms);  // "rwx", "r-x", ...
+
+}  // namespace dumpguard

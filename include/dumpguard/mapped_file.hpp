@@ -1,0 +1,39 @@
+// MappedFile: a dump's bytes, mapped read-only. Nothing else in dumpguard reads dump files.
+// The mapping is private and read-only; an empty file maps to an empty span.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "dumpguard/result.hpp"
+
+namespace dumpguard {
+
+class MappedFile {
+ public:
+  // Map `path` read-only. Errors name no offset (offset 0) and carry strerror text.
+  static Result<MappedFile> open(const std::string& path);
+  // Map an already open descriptor (e.g. an O_TMPFILE holding a decompressed dump).
+  // Takes ownership of fd.
+  static Result<MappedFile> adopt(int fd);
+
+  MappedFile(MappedFile&& other) noexcept;
+  MappedFile& operator=(MappedFile&& other) noexcept;
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  ~MappedFile();
+
+  std::span<const std::byte> bytes() const { return {data_, size_}; }
+  std::uint64_t size() const { return size_; }
+  int fd() const { return fd_; }
+
+ private:
+  MappedFile(int fd, const std::byte* data, std::size_t size) : fd_(fd), data_(data), size_(size) {}
+  int fd_ = -1;
+  const std::byte* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+}  // namespace dumpguard

@@ -1,0 +1,31 @@
+// open_dump: from a path (or "-") to a Dump. Detects the format from content only,
+// decompresses zstd/lz4/xz into an unnamed temporary file, and runs the right reader.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "dumpguard/dump.hpp"
+#include "dumpguard/result.hpp"
+
+namespace dumpguard {
+
+struct OpenOptions {
+  // Set to Format::raw by --format raw / --raw. Raw is never guessed.
+  std::optional<Format> forced_format;
+  // Where decompressed and spooled bytes go (an O_TMPFILE, gone when closed).
+  std::string tmpdir;  // empty: $TMPDIR, else /tmp
+  // Largest decompressed size accepted; 0 means no cap beyond free space.
+  std::uint64_t max_decompressed = 0;
+  // Bytes of free space to leave on tmpdir's file system while decompressing.
+  std::uint64_t min_free_space = 64ull << 20;
+};
+
+Result<Dump> open_dump(const std::string& path, const OpenOptions& options);
+
+// Read a DumpModel from bytes in a known format (no decompression). The readers' entry point.
+Result<DumpModel> read_model(Format format, std::span<const std::byte> bytes);
+
+}  // namespace dumpguard

@@ -1,0 +1,39 @@
+// The subcommands' options and entry points. main.cpp parses the command line (CLI11 lives
+// there alone) and calls these; each run_* only calls the library and prints.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dumpguard/open_dump.hpp"
+
+namespace dumpguard::cli {
+
+// Stable exit codes (README, "Exit codes").
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFindings = 1;
+inline constexpr int kExitError = 2;
+
+// Options every command that reads dumps takes.
+struct InputOptions {
+  std::vector<std::string> dumps;  // paths, or "-" for standard input
+  bool raw = false;                // --format raw / --raw
+  std::string tmpdir;
+  std::uint64_t max_decompressed = 0;
+};
+
+OpenOptions to_open_options(const InputOptions& in);
+
+// "dumpguard: FILE: offset 0x..: problem" on stderr: one line a person can act on.
+void print_error(const std::string& file, const Error& error);
+// Each warning of a partly sound dump, on stderr.
+void print_warnings(const Dump& dump);
+
+struct InfoOptions {
+  InputOptions input;
+  bool json = false;
+};
+int run_info(const InfoOptions& options);
+
+}  // namespace dumpguard::cli

@@ -1,0 +1,57 @@
+// `dumpguard info`: print the model of each dump (table, or JSON with --json).
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "report/info_json.hpp"
+#include "report/info_text.hpp"
+
+namespace dumpguard::cli {
+
+OpenOptions to_open_options(const InputOptions& in) {
+  OpenOptions o;
+  if (in.raw) o.forced_format = Format::raw;
+  o.tmpdir = in.tmpdir;
+  o.max_decompressed = in.max_decompressed;
+  return o;
+}
+
+void print_error(const std::string& file, const Error& error) {
+  fmt::print(stderr, "dumpguard: {}: {}\n", file, describe(error));
+}
+
+void print_warnings(const Dump& dump) {
+  for (const Warning& w : dump.model.warnings) {
+    fmt::print(stderr, "dumpguard: {}: warning: offset {:#x}: {}\n", dump.source.path, w.file_offset, w.message);
+  }
+}
+
+int run_info(const InfoOptions& options) {
+  const OpenOptions open = to_open_options(options.input);
+  int exit_code = kExitOk;
+  // One dump prints one JSON object; several print an array, in the order given.
+  nlohmann::ordered_json all = nlohmann::ordered_json::array();
+  for (const std::string& path : options.input.dumps) {
+    Result<Dump> dump = open_dump(path, open);
+    if (!dump) {
+      print_error(path, dump.error());
+      exit_code = kExitError;
+      continue;
+    }
+    print_warnings(*dump);
+    if (options.json) {
+      all.push_back(info_json(*dump));
+    } else {
+      std::fputs(info_text(*dump).c_str(), stdout);
+    }
+  }
+  if (options.json && !all.empty()) {
+    const auto& out = options.input.dumps.size() == 1 ? all[0] : all;
+    std::cout << out.dump(2) << '\n';
+  }
+  return exit_code;
+}
+
+}  // namespace dumpguard::cli

@@ -1,0 +1,57 @@
+// dumpguard's command line: parse options with CLI11 and hand them to a run_* function.
+// CLI11 is kept to this one translation unit because its headers are slow to compile.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <exception>
+
+#include "cli/commands.hpp"
+
+namespace {
+
+void add_input_options(CLI::App& cmd, dumpguard::cli::InputOptions& in) {
+  cmd.add_option("dumps", in.dumps, "Dump files (ELF core, minidump, raw with --raw; zstd/lz4/xz compressed), or - for standard input")
+      ->required();
+  cmd.add_flag_callback("--raw", [&in] { in.raw = true; }, "Treat the input as a raw memory image (same as --format raw)");
+  cmd.add_option_function<std::string>(
+         "--format",
+         [&in](const std::string& f) { in.raw = (f == "raw"); },
+         "auto (default: detect from content) or raw")
+      ->check(CLI::IsMember({"auto", "raw"}));
+  cmd.add_option("--tmpdir", in.tmpdir, "Directory for unnamed temporary files (decompression, stdin); default $TMPDIR or /tmp")
+      ->check(CLI::ExistingDirectory);
+  cmd.add_option("--max-decompressed", in.max_decompressed,
+                 "Largest decompressed or spooled dump accepted, e.g. 64G (default: no cap beyond free space)")
+      ->transform(CLI::AsSizeValue(false));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  namespace cli = dumpguard::cli;
+  CLI::App app{"dumpguard: find secret keys in crash dumps and keep them out"};
+  app.set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
+  app.require_subcommand(1);
+
+  cli::InfoOptions info;
+  CLI::App* info_cmd = app.add_subcommand("info", "Print the memory model of each dump: regions, threads, modules");
+  add_input_options(*info_cmd, info.input);
+  info_cmd->add_flag("--json", info.json, "Print JSON (schema dumpguard-info/1, see README)");
+  info_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    // --help and --version exit 0; a usage error is an error (2), as documented.
+    return code == 0 ? cli::kExitOk : cli::kExitError;
+  }
+
+  try {
+    if (info_cmd->parsed()) return cli::run_info(info);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "dumpguard: internal error: {}\n", e.what());
+    return cli::kExitError;
+  }
+  return cli::kExitError;
+}

@@ -1,0 +1,9 @@
+// ELF core reader (Linux kernel, gdb gcore, systemd-coredump): PT_LOAD segments become
+// memory regions, PT_NOTE notes become metadata regions, NT_PRSTATUS gives threads.
+#pragma once
+#include <span>
+#include "dumpguard/dump.hpp"
+#include "dumpguard/result.hpp"
+namespace dumpguard {
+Result<DumpModel> read_elf_core(std::span<const std::byte> bytes);
+}

@@ -1,0 +1,9 @@
+// Minidump reader (Windows dbghelp, Breakpad, Crashpad): header, stream directory and
+// streams; memory lists become memory regions, every stream a metadata region.
+#pragma once
+#include <span>
+#include "dumpguard/dump.hpp"
+#include "dumpguard/result.hpp"
+namespace dumpguard {
+Result<DumpModel> read_minidump(std::span<const std::byte> bytes);
+}

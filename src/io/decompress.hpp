@@ -1,0 +1,40 @@
+// Streaming decompression of zstd, lz4 (frame format) and xz dumps into an unnamed
+// temporary file. The whole dump is never held in RAM: input is read from the mapping
+// and output is written in 1 MiB pieces, under a size cap and a free-space reserve.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "dumpguard/dump.hpp"
+#include "dumpguard/result.hpp"
+#include "io/unique_fd.hpp"
+
+namespace dumpguard {
+
+enum class Compression { none, zstd, lz4, xz };
+
+const char* to_string(Compression c);
+
+// From the first bytes only (the file name is never consulted).
+Compression detect_compression(std::span<const std::byte> head);
+
+struct DecompressLimits {
+  std::string tmpdir;
+  std::uint64_t max_size = 0;  // 0: no cap
+  std::uint64_t min_free = 0;
+};
+
+struct Decompressed {
+  UniqueFd fd;                     // the unnamed temp file, positioned anywhere
+  std::uint64_t size = 0;
+  std::optional<Warning> warning;  // set when the compressed stream ends early
+};
+
+// Corrupt data before any output is an error; a stream cut short after some output
+// keeps what was decoded and says so in `warning` (DECISIONS.md: model what is sound).
+Result<Decompressed> decompress(std::span<const std::byte> input, Compression kind,
+                                const DecompressLimits& limits);
+
+}  // namespace dumpguard

@@ -1,0 +1,9 @@
+// `dumpguard info --json`: the dump model as JSON. The field names are a stable contract
+// for scripts (README, "info --json"); bump kInfoSchema when a field changes meaning.
+#pragma once
+#include <nlohmann/json.hpp>
+#include "dumpguard/dump.hpp"
+namespace dumpguard {
+inline constexpr const char* kInfoSchema = "dumpguard-info/1";
+nlohmann::ordered_json info_json(const Dump& dump);
+}
