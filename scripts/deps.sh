@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian packages dumpguard needs, and only those missing.
+# Says nothing when everything is already there (make deps runs it on every make).
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  cmake ninja-build g++ pkg-config ccache
+  clang libfuzzer-14-dev            # ASan+UBSan build and libFuzzer targets
+  # libraries
+  libcli11-dev nlohmann-json3-dev libfmt-dev libssl-dev
+  libzstd-dev liblz4-dev liblzma-dev
+  libgtest-dev
+  # tools the tests and the demo drive
+  gdb elfutils lldb python3-lldb-14 python3 python3-cryptography openssl
+  zstd lz4 xz-utils
+  # peers for tests and benchmarks
+  aeskeyfind rsakeyfind yara
+  # benchmarks
+  time
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+echo "make deps: installing ${missing[*]}"
+SUDO=""
+[[ $(id -u) -eq 0 ]] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,88 @@
+"""Shared pieces of the integration tests: run the CLI, start and dump real processes.
+
+Every dump is taken with gcore under a file-size limit, of processes built without
+sanitizers (tests/programs), and every started process is killed in cleanup.
+"""
+import json
+import os
+import subprocess
+import tempfile
+import time
+import unittest
+
+DUMPGUARD = os.environ.get("DUMPGUARD", "")
+PROGRAMS = os.environ.get("DG_PROGRAMS_DIR", "")
+SHARED = os.environ.get("DG_SHARED_DIR", "")
+# gcore's file-size limit in 1 KiB blocks (4 GB): a runaway core fails instead of filling the disk.
+CORE_LIMIT_BLOCKS = 4_000_000
+
+
+def run_dumpguard(*args, stdin=None, check_exit=None):
+    """Run the CLI; return (exit code, stdout, stderr)."""
+    proc = subprocess.run([DUMPGUARD, *args], input=stdin, capture_output=True, timeout=600)
+    if check_exit is not None and proc.returncode != check_exit:
+        raise AssertionError(f"dumpguard {' '.join(args)} exited {proc.returncode}, "
+                             f"expected {check_exit}; stderr: {proc.stderr.decode(errors='replace')}")
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def info_json(path, *extra):
+    code, out, err = run_dumpguard("info", "--json", *extra, path, check_exit=0)
+    return json.loads(out)
+
+
+class LiveProcess:
+    """A test program started with a pipe on stdin; it runs until the pipe closes."""
+
+    def __init__(self, argv, ready_word="ready", timeout=60):
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True)
+        self.lines = []
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            self.lines.append(line.rstrip("\n"))
+            if ready_word in line:
+                return
+        self.stop()
+        raise RuntimeError(f"{argv[0]} did not become ready: {self.lines}")
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=30)
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+
+def gcore(pid, directory):
+    """Dump a live process with gdb's gcore under a file-size limit; return the core's path."""
+    prefix = os.path.join(directory, "core")
+    subprocess.run(["bash", "-c", f"ulimit -f {CORE_LIMIT_BLOCKS}; exec gcore -o {prefix} {pid}"],
+                   check=True, capture_output=True, timeout=300)
+    path = f"{prefix}.{pid}"
+    if not os.path.exists(path):
+        raise RuntimeError("gcore wrote no core")
+    return path
+
+
+class DumpTestCase(unittest.TestCase):
+    """A test case with a private temporary directory."""
+
+    def setUp(self):
+        if not DUMPGUARD or not os.path.exists(DUMPGUARD):
+            self.fail("DUMPGUARD is not set to the built CLI")
+        self._tmp = tempfile.TemporaryDirectory(prefix="dg-test-")
+        self.tmp = self._tmp.name
+
+    def tearDown(self):
+        self._tmp.cleanup()

@@ -1,0 +1,75 @@
+"""The CLI's contract that needs no dump: exit codes, one-line errors, --help, --version."""
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import dgtest  # noqa: E402
+
+
+class Cli(dgtest.DumpTestCase):
+    def write(self, name, data):
+        path = os.path.join(self.tmp, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+    def test_version_and_help_exit_0(self):
+        code, out, _ = dgtest.run_dumpguard("--version")
+        self.assertEqual(code, 0)
+        self.assertTrue(out.startswith(b"dumpguard "))
+        for args in (["--help"], ["info", "--help"], ["info", "--version"]):
+            code, out, _ = dgtest.run_dumpguard(*args)
+            self.assertEqual(code, 0, args)
+
+    def test_usage_error_exits_2(self):
+        self.assertEqual(dgtest.run_dumpguard("info")[0], 2)
+        self.assertEqual(dgtest.run_dumpguard("no-such-command")[0], 2)
+
+    def test_unknown_content_is_an_error_that_suggests_raw(self):
+        path = self.write("mystery.bin", os.urandom(4096))
+        code, out, err = dgtest.run_dumpguard("info", path)
+        self.assertEqual(code, 2)
+        lines = err.decode().strip().splitlines()
+        self.assertEqual(len(lines), 1)
+        self.assertIn(path, lines[0])
+        self.assertIn("offset 0x0", lines[0])
+        self.assertIn("--format raw", lines[0])
+
+    def test_raw_is_chosen_never_guessed(self):
+        data = os.urandom(8192)
+        path = self.write("image.raw", data)
+        for flag in (["--raw"], ["--format", "raw"]):
+            info = dgtest.info_json(path, *flag)
+            self.assertEqual(info["format"], "raw")
+            self.assertEqual(info["regions"], [{"index": 0, "file_offset": 0, "size": len(data), "vaddr": 0,
+                                                "memory_size": None, "perms": None, "kind": "unknown", "owner": {}}])
+            self.assertEqual(info["unaccounted"], [])
+
+    def test_missing_file_is_an_error_naming_it(self):
+        missing = os.path.join(self.tmp, "absent.core")
+        code, _, err = dgtest.run_dumpguard("info", missing)
+        self.assertEqual(code, 2)
+        self.assertIn(missing.encode(), err)
+
+    def test_several_dumps_one_bad_exits_2_and_reports_the_good_one(self):
+        good = self.write("good.raw", b"\0" * 100)
+        bad = self.write("bad.bin", b"garbage!" * 10)
+        code, out, err = dgtest.run_dumpguard("info", "--json", "--raw", good, os.path.join(self.tmp, "nope"))
+        self.assertEqual(code, 2)
+        self.assertEqual(len(dgtest.json.loads(out)), 1)
+        code, out, err = dgtest.run_dumpguard("info", good, bad)
+        self.assertEqual(code, 2)
+        self.assertIn(b"bad.bin", err)
+
+    def test_errors_never_echo_file_bytes(self):
+        # The content of an unreadable file could be a secret: no error may quote it.
+        secret = b"S3CRET-" + os.urandom(16).hex().encode()
+        path = self.write("secret.bin", secret * 50)
+        _, out, err = dgtest.run_dumpguard("info", path)
+        self.assertNotIn(secret, out + err)
+        self.assertNotIn(secret.hex().encode(), out + err)
+
+
+if __name__ == "__main__":
+    unittest.main()
