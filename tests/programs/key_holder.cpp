@@ -1,7 +1,8 @@
 // A process that holds a private key the way a live server does: an RSA-2048 key made
 // at start-up with OpenSSL (so p, q, d, ... sit on the heap as BIGNUM limbs) and an AES-256
 // encryption context. It prints "ready pid=N" and waits until its stdin closes, so a test or
-// the demo can dump it with gcore. It never prints key material.
+// the demo can dump it with gcore. With "abort" as its second argument it aborts instead of
+// waiting, so the kernel writes the core. It never prints key material.
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
@@ -28,6 +29,7 @@ int main(int argc, char** argv) {
 
   std::printf("ready pid=%d\n", static_cast<int>(getpid()));
   std::fflush(stdout);
+  if (argc > 2 && std::strcmp(argv[2], "abort") == 0) std::abort();
   char buf[64];
   while (read(STDIN_FILENO, buf, sizeof buf) > 0) {
   }

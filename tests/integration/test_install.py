@@ -1,0 +1,35 @@
+"""`cmake --install` gives a usable package: a separate project finds it with
+find_package(dumpguard), links it, and reads a dump through the public headers."""
+import os
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import dgtest  # noqa: E402
+
+BUILD_DIR = os.environ.get("DG_BUILD_DIR", "")
+SOURCE = os.environ.get("DG_SOURCE_DIR", "")
+
+
+@unittest.skipIf(os.environ.get("DG_SANITIZE") == "ON",
+                 "the sanitizer build's library needs -fsanitize in its consumers; the Release build tests installation")
+class Install(dgtest.DumpTestCase):
+    def test_installed_package_is_usable_from_another_project(self):
+        prefix = os.path.join(self.tmp, "prefix")
+        subprocess.run(["cmake", "--install", BUILD_DIR, "--prefix", prefix], check=True, capture_output=True)
+        self.assertTrue(os.path.exists(os.path.join(prefix, "bin", "dumpguard")))
+        self.assertTrue(os.path.exists(os.path.join(prefix, "include", "dumpguard", "dump.hpp")))
+        consumer = os.path.join(self.tmp, "consumer")
+        subprocess.run(["cmake", "-S", os.path.join(SOURCE, "tests", "install_consumer"), "-B", consumer,
+                        "-G", "Ninja", f"-DCMAKE_PREFIX_PATH={prefix}"], check=True, capture_output=True)
+        subprocess.run(["ninja", "-C", consumer], check=True, capture_output=True)
+        image = os.path.join(self.tmp, "image.raw")
+        with open(image, "wb") as f:
+            f.write(os.urandom(4096))
+        out = subprocess.run([os.path.join(consumer, "consumer"), image], check=True, capture_output=True, text=True)
+        self.assertEqual(out.stdout.strip(), "raw 1")
+
+
+if __name__ == "__main__":
+    unittest.main()
