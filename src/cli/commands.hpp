@@ -36,4 +36,13 @@ struct InfoOptions {
 };
 int run_info(const InfoOptions& options);
 
+struct ScanCliOptions {
+  InputOptions input;
+  bool json = false;
+  std::string fail_on = "medium";  // low | medium | high | critical
+  std::string fingerprint_key;     // empty: default_fingerprint_key_path()
+  unsigned aes_tolerance = 0;
+};
+int run_scan(const ScanCliOptions& options);
+
 }  // namespace dumpguard::cli

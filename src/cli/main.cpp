@@ -39,6 +39,21 @@ int main(int argc, char** argv) {
   info_cmd->add_flag("--json", info.json, "Print JSON (schema dumpguard-info/1, see README)");
   info_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
 
+  cli::ScanCliOptions scan;
+  CLI::App* scan_cmd = app.add_subcommand("scan", "Find key material in each dump; exit 0 none, 1 findings, 2 error");
+  add_input_options(*scan_cmd, scan.input);
+  scan_cmd->add_flag("--json", scan.json, "Print JSON (schema dumpguard-scan/1, see README)");
+  scan_cmd->add_option("--fail-on", scan.fail_on, "Exit 1 when a finding is at or above this severity")
+      ->check(CLI::IsMember({"low", "medium", "high", "critical"}))
+      ->capture_default_str();
+  scan_cmd->add_option("--fingerprint-key", scan.fingerprint_key,
+                       "32-byte key file for keyed fingerprints (made with mode 0600 on first use; "
+                       "default $XDG_CONFIG_HOME/dumpguard/fingerprint.key)");
+  scan_cmd->add_option("--aes-tolerance", scan.aes_tolerance,
+                       "Bit errors allowed in an AES key schedule (default 0: exact schedules only)")
+      ->check(CLI::Range(0u, 64u));
+  scan_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -49,6 +64,7 @@ int main(int argc, char** argv) {
 
   try {
     if (info_cmd->parsed()) return cli::run_info(info);
+    if (scan_cmd->parsed()) return cli::run_scan(scan);
   } catch (const std::exception& e) {
     fmt::print(stderr, "dumpguard: internal error: {}\n", e.what());
     return cli::kExitError;

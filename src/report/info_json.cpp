@@ -17,16 +17,15 @@ nlohmann::ordered_json owner_json(const Owner& owner) {
 }
 }  // namespace
 
-nlohmann::ordered_json info_json(const Dump& dump) {
+nlohmann::ordered_json dump_header_json(const Dump& dump) {
   const DumpModel& m = dump.model;
   nlohmann::ordered_json j;
-  j["schema"] = kInfoSchema;
   j["file"] = dump.source.path;
   j["file_size"] = dump.source.stored_size;
   if (dump.source.compression.empty()) {
     j["compression"] = nullptr;
   } else {
-    // Every offset in this report refers to the decompressed stream.
+    // Every offset in a report refers to the decompressed stream.
     j["compression"] = {{"format", dump.source.compression},
                         {"decompressed_size", dump.bytes().size()},
                         {"offsets", "decompressed"}};
@@ -34,6 +33,14 @@ nlohmann::ordered_json info_json(const Dump& dump) {
   j["format"] = to_string(m.format);
   j["arch"] = m.arch;
   j["complete"] = m.complete;
+  return j;
+}
+
+nlohmann::ordered_json info_json(const Dump& dump) {
+  const DumpModel& m = dump.model;
+  nlohmann::ordered_json j;
+  j["schema"] = kInfoSchema;
+  j.update(dump_header_json(dump));
 
   auto& regions = j["regions"] = nlohmann::ordered_json::array();
   for (std::size_t i = 0; i < m.regions.size(); ++i) {

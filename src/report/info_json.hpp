@@ -6,4 +6,6 @@
 namespace dumpguard {
 inline constexpr const char* kInfoSchema = "dumpguard-info/1";
 nlohmann::ordered_json info_json(const Dump& dump);
+// The fields every report starts with: file, file_size, compression, format, arch, complete.
+nlohmann::ordered_json dump_header_json(const Dump& dump);
 }

@@ -86,3 +86,62 @@ class DumpTestCase(unittest.TestCase):
 
     def tearDown(self):
         self._tmp.cleanup()
+
+
+def openssl(*args, cwd=None):
+    subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=cwd, timeout=300)
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_s_server(directory, key_path, cert_path):
+    """openssl s_server on loopback holding the key; returns a LiveProcess-like handle."""
+    port = free_port()
+    proc = subprocess.Popen(["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-key", key_path,
+                             "-cert", cert_path, "-www", "-quiet"], cwd=directory, stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import socket
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        raise RuntimeError("s_server did not start listening")
+    return proc
+
+
+def le_be_encodings(value):
+    """Minimal big-endian and little-endian bytes of a positive integer."""
+    be = value.to_bytes((value.bit_length() + 7) // 8, "big")
+    return be, be[::-1]
+
+
+def occurrences(data, needle):
+    out, i = [], data.find(needle)
+    while i >= 0:
+        out.append(i)
+        i = data.find(needle, i + 1)
+    return out
+
+
+def covered(findings, offset, length):
+    """True when one finding's span contains [offset, offset + length)."""
+    return any(f["file_offset"] <= offset and offset + length <= f["file_offset"] + f["length"] for f in findings)
+
+
+def secret_encodings(secret):
+    """Every form a report could leak a secret in: raw, hex (both cases), base64, base64url, UTF-16LE."""
+    import base64
+    forms = [secret, secret.hex().encode(), secret.hex().upper().encode(),
+             base64.b64encode(secret).rstrip(b"="), base64.urlsafe_b64encode(secret).rstrip(b"=")]
+    forms.append(secret.hex().encode("utf-16-le"))
+    return [f for f in forms if len(f) >= 8]

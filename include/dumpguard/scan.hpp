@@ -1,0 +1,38 @@
+// scan_dump: run every detector over every region and unaccounted range of a dump, and
+// return the findings grouped by key. The caller prints; this never does.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dumpguard/dump.hpp"
+#include "dumpguard/finding.hpp"
+
+namespace dumpguard {
+
+struct ScanOptions {
+  unsigned aes_tolerance = 0;                 // bit errors allowed in an AES schedule
+  std::vector<std::uint8_t> fingerprint_key;  // 32 bytes, for keyed fingerprints
+};
+
+// A public key harvested from the dump: not a finding, but what the hunts looked for.
+struct HarvestedKey {
+  std::string fingerprint;
+  std::string type;  // "rsa-2048", "ec-p256", "ed25519", ...
+  std::string origin;
+  bool ca = false;
+  bool derived = false;  // computed from a private key found in the dump
+};
+
+struct ScanReport {
+  std::vector<Finding> findings;  // sorted by file offset; one span each
+  std::vector<KeyGroup> keys;     // every finding belongs to exactly one key
+  std::vector<HarvestedKey> public_keys;
+  std::vector<std::string> detectors;  // names, in the order they ran
+  std::uint64_t bytes_searched = 0;    // regions and unaccounted ranges (overlaps once each)
+};
+
+ScanReport scan_dump(const Dump& dump, const ScanOptions& options);
+
+}  // namespace dumpguard

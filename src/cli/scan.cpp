@@ -1,0 +1,63 @@
+// `dumpguard scan`: find key material in each dump; exit 0 none, 1 findings, 2 error.
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "crypto/fingerprint_key.hpp"
+#include "dumpguard/scan.hpp"
+#include "report/scan_json.hpp"
+#include "report/scan_text.hpp"
+
+namespace dumpguard::cli {
+
+namespace {
+Severity parse_severity(const std::string& s) {
+  if (s == "low") return Severity::low;
+  if (s == "high") return Severity::high;
+  if (s == "critical") return Severity::critical;
+  return Severity::medium;
+}
+}  // namespace
+
+int run_scan(const ScanCliOptions& options) {
+  const std::string key_path =
+      options.fingerprint_key.empty() ? default_fingerprint_key_path() : options.fingerprint_key;
+  auto key = load_or_create_fingerprint_key(key_path);
+  if (!key) {
+    fmt::print(stderr, "dumpguard: {}\n", key.error().message);
+    return kExitError;
+  }
+  ScanOptions scan_options;
+  scan_options.fingerprint_key = *key;
+  scan_options.aes_tolerance = options.aes_tolerance;
+  const Severity fail_on = parse_severity(options.fail_on);
+
+  const OpenOptions open = to_open_options(options.input);
+  bool error = false, failing = false;
+  nlohmann::ordered_json all = nlohmann::ordered_json::array();
+  for (const std::string& path : options.input.dumps) {
+    Result<Dump> dump = open_dump(path, open);
+    if (!dump) {
+      print_error(path, dump.error());
+      error = true;
+      continue;
+    }
+    print_warnings(*dump);
+    const ScanReport report = scan_dump(*dump, scan_options);
+    for (const Finding& f : report.findings) failing = failing || f.severity >= fail_on;
+    if (options.json) {
+      all.push_back(scan_json(*dump, report, fail_on));
+    } else {
+      std::fputs(scan_text(*dump, report).c_str(), stdout);
+    }
+  }
+  if (options.json && !all.empty()) {
+    std::cout << (options.input.dumps.size() == 1 ? all[0] : all).dump(2) << '\n';
+  }
+  if (error) return kExitError;
+  return failing ? kExitFindings : kExitOk;
+}
+
+}  // namespace dumpguard::cli

@@ -1,0 +1,15 @@
+// SHA-256 and hex for public-key fingerprints; HMAC-SHA256 under the installation's
+// fingerprint key for symmetric secrets, so a report names an AES key without revealing it.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+
+namespace dumpguard {
+std::array<std::uint8_t, 32> sha256(std::span<const std::uint8_t> data);
+std::string hex(std::span<const std::uint8_t> data);
+// "hmac-sha256:" + hex(HMAC-SHA256(fingerprint_key, secret)): stable on one installation,
+// useless for recovering the secret without the key (DECISIONS.md, fingerprints).
+std::string keyed_fingerprint(std::span<const std::uint8_t> fingerprint_key, std::span<const std::uint8_t> secret);
+}  // namespace dumpguard

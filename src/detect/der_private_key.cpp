@@ -1,0 +1,59 @@
+// Raw DER private keys sit in memory wherever a key file was read or a key serialised.
+// Every key form starts SEQUENCE { INTEGER 0|1, ... }: the detector jumps from one 0x30
+// byte to the next with memchr and tries a parse only where that INTEGER follows.
+#include "detect/der_private_key.hpp"
+
+#include <cstring>
+
+#include "detect/private_key_finding.hpp"
+
+namespace dumpguard {
+
+namespace {
+
+class DerPrivateKeyDetector final : public Detector {
+ public:
+  std::string_view name() const override { return "der"; }
+  Phase phase() const override { return Phase::structure; }
+
+  void scan(const ScanContext& context, const ScanArea& area, FindingSink& sink) override {
+    const auto* data = reinterpret_cast<const std::uint8_t*>(area.bytes.data());
+    const std::size_t size = area.bytes.size();
+    std::size_t i = 0;
+    while (i + 8 < size) {
+      const void* hit = std::memchr(data + i, 0x30, size - i - 8);
+      if (hit == nullptr) break;
+      i = static_cast<std::size_t>(static_cast<const std::uint8_t*>(hit) - data);
+      if (const std::size_t consumed = try_at(context, area, data, size, i, sink); consumed > 0) {
+        i += consumed;  // the whole structure is one finding; do not report its inner parts again
+      } else {
+        ++i;
+      }
+    }
+  }
+
+ private:
+  static std::size_t try_at(const ScanContext& context, const ScanArea& area, const std::uint8_t* data,
+                            std::size_t size, std::size_t i, FindingSink& sink) {
+    // Cheap prefilter: the length header, then 02 01 00 or 02 01 01.
+    std::size_t header = 2;
+    const std::uint8_t len0 = data[i + 1];
+    if (len0 & 0x80) {
+      header += len0 & 0x7F;
+      if ((len0 & 0x7F) == 0 || (len0 & 0x7F) > 3) return 0;
+    }
+    if (i + header + 3 > size) return 0;
+    const std::uint8_t* v = data + i + header;
+    if (v[0] != 0x02 || v[1] != 0x01 || v[2] > 1) return 0;
+    auto parsed = parse_private_key_der({data + i, size - i});
+    if (!parsed) return 0;
+    report_private_key(context, area, i, parsed->length, *parsed, "der", "der-" + parsed->form, sink);
+    return parsed->length;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Detector> make_der_private_key_detector() { return std::make_unique<DerPrivateKeyDetector>(); }
+
+}  // namespace dumpguard

@@ -1,0 +1,64 @@
+// The one interface every detector implements, and what it receives. Detectors push
+// findings and harvested public keys into a sink; they never print, never read files,
+// and never know which reporter will show their findings (STYLE.md, one-way data flow).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+
+#include "detect/public_key.hpp"
+#include "dumpguard/dump.hpp"
+#include "dumpguard/finding.hpp"
+
+namespace dumpguard {
+
+// A contiguous stretch of the file to search: one region's bytes, or an unaccounted range.
+struct ScanArea {
+  std::uint64_t file_offset = 0;
+  std::span<const std::byte> bytes;
+  std::optional<std::size_t> region;  // null for unaccounted bytes
+};
+
+class FindingSink {
+ public:
+  virtual ~FindingSink() = default;
+  virtual void finding(Finding finding) = 0;
+  virtual void public_key(PublicKey key) = 0;
+};
+
+// What detectors may read besides the bytes: the model and the public keys known so far.
+struct ScanContext {
+  const Dump& dump;
+  const KeyRing& keys;  // harvested in the structure phase, read in the hunt phase
+  std::span<const ScanArea> areas;
+  // The installation's 32-byte fingerprint key, for keyed fingerprints of symmetric secrets
+  // (crypto/digest.hpp keyed_fingerprint).
+  std::span<const std::uint8_t> fingerprint_key;
+};
+
+class Detector {
+ public:
+  // Structure detectors run first, over every area; the public keys they harvest feed the
+  // hunt detectors, which run second.
+  enum class Phase { structure, hunt };
+
+  virtual ~Detector() = default;
+  virtual std::string_view name() const = 0;
+  virtual Phase phase() const = 0;
+  virtual void scan(const ScanContext& context, const ScanArea& area, FindingSink& sink) = 0;
+  // Called once after every area was scanned, for detectors that need a second pass
+  // (the RSA key closure searches for the components it derived from the primes).
+  virtual void finish(const ScanContext& /*context*/, FindingSink& /*sink*/) {}
+};
+
+// The file offset of the byte at `at` within the area, and its virtual address if any.
+inline std::optional<std::uint64_t> vaddr_of(const Dump& dump, const ScanArea& area, std::uint64_t at) {
+  if (!area.region) return std::nullopt;
+  const Region& r = dump.model.regions[*area.region];
+  if (!r.vaddr) return std::nullopt;
+  return *r.vaddr + (area.file_offset + at - r.file_offset);
+}
+
+}  // namespace dumpguard

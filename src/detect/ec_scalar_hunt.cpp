@@ -1,0 +1,174 @@
+// A scalar multiplication costs about 57 µs (P-256), so candidates are few and cheap tests
+// come first: structure (glibc chunks and BIGNUMs sized for the scalar), then at least half
+// the bytes distinct and no word that looks like a user-space pointer. Each candidate costs
+// one multiplication whatever the number of keys: d·G is compared with every target point.
+// Blind spots (README): scalars outside malloc chunks with no BIGNUM pointing at them, and
+// keys whose public point is not in the dump (issue 4 adds user-supplied keys).
+#include "detect/ec_scalar_hunt.hpp"
+
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+
+#include <fmt/format.h>
+#include <algorithm>
+#include <map>
+#include <set>
+#include <vector>
+
+#include "crypto/openssl_ptr.hpp"
+#include "crypto/private_key.hpp"
+#include "detect/exact_search.hpp"
+#include "detect/limb_candidates.hpp"
+
+namespace dumpguard {
+
+namespace {
+
+struct Curve {
+  int nid = 0;
+  std::size_t scalar_len = 0;
+  EcGroupPtr group;
+  std::vector<const PublicKey*> targets;  // keys on this curve, compared by uncompressed point
+};
+
+// A canonical x86-64 or AArch64 user-space pointer: the top two bytes zero and the next one
+// typical of heap, libraries or stacks. Random scalars almost never contain one.
+bool pointer_shaped(const std::uint8_t* p, std::size_t len) {
+  for (std::size_t i = 0; i + 8 <= len; i += 8) {
+    if (p[i + 7] == 0 && p[i + 6] == 0 && (p[i + 5] == 0x7f || p[i + 5] == 0x55 || p[i + 5] == 0x56)) return true;
+  }
+  return false;
+}
+
+class EcScalarHunt final : public Detector {
+ public:
+  std::string_view name() const override { return "ec-scalar"; }
+  Phase phase() const override { return Phase::hunt; }
+
+  void scan(const ScanContext& context, const ScanArea& area, FindingSink& /*sink*/) override {
+    prepare(context);
+    if (curves_.empty()) return;
+    if (area.region) {
+      const Region& r = context.dump.model.regions[*area.region];
+      const bool file_backed = r.kind == RegionKind::module || r.kind == RegionKind::file_mapping;
+      if (file_backed && r.perms && !r.perms->write) return;
+    }
+    const auto* data = reinterpret_cast<const std::uint8_t*>(area.bytes.data());
+    const auto* all = reinterpret_cast<const std::uint8_t*>(context.dump.bytes().data());
+    const std::uint64_t base = vaddr_of(context.dump, area, 0).value_or(area.file_offset);
+    for (Curve& curve : curves_) {
+      const LimbSearch search{{data, area.bytes.size()}, base, word_, curve.scalar_len};
+      for_each_chunk(search, 32, [&](std::size_t o) {
+        test(curve, data + o, area.file_offset + o, true);
+        test(curve, data + o, area.file_offset + o, false);
+      });
+      for_each_bignum(search, *map_, [&](std::uint64_t at) { test(curve, all + at, at, true); });
+    }
+  }
+
+  void finish(const ScanContext& context, FindingSink& sink) override {
+    ExactPatterns patterns;
+    struct Origin {
+      const PublicKey* key;
+      bool little_endian;
+    };
+    std::vector<Origin> origins;
+    for (auto& [key, scalar] : found_) {
+      const int n = BN_num_bytes(scalar.get());
+      std::vector<std::uint8_t> buf(static_cast<std::size_t>(n));
+      for (bool le : {false, true}) {
+        if (le) {
+          BN_bn2lebinpad(scalar.get(), buf.data(), n);
+        } else {
+          BN_bn2bin(scalar.get(), buf.data());
+        }
+        patterns.add(buf, origins.size());
+        origins.push_back({key, le});
+      }
+      OPENSSL_cleanse(buf.data(), buf.size());
+    }
+    for (const ScanArea& area : context.areas) {
+      patterns.search(area.bytes, [&](std::size_t offset, std::size_t length, std::size_t tag) {
+        const Origin& o = origins[tag];
+        Finding f;
+        f.detector = "ec-scalar";
+        f.kind = "ec-private-scalar";
+        f.encoding = o.little_endian ? "le" : "be";
+        f.file_offset = area.file_offset + offset;
+        f.length = length;
+        f.vaddr = vaddr_of(context.dump, area, offset);
+        f.region = area.region;
+        f.verified = true;
+        f.proof = fmt::format("d·G equals the {} public key {} ({})", curve_name(o.key->curve_nid),
+                              o.key->fingerprint, o.key->origin);
+        f.key = o.key->fingerprint;
+        f.severity = Severity::critical;
+        sink.finding(std::move(f));
+      });
+    }
+  }
+
+ private:
+  void prepare(const ScanContext& context) {
+    if (prepared_) return;
+    prepared_ = true;
+    const std::string& arch = context.dump.model.arch;
+    word_ = (arch == "x86" || arch == "arm") ? 4 : 8;
+    map_.emplace(context.dump.model);
+    ctx_.reset(BN_CTX_new());
+    for (const PublicKey& k : context.keys.keys()) {
+      if (k.type != KeyType::ec || k.ca) continue;
+      Curve* curve = nullptr;
+      for (Curve& c : curves_) {
+        if (c.nid == k.curve_nid) curve = &c;
+      }
+      if (curve == nullptr) {
+        EcGroupPtr group(EC_GROUP_new_by_curve_name(k.curve_nid));
+        if (!group) continue;
+        Curve c;
+        c.nid = k.curve_nid;
+        c.scalar_len = static_cast<std::size_t>(BN_num_bytes(EC_GROUP_get0_order(group.get())));
+        c.group = std::move(group);
+        curves_.push_back(std::move(c));
+        curve = &curves_.back();
+      }
+      curve->targets.push_back(&k);
+    }
+  }
+
+  void test(Curve& curve, const std::uint8_t* p, std::uint64_t file_offset, bool little_endian) {
+    const std::size_t len = curve.scalar_len;
+    if (distinct_bytes(p, len) < len / 2 || pointer_shaped(p, len)) return;
+    if (!tried_.insert({file_offset, len * 2 + (little_endian ? 1 : 0)}).second) return;
+    BnPtr d(little_endian ? BN_lebin2bn(p, static_cast<int>(len), nullptr) : BN_bin2bn(p, static_cast<int>(len), nullptr));
+    if (!d || BN_is_zero(d.get()) || BN_cmp(d.get(), EC_GROUP_get0_order(curve.group.get())) >= 0) return;
+    EcPointPtr q(EC_POINT_new(curve.group.get()));
+    ++multiplications_;
+    if (!q || EC_POINT_mul(curve.group.get(), q.get(), d.get(), nullptr, nullptr, ctx_.get()) != 1) return;
+    std::vector<std::uint8_t> point(EC_POINT_point2oct(curve.group.get(), q.get(), POINT_CONVERSION_UNCOMPRESSED,
+                                                       nullptr, 0, ctx_.get()));
+    EC_POINT_point2oct(curve.group.get(), q.get(), POINT_CONVERSION_UNCOMPRESSED, point.data(), point.size(), ctx_.get());
+    for (const PublicKey* key : curve.targets) {
+      if (key->point.size() == point.size() && std::equal(point.begin(), point.end(), key->point.begin()) &&
+          !found_.count(key)) {
+        found_.emplace(key, std::move(d));
+        return;
+      }
+    }
+  }
+
+  bool prepared_ = false;
+  unsigned word_ = 8;
+  std::optional<AddressMap> map_;
+  BnCtxPtr ctx_;
+  std::vector<Curve> curves_;
+  std::map<const PublicKey*, BnPtr> found_;
+  std::set<std::pair<std::uint64_t, std::size_t>> tried_;
+  std::uint64_t multiplications_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Detector> make_ec_scalar_hunt_detector() { return std::make_unique<EcScalarHunt>(); }
+
+}  // namespace dumpguard

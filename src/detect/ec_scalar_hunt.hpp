@@ -1,0 +1,10 @@
+// Detector: the EC scalar hunt. For every EC public key the scan knows (harvested from the
+// dump, or derived from a private key found in it), it looks for the private scalar d with
+// d·G = Q among heap windows that allocator and BIGNUM structure point at, then searches
+// every copy of each found scalar exactly, big- and little-endian.
+#pragma once
+#include <memory>
+#include "detect/detector.hpp"
+namespace dumpguard {
+std::unique_ptr<Detector> make_ec_scalar_hunt_detector();
+}

@@ -1,0 +1,37 @@
+// Exact search for a set of byte strings at every offset, in one pass: a 2-byte bitmap
+// rejects almost every offset before any comparison. Used for the key closure, where the
+// strings are secret components derived from found factors: they are wiped on destruction.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <vector>
+
+namespace dumpguard {
+
+class ExactPatterns {
+ public:
+  ExactPatterns();
+  ~ExactPatterns();
+  ExactPatterns(const ExactPatterns&) = delete;
+  ExactPatterns& operator=(const ExactPatterns&) = delete;
+
+  // Patterns shorter than 8 bytes are ignored: they would match by chance.
+  void add(std::span<const std::uint8_t> bytes, std::size_t tag);
+  bool empty() const { return patterns_.empty(); }
+
+  // Calls found(offset, length, tag) for every occurrence, in offset order.
+  void search(std::span<const std::byte> data,
+              const std::function<void(std::size_t offset, std::size_t length, std::size_t tag)>& found) const;
+
+ private:
+  struct Pattern {
+    std::vector<std::uint8_t> bytes;
+    std::size_t tag;
+  };
+  std::vector<Pattern> patterns_;
+  std::vector<std::uint64_t> first_two_;  // bitmap over the first two bytes, 65536 bits
+};
+
+}  // namespace dumpguard

@@ -1,0 +1,52 @@
+#include "detect/limb_candidates.hpp"
+
+#include <array>
+
+namespace dumpguard {
+
+unsigned distinct_bytes(const std::uint8_t* p, std::size_t len) {
+  std::array<std::uint64_t, 4> seen{};
+  unsigned distinct = 0;
+  for (std::size_t i = 0; i < len; ++i) {
+    std::uint64_t& word = seen[p[i] >> 6];
+    const std::uint64_t bit = std::uint64_t{1} << (p[i] & 63);
+    if (!(word & bit)) {
+      word |= bit;
+      ++distinct;
+    }
+  }
+  return distinct;
+}
+
+void for_each_chunk(const LimbSearch& s, std::size_t slack, const std::function<void(std::size_t)>& found) {
+  const unsigned align = 2 * s.word;
+  const std::size_t size = s.data.size();
+  std::size_t o = (align - s.base_vaddr % align) % align;
+  if (o < s.word) o += align;
+  const std::uint64_t min_chunk = s.length + s.word;
+  const std::uint64_t max_chunk = s.length + slack + s.word + align;
+  for (; o + s.length <= size; o += align) {
+    const std::uint64_t chunk = load_le(s.data.data() + o - s.word, s.word) & ~std::uint64_t{7};
+    if (chunk < min_chunk || chunk > max_chunk || chunk % align != 0) continue;
+    found(o);
+  }
+}
+
+void for_each_bignum(const LimbSearch& s, const AddressMap& map, const std::function<void(std::uint64_t)>& found) {
+  const std::uint64_t limbs = (s.length + s.word - 1) / s.word;
+  const std::size_t record = s.word + 16;  // d, top, dmax, neg, flags
+  const std::size_t size = s.data.size();
+  const std::uint8_t* data = s.data.data();
+  for (std::size_t o = (s.word - s.base_vaddr % s.word) % s.word; o + record <= size; o += s.word) {
+    if (load_le(data + o + s.word, 4) != limbs) continue;
+    const std::uint64_t dmax = load_le(data + o + s.word + 4, 4);
+    const std::uint64_t neg = load_le(data + o + s.word + 8, 4);
+    const std::uint64_t flags = load_le(data + o + s.word + 12, 4);
+    if (dmax < limbs || dmax > limbs + 64 || neg > 1 || flags > 0x3F) continue;
+    const std::uint64_t d = load_le(data + o, s.word);
+    if (d == 0 || d % s.word != 0) continue;
+    if (auto at = map.file_offset(d, s.length)) found(*at);
+  }
+}
+
+}  // namespace dumpguard

@@ -1,0 +1,44 @@
+// Where big numbers live in a process's heap, as candidate windows for the hunts
+// (DECISIONS.md: candidates come from structure first). Shared by the RSA factor hunt and
+// the EC scalar hunt, so both see the same allocator and BIGNUM priors.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <span>
+
+#include "format/address_map.hpp"
+
+namespace dumpguard {
+
+inline std::uint64_t load_le(const std::uint8_t* p, unsigned width) {
+  std::uint64_t v = 0;
+  for (unsigned i = 0; i < width; ++i) v |= std::uint64_t{p[i]} << (8 * i);
+  return v;
+}
+
+// Number of distinct byte values in [p, p + len): random numbers have many, text and
+// small integers few.
+unsigned distinct_bytes(const std::uint8_t* p, std::size_t len);
+
+struct LimbSearch {
+  std::span<const std::uint8_t> data;  // the area's bytes
+  std::uint64_t base_vaddr = 0;        // virtual address of data[0] (or its file offset)
+  unsigned word = 8;                   // pointer and size_t width of the process
+  std::size_t length = 0;              // bytes of the number sought
+};
+
+// glibc malloc chunks (malloc/malloc.c): user pointers are 2·SIZE_SZ aligned and preceded
+// by the chunk size, which is the request + SIZE_SZ rounded up to 2·SIZE_SZ, with three flag
+// bits. Calls found(offset) for every chunk whose size could hold `length` bytes plus at most
+// `slack` more (dmax can exceed top).
+void for_each_chunk(const LimbSearch& s, std::size_t slack, const std::function<void(std::size_t offset)>& found);
+
+// OpenSSL BIGNUMs (crypto/bn/bn_local.h: { BN_ULONG *d; int top; int dmax; int neg; int
+// flags; }) whose top is the limb count of `length` bytes: calls found(file_offset) with the
+// file offset of the limbs `d` points to, wherever the allocator put them.
+void for_each_bignum(const LimbSearch& s, const AddressMap& map,
+                     const std::function<void(std::uint64_t limbs_file_offset)>& found);
+
+}  // namespace dumpguard

@@ -1,0 +1,20 @@
+// Turning a parsed private key into a finding and a public key, shared by the detectors
+// that meet private keys in different wrappers (raw DER, PEM, ...).
+#pragma once
+#include <string_view>
+
+#include "crypto/private_key.hpp"
+#include "detect/detector.hpp"
+
+namespace dumpguard {
+
+// Checks `key`, then reports the span [offset, offset + length) of the area as one
+// finding of that key, and hands its public key (marked derived) to the sink.
+void report_private_key(const ScanContext& context, const ScanArea& area, std::uint64_t offset,
+                        std::uint64_t length, const ParsedPrivateKey& key, std::string_view detector,
+                        std::string_view encoding, FindingSink& sink);
+
+// "rsa-private-key", "ec-private-key", "ed25519-private-key", "x25519-private-key".
+const char* private_key_kind(KeyType type);
+
+}  // namespace dumpguard

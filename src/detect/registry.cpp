@@ -1,0 +1,21 @@
+#include "detect/registry.hpp"
+
+#include "detect/der_private_key.hpp"
+#include "detect/ec_scalar_hunt.hpp"
+#include "detect/pem.hpp"
+#include "detect/public_key_harvest.hpp"
+#include "detect/rsa_factor_hunt.hpp"
+
+namespace dumpguard {
+
+std::vector<std::unique_ptr<Detector>> make_detectors(const ScanOptions& /*options*/) {
+  std::vector<std::unique_ptr<Detector>> d;
+  d.push_back(make_pem_detector());
+  d.push_back(make_der_private_key_detector());
+  d.push_back(make_public_key_harvest_detector());
+  d.push_back(make_rsa_factor_hunt_detector());
+  d.push_back(make_ec_scalar_hunt_detector());
+  return d;
+}
+
+}  // namespace dumpguard

@@ -1,0 +1,11 @@
+// The list of detectors a scan runs. Adding a detector touches this list and its own file.
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "detect/detector.hpp"
+#include "dumpguard/scan.hpp"
+
+namespace dumpguard {
+std::vector<std::unique_ptr<Detector>> make_detectors(const ScanOptions& options);
+}

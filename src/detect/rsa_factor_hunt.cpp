@@ -1,0 +1,289 @@
+// Candidates come from structure first (DECISIONS.md, "Hunts that cost real time"), since a
+// division at every offset costs about 18 s per GiB and modulus:
+//  - glibc malloc chunks: a 16-byte-aligned user pointer preceded by a size field that fits
+//    the limb count (malloc.c: chunk size = request + SIZE_SZ, rounded up to 2*SIZE_SZ);
+//  - OpenSSL BIGNUMs (crypto/bn/bn_local.h: { BN_ULONG *d; int top; int dmax; int neg;
+//    int flags; }): a pointer whose top matches the prime's limb count is followed to its limbs,
+//    which finds limbs in any allocator, the secure heap included;
+//  - DER INTEGER headers (02 81 xx / 02 82 xx xx) and SSH mpint length prefixes (RFC 4251 5).
+// Then cheap statistics: the candidate is odd, has the prime's bit length, and its bytes are
+// diverse. Blind spots (README): limbs in a non-glibc allocator with no BIGNUM header in the
+// dump, big-endian copies with no length prefix, and factors of moduli the scan never saw.
+// The closure then searches every byte offset exactly, so any copy of any component that
+// matches exactly is found once one factor is known.
+#include "detect/rsa_factor_hunt.hpp"
+
+#include <openssl/bn.h>
+
+#include <array>
+#include <cstring>
+#include <fmt/format.h>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "crypto/openssl_ptr.hpp"
+#include "detect/exact_search.hpp"
+#include "detect/limb_candidates.hpp"
+#include "format/address_map.hpp"
+
+namespace dumpguard {
+
+namespace {
+
+std::uint32_t load_be32(const std::uint8_t* p) {
+  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | p[3];
+}
+
+bool writable_or_anonymous(const Region& r) {
+  // Code and read-only data of mapped files hold no live keys (issue 3's prefilter).
+  const bool file_backed = r.kind == RegionKind::module || r.kind == RegionKind::file_mapping;
+  return !(file_backed && r.perms && !r.perms->write);
+}
+
+struct Modulus {
+  const PublicKey* key = nullptr;
+  BnPtr n;
+  unsigned prime_bits = 0;   // (bits + 1) / 2: OpenSSL's primes have exactly this many bits
+  std::size_t prime_len = 0; // bytes
+};
+
+struct Component {
+  const char* name;
+  const char* kind;
+};
+constexpr std::array<Component, 8> kComponents{{
+    {"p", "rsa-prime"},
+    {"q", "rsa-prime"},
+    {"d", "rsa-private-exponent"},
+    {"d (mod φ(n))", "rsa-private-exponent"},
+    {"dp", "rsa-crt-exponent"},
+    {"dq", "rsa-crt-exponent"},
+    {"qinv", "rsa-crt-coefficient"},
+    {"pinv", "rsa-crt-coefficient"},
+}};
+
+class RsaFactorHunt final : public Detector {
+ public:
+  std::string_view name() const override { return "rsa-factor"; }
+  Phase phase() const override { return Phase::hunt; }
+
+  void scan(const ScanContext& context, const ScanArea& area, FindingSink& /*sink*/) override {
+    prepare(context);
+    if (moduli_.empty() || unfactored_ == 0) return;
+    if (area.region && !writable_or_anonymous(context.dump.model.regions[*area.region])) return;
+    const auto* data = reinterpret_cast<const std::uint8_t*>(area.bytes.data());
+    const std::size_t size = area.bytes.size();
+    // Alignment is a property of virtual addresses; unaccounted bytes fall back to file offsets.
+    const std::uint64_t base = vaddr_of(context.dump, area, 0).value_or(area.file_offset);
+    for (std::size_t len : prime_lengths_) {
+      const LimbSearch search{{data, size}, base, word_, len};
+      chunk_candidates(context, area, search);
+      bignum_candidates(context, search);
+      integer_candidates(context, area, data, size, len);
+    }
+  }
+
+  void finish(const ScanContext& context, FindingSink& sink) override { closure(context, sink); }
+
+ private:
+  void prepare(const ScanContext& context) {
+    if (prepared_) return;
+    prepared_ = true;
+    const std::string& arch = context.dump.model.arch;
+    word_ = (arch == "x86" || arch == "arm") ? 4 : 8;
+    map_.emplace(context.dump.model);
+    for (const PublicKey& k : context.keys.keys()) {
+      // CA keys' private halves are never in a server's dump (DECISIONS.md).
+      if (k.type != KeyType::rsa || k.ca || k.bits < 512 || k.bits > 16384) continue;
+      Modulus m;
+      m.key = &k;
+      m.n = bn_from_be(k.n.data(), k.n.size());
+      m.prime_bits = (k.bits + 1) / 2;
+      m.prime_len = (m.prime_bits + 7) / 8;
+      if (!m.n) continue;
+      prime_lengths_.insert(m.prime_len);
+      moduli_.push_back(std::move(m));
+    }
+    factors_.resize(moduli_.size());
+    unfactored_ = moduli_.size();
+    ctx_.reset(BN_CTX_secure_new());
+  }
+
+  // Cheap statistics before any division: odd, the right bit length, diverse bytes.
+  static bool plausible(const std::uint8_t* p, std::size_t len, bool little_endian, unsigned prime_bits) {
+    const std::uint8_t low = little_endian ? p[0] : p[len - 1];
+    const std::uint8_t top = little_endian ? p[len - 1] : p[0];
+    if (!(low & 1) || top == 0) return false;
+    unsigned top_bits = 0;
+    for (unsigned t = top; t != 0; t >>= 1) ++top_bits;
+    const unsigned bits = static_cast<unsigned>((len - 1) * 8) + top_bits;
+    if (bits + 1 < prime_bits || bits > prime_bits + 1) return false;
+    const unsigned distinct = distinct_bytes(p, len);
+    return distinct >= len / 4;
+  }
+
+  void test(const ScanContext& /*context*/, const std::uint8_t* p, std::size_t len, std::uint64_t file_offset,
+            bool little_endian) {
+    bool wanted = false;
+    for (std::size_t i = 0; i < moduli_.size() && !wanted; ++i) {
+      wanted = moduli_[i].prime_len == len && !factors_[i] && plausible(p, len, little_endian, moduli_[i].prime_bits);
+    }
+    // Remember only plausible candidates: the set stays small while the same limbs, reached
+    // through a chunk header and through a BIGNUM pointer, are divided once.
+    if (!wanted || !tried_.insert({file_offset, len * 2 + (little_endian ? 1 : 0)}).second) return;
+    BnPtr x(little_endian ? BN_lebin2bn(p, static_cast<int>(len), nullptr) : BN_bin2bn(p, static_cast<int>(len), nullptr));
+    BnPtr r = bn_new();
+    if (!x || !r) return;
+    for (std::size_t i = 0; i < moduli_.size(); ++i) {
+      Modulus& m = moduli_[i];
+      if (m.prime_len != len || factors_[i] || !plausible(p, len, little_endian, m.prime_bits)) continue;
+      ++divisions_;
+      if (BN_mod(r.get(), m.n.get(), x.get(), ctx_.get()) == 1 && BN_is_zero(r.get()) && !BN_is_one(x.get()) &&
+          BN_cmp(x.get(), m.n.get()) != 0) {
+        factors_[i].reset(BN_dup(x.get()));
+        --unfactored_;
+      }
+    }
+  }
+
+  void chunk_candidates(const ScanContext& context, const ScanArea& area, const LimbSearch& search) {
+    // dmax may exceed top: up to twice the limbs, as BN_MONT_CTX sizes some of its numbers.
+    for_each_chunk(search, search.length + 64, [&](std::size_t o) {
+      test(context, search.data.data() + o, search.length, area.file_offset + o, true);
+    });
+  }
+
+  void bignum_candidates(const ScanContext& context, const LimbSearch& search) {
+    const auto* all = reinterpret_cast<const std::uint8_t*>(context.dump.bytes().data());
+    for_each_bignum(search, *map_, [&](std::uint64_t at) { test(context, all + at, search.length, at, true); });
+  }
+
+  void integer_candidates(const ScanContext& context, const ScanArea& area, const std::uint8_t* data,
+                          std::size_t size, std::size_t len) {
+    for (std::size_t i = 0; i + 4 + len < size; ++i) {
+      std::size_t content = 0;
+      std::size_t at = 0;
+      if (data[i] == 0x02 && data[i + 1] == 0x81 && len + 1 < 256) {  // DER INTEGER, 1 length byte
+        content = data[i + 2];
+        at = i + 3;
+      } else if (data[i] == 0x02 && data[i + 1] == 0x82) {  // DER INTEGER, 2 length bytes
+        content = (std::size_t{data[i + 2]} << 8) | data[i + 3];
+        at = i + 4;
+      } else if (data[i] == 0 && data[i + 1] == 0) {  // SSH mpint: uint32 length, big-endian
+        content = load_be32(data + i);
+        at = i + 4;
+      } else {
+        continue;
+      }
+      if (content == len + 1 && at + content <= size && data[at] == 0) {
+        ++at;
+      } else if (content != len || at + content > size) {
+        continue;
+      }
+      test(context, data + at, len, area.file_offset + at, false);
+    }
+  }
+
+  void closure(const ScanContext& context, FindingSink& sink) {
+    ExactPatterns patterns;
+    struct Origin {
+      std::size_t modulus;
+      std::size_t component;
+      bool little_endian;
+    };
+    std::vector<Origin> origins;
+    for (std::size_t i = 0; i < moduli_.size(); ++i) {
+      if (!factors_[i]) continue;
+      std::vector<BnPtr> parts = derive(moduli_[i], factors_[i].get());
+      for (std::size_t c = 0; c < parts.size(); ++c) {
+        if (!parts[c]) continue;
+        const int n = BN_num_bytes(parts[c].get());
+        std::vector<std::uint8_t> buf(static_cast<std::size_t>(n));
+        for (bool le : {false, true}) {
+          if (le) {
+            BN_bn2lebinpad(parts[c].get(), buf.data(), n);
+          } else {
+            BN_bn2bin(parts[c].get(), buf.data());
+          }
+          patterns.add(buf, origins.size());
+          origins.push_back({i, c, le});
+        }
+        OPENSSL_cleanse(buf.data(), buf.size());
+      }
+    }
+    if (patterns.empty()) return;
+    for (const ScanArea& area : context.areas) {
+      patterns.search(area.bytes, [&](std::size_t offset, std::size_t length, std::size_t tag) {
+        const Origin& o = origins[tag];
+        const Modulus& m = moduli_[o.modulus];
+        const Component& c = kComponents[o.component];
+        Finding f;
+        f.detector = "rsa-factor";
+        f.kind = c.kind;
+        f.encoding = o.little_endian ? "le" : "be";
+        f.file_offset = area.file_offset + offset;
+        f.length = length;
+        f.vaddr = vaddr_of(context.dump, area, offset);
+        f.region = area.region;
+        f.verified = true;
+        f.proof = o.component < 2
+                      ? fmt::format("{}: a factor of the {}-bit modulus of key {}", c.name, m.key->bits, m.key->fingerprint)
+                      : fmt::format("{}: derived from the factors of the {}-bit modulus of key {}", c.name,
+                                    m.key->bits, m.key->fingerprint);
+        f.key = m.key->fingerprint;
+        f.severity = Severity::critical;
+        sink.finding(std::move(f));
+      });
+    }
+  }
+
+  // p, q, d (mod λ), d (mod φ), dp, dq, qinv = q⁻¹ mod p, pinv = p⁻¹ mod q.
+  std::vector<BnPtr> derive(const Modulus& m, const BIGNUM* factor) {
+    BN_CTX* ctx = ctx_.get();
+    std::vector<BnPtr> out(kComponents.size());
+    BnPtr p(BN_dup(factor)), q = bn_new(), rem = bn_new();
+    BN_div(q.get(), rem.get(), m.n.get(), p.get(), ctx);
+    BnPtr e = bn_from_be(m.key->e.data(), m.key->e.size());
+    BnPtr p1 = bn_new(), q1 = bn_new(), phi = bn_new(), g = bn_new(), lambda = bn_new();
+    BN_sub(p1.get(), p.get(), BN_value_one());
+    BN_sub(q1.get(), q.get(), BN_value_one());
+    BN_mul(phi.get(), p1.get(), q1.get(), ctx);
+    BN_gcd(g.get(), p1.get(), q1.get(), ctx);
+    BN_div(lambda.get(), nullptr, phi.get(), g.get(), ctx);
+    BnPtr d(BN_mod_inverse(nullptr, e.get(), lambda.get(), ctx));
+    BnPtr d_phi(BN_mod_inverse(nullptr, e.get(), phi.get(), ctx));
+    if (d) {
+      BnPtr dp = bn_new(), dq = bn_new();
+      BN_mod(dp.get(), d.get(), p1.get(), ctx);
+      BN_mod(dq.get(), d.get(), q1.get(), ctx);
+      out[4] = std::move(dp);
+      out[5] = std::move(dq);
+    }
+    out[6].reset(BN_mod_inverse(nullptr, q.get(), p.get(), ctx));
+    out[7].reset(BN_mod_inverse(nullptr, p.get(), q.get(), ctx));
+    if (d_phi && d && BN_cmp(d_phi.get(), d.get()) == 0) d_phi.reset();
+    out[0] = std::move(p);
+    out[1] = std::move(q);
+    out[2] = std::move(d);
+    out[3] = std::move(d_phi);
+    return out;
+  }
+
+  bool prepared_ = false;
+  unsigned word_ = 8;
+  std::optional<AddressMap> map_;
+  std::vector<Modulus> moduli_;
+  std::set<std::size_t> prime_lengths_;
+  std::vector<BnPtr> factors_;
+  std::size_t unfactored_ = 0;
+  std::set<std::pair<std::uint64_t, std::size_t>> tried_;  // (file offset, length·2 + little-endian)
+  std::uint64_t divisions_ = 0;
+  BnCtxPtr ctx_;
+};
+
+}  // namespace
+
+std::unique_ptr<Detector> make_rsa_factor_hunt_detector() { return std::make_unique<RsaFactorHunt>(); }
+
+}  // namespace dumpguard

@@ -1,0 +1,10 @@
+// Detector: the RSA factor hunt and key closure. For every RSA modulus known to the scan
+// (harvested from the dump), it finds windows of memory that hold a nontrivial factor of
+// it, little-endian limb arrays or big-endian bytes, and proves each by division. From the
+// factors it derives d, dp, dq and qinv and searches every encoding of all of them exactly.
+#pragma once
+#include <memory>
+#include "detect/detector.hpp"
+namespace dumpguard {
+std::unique_ptr<Detector> make_rsa_factor_hunt_detector();
+}

@@ -1,0 +1,80 @@
+#include "scan/key_groups.hpp"
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <map>
+#include <tuple>
+
+#include "crypto/private_key.hpp"
+
+namespace dumpguard {
+
+std::string key_type_name(const PublicKey& key) {
+  switch (key.type) {
+    case KeyType::rsa: return fmt::format("rsa-{}", key.bits);
+    case KeyType::ec: return "ec-" + curve_name(key.curve_nid);
+    case KeyType::ed25519: return "ed25519";
+    case KeyType::x25519: return "x25519";
+  }
+  return "unknown";
+}
+
+void settle_findings(std::vector<Finding>& findings, const KeyRing& ring) {
+  // An EC scalar or Ed25519 seed is verified only when its public key is in the dump
+  // (DECISIONS.md): seen there as a public key, not merely derived from the scalar itself.
+  for (Finding& f : findings) {
+    if (f.verified || f.key.empty()) continue;
+    if (f.kind != "ec-private-key" && f.kind != "ed25519-private-key" && f.kind != "x25519-private-key") continue;
+    if (f.proof.find("no public") == std::string::npos) continue;  // a failed check stays failed
+    const PublicKey* pub = ring.find(f.key);
+    if (pub == nullptr || pub->derived) continue;
+    f.verified = true;
+    f.severity = Severity::critical;
+    f.proof += fmt::format("; its public key is in the dump ({})", pub->origin);
+  }
+
+  std::sort(findings.begin(), findings.end(), [](const Finding& a, const Finding& b) {
+    return std::tie(a.file_offset, b.length, a.kind, a.key) < std::tie(b.file_offset, a.length, b.kind, b.key);
+  });
+  // Merge exact duplicates (overlapping regions) and spans inside a larger span of the same key.
+  std::vector<Finding> kept;
+  kept.reserve(findings.size());
+  std::map<std::string, std::uint64_t> reach;  // per key: the end of the furthest span kept
+  for (Finding& f : findings) {
+    auto it = reach.find(f.key);
+    const std::uint64_t end = f.file_offset + f.length;
+    if (!f.key.empty() && it != reach.end() && end <= it->second) continue;
+    if (!f.key.empty()) reach[f.key] = std::max(end, it == reach.end() ? 0 : it->second);
+    kept.push_back(std::move(f));
+  }
+  findings = std::move(kept);
+}
+
+std::vector<KeyGroup> group_keys(const std::vector<Finding>& findings, const KeyRing& ring) {
+  std::vector<KeyGroup> groups;
+  std::map<std::string, std::size_t> index;
+  for (std::size_t i = 0; i < findings.size(); ++i) {
+    const Finding& f = findings[i];
+    const std::string id = f.key.empty() ? fmt::format("finding-{}", i) : f.key;
+    auto [it, inserted] = index.emplace(id, groups.size());
+    if (inserted) {
+      KeyGroup g;
+      g.fingerprint = f.key;
+      const PublicKey* pub = f.key.empty() ? nullptr : ring.find(f.key);
+      g.kind = pub ? key_type_name(*pub) : f.kind;
+      groups.push_back(std::move(g));
+    }
+    KeyGroup& g = groups[it->second];
+    g.findings.push_back(i);
+    if (f.verified && !g.verified) {
+      g.verified = true;
+      g.proof = f.proof;
+    }
+    if (g.proof.empty()) g.proof = f.proof;
+    g.severity = std::max(g.severity, f.severity);
+    if (g.findings.size() == 1) g.severity = f.severity;
+  }
+  return groups;
+}
+
+}  // namespace dumpguard

@@ -1,0 +1,81 @@
+// The scanner: builds the list of areas (every region, every unaccounted range), runs the
+// structure detectors over all of them, then the hunt detectors with the public keys the
+// first phase harvested, then hands the raw findings to key grouping.
+#include "dumpguard/scan.hpp"
+
+#include <algorithm>
+
+#include "detect/registry.hpp"
+#include "scan/key_groups.hpp"
+
+namespace dumpguard {
+
+namespace {
+
+class CollectingSink final : public FindingSink {
+ public:
+  void finding(Finding f) override { findings.push_back(std::move(f)); }
+  void public_key(PublicKey k) override { ring.add(std::move(k)); }
+
+  std::vector<Finding> findings;
+  KeyRing ring;
+};
+
+// Regions can overlap (a minidump may list a range twice): each byte is searched once per
+// region that claims it, and duplicate findings are merged afterwards.
+std::vector<ScanArea> areas_of(const Dump& dump) {
+  std::vector<ScanArea> areas;
+  const auto all = dump.bytes();
+  for (std::size_t i = 0; i < dump.model.regions.size(); ++i) {
+    const Region& r = dump.model.regions[i];
+    if (r.size == 0 || r.file_offset >= all.size()) continue;
+    areas.push_back({r.file_offset, dump.bytes_of(r), i});
+  }
+  for (const ByteRange& u : dump.model.unaccounted) {
+    if (u.size == 0 || u.file_offset >= all.size()) continue;
+    areas.push_back({u.file_offset, all.subspan(u.file_offset, std::min<std::uint64_t>(u.size, all.size() - u.file_offset)),
+                     std::nullopt});
+  }
+  return areas;
+}
+
+std::uint64_t distinct_bytes(std::vector<ScanArea> areas) {
+  std::sort(areas.begin(), areas.end(), [](const ScanArea& a, const ScanArea& b) { return a.file_offset < b.file_offset; });
+  std::uint64_t total = 0, cursor = 0;
+  for (const ScanArea& a : areas) {
+    const std::uint64_t end = a.file_offset + a.bytes.size();
+    if (end > cursor) total += end - std::max(cursor, a.file_offset);
+    cursor = std::max(cursor, end);
+  }
+  return total;
+}
+
+}  // namespace
+
+ScanReport scan_dump(const Dump& dump, const ScanOptions& options) {
+  const std::vector<ScanArea> areas = areas_of(dump);
+  auto detectors = make_detectors(options);
+  CollectingSink sink;
+  ScanContext context{dump, sink.ring, areas, options.fingerprint_key};
+
+  for (Detector::Phase phase : {Detector::Phase::structure, Detector::Phase::hunt}) {
+    for (auto& detector : detectors) {
+      if (detector->phase() != phase) continue;
+      for (const ScanArea& area : areas) detector->scan(context, area, sink);
+      detector->finish(context, sink);
+    }
+  }
+
+  ScanReport report;
+  for (const auto& d : detectors) report.detectors.emplace_back(d->name());
+  report.bytes_searched = distinct_bytes(areas);
+  report.findings = std::move(sink.findings);
+  settle_findings(report.findings, sink.ring);
+  report.keys = group_keys(report.findings, sink.ring);
+  for (const PublicKey& k : sink.ring.keys()) {
+    report.public_keys.push_back({k.fingerprint, key_type_name(k), k.origin, k.ca, k.derived});
+  }
+  return report;
+}
+
+}  // namespace dumpguard
