@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,9 @@ namespace dumpguard {
 struct ScanOptions {
   unsigned aes_tolerance = 0;                 // bit errors allowed in an AES schedule
   std::vector<std::uint8_t> fingerprint_key;  // 32 bytes, for keyed fingerprints
+  // Public keys whose private halves are never in a dump (the system trust store): not
+  // hunted. Keys from CA certificates (basicConstraints CA:TRUE) are skipped as well.
+  std::set<std::string> trusted_public_keys;
 };
 
 // A public key harvested from the dump: not a finding, but what the hunts looked for.

@@ -42,6 +42,7 @@ struct ScanCliOptions {
   std::string fail_on = "medium";  // low | medium | high | critical
   std::string fingerprint_key;     // empty: default_fingerprint_key_path()
   unsigned aes_tolerance = 0;
+  bool hunt_trust_store = false;   // also hunt keys of the system trust store
 };
 int run_scan(const ScanCliOptions& options);
 

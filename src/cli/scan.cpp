@@ -6,6 +6,7 @@
 
 #include "cli/commands.hpp"
 #include "crypto/fingerprint_key.hpp"
+#include "crypto/trust_store.hpp"
 #include "dumpguard/scan.hpp"
 #include "report/scan_json.hpp"
 #include "report/scan_text.hpp"
@@ -32,6 +33,7 @@ int run_scan(const ScanCliOptions& options) {
   ScanOptions scan_options;
   scan_options.fingerprint_key = *key;
   scan_options.aes_tolerance = options.aes_tolerance;
+  if (!options.hunt_trust_store) scan_options.trusted_public_keys = trust_store_fingerprints();
   const Severity fail_on = parse_severity(options.fail_on);
 
   const OpenOptions open = to_open_options(options.input);

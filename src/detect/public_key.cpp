@@ -22,4 +22,10 @@ const PublicKey* KeyRing::find(const std::string& fingerprint) const {
   return nullptr;
 }
 
+void KeyRing::mark_ca(const std::set<std::string>& fingerprints) {
+  for (PublicKey& k : keys_) {
+    if (fingerprints.count(k.fingerprint)) k.ca = true;
+  }
+}
+
 }  // namespace dumpguard

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,8 @@ class KeyRing {
   bool add(PublicKey key);
   const std::vector<PublicKey>& keys() const { return keys_; }
   const PublicKey* find(const std::string& fingerprint) const;
+  // Marks the keys with these fingerprints as CA keys, which the hunts skip.
+  void mark_ca(const std::set<std::string>& fingerprints);
 
  private:
   std::vector<PublicKey> keys_;

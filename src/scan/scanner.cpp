@@ -59,6 +59,7 @@ ScanReport scan_dump(const Dump& dump, const ScanOptions& options) {
   ScanContext context{dump, sink.ring, areas, options.fingerprint_key};
 
   for (Detector::Phase phase : {Detector::Phase::structure, Detector::Phase::hunt}) {
+    if (phase == Detector::Phase::hunt) sink.ring.mark_ca(options.trusted_public_keys);
     for (auto& detector : detectors) {
       if (detector->phase() != phase) continue;
       for (const ScanArea& area : areas) detector->scan(context, area, sink);
