@@ -16,6 +16,8 @@ PACKAGES=(
   zstd lz4 xz-utils
   # peers for tests and benchmarks
   aeskeyfind rsakeyfind yara
+  # real aarch64 cores: a static program run under qemu-aarch64 aborts and dumps core
+  qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross
   # benchmarks
   time
 )
