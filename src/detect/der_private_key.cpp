@@ -47,7 +47,7 @@ class DerPrivateKeyDetector final : public Detector {
     if (v[0] != 0x02 || v[1] != 0x01 || v[2] > 1) return 0;
     auto parsed = parse_private_key_der({data + i, size - i});
     if (!parsed) return 0;
-    report_private_key(context, area, i, parsed->length, *parsed, "der", "der-" + parsed->form, sink);
+    if (!report_private_key(context, area, i, parsed->length, *parsed, "der", "der-" + parsed->form, sink)) return 0;
     return parsed->length;
   }
 };

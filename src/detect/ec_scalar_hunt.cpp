@@ -31,15 +31,6 @@ struct Curve {
   std::vector<const PublicKey*> targets;  // keys on this curve, compared by uncompressed point
 };
 
-// A canonical x86-64 or AArch64 user-space pointer: the top two bytes zero and the next one
-// typical of heap, libraries or stacks. Random scalars almost never contain one.
-bool pointer_shaped(const std::uint8_t* p, std::size_t len) {
-  for (std::size_t i = 0; i + 8 <= len; i += 8) {
-    if (p[i + 7] == 0 && p[i + 6] == 0 && (p[i + 5] == 0x7f || p[i + 5] == 0x55 || p[i + 5] == 0x56)) return true;
-  }
-  return false;
-}
-
 class EcScalarHunt final : public Detector {
  public:
   std::string_view name() const override { return "ec-scalar"; }
@@ -138,7 +129,7 @@ class EcScalarHunt final : public Detector {
 
   void test(Curve& curve, const std::uint8_t* p, std::uint64_t file_offset, bool little_endian) {
     const std::size_t len = curve.scalar_len;
-    if (distinct_bytes(p, len) < len / 2 || pointer_shaped(p, len)) return;
+    if (distinct_bytes(p, len) < len / 2 || has_pointer_word(p, len)) return;
     if (!tried_.insert({file_offset, len * 2 + (little_endian ? 1 : 0)}).second) return;
     BnPtr d(little_endian ? BN_lebin2bn(p, static_cast<int>(len), nullptr) : BN_bin2bn(p, static_cast<int>(len), nullptr));
     if (!d || BN_is_zero(d.get()) || BN_cmp(d.get(), EC_GROUP_get0_order(curve.group.get())) >= 0) return;

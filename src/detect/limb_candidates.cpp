@@ -1,22 +1,7 @@
 #include "detect/limb_candidates.hpp"
 
-#include <array>
 
 namespace dumpguard {
-
-unsigned distinct_bytes(const std::uint8_t* p, std::size_t len) {
-  std::array<std::uint64_t, 4> seen{};
-  unsigned distinct = 0;
-  for (std::size_t i = 0; i < len; ++i) {
-    std::uint64_t& word = seen[p[i] >> 6];
-    const std::uint64_t bit = std::uint64_t{1} << (p[i] & 63);
-    if (!(word & bit)) {
-      word |= bit;
-      ++distinct;
-    }
-  }
-  return distinct;
-}
 
 void for_each_chunk(const LimbSearch& s, std::size_t slack, const std::function<void(std::size_t)>& found) {
   const unsigned align = 2 * s.word;

@@ -8,6 +8,7 @@
 #include <functional>
 #include <span>
 
+#include "detect/byte_statistics.hpp"
 #include "format/address_map.hpp"
 
 namespace dumpguard {
@@ -17,10 +18,6 @@ inline std::uint64_t load_le(const std::uint8_t* p, unsigned width) {
   for (unsigned i = 0; i < width; ++i) v |= std::uint64_t{p[i]} << (8 * i);
   return v;
 }
-
-// Number of distinct byte values in [p, p + len): random numbers have many, text and
-// small integers few.
-unsigned distinct_bytes(const std::uint8_t* p, std::size_t len);
 
 struct LimbSearch {
   std::span<const std::uint8_t> data;  // the area's bytes

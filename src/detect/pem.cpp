@@ -21,6 +21,8 @@ constexpr std::string_view kBegin = "-----BEGIN ";
 constexpr std::string_view kEnd = "-----END ";
 // The largest block we decode: a 16384-bit RSA key in PEM is about 12 KiB.
 constexpr std::size_t kMaxBody = 64 * 1024;
+// The smallest body worth a look: an Ed25519 PKCS#8 key is 64 base64 characters.
+constexpr std::size_t kMinBase64 = 64;
 
 int base64_value(std::uint8_t c) {
   if (c >= 'A' && c <= 'Z') return c - 'A';
@@ -98,18 +100,22 @@ class PemDetector final : public Detector {
                                         blank_crlf == std::string_view::npos ? body.size() : blank_crlf + 4);
       body = body.substr(std::min(skip, body.size()));
     }
-    // Where the block ends: the END line, or the last base64 character of a cut-off block.
-    std::size_t span_end = body_start + (complete ? end_at + end_line.size() : 0);
-    if (!complete) {
-      std::size_t i = 0;
-      while (i < window.size() && (base64_value(static_cast<std::uint8_t>(window[i])) >= 0 || window[i] == '=' ||
-                                   window[i] == '\r' || window[i] == '\n' || window[i] == ' ' || window[i] == ':' ||
-                                   window[i] == ',' || window[i] == '-' || (window[i] >= 'A' && window[i] <= 'Z'))) {
-        if (window.substr(i, 5) == "-----") break;
-        ++i;
+    // A key block's body is base64 and nothing else. Source code, regular expressions and
+    // error strings quote BEGIN lines too: they have no body, so they are not blocks.
+    std::size_t run = 0, base64_chars = 0;
+    while (run < body.size()) {
+      const auto c = static_cast<std::uint8_t>(body[run]);
+      if (base64_value(c) >= 0) {
+        ++base64_chars;
+      } else if (c != '=' && c != '\r' && c != '\n' && c != ' ' && c != '\t') {
+        break;
       }
-      span_end = body_start + i;
+      ++run;
     }
+    if (base64_chars < kMinBase64 || (complete && run != body.size())) return label_start;
+    // Where the block ends: the END line, or the last base64 character of a cut-off block.
+    const std::size_t body_offset = static_cast<std::size_t>(body.data() - text.data());
+    const std::size_t span_end = complete ? body_start + end_at + end_line.size() : body_offset + run;
     const std::uint64_t offset = begin;
     const std::uint64_t length = span_end - begin;
 
@@ -122,8 +128,8 @@ class PemDetector final : public Detector {
       if (label == "ENCRYPTED PRIVATE KEY" || legacy_encrypted) {
         report_opaque(context, area, offset, length, "encrypted-private-key", Severity::low,
                       "encrypted PEM block: the key inside cannot be read without its passphrase", der.bytes, sink);
-      } else if (auto parsed = complete ? parse_private_key_der(der.bytes) : std::nullopt) {
-        report_private_key(context, area, offset, length, *parsed, "pem", "pem-" + parsed->form, sink);
+      } else if (auto parsed = complete ? parse_private_key_der(der.bytes) : std::nullopt;
+                 parsed && report_private_key(context, area, offset, length, *parsed, "pem", "pem-" + parsed->form, sink)) {
       } else {
         report_opaque(context, area, offset, length, "private-key-block", Severity::high,
                       complete ? fmt::format("PEM \"{}\" block whose body this version does not check", label)

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "detect/byte_statistics.hpp"
+
 namespace dumpguard {
 
 const char* private_key_kind(KeyType type) {
@@ -14,9 +16,14 @@ const char* private_key_kind(KeyType type) {
   return "private-key";
 }
 
-void report_private_key(const ScanContext& context, const ScanArea& area, std::uint64_t offset,
+bool report_private_key(const ScanContext& context, const ScanArea& area, std::uint64_t offset,
                         std::uint64_t length, const ParsedPrivateKey& key, std::string_view detector,
                         std::string_view encoding, FindingSink& sink) {
+  if (key.type != KeyType::rsa &&
+      (distinct_bytes(key.scalar.data(), key.scalar.size()) < key.scalar.size() / 2 ||
+       has_pointer_word(key.scalar.data(), key.scalar.size()))) {
+    return false;
+  }
   KeyCheck check;
   switch (key.type) {
     case KeyType::rsa: check = check_rsa(key.rsa); break;
@@ -43,6 +50,7 @@ void report_private_key(const ScanContext& context, const ScanArea& area, std::u
     sink.public_key(std::move(pub));
   }
   sink.finding(std::move(f));
+  return true;
 }
 
 }  // namespace dumpguard

@@ -9,8 +9,10 @@
 namespace dumpguard {
 
 // Checks `key`, then reports the span [offset, offset + length) of the area as one
-// finding of that key, and hands its public key (marked derived) to the sink.
-void report_private_key(const ScanContext& context, const ScanArea& area, std::uint64_t offset,
+// finding of that key, and hands its public key (marked derived) to the sink. Returns false,
+// reporting nothing, when an EC scalar or Edwards seed does not look random: a DER prefix
+// left in a template (a library constant followed by zeros and pointers) is not a key.
+bool report_private_key(const ScanContext& context, const ScanArea& area, std::uint64_t offset,
                         std::uint64_t length, const ParsedPrivateKey& key, std::string_view detector,
                         std::string_view encoding, FindingSink& sink);
 

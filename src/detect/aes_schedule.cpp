@@ -1,0 +1,295 @@
+// Finds expanded AES key schedules at every byte offset. The layouts, as the libraries leave
+// them in memory:
+//  - encryption schedule, round keys 0..Nr in order (FIPS-197 5.2): OpenSSL's AES_KEY
+//    (crypto/aes/aes_core.c, aes-x86_64.pl), AES-NI's aesni_set_encrypt_key
+//    (crypto/aes/asm/aesni-x86_64.pl) and SymCrypt's SYMCRYPT_AES_EXPANDED_KEY (RoundKey[29],
+//    which Windows CNG uses; CNG itself documents its key object only as opaque);
+//  - equivalent inverse cipher schedule (FIPS-197 5.3.5: InvMixColumns on round keys
+//    1..Nr-1), last round key first, as AES_set_decrypt_key (aes_core.c), aesni_set_decrypt_key
+//    (aesimc, reversed) and SymCrypt's decryption round keys leave it;
+//  - the same in forward round order, as some libraries keep it.
+// Each in FIPS byte order (AES-NI, the x86-64 assembler, SymCrypt) and as little-endian
+// 32-bit words (aes_core.c stores GETU32 big-endian loads as host words).
+//
+// Prefilter: key expansion is linear for every word w[i] with i mod Nk != 0 (and != 4 when
+// Nk = 8): w[i] = w[i-Nk] ^ w[i-1]. InvMixColumns and byte order are linear byte
+// permutations/maps applied to every stored word alike, so the same XOR holds on the raw
+// stored words of the middle rounds, in every layout and byte order. The prefilter sums the
+// popcount of up to 12 such relations over disjoint words: a schedule with t flipped bits
+// breaks them by at most t bits in total, and random bytes pass one relation with p = 2^-32.
+// Blind spot: a candidate whose first relation's three words are all zero is skipped (zero
+// pages pass every linear relation; a real schedule has them with p = 2^-96).
+//
+// Check: the key is taken from a window of Nk stored words, expanded forwards and backwards
+// over the whole schedule, and compared bit by bit with memory. With tolerance t > 0 every
+// disjoint window is tried, so the nearest exact schedule is found whenever some window is
+// free of errors (always when t is below the number of windows: 11, 8 and 7).
+#include "detect/aes_schedule.hpp"
+
+#include <openssl/crypto.h>
+
+#include <array>
+#include <bit>
+#include <cstring>
+#include <fmt/format.h>
+#include <optional>
+#include <string>
+
+#include "crypto/aes_key_expansion.hpp"
+#include "crypto/digest.hpp"
+
+namespace dumpguard {
+
+namespace {
+
+enum class Layout { encrypt, decrypt_reversed, decrypt_forward };
+enum class WordOrder { fips, le32 };
+
+// The stored word that holds schedule word i.
+constexpr unsigned stored_index(Layout layout, unsigned nr, unsigned i) {
+  return layout == Layout::decrypt_reversed ? 4 * (nr - i / 4) + i % 4 : i;
+}
+
+// Whether schedule word i is stored after InvMixColumns (FIPS-197 5.3.5: rounds 1..Nr-1).
+constexpr bool mixed(Layout layout, unsigned nr, unsigned i) {
+  return layout != Layout::encrypt && i >= 4 && i < 4 * nr;
+}
+
+// Stored words a, b, c with s[a] == s[b] ^ s[c] in an exact schedule.
+struct Relation {
+  unsigned a = 0, b = 0, c = 0;
+};
+constexpr unsigned kMaxRelations = 12;
+struct RelationSet {
+  std::array<Relation, kMaxRelations> relations{};
+  unsigned count = 0;
+};
+
+// Disjoint linear relations among the middle rounds (1..Nr-1), where every layout stores
+// words the same way (all mixed, or all plain for encryption schedules).
+constexpr RelationSet relations_for(unsigned nk, bool reversed) {
+  const unsigned nr = aes::rounds_for(nk);
+  const Layout positions = reversed ? Layout::decrypt_reversed : Layout::encrypt;
+  RelationSet set;
+  std::array<bool, aes::kMaxScheduleWords> used{};
+  for (unsigned i = 4 + nk; i < 4 * nr && set.count < kMaxRelations; ++i) {
+    if (i % nk == 0 || (nk == 8 && i % 8 == 4)) continue;
+    const Relation r{stored_index(positions, nr, i), stored_index(positions, nr, i - nk),
+                     stored_index(positions, nr, i - 1)};
+    if (used[r.a] || used[r.b] || used[r.c]) continue;
+    used[r.a] = used[r.b] = used[r.c] = true;
+    set.relations[set.count++] = r;
+  }
+  return set;
+}
+
+inline std::uint32_t load32(const std::uint8_t* p) {
+  std::uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+inline std::uint32_t load_be32(const std::uint8_t* p) {
+  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | p[3];
+}
+
+inline std::uint32_t load_le32(const std::uint8_t* p) {
+  return (std::uint32_t{p[3]} << 24) | (std::uint32_t{p[2]} << 16) | (std::uint32_t{p[1]} << 8) | p[0];
+}
+
+// The cheap test at one offset; see the file comment.
+template <unsigned Nk, bool Reversed>
+inline bool plausible(const std::uint8_t* p, unsigned tolerance) {
+  static constexpr RelationSet kSet = relations_for(Nk, Reversed);
+  static_assert(kSet.count >= 6);
+  const Relation& first = kSet.relations[0];
+  const std::uint32_t a = load32(p + 4 * first.a), b = load32(p + 4 * first.b), c = load32(p + 4 * first.c);
+  if ((a | b | c) == 0) return false;
+  unsigned errors = static_cast<unsigned>(std::popcount(a ^ b ^ c));
+  if (errors > tolerance) return false;
+  for (unsigned k = 1; k < kSet.count; ++k) {
+    const Relation& r = kSet.relations[k];
+    errors += static_cast<unsigned>(std::popcount(load32(p + 4 * r.a) ^ load32(p + 4 * r.b) ^ load32(p + 4 * r.c)));
+    if (errors > tolerance) return false;
+  }
+  return true;
+}
+
+struct Match {
+  Layout layout = Layout::encrypt;
+  WordOrder order = WordOrder::fips;
+  unsigned nk = 0;
+  unsigned errors = 0;
+  std::array<std::uint32_t, 8> key{};  // FIPS words; wiped by the caller
+};
+
+// Schedule words and stored words: secrets, wiped when the check is done.
+struct Scratch {
+  std::array<std::uint32_t, aes::kMaxScheduleWords> stored{};
+  std::array<std::uint32_t, aes::kMaxScheduleWords> words{};
+  ~Scratch() {
+    OPENSSL_cleanse(stored.data(), sizeof stored);
+    OPENSSL_cleanse(words.data(), sizeof words);
+  }
+};
+
+// The exact schedule of this layout nearest to the stored words, if it differs in at most
+// `tolerance` bits. Fills match.key and match.errors.
+bool nearest_schedule(Scratch& s, Layout layout, unsigned nk, unsigned tolerance, Match& match) {
+  const unsigned nr = aes::rounds_for(nk);
+  const unsigned total = aes::schedule_words(nk);
+  unsigned best = tolerance + 1;
+  // With no tolerance any window gives the same schedule; with tolerance try each disjoint
+  // window, since at least one is free of errors when there are fewer errors than windows.
+  const unsigned last_start = tolerance == 0 ? 0 : total - nk;
+  for (unsigned start = 0; start <= last_start; start += nk) {
+    auto& w = s.words;
+    for (unsigned i = start; i < start + nk; ++i) {
+      const std::uint32_t v = s.stored[stored_index(layout, nr, i)];
+      w[i] = mixed(layout, nr, i) ? aes::mix_column(v) : v;
+    }
+    for (unsigned j = start; j-- > 0;) w[j] = w[j + nk] ^ aes::expansion_term(j + nk, nk, w[j + nk - 1]);
+    for (unsigned i = start + nk; i < total; ++i) w[i] = w[i - nk] ^ aes::expansion_term(i, nk, w[i - 1]);
+    unsigned errors = 0;
+    for (unsigned i = 0; i < total && errors < best; ++i) {
+      const std::uint32_t expect = mixed(layout, nr, i) ? aes::inv_mix_column(w[i]) : w[i];
+      errors += static_cast<unsigned>(std::popcount(expect ^ s.stored[stored_index(layout, nr, i)]));
+    }
+    if (errors < best) {
+      best = errors;
+      for (unsigned i = 0; i < nk; ++i) match.key[i] = w[i];
+      if (best == 0) break;
+    }
+  }
+  if (best > tolerance) return false;
+  match.layout = layout;
+  match.nk = nk;
+  match.errors = best;
+  return true;
+}
+
+std::optional<Match> match_at(const std::uint8_t* p, unsigned nk, bool reversed, unsigned tolerance) {
+  const unsigned total = aes::schedule_words(nk);
+  Scratch s;
+  Match match;
+  for (WordOrder order : {WordOrder::fips, WordOrder::le32}) {
+    for (unsigned i = 0; i < total; ++i) s.stored[i] = order == WordOrder::fips ? load_be32(p + 4 * i) : load_le32(p + 4 * i);
+    if (reversed) {
+      if (nearest_schedule(s, Layout::decrypt_reversed, nk, tolerance, match)) {
+        match.order = order;
+        return match;
+      }
+      continue;
+    }
+    for (Layout layout : {Layout::encrypt, Layout::decrypt_forward}) {
+      if (nearest_schedule(s, layout, nk, tolerance, match)) {
+        match.order = order;
+        return match;
+      }
+    }
+  }
+  OPENSSL_cleanse(match.key.data(), sizeof match.key);
+  return std::nullopt;
+}
+
+const char* layout_code(Layout layout) {
+  switch (layout) {
+    case Layout::encrypt: return "enc";
+    case Layout::decrypt_reversed: return "dec";
+    case Layout::decrypt_forward: return "dec-fwd";
+  }
+  return "";
+}
+
+std::string describe(const Match& m) {
+  const unsigned bits = m.nk * 32;
+  const unsigned round_keys = aes::rounds_for(m.nk) + 1;
+  const char* order = m.order == WordOrder::fips ? "FIPS byte order" : "each 32-bit word little-endian, as aes_core.c";
+  std::string layout;
+  switch (m.layout) {
+    case Layout::encrypt: layout = "encryption schedule"; break;
+    case Layout::decrypt_reversed:
+      layout = "decryption schedule (equivalent inverse cipher, FIPS-197 5.3.5), last round key first";
+      break;
+    case Layout::decrypt_forward:
+      layout = "decryption schedule (equivalent inverse cipher, FIPS-197 5.3.5), first round key first";
+      break;
+  }
+  if (m.errors == 0) {
+    return fmt::format("AES-{} {} ({}): all {} round keys follow from one {}-byte key by FIPS-197 key expansion",
+                       bits, layout, order, round_keys, bits / 8);
+  }
+  return fmt::format("AES-{} {} ({}): {} bit errors against the nearest exact schedule of {} round keys; "
+                     "unverified",
+                     bits, layout, order, m.errors, round_keys);
+}
+
+class AesScheduleDetector final : public Detector {
+ public:
+  explicit AesScheduleDetector(unsigned tolerance) : tolerance_(tolerance) {}
+
+  std::string_view name() const override { return "aes-schedule"; }
+  Phase phase() const override { return Phase::structure; }
+
+  void scan(const ScanContext& context, const ScanArea& area, FindingSink& sink) override {
+    const auto* base = reinterpret_cast<const std::uint8_t*>(area.bytes.data());
+    const std::size_t size = area.bytes.size();
+    constexpr std::size_t kSpan128 = 4 * aes::schedule_words(4);
+    constexpr std::size_t kSpan192 = 4 * aes::schedule_words(6);
+    constexpr std::size_t kSpan256 = 4 * aes::schedule_words(8);
+    if (size < kSpan128) return;
+    const unsigned t = tolerance_;
+    for (std::size_t at = 0; at + kSpan128 <= size; ++at) {
+      const std::uint8_t* p = base + at;
+      const std::size_t room = size - at;
+      // Cheapest and most common first; at most one schedule starts at one offset.
+      if (plausible<4, false>(p, t) && report(context, area, sink, at, 4, false)) continue;
+      if (plausible<4, true>(p, t) && report(context, area, sink, at, 4, true)) continue;
+      if (room < kSpan192) continue;
+      if (plausible<6, false>(p, t) && report(context, area, sink, at, 6, false)) continue;
+      if (plausible<6, true>(p, t) && report(context, area, sink, at, 6, true)) continue;
+      if (room < kSpan256) continue;
+      if (plausible<8, false>(p, t) && report(context, area, sink, at, 8, false)) continue;
+      if (plausible<8, true>(p, t) && report(context, area, sink, at, 8, true)) continue;
+    }
+  }
+
+ private:
+  bool report(const ScanContext& context, const ScanArea& area, FindingSink& sink, std::size_t at, unsigned nk,
+              bool reversed) const {
+    const auto* p = reinterpret_cast<const std::uint8_t*>(area.bytes.data()) + at;
+    auto match = match_at(p, nk, reversed, tolerance_);
+    if (!match) return false;
+    std::array<std::uint8_t, 32> key{};
+    const std::size_t key_len = 4 * std::size_t{nk};
+    for (unsigned i = 0; i < nk; ++i) {
+      for (unsigned b = 0; b < 4; ++b) key[4 * i + b] = static_cast<std::uint8_t>(match->key[i] >> (24 - 8 * b));
+    }
+    Finding f;
+    f.detector = "aes-schedule";
+    f.kind = "aes-key-schedule";
+    f.encoding = fmt::format("aes{}-{}{}", nk * 32, layout_code(match->layout), match->order == WordOrder::le32 ? "-le32" : "");
+    f.file_offset = area.file_offset + at;
+    f.length = 4 * std::uint64_t{aes::schedule_words(nk)};
+    f.vaddr = vaddr_of(context.dump, area, at);
+    f.region = area.region;
+    f.verified = match->errors == 0;
+    f.proof = describe(*match);
+    f.key = keyed_fingerprint(context.fingerprint_key, std::span<const std::uint8_t>(key.data(), key_len));
+    f.severity = f.verified ? Severity::critical : Severity::high;
+    OPENSSL_cleanse(key.data(), key.size());
+    OPENSSL_cleanse(match->key.data(), sizeof match->key);
+    sink.finding(std::move(f));
+    return true;
+  }
+
+  unsigned tolerance_;
+};
+
+}  // namespace
+
+std::unique_ptr<Detector> make_aes_schedule_detector(unsigned tolerance_bits) {
+  return std::make_unique<AesScheduleDetector>(tolerance_bits);
+}
+
+}  // namespace dumpguard
