@@ -18,6 +18,9 @@ class MappedFile {
   // Map an already open descriptor (e.g. an O_TMPFILE holding a decompressed dump).
   // Takes ownership of fd.
   static Result<MappedFile> adopt(int fd);
+  // A view of bytes someone else owns (tests and fuzz targets build dumps in memory).
+  // The bytes must outlive the MappedFile; nothing is unmapped or closed.
+  static MappedFile borrow(std::span<const std::byte> bytes) { return MappedFile(-1, bytes.data(), bytes.size(), false); }
 
   MappedFile(MappedFile&& other) noexcept;
   MappedFile& operator=(MappedFile&& other) noexcept;
@@ -30,10 +33,12 @@ class MappedFile {
   int fd() const { return fd_; }
 
  private:
-  MappedFile(int fd, const std::byte* data, std::size_t size) : fd_(fd), data_(data), size_(size) {}
+  MappedFile(int fd, const std::byte* data, std::size_t size, bool owned = true)
+      : fd_(fd), data_(data), size_(size), owned_(owned) {}
   int fd_ = -1;
   const std::byte* data_ = nullptr;
   std::size_t size_ = 0;
+  bool owned_ = true;
 };
 
 }  // namespace dumpguard

@@ -45,8 +45,10 @@ Result<Progress> run_zstd(std::span<const std::byte> in, TempWriter& out) {
   std::unique_ptr<ZSTD_DStream, decltype(&ZSTD_freeDStream)> ds(ZSTD_createDStream(), ZSTD_freeDStream);
   if (!ds) return Error{Errc::io, 0, "zstd: out of memory"};
   ZSTD_initDStream(ds.get());
-  // Cap the window the decoder may allocate: a crafted frame header cannot ask for more.
-  ZSTD_DCtx_setParameter(ds.get(), ZSTD_d_windowLogMax, 31);
+  // The decoder allocates the window a frame header asks for: cap it at zstd's own default
+  // limit (2^27 = 128 MiB, what every level up to 19 and systemd-coredump use), so a crafted
+  // header cannot size an allocation. Frames made with --long=31 are refused with an error.
+  ZSTD_DCtx_setParameter(ds.get(), ZSTD_d_windowLogMax, 27);
   std::vector<std::byte> buf(kOutChunk);
   ZSTD_inBuffer ib{in.data(), in.size(), 0};
   Progress p;
@@ -99,8 +101,9 @@ Result<Progress> run_lz4(std::span<const std::byte> in, TempWriter& out) {
 
 Result<Progress> run_xz(std::span<const std::byte> in, TempWriter& out) {
   lzma_stream strm = LZMA_STREAM_INIT;
-  // A memory limit for the decoder's dictionary: 1 GiB is far beyond any xz preset.
-  if (lzma_stream_decoder(&strm, 1ull << 30, LZMA_CONCATENATED) != LZMA_OK) {
+  // A memory limit for the decoder, which allocates the dictionary the stream header names:
+  // 128 MiB covers every xz preset (-9e needs about 65 MiB) and bounds a crafted header.
+  if (lzma_stream_decoder(&strm, 128ull << 20, LZMA_CONCATENATED) != LZMA_OK) {
     return Error{Errc::io, 0, "xz: cannot create a decoder"};
   }
   std::unique_ptr<lzma_stream, decltype(&lzma_end)> guard(&strm, lzma_end);
@@ -122,7 +125,8 @@ Result<Progress> run_xz(std::span<const std::byte> in, TempWriter& out) {
     if (ret == LZMA_BUF_ERROR && strm.avail_in == 0) break;  // input ended early
     if (ret != LZMA_OK) {
       p.consumed = strm.total_in;
-      p.error = fmt::format("xz decoder error {}", static_cast<int>(ret));
+      p.error = ret == LZMA_MEMLIMIT_ERROR ? std::string("the stream needs more than 128 MiB of decoder memory")
+                                           : fmt::format("xz decoder error {}", static_cast<int>(ret));
       return p;
     }
   }
