@@ -18,11 +18,15 @@
 #include <array>
 #include <cstring>
 #include <fmt/format.h>
+#include <algorithm>
+#include <deque>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "crypto/digest.hpp"
 #include "crypto/openssl_ptr.hpp"
+#include "crypto/spki.hpp"
 #include "detect/exact_search.hpp"
 #include "detect/limb_candidates.hpp"
 #include "format/address_map.hpp"
@@ -46,6 +50,7 @@ struct Modulus {
   BnPtr n;
   unsigned prime_bits = 0;   // (bits + 1) / 2: OpenSSL's primes have exactly this many bits
   std::size_t prime_len = 0; // bytes
+  bool from_memory = false;  // a BIGNUM-shaped number, not a public key seen in the dump
 };
 
 struct Component {
@@ -84,7 +89,13 @@ class RsaFactorHunt final : public Detector {
     }
   }
 
-  void finish(const ScanContext& context, FindingSink& sink) override { closure(context, sink); }
+  void finish(const ScanContext& context, FindingSink& sink) override {
+    // A memory modulus becomes a key of the report only once it is factored.
+    for (std::size_t i = 0; i < moduli_.size(); ++i) {
+      if (moduli_[i].from_memory && factors_[i]) sink.public_key(*moduli_[i].key);
+    }
+    closure(context, sink);
+  }
 
  private:
   void prepare(const ScanContext& context) {
@@ -105,9 +116,60 @@ class RsaFactorHunt final : public Detector {
       prime_lengths_.insert(m.prime_len);
       moduli_.push_back(std::move(m));
     }
+    add_memory_moduli(context);
     factors_.resize(moduli_.size());
     unfactored_ = moduli_.size();
     ctx_.reset(BN_CTX_secure_new());
+  }
+
+  // A process that made or loaded a key without a certificate holds the modulus only as a
+  // BIGNUM. Numbers that look like RSA moduli (a common size, exactly that many bits, odd,
+  // diverse bytes) are hunted too: finding a prime-sized factor of a random-looking 2048-bit
+  // number is itself the proof that it is a modulus whose key is in the dump. The public
+  // exponent is taken as 65537 for the fingerprint, and the closure confirms it when d
+  // (the inverse of 65537) is found.
+  void add_memory_moduli(const ScanContext& context) {
+    constexpr std::size_t kMaxMemoryModuli = 64;
+    const auto* all = reinterpret_cast<const std::uint8_t*>(context.dump.bytes().data());
+    std::set<std::array<std::uint8_t, 32>> seen;  // SHA-256 of each modulus already hunted
+    for (const Modulus& m : moduli_) seen.insert(sha256(m.key->n));
+    for (const ScanArea& area : context.areas) {
+      if (!area.region) continue;
+      const Region& r = context.dump.model.regions[*area.region];
+      if (r.kind != RegionKind::heap && r.kind != RegionKind::anon && r.kind != RegionKind::unknown) continue;
+      const std::uint64_t base = vaddr_of(context.dump, area, 0).value_or(area.file_offset);
+      for (std::size_t bits : {1024u, 2048u, 3072u, 4096u}) {
+        const std::size_t len = bits / 8;
+        const LimbSearch search{{reinterpret_cast<const std::uint8_t*>(area.bytes.data()), area.bytes.size()}, base,
+                                word_, len};
+        for_each_bignum(search, *map_, [&](std::uint64_t at) {
+          const std::uint8_t* p = all + at;
+          if (memory_keys_.size() >= kMaxMemoryModuli || !(p[0] & 1) || !(p[len - 1] & 0x80) ||
+              distinct_bytes(p, len) < len / 4) {
+            return;
+          }
+          PublicKey k;
+          k.type = KeyType::rsa;
+          k.n.assign(p, p + len);
+          std::reverse(k.n.begin(), k.n.end());  // limbs are little-endian
+          if (!seen.insert(sha256(k.n)).second) return;
+          k.e = {0x01, 0x00, 0x01};
+          fingerprint(k);
+          k.derived = true;
+          k.origin = fmt::format("a {}-bit BIGNUM at file offset {:#x}, taken as an RSA modulus with e = 65537",
+                                 k.bits, at);
+          memory_keys_.push_back(std::move(k));
+          Modulus m;
+          m.key = &memory_keys_.back();
+          m.n = bn_from_be(m.key->n.data(), m.key->n.size());
+          m.prime_bits = static_cast<unsigned>(bits / 2);
+          m.prime_len = len / 2;
+          m.from_memory = true;
+          prime_lengths_.insert(m.prime_len);
+          moduli_.push_back(std::move(m));
+        });
+      }
+    }
   }
 
   // Cheap statistics before any division: odd, the right bit length, diverse bytes.
@@ -274,6 +336,7 @@ class RsaFactorHunt final : public Detector {
   unsigned word_ = 8;
   std::optional<AddressMap> map_;
   std::vector<Modulus> moduli_;
+  std::deque<PublicKey> memory_keys_;  // stable addresses: moduli_ point into it
   std::set<std::size_t> prime_lengths_;
   std::vector<BnPtr> factors_;
   std::size_t unfactored_ = 0;

@@ -37,19 +37,24 @@ class ServerScan:
     expect_kind = ""
 
     @classmethod
-    def setUpClass(cls):
-        cls._dir = dgtest.tempfile.TemporaryDirectory(prefix="dg-sserver-")
-        d = cls._dir.name
-        cls.key_path = os.path.join(d, "key.pem")
-        dgtest.openssl("genpkey", *cls.genpkey_args, "-out", cls.key_path)
-        dgtest.openssl("req", "-x509", "-key", cls.key_path, "-out", os.path.join(d, "cert.pem"), "-days", "2",
+    def make_core(cls, d):
+        """Start the process, dump it; return (core path, private key PEM path)."""
+        key_path = os.path.join(d, "key.pem")
+        dgtest.openssl("genpkey", *cls.genpkey_args, "-out", key_path)
+        dgtest.openssl("req", "-x509", "-key", key_path, "-out", os.path.join(d, "cert.pem"), "-days", "2",
                        "-subj", "/CN=localhost")
-        server = dgtest.start_s_server(d, cls.key_path, os.path.join(d, "cert.pem"))
+        server = dgtest.start_s_server(d, key_path, os.path.join(d, "cert.pem"))
         try:
-            cls.core = dgtest.gcore(server.pid, d)
+            return dgtest.gcore(server.pid, d), key_path
         finally:
             server.kill()
             server.wait()
+
+    @classmethod
+    def setUpClass(cls):
+        cls._dir = dgtest.tempfile.TemporaryDirectory(prefix="dg-sserver-")
+        d = cls._dir.name
+        cls.core, cls.key_path = cls.make_core(d)
         cls.key = load_key(cls.key_path)
         cls.fp_key = os.path.join(d, "fingerprint.key")
         code, out, err = dgtest.run_dumpguard("scan", "--json", "--fingerprint-key", cls.fp_key, cls.core)
@@ -107,6 +112,21 @@ class Rsa4096Server(ServerScan, dgtest.DumpTestCase):
 class EcP256Server(ServerScan, dgtest.DumpTestCase):
     genpkey_args = ("-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256")
     expect_kind = "ec-p256"
+
+
+class BlindKeyHolder(ServerScan, dgtest.DumpTestCase):
+    """A process that generated its key and holds no certificate: the modulus is only a
+    BIGNUM on its heap, and the scan must still find and prove the key."""
+    expect_kind = "rsa-2048"
+
+    @classmethod
+    def make_core(cls, d):
+        key_path = os.path.join(d, "key.pem")
+        holder = dgtest.LiveProcess([os.path.join(dgtest.PROGRAMS, "key_holder"), "2048", "wait", key_path])
+        try:
+            return dgtest.gcore(holder.pid, d), key_path
+        finally:
+            holder.stop()
 
 
 if __name__ == "__main__":

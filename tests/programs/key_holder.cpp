@@ -1,11 +1,15 @@
 // A process that holds a private key the way a live server does: an RSA-2048 key made
 // at start-up with OpenSSL (so p, q, d, ... sit on the heap as BIGNUM limbs) and an AES-256
 // encryption context. It prints "ready pid=N" and waits until its stdin closes, so a test or
-// the demo can dump it with gcore. With "abort" as its second argument it aborts instead of
-// waiting, so the kernel writes the core. It never prints key material.
+// the demo can dump it with gcore. Usage: key_holder [BITS] [wait|abort] [KEY_OUT].
+// With "abort" it aborts instead of waiting, so the kernel writes the core. With KEY_OUT it
+// writes the private key there as PEM (mode 0600), so a test can check independently what
+// the dump must hold. It never prints key material.
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -18,6 +22,16 @@ int main(int argc, char** argv) {
   if (key == nullptr) {
     std::fprintf(stderr, "key_holder: RSA key generation failed\n");
     return 1;
+  }
+  if (argc > 3) {
+    const mode_t old = umask(077);
+    FILE* out = std::fopen(argv[3], "w");
+    umask(old);
+    if (out == nullptr || PEM_write_PrivateKey(out, key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+      std::fprintf(stderr, "key_holder: cannot write the key file\n");
+      return 1;
+    }
+    std::fclose(out);
   }
   unsigned char aes_key[32];
   unsigned char iv[16];
