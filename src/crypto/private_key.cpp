@@ -250,9 +250,20 @@ KeyCheck check_ec(int curve_nid, ByteSpan scalar, ByteSpan stored_point) {
     return result;
   }
   EcPointPtr stored(EC_POINT_new(group.get()));
-  if (EC_POINT_oct2point(group.get(), stored.get(), stored_point.data(), stored_point.size(), ctx.get()) != 1 ||
-      EC_POINT_cmp(group.get(), stored.get(), q.get(), ctx.get()) != 0) {
+  const bool stored_valid =
+      EC_POINT_oct2point(group.get(), stored.get(), stored_point.data(), stored_point.size(), ctx.get()) == 1;
+  if (!stored_valid || EC_POINT_cmp(group.get(), stored.get(), q.get(), ctx.get()) != 0) {
     result.proof = fmt::format("d·G does not equal the {} public point stored with it", curve_name(curve_nid));
+    if (stored_valid) {
+      // The structure claims to be the key of its stored point: name it so, as a failed
+      // RSA check keeps its stored modulus's fingerprint.
+      pub.point.resize(EC_POINT_point2oct(group.get(), stored.get(), POINT_CONVERSION_UNCOMPRESSED, nullptr, 0, ctx.get()));
+      EC_POINT_point2oct(group.get(), stored.get(), POINT_CONVERSION_UNCOMPRESSED, pub.point.data(), pub.point.size(),
+                         ctx.get());
+      fingerprint(pub);
+      pub.bits = static_cast<unsigned>(EC_GROUP_get_degree(group.get()));
+      result.public_key = pub;
+    }
     return result;
   }
   result.verified = true;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "detect/public_key.hpp"
@@ -59,6 +60,21 @@ inline std::optional<std::uint64_t> vaddr_of(const Dump& dump, const ScanArea& a
   const Region& r = dump.model.regions[*area.region];
   if (!r.vaddr) return std::nullopt;
   return *r.vaddr + (area.file_offset + at - r.file_offset);
+}
+
+// A finding for [at, at + length) of the area, with its file offset, address and region
+// filled in; the detector sets the rest (verified, proof, key, severity).
+inline Finding finding_at(const ScanContext& context, const ScanArea& area, std::uint64_t at, std::uint64_t length,
+                          std::string_view detector, std::string_view kind, std::string_view encoding) {
+  Finding f;
+  f.detector = std::string(detector);
+  f.kind = std::string(kind);
+  f.encoding = std::string(encoding);
+  f.file_offset = area.file_offset + at;
+  f.length = length;
+  f.vaddr = vaddr_of(context.dump, area, at);
+  f.region = area.region;
+  return f;
 }
 
 }  // namespace dumpguard

@@ -81,14 +81,8 @@ class EcScalarHunt final : public Detector {
     for (const ScanArea& area : context.areas) {
       patterns.search(area.bytes, [&](std::size_t offset, std::size_t length, std::size_t tag) {
         const Origin& o = origins[tag];
-        Finding f;
-        f.detector = "ec-scalar";
-        f.kind = "ec-private-scalar";
-        f.encoding = o.little_endian ? "le" : "be";
-        f.file_offset = area.file_offset + offset;
-        f.length = length;
-        f.vaddr = vaddr_of(context.dump, area, offset);
-        f.region = area.region;
+        Finding f = finding_at(context, area, offset, length, "ec-scalar", "ec-private-scalar",
+                               o.little_endian ? "le" : "be");
         f.verified = true;
         f.proof = fmt::format("d·G equals the {} public key {} ({})", curve_name(o.key->curve_nid),
                               o.key->fingerprint, o.key->origin);

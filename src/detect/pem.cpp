@@ -11,6 +11,7 @@
 
 #include "crypto/digest.hpp"
 #include "crypto/public_key_der.hpp"
+#include "detect/openssh.hpp"
 #include "detect/private_key_finding.hpp"
 
 namespace dumpguard {
@@ -125,6 +126,14 @@ class PemDetector final : public Detector {
     decode_base64(body, der.bytes);
 
     if (is_private) {
+      // OpenSSH's own container (PROTOCOL.key) is no DER: its parser reports it, encrypted
+      // (cipher not "none") or checked, even when the END line was cut off.
+      if (label == "OPENSSH PRIVATE KEY") {
+        if (auto ssh = parse_openssh_key(der.bytes)) {
+          report_openssh_key(context, area, offset, length, *ssh, der.bytes, "pem", "pem-openssh", sink);
+          return span_end > begin ? span_end : label_start;
+        }
+      }
       if (label == "ENCRYPTED PRIVATE KEY" || legacy_encrypted) {
         report_opaque(context, area, offset, length, "encrypted-private-key", Severity::low,
                       "encrypted PEM block: the key inside cannot be read without its passphrase", der.bytes, sink);
@@ -162,14 +171,7 @@ class PemDetector final : public Detector {
   static void report_opaque(const ScanContext& context, const ScanArea& area, std::uint64_t offset,
                             std::uint64_t length, const char* kind, Severity severity, std::string proof,
                             const std::vector<std::uint8_t>& body, FindingSink& sink) {
-    Finding f;
-    f.detector = "pem";
-    f.kind = kind;
-    f.encoding = "pem";
-    f.file_offset = area.file_offset + offset;
-    f.length = length;
-    f.vaddr = vaddr_of(context.dump, area, offset);
-    f.region = area.region;
+    Finding f = finding_at(context, area, offset, length, "pem", kind, "pem");
     f.verified = false;
     f.proof = std::move(proof);
     f.key = keyed_fingerprint(context.fingerprint_key, body);

@@ -16,6 +16,23 @@ const char* private_key_kind(KeyType type) {
   return "private-key";
 }
 
+void report_checked_key(const ScanContext& context, const ScanArea& area, std::uint64_t offset,
+                        std::uint64_t length, KeyType type, KeyCheck check, std::string_view detector,
+                        std::string_view encoding, FindingSink& sink) {
+  Finding f = finding_at(context, area, offset, length, detector, private_key_kind(type), encoding);
+  f.verified = check.verified;
+  f.proof = std::move(check.proof);
+  f.severity = check.verified ? Severity::critical : Severity::high;
+  if (check.public_key) {
+    f.key = check.public_key->fingerprint;
+    PublicKey pub = std::move(*check.public_key);
+    pub.derived = true;
+    pub.origin = fmt::format("derived from the private key at file offset {:#x}", f.file_offset);
+    sink.public_key(std::move(pub));
+  }
+  sink.finding(std::move(f));
+}
+
 bool report_private_key(const ScanContext& context, const ScanArea& area, std::uint64_t offset,
                         std::uint64_t length, const ParsedPrivateKey& key, std::string_view detector,
                         std::string_view encoding, FindingSink& sink) {
@@ -31,25 +48,7 @@ bool report_private_key(const ScanContext& context, const ScanArea& area, std::u
     case KeyType::ed25519:
     case KeyType::x25519: check = check_edwards(key.type, key.scalar, key.public_point); break;
   }
-  Finding f;
-  f.detector = std::string(detector);
-  f.kind = private_key_kind(key.type);
-  f.encoding = std::string(encoding);
-  f.file_offset = area.file_offset + offset;
-  f.length = length;
-  f.vaddr = vaddr_of(context.dump, area, offset);
-  f.region = area.region;
-  f.verified = check.verified;
-  f.proof = check.proof;
-  f.severity = check.verified ? Severity::critical : Severity::high;
-  if (check.public_key) {
-    f.key = check.public_key->fingerprint;
-    PublicKey pub = *check.public_key;
-    pub.derived = true;
-    pub.origin = fmt::format("derived from the private key at file offset {:#x}", f.file_offset);
-    sink.public_key(std::move(pub));
-  }
-  sink.finding(std::move(f));
+  report_checked_key(context, area, offset, length, key.type, std::move(check), detector, encoding, sink);
   return true;
 }
 

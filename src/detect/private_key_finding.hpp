@@ -16,6 +16,13 @@ bool report_private_key(const ScanContext& context, const ScanArea& area, std::u
                         std::uint64_t length, const ParsedPrivateKey& key, std::string_view detector,
                         std::string_view encoding, FindingSink& sink);
 
+// Reports the span as one finding of a key whose check is already done (for layouts that
+// need their own check, such as an RSA key without d), and hands its public key (marked
+// derived) to the sink.
+void report_checked_key(const ScanContext& context, const ScanArea& area, std::uint64_t offset,
+                        std::uint64_t length, KeyType type, KeyCheck check, std::string_view detector,
+                        std::string_view encoding, FindingSink& sink);
+
 // "rsa-private-key", "ec-private-key", "ed25519-private-key", "x25519-private-key".
 const char* private_key_kind(KeyType type);
 

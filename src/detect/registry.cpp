@@ -1,7 +1,11 @@
 #include "detect/registry.hpp"
 
+#include "detect/capi_blob.hpp"
+#include "detect/cng_blob.hpp"
 #include "detect/der_private_key.hpp"
 #include "detect/ec_scalar_hunt.hpp"
+#include "detect/jwk.hpp"
+#include "detect/openssh.hpp"
 #include "detect/pem.hpp"
 #include "detect/public_key_harvest.hpp"
 #include "detect/rsa_factor_hunt.hpp"
@@ -13,6 +17,10 @@ std::vector<std::unique_ptr<Detector>> make_detectors(const ScanOptions& /*optio
   d.push_back(make_pem_detector());
   d.push_back(make_der_private_key_detector());
   d.push_back(make_public_key_harvest_detector());
+  d.push_back(make_openssh_detector());
+  d.push_back(make_cng_blob_detector());
+  d.push_back(make_capi_blob_detector());
+  d.push_back(make_jwk_detector());
   d.push_back(make_rsa_factor_hunt_detector());
   d.push_back(make_ec_scalar_hunt_detector());
   return d;

@@ -280,14 +280,7 @@ class RsaFactorHunt final : public Detector {
         const Origin& o = origins[tag];
         const Modulus& m = moduli_[o.modulus];
         const Component& c = kComponents[o.component];
-        Finding f;
-        f.detector = "rsa-factor";
-        f.kind = c.kind;
-        f.encoding = o.little_endian ? "le" : "be";
-        f.file_offset = area.file_offset + offset;
-        f.length = length;
-        f.vaddr = vaddr_of(context.dump, area, offset);
-        f.region = area.region;
+        Finding f = finding_at(context, area, offset, length, "rsa-factor", c.kind, o.little_endian ? "le" : "be");
         f.verified = true;
         f.proof = o.component < 2
                       ? fmt::format("{}: a factor of the {}-bit modulus of key {}", c.name, m.key->bits, m.key->fingerprint)
