@@ -13,7 +13,7 @@ PACKAGES=(
   libgtest-dev
   # tools the tests and the demo drive
   gdb elfutils lldb python3-lldb-14 python3 python3-cryptography openssl
-  zstd lz4 xz-utils
+  zstd lz4 xz-utils openssh-client
   # peers for tests and benchmarks
   aeskeyfind rsakeyfind yara
   # real aarch64 cores: a static program run under qemu-aarch64 aborts and dumps core
