@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# `make run`: the main job end to end on a real process. Starts a program that holds an
-# RSA key and an AES schedule it generated, dumps it with gcore, and prints dumpguard's
-# model of the dump. Later steps (scan, redact) join this demo as they land.
+# `make run`: the main job end to end on real processes. Starts a program that holds an
+# RSA key and an AES schedule it generated, dumps it with gcore, prints dumpguard's model of
+# the dump and scans it; then does the same with an `openssl s_server` holding a key and
+# certificate made here. Redaction joins this demo when it lands.
 set -euo pipefail
 BUILD=${1:-build}
 DG="$BUILD/dumpguard"
@@ -39,4 +40,26 @@ j = json.load(sys.stdin)
 print("   format {} arch {} compression {} regions {} threads {} modules {} complete {}".format(
     j["format"], j["arch"], j["compression"]["format"], len(j["regions"]), len(j["threads"]),
     len(j["modules"]), j["complete"]))'
-echo "demo finished: the dump was read end to end (scan and redact come in later issues)"
+echo
+echo "== 5. dumpguard scan of the same dump: blind, told nothing about the key"
+"$DG" scan --fingerprint-key "$work/fingerprint.key" "$core" | sed 's/^/   /' || true
+
+echo
+echo "== 6. a TLS server: openssl s_server with an EC P-256 key and certificate made just now"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$work/server.key" 2>/dev/null
+openssl req -x509 -key "$work/server.key" -out "$work/server.crt" -days 1 -subj /CN=localhost 2>/dev/null
+port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mkfifo "$work/server.in"
+openssl s_server -accept "127.0.0.1:$port" -key "$work/server.key" -cert "$work/server.crt" -www -quiet \
+  <"$work/server.in" >/dev/null 2>&1 &
+server_pid=$!
+exec 4>"$work/server.in"
+for _ in $(seq 100); do (exec 5<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+( ulimit -f 2000000; gcore -o "$work/server" "$server_pid" >/dev/null 2>&1 )
+kill "$server_pid" 2>/dev/null || true
+exec 4>&-
+echo "   (the openssl program carries test keys for 'openssl speed' in its own binary: real keys, found too)"
+echo "   the server key's fingerprint, from openssl: sha256:$(openssl pkey -in "$work/server.key" -pubout -outform DER | sha256sum | cut -d' ' -f1)"
+"$DG" scan --fingerprint-key "$work/fingerprint.key" "$work/server.$server_pid" | sed 's/^/   /' | grep -v '^   *$' | head -40 || true
+echo
+echo "demo finished: real dumps read, keys found and proven (redaction comes in a later issue)"
