@@ -10,6 +10,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace dumpguard {
@@ -52,6 +53,18 @@ struct Region {
   RegionKind kind = RegionKind::unknown;
   Owner owner;
 };
+
+// A region of the format's own bytes (a header, a directory, a note, register state).
+inline Region metadata_region(std::uint64_t file_offset, std::uint64_t size, std::string name,
+                              std::optional<std::uint64_t> tid = std::nullopt) {
+  Region r;
+  r.file_offset = file_offset;
+  r.size = size;
+  r.kind = RegionKind::metadata;
+  r.owner.name = std::move(name);
+  r.owner.tid = tid;
+  return r;
+}
 
 struct Thread {
   std::uint64_t tid = 0;

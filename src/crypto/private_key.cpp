@@ -179,13 +179,72 @@ std::optional<ParsedPrivateKey> parse_private_key_der(ByteSpan in) {
   }
 }
 
-KeyCheck check_rsa(const RsaParts& parts) {
-  KeyCheck result;
+PublicKey rsa_public_key(ByteSpan n_be, ByteSpan e_be) {
   PublicKey pub;
   pub.type = KeyType::rsa;
-  pub.n.assign(parts.n.begin(), parts.n.end());
-  pub.e.assign(parts.e.begin(), parts.e.end());
+  pub.n.assign(n_be.begin(), n_be.end());
+  pub.e.assign(e_be.begin(), e_be.end());
   fingerprint(pub);
+  return pub;
+}
+
+// RSA2 (BCRYPT_RSAPRIVATE_BLOB) holds n, e, p and q but no private exponent: p·q = n is
+// the whole check, and it is enough, since the primes give every other part of the key.
+KeyCheck check_rsa_factors(ByteSpan n_be, ByteSpan e_be, ByteSpan p_be, ByteSpan q_be) {
+  KeyCheck result;
+  const PublicKey pub = rsa_public_key(n_be, e_be);
+  result.public_key = pub;
+  BnCtxPtr ctx(BN_CTX_secure_new());
+  BnPtr n = bn_from_be(n_be.data(), n_be.size());
+  BnPtr p = bn_from_be(p_be.data(), p_be.size());
+  BnPtr q = bn_from_be(q_be.data(), q_be.size());
+  BnPtr pq = bn_new();
+  if (!ctx || !n || !p || !q || !pq || BN_mul(pq.get(), p.get(), q.get(), ctx.get()) != 1) {
+    result.proof = "not checked: out of memory";
+    return result;
+  }
+  if (BN_is_one(p.get()) || BN_is_one(q.get()) || BN_cmp(pq.get(), n.get()) != 0) {
+    result.proof = fmt::format("p·q does not equal the {}-bit modulus", pub.bits);
+    return result;
+  }
+  result.verified = true;
+  result.proof = fmt::format("p·q = n ({}-bit); the blob (BCRYPT_RSAPRIVATE_BLOB) holds no private exponent to check",
+                             pub.bits);
+  return result;
+}
+
+// RFC 7518 6.3.2 lets an RSA JWK carry d without the primes. Then the check is that
+// exponentiation by d·e is the identity: m^(d·e) ≡ m (mod n) for two bases.
+KeyCheck check_rsa_exponent(ByteSpan n_be, ByteSpan e_be, ByteSpan d_be) {
+  KeyCheck result;
+  const PublicKey pub = rsa_public_key(n_be, e_be);
+  result.public_key = pub;
+  BnCtxPtr ctx(BN_CTX_secure_new());
+  BnPtr n = bn_from_be(n_be.data(), n_be.size());
+  BnPtr e = bn_from_be(e_be.data(), e_be.size());
+  BnPtr d = bn_from_be(d_be.data(), d_be.size());
+  BnPtr m = bn_new(), t = bn_new();
+  if (!ctx || !n || !e || !d || !m || !t || BN_is_zero(n.get()) || !BN_is_odd(n.get())) {
+    result.proof = "not checked: the modulus is not odd";
+    return result;
+  }
+  BN_set_flags(d.get(), BN_FLG_CONSTTIME);
+  for (const unsigned base : {2u, 3u}) {
+    BN_set_word(m.get(), base);
+    if (BN_mod_exp(t.get(), m.get(), d.get(), n.get(), ctx.get()) != 1 ||
+        BN_mod_exp(t.get(), t.get(), e.get(), n.get(), ctx.get()) != 1 || BN_cmp(t.get(), m.get()) != 0) {
+      result.proof = fmt::format("d does not invert e for the {}-bit modulus (the JWK holds no primes)", pub.bits);
+      return result;
+    }
+  }
+  result.verified = true;
+  result.proof = fmt::format("m^(d·e) ≡ m (mod n) for m = 2, 3 ({}-bit; the JWK holds no primes)", pub.bits);
+  return result;
+}
+
+KeyCheck check_rsa(const RsaParts& parts) {
+  KeyCheck result;
+  const PublicKey pub = rsa_public_key(parts.n, parts.e);
   result.public_key = pub;
 
   BnCtxPtr ctx(BN_CTX_secure_new());

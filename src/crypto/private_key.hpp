@@ -44,6 +44,12 @@ struct KeyCheck {
 
 // RSA: p·q = n and d·e ≡ 1 (mod λ(n)) when d is present.
 KeyCheck check_rsa(const RsaParts& parts);
+// RSA without d (a CNG BCRYPT_RSAPRIVATE_BLOB): p·q = n, which the primes make enough.
+KeyCheck check_rsa_factors(ByteSpan n, ByteSpan e, ByteSpan p, ByteSpan q);
+// RSA with d but no primes (RFC 7518 6.3.2 allows it in a JWK): m^(d·e) ≡ m (mod n).
+KeyCheck check_rsa_exponent(ByteSpan n, ByteSpan e, ByteSpan d);
+// An RSA public key from its big-endian numbers, with its fingerprint.
+PublicKey rsa_public_key(ByteSpan n, ByteSpan e);
 // EC: d·G = Q when Q is stored; otherwise Q is derived and the key is unverified.
 KeyCheck check_ec(int curve_nid, ByteSpan scalar, ByteSpan stored_point);
 // Ed25519 / X25519: the seed gives the stored public key; otherwise derived, unverified.

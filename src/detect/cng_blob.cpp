@@ -57,34 +57,6 @@ std::optional<EccMagic> ecc_magic(std::uint32_t magic) {
 
 ByteSpan u8_span(std::span<const std::byte> s) { return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()}; }
 
-// RSA2 (BCRYPT_RSAPRIVATE_BLOB) holds n, e, p and q but no private exponent: p·q = n is
-// the whole check, and it is enough, since the primes give every other part of the key.
-KeyCheck check_factors(ByteSpan n_be, ByteSpan e_be, ByteSpan p_be, ByteSpan q_be) {
-  KeyCheck result;
-  PublicKey pub;
-  pub.type = KeyType::rsa;
-  pub.n.assign(n_be.begin(), n_be.end());
-  pub.e.assign(e_be.begin(), e_be.end());
-  fingerprint(pub);
-  result.public_key = pub;
-  BnCtxPtr ctx(BN_CTX_secure_new());
-  BnPtr n = bn_from_be(n_be.data(), n_be.size());
-  BnPtr p = bn_from_be(p_be.data(), p_be.size());
-  BnPtr q = bn_from_be(q_be.data(), q_be.size());
-  BnPtr pq = bn_new();
-  if (!ctx || !n || !p || !q || !pq || BN_mul(pq.get(), p.get(), q.get(), ctx.get()) != 1) {
-    result.proof = "not checked: out of memory";
-    return result;
-  }
-  if (BN_is_one(p.get()) || BN_is_one(q.get()) || BN_cmp(pq.get(), n.get()) != 0) {
-    result.proof = fmt::format("p·q does not equal the {}-bit modulus", pub.bits);
-    return result;
-  }
-  result.verified = true;
-  result.proof = fmt::format("p·q = n ({}-bit); the blob (BCRYPT_RSAPRIVATE_BLOB) holds no private exponent to check",
-                             pub.bits);
-  return result;
-}
 
 class CngBlobDetector final : public Detector {
  public:
@@ -168,7 +140,7 @@ class CngBlobDetector final : public Detector {
       report_private_key(context, area, at, length, key, "cng", "cng-rsafull", sink);
       return length;
     }
-    report_rsa_private(context, area, at, length, check_factors(parts.n, parts.e, parts.p, parts.q), sink);
+    report_rsa_private(context, area, at, length, check_rsa_factors(parts.n, parts.e, parts.p, parts.q), sink);
     return length;
   }
 

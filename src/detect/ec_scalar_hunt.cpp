@@ -39,11 +39,7 @@ class EcScalarHunt final : public Detector {
   void scan(const ScanContext& context, const ScanArea& area, FindingSink& /*sink*/) override {
     prepare(context);
     if (curves_.empty()) return;
-    if (area.region) {
-      const Region& r = context.dump.model.regions[*area.region];
-      const bool file_backed = r.kind == RegionKind::module || r.kind == RegionKind::file_mapping;
-      if (file_backed && r.perms && !r.perms->write) return;
-    }
+    if (area.region && !may_hold_live_keys(context.dump.model.regions[*area.region])) return;
     const auto* data = reinterpret_cast<const std::uint8_t*>(area.bytes.data());
     const auto* all = reinterpret_cast<const std::uint8_t*>(context.dump.bytes().data());
     const std::uint64_t base = vaddr_of(context.dump, area, 0).value_or(area.file_offset);

@@ -197,38 +197,6 @@ ByteSpan strip_zeros(ByteSpan s) {
   return s.subspan(i);
 }
 
-// RFC 7518 6.3.2 lets an RSA JWK carry d without the primes. Then the check is that
-// exponentiation by d·e is the identity: m^(d·e) ≡ m (mod n) for two bases.
-KeyCheck check_rsa_exponents(ByteSpan n_be, ByteSpan e_be, ByteSpan d_be) {
-  KeyCheck result;
-  PublicKey pub;
-  pub.type = KeyType::rsa;
-  pub.n.assign(n_be.begin(), n_be.end());
-  pub.e.assign(e_be.begin(), e_be.end());
-  fingerprint(pub);
-  result.public_key = pub;
-  BnCtxPtr ctx(BN_CTX_secure_new());
-  BnPtr n = bn_from_be(n_be.data(), n_be.size());
-  BnPtr e = bn_from_be(e_be.data(), e_be.size());
-  BnPtr d = bn_from_be(d_be.data(), d_be.size());
-  BnPtr m = bn_new(), t = bn_new();
-  if (!ctx || !n || !e || !d || !m || !t || BN_is_zero(n.get()) || !BN_is_odd(n.get())) {
-    result.proof = "not checked: the modulus is not odd";
-    return result;
-  }
-  BN_set_flags(d.get(), BN_FLG_CONSTTIME);
-  for (const unsigned base : {2u, 3u}) {
-    BN_set_word(m.get(), base);
-    if (BN_mod_exp(t.get(), m.get(), d.get(), n.get(), ctx.get()) != 1 ||
-        BN_mod_exp(t.get(), t.get(), e.get(), n.get(), ctx.get()) != 1 || BN_cmp(t.get(), m.get()) != 0) {
-      result.proof = fmt::format("d does not invert e for the {}-bit modulus (the JWK holds no primes)", pub.bits);
-      return result;
-    }
-  }
-  result.verified = true;
-  result.proof = fmt::format("m^(d·e) ≡ m (mod n) for m = 2, 3 ({}-bit; the JWK holds no primes)", pub.bits);
-  return result;
-}
 
 int curve_of(std::string_view crv) {
   if (crv == "P-256") return NID_X9_62_prime256v1;
@@ -317,7 +285,7 @@ class JwkDetector final : public Detector {
       auto p = field("p");
       auto q = field("q");
       if (!p || !q) {
-        report_rsa_without_primes(context, area, begin, length, check_rsa_exponents(nn, ee, *d), sink);
+        report_rsa_without_primes(context, area, begin, length, check_rsa_exponent(nn, ee, *d), sink);
         return;
       }
       key.type = KeyType::rsa;

@@ -19,6 +19,13 @@ inline std::uint64_t load_le(const std::uint8_t* p, unsigned width) {
   return v;
 }
 
+// Code and read-only data of mapped files hold no live keys (issue 3's prefilter); the
+// hunts skip them.
+inline bool may_hold_live_keys(const Region& r) {
+  const bool file_backed = r.kind == RegionKind::module || r.kind == RegionKind::file_mapping;
+  return !(file_backed && r.perms && !r.perms->write);
+}
+
 struct LimbSearch {
   std::span<const std::uint8_t> data;  // the area's bytes
   std::uint64_t base_vaddr = 0;        // virtual address of data[0] (or its file offset)

@@ -39,11 +39,6 @@ std::uint32_t load_be32(const std::uint8_t* p) {
   return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | p[3];
 }
 
-bool writable_or_anonymous(const Region& r) {
-  // Code and read-only data of mapped files hold no live keys (issue 3's prefilter).
-  const bool file_backed = r.kind == RegionKind::module || r.kind == RegionKind::file_mapping;
-  return !(file_backed && r.perms && !r.perms->write);
-}
 
 struct Modulus {
   const PublicKey* key = nullptr;
@@ -76,7 +71,7 @@ class RsaFactorHunt final : public Detector {
   void scan(const ScanContext& context, const ScanArea& area, FindingSink& /*sink*/) override {
     prepare(context);
     if (moduli_.empty() || unfactored_ == 0) return;
-    if (area.region && !writable_or_anonymous(context.dump.model.regions[*area.region])) return;
+    if (area.region && !may_hold_live_keys(context.dump.model.regions[*area.region])) return;
     const auto* data = reinterpret_cast<const std::uint8_t*>(area.bytes.data());
     const std::size_t size = area.bytes.size();
     // Alignment is a property of virtual addresses; unaccounted bytes fall back to file offsets.

@@ -286,13 +286,7 @@ void CoreModelBuilder::take_warnings(std::vector<Warning>& warnings) {
 std::size_t CoreModelBuilder::add_metadata(std::uint64_t offset, std::uint64_t size,
                                            std::string name,
                                            std::optional<std::uint64_t> tid) {
-  Region r;
-  r.file_offset = offset;
-  r.size = size;
-  r.kind = RegionKind::metadata;
-  r.owner.name = std::move(name);
-  r.owner.tid = tid;
-  model_.regions.push_back(std::move(r));
+  model_.regions.push_back(metadata_region(offset, size, std::move(name), tid));
   return model_.regions.size() - 1;
 }
 

@@ -94,13 +94,7 @@ void Builder::warn(std::uint64_t offset, std::string message) {
 void Builder::add_metadata(std::uint64_t offset, std::uint64_t size, std::string name,
                            std::optional<std::uint64_t> tid) {
   if (size == 0) return;
-  Region r;
-  r.file_offset = offset;
-  r.size = size;
-  r.kind = RegionKind::metadata;
-  r.owner.name = std::move(name);
-  r.owner.tid = tid;
-  model_.regions.push_back(std::move(r));
+  model_.regions.push_back(metadata_region(offset, size, std::move(name), tid));
 }
 
 std::optional<std::size_t> Builder::add_location(const Location& loc, std::uint64_t record_offset,
