@@ -24,8 +24,9 @@ core=$(ls "$work"/core.* | head -1)
 size=$(stat -c %s "$core")
 cat "$core" >/dev/null  # page-cache the file: we measure the tools, not the disk
 
-# Prints "seconds max_rss_kb" for one run of a command (stdout discarded).
-once() { /usr/bin/time -f '%e %M' "$@" 2>&1 >/dev/null | tail -1; }
+# Prints "seconds max_rss_kb" for one run of a command (stdout discarded). Exit codes are
+# not failures here: scan exits 1 when it finds keys.
+once() { { /usr/bin/time -f '%e %M' "$@" 2>&1 >/dev/null || true; } | tail -1; }
 # Median of N runs.
 median() { local n=$1; shift; for _ in $(seq "$n"); do once "$@"; done | sort -n | sed -n "$(((n + 1) / 2))p"; }
 mbps() { awk -v s="$size" -v t="$1" 'BEGIN { if (t > 0) printf "%.0f", s / 1048576 / t; else print "-" }'; }

@@ -13,7 +13,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(data), size);
   const Compression kind = detect_compression(bytes);
   if (kind != Compression::none) {
-    auto out = decompress(bytes, kind, DecompressLimits{"", 64u << 20, 0});
+    CompressedInput input(bytes);
+    auto out = decompress(input, kind, DecompressLimits{"", 64u << 20, 0});
     (void)out;
   }
   if (auto format = detect_format(bytes); format.ok()) {

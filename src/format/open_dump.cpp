@@ -63,7 +63,10 @@ Result<Dump> open_dump(const std::string& path, const OpenOptions& options) {
   const Compression compression = detect_compression(mapped->bytes());
   if (compression != Compression::none) {
     DecompressLimits limits{options.tmpdir, options.max_decompressed, options.min_free_space};
-    DG_TRY(Decompressed out, decompress(mapped->bytes(), compression, limits));
+    // Read through the descriptor, not the mapping, so the compressed bytes are not kept
+    // resident while the decompressed ones are written.
+    CompressedInput input(mapped->fd(), mapped->size());
+    DG_TRY(Decompressed out, decompress(input, compression, limits));
     decompression_warning = out.warning;
     DG_TRY(MappedFile plain, MappedFile::adopt(out.fd.release()));
     dump.source.compression = to_string(compression);

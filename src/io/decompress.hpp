@@ -6,6 +6,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "dumpguard/dump.hpp"
 #include "dumpguard/result.hpp"
@@ -32,9 +33,26 @@ struct Decompressed {
   std::optional<Warning> warning;  // set when the compressed stream ends early
 };
 
+// The compressed bytes, handed to the decoder 1 MiB at a time: read from a descriptor with
+// pread, so a large compressed dump never sits in memory, or taken from a span (fuzzing).
+class CompressedInput {
+ public:
+  explicit CompressedInput(std::span<const std::byte> bytes);
+  CompressedInput(int fd, std::uint64_t size);  // does not take ownership of fd
+  // The next piece; empty at the end. Valid until the next call.
+  Result<std::span<const std::byte>> next();
+  std::uint64_t offset() const { return offset_; }  // bytes handed out so far
+
+ private:
+  std::span<const std::byte> span_;
+  int fd_ = -1;
+  std::uint64_t size_ = 0;
+  std::uint64_t offset_ = 0;
+  std::vector<std::byte> buffer_;
+};
+
 // Corrupt data before any output is an error; a stream cut short after some output
 // keeps what was decoded and says so in `warning` (DECISIONS.md: model what is sound).
-Result<Decompressed> decompress(std::span<const std::byte> input, Compression kind,
-                                const DecompressLimits& limits);
+Result<Decompressed> decompress(CompressedInput& input, Compression kind, const DecompressLimits& limits);
 
 }  // namespace dumpguard

@@ -76,7 +76,8 @@ TEST(Decompress, GarbageAfterAMagicIsAnErrorNotAnEmptyDump) {
   // Whether the decoder calls it corrupt or cut short, no bytes came out: that is an error.
   for (auto kind : {Compression::zstd, Compression::lz4, Compression::xz}) {
     auto data = bytes_of({0x28, 0xB5, 0x2F, 0xFD, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF});
-    auto out = decompress(data, kind, DecompressLimits{});
+    CompressedInput input(data);
+    auto out = decompress(input, kind, DecompressLimits{});
     ASSERT_FALSE(out.ok()) << to_string(kind);
     EXPECT_NE(out.error().message.find(to_string(kind)), std::string::npos) << out.error().message;
   }
