@@ -1,6 +1,8 @@
 #include "detect/registry.hpp"
 
+#include "detect/aes_schedule.hpp"
 #include "detect/capi_blob.hpp"
+#include "detect/chacha_state.hpp"
 #include "detect/cng_blob.hpp"
 #include "detect/der_private_key.hpp"
 #include "detect/ec_scalar_hunt.hpp"
@@ -12,7 +14,7 @@
 
 namespace dumpguard {
 
-std::vector<std::unique_ptr<Detector>> make_detectors(const ScanOptions& /*options*/) {
+std::vector<std::unique_ptr<Detector>> make_detectors(const ScanOptions& options) {
   std::vector<std::unique_ptr<Detector>> d;
   d.push_back(make_pem_detector());
   d.push_back(make_der_private_key_detector());
@@ -21,6 +23,8 @@ std::vector<std::unique_ptr<Detector>> make_detectors(const ScanOptions& /*optio
   d.push_back(make_cng_blob_detector());
   d.push_back(make_capi_blob_detector());
   d.push_back(make_jwk_detector());
+  d.push_back(make_aes_schedule_detector(options.aes_tolerance));
+  d.push_back(make_chacha_state_detector());
   d.push_back(make_rsa_factor_hunt_detector());
   d.push_back(make_ec_scalar_hunt_detector());
   return d;
