@@ -9,6 +9,9 @@ here with cryptography), and no report may carry a secret number in any encoding
 
 A second case dumps a real ssh-agent holding the ssh-keygen keys: OpenSSH shields keys in
 memory (sshkey_shield_private), so no verified claim that they were found may appear."""
+import base64
+import hashlib
+import hmac
 import os
 import shutil
 import struct
@@ -122,6 +125,53 @@ class StructuredKeysInARealCore(dgtest.DumpTestCase):
                                (members[1], "ed25519-private-key", spki_fingerprint(jwk_ed.public_key()))]
         cls.jwk_public_fp = spki_fingerprint(jwk_pub.public_key())
 
+        # PEM and DER as OpenSSL writes them (openssl genpkey / pkey / pkcs8): PKCS#8 and
+        # traditional PEM, PKCS#1, PKCS#8 and SEC1 DER, Ed25519 and X25519 PKCS#8, and two
+        # encrypted forms. The fingerprint key is made here so the test can compute the keyed
+        # fingerprint of an encrypted block itself.
+        cls.fp_key = os.path.join(d, "fingerprint.key")
+        with open(os.open(cls.fp_key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
+            f.write(os.urandom(32))
+        genargs = {"rsa": ("-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"),
+                   "p256": ("-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"),
+                   "p384": ("-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"),
+                   "ed25519": ("-algorithm", "ED25519"), "x25519": ("-algorithm", "X25519")}
+        # OpenSSL's Ed25519 and X25519 PKCS#8 carry no public key: such a seed is unverified
+        # unless its public key is elsewhere in the dump (DECISIONS.md).
+        for label, alg, outargs, kind, encoding, verified in (
+                ("pem-pkcs8-rsa", "rsa", ("pkey",), "rsa-private-key", "pem-pkcs8", True),
+                ("pem-pkcs1-rsa", "rsa", ("pkey", "-traditional"), "rsa-private-key", "pem-pkcs1", True),
+                ("pem-sec1-p256", "p256", ("pkey", "-traditional"), "ec-private-key", "pem-sec1", True),
+                ("der-pkcs1-rsa", "rsa", ("rsa", "-traditional", "-outform", "DER"), "rsa-private-key", "der-pkcs1",
+                 True),
+                ("der-pkcs8-p384", "p384", ("pkcs8", "-topk8", "-nocrypt", "-outform", "DER"), "ec-private-key",
+                 "der-pkcs8", True),
+                ("der-sec1-p256", "p256", ("ec", "-outform", "DER"), "ec-private-key", "der-sec1", True),
+                ("der-pkcs8-ed25519", "ed25519", ("pkcs8", "-topk8", "-nocrypt", "-outform", "DER"),
+                 "ed25519-private-key", "der-pkcs8", False),
+                ("pem-pkcs8-x25519", "x25519", ("pkey",), "x25519-private-key", "pem-pkcs8", False)):
+            src = os.path.join(d, label + ".key")
+            dgtest.openssl("genpkey", *genargs[alg], "-out", src)
+            out = os.path.join(d, label + ".out")
+            dgtest.openssl(outargs[0], "-in", src, *outargs[1:], "-out", out)
+            key = serialization.load_pem_private_key(read(src), password=None)  # independent parse
+            cls.secrets += secrets_of(key)
+            data = read(out).rstrip(b"\n")
+            add(label, data, kind, encoding, spki_fingerprint(key.public_key()), verified=verified,
+                severity="critical" if verified else "high")
+        for label, args in (("pem-encrypted-pkcs8", ("pkcs8", "-topk8", "-v2", "aes-256-cbc", "-passout", "pass:dg")),
+                            ("pem-encrypted-legacy", ("pkey", "-traditional", "-aes128", "-passout", "pass:dg"))):
+            src = os.path.join(d, label + ".key")
+            dgtest.openssl("genpkey", *genargs["rsa"], "-out", src)
+            cls.secrets += secrets_of(serialization.load_pem_private_key(read(src), password=None))
+            out = os.path.join(d, label + ".out")
+            dgtest.openssl(args[0], "-in", src, *args[1:], "-out", out)
+            text = read(out).rstrip(b"\n")
+            body = b"".join(line for line in text.splitlines()
+                            if line and not line.startswith(b"-----") and b":" not in line)
+            keyed = "hmac-sha256:" + hmac.new(read(cls.fp_key), base64.b64decode(body), hashlib.sha256).hexdigest()
+            add(label, text, "encrypted-private-key", "pem", keyed, verified=False, severity="low")
+
         # Plant everything at odd offsets inside the heap region, 0x33 bytes apart.
         offset = heap["file_offset"] + 0x1001
         total = sum(len(p[1]) + 0x33 for p in pieces)
@@ -138,7 +188,6 @@ class StructuredKeysInARealCore(dgtest.DumpTestCase):
                     cls.expect.append((name, offset, len(data), kind, encoding, verified, fingerprint, severity))
                 offset += len(data) + 0x33
                 offset |= 1
-        cls.fp_key = os.path.join(d, "fingerprint.key")
         code, out, err = dgtest.run_dumpguard("scan", "--json", "--fingerprint-key", cls.fp_key, cls.copy)
         cls.exit_code, cls.out, cls.err = code, out, err
         cls.report = dgtest.json.loads(out)
