@@ -39,6 +39,7 @@ int run_info(const InfoOptions& options);
 struct ScanCliOptions {
   InputOptions input;
   bool json = false;
+  bool sarif = false;
   std::string fail_on = "medium";  // low | medium | high | critical
   std::string fingerprint_key;     // empty: default_fingerprint_key_path()
   unsigned aes_tolerance = 0;

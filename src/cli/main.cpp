@@ -42,7 +42,9 @@ int main(int argc, char** argv) {
   cli::ScanCliOptions scan;
   CLI::App* scan_cmd = app.add_subcommand("scan", "Find key material in each dump; exit 0 none, 1 findings, 2 error");
   add_input_options(*scan_cmd, scan.input);
-  scan_cmd->add_flag("--json", scan.json, "Print JSON (schema dumpguard-scan/1, see README)");
+  auto* scan_json = scan_cmd->add_flag("--json", scan.json, "Print JSON (schema dumpguard-scan/1, see README)");
+  scan_cmd->add_flag("--sarif", scan.sarif, "Print SARIF 2.1.0: one result per key, one location per finding")
+      ->excludes(scan_json);
   scan_cmd->add_option("--fail-on", scan.fail_on, "Exit 1 when a finding is at or above this severity")
       ->check(CLI::IsMember({"low", "medium", "high", "critical"}))
       ->capture_default_str();

@@ -9,6 +9,7 @@
 #include "crypto/trust_store.hpp"
 #include "dumpguard/scan.hpp"
 #include "report/scan_json.hpp"
+#include "report/scan_sarif.hpp"
 #include "report/scan_text.hpp"
 
 namespace dumpguard::cli {
@@ -49,13 +50,17 @@ int run_scan(const ScanCliOptions& options) {
     print_warnings(*dump);
     const ScanReport report = scan_dump(*dump, scan_options);
     for (const Finding& f : report.findings) failing = failing || f.severity >= fail_on;
-    if (options.json) {
+    if (options.sarif) {
+      all.push_back(sarif_run(*dump, report));
+    } else if (options.json) {
       all.push_back(scan_json(*dump, report, fail_on));
     } else {
       std::fputs(scan_text(*dump, report).c_str(), stdout);
     }
   }
-  if (options.json && !all.empty()) {
+  if (options.sarif) {
+    std::cout << sarif_log(std::move(all)).dump(2) << '\n';  // one log, one run per dump
+  } else if (options.json && !all.empty()) {
     std::cout << (options.input.dumps.size() == 1 ? all[0] : all).dump(2) << '\n';
   }
   if (error) return kExitError;

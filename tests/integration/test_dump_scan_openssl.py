@@ -90,6 +90,39 @@ class ServerScan:
         self.assertEqual(keys[0]["severity"], "critical")
         self.assertEqual(keys[0]["kind"], self.expect_kind)
 
+    def test_sarif_has_one_result_per_key_and_one_location_per_finding(self):
+        # Checked against SARIF 2.1.0's required members (sarif-v2.1.0-os, 3.13, 3.14, 3.27,
+        # 3.28, 3.29, 3.30): version, runs, tool.driver.name, result.message.text, level, and
+        # physical locations whose region is a byte range of the artifact, the dump itself.
+        code, out, err = dgtest.run_dumpguard("scan", "--sarif", "--fingerprint-key", self.fp_key, self.core)
+        self.assertEqual(code, 1, err)
+        log = dgtest.json.loads(out)
+        self.assertEqual(log["version"], "2.1.0")
+        self.assertEqual(len(log["runs"]), 1)
+        run = log["runs"][0]
+        self.assertEqual(run["tool"]["driver"]["name"], "dumpguard")
+        self.assertEqual(run["artifacts"][0]["location"]["uri"], self.core)
+        rule_ids = [r["id"] for r in run["tool"]["driver"]["rules"]]
+        self.assertEqual(len(run["results"]), len(self.report["keys"]))
+        spans = set()
+        for result, key in zip(run["results"], self.report["keys"]):
+            self.assertIn(result["level"], ("error", "warning", "note"))
+            self.assertTrue(result["message"]["text"])
+            self.assertEqual(rule_ids[result["ruleIndex"]], result["ruleId"])
+            self.assertEqual(len(result["locations"]), key["count"])
+            for location in result["locations"]:
+                physical = location["physicalLocation"]
+                self.assertEqual(physical["artifactLocation"]["index"], 0)
+                region = physical["region"]
+                self.assertGreaterEqual(region["byteOffset"], 0)
+                self.assertGreater(region["byteLength"], 0)
+                spans.add((region["byteOffset"], region["byteLength"]))
+        self.assertEqual(spans, {(f["file_offset"], f["length"]) for f in self.report["findings"]})
+        for name, value in components(self.key).items():
+            for encoding in dgtest.le_be_encodings(value):
+                for form in dgtest.secret_encodings(encoding):
+                    self.assertNotIn(form, out, f"{name} leaked into SARIF")
+
     def test_no_report_carries_secret_bytes(self):
         _, text_out, text_err = dgtest.run_dumpguard("scan", "--fingerprint-key", self.fp_key, self.core)
         outputs = self.out + self.err + text_out + text_err
