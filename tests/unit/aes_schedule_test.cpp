@@ -25,6 +25,7 @@
 #include "crypto/aes_key_expansion.hpp"
 #include "crypto/digest.hpp"
 #include "detect/aes_schedule.hpp"
+#include "fixtures/detector_harness.hpp"
 
 using namespace dumpguard;
 
@@ -34,30 +35,12 @@ constexpr std::array<std::uint8_t, 32> kFingerprintKey = {1,  2,  3,  4,  5,  6,
                                                           12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
                                                           23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
 
-class Collected final : public FindingSink {
- public:
-  void finding(Finding f) override { findings.push_back(std::move(f)); }
-  void public_key(PublicKey) override {}
-  std::vector<Finding> findings;
-};
 
 std::vector<Finding> scan_bytes(std::span<const std::uint8_t> bytes, unsigned tolerance = 0,
                                 std::uint64_t file_offset = 0) {
-  Dump dump;
-  KeyRing ring;
-  const ScanArea area{file_offset, std::as_bytes(bytes), std::nullopt};
-  const ScanContext context{dump, ring, std::span<const ScanArea>(&area, 1), kFingerprintKey};
-  Collected sink;
-  make_aes_schedule_detector(tolerance)->scan(context, area, sink);
-  return sink.findings;
+  return test::run_over(*make_aes_schedule_detector(tolerance), bytes, kFingerprintKey, file_offset).findings;
 }
 
-std::vector<std::uint8_t> random_bytes(std::size_t n, std::uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::vector<std::uint8_t> out(n);
-  for (auto& b : out) b = static_cast<std::uint8_t>(rng());
-  return out;
-}
 
 std::vector<std::uint8_t> random_key(std::size_t n) {
   std::vector<std::uint8_t> key(n);
@@ -169,7 +152,7 @@ TEST(AesSchedule, FindsOpenSslSchedulesOfEverySizeAtAlignedAndOddOffsets) {
                            Planted{16, true, 77}, Planted{24, true, 512}, Planted{32, true, 2049},
                            Planted{32, true, 96}}) {
     const auto key = random_key(p.size);
-    auto buffer = random_bytes(8192, static_cast<std::uint32_t>(p.offset));
+    auto buffer = test::seeded_bytes(8192, static_cast<std::uint32_t>(p.offset));
     const auto schedule = openssl_schedule(key, p.decrypt);
     plant(buffer, p.offset, schedule);
     const auto found = scan_bytes(buffer, 0, 0x10000);
@@ -207,7 +190,7 @@ TEST(AesSchedule, FindsBothByteOrdersAndBothDecryptionRoundOrders) {
                                      {swap_words(reverse_round_keys(dec)), "dec-fwd"}};
     std::set<std::string> encodings;
     for (const Case& c : cases) {
-      auto buffer = random_bytes(4096, 99);
+      auto buffer = test::seeded_bytes(4096, 99);
       plant(buffer, 1024 + 4, c.bytes);
       const auto found = scan_bytes(buffer);
       ASSERT_EQ(found.size(), 1u) << "AES-" << bits << " " << c.layout;
@@ -230,7 +213,7 @@ TEST(AesSchedule, FindsSymCryptStyleSharedRoundKey) {
   ASSERT_TRUE(std::equal(dec.begin(), dec.begin() + 16, enc.end() - 16));
   std::vector<std::uint8_t> both(enc);
   both.insert(both.end(), dec.begin() + 16, dec.end());
-  auto buffer = random_bytes(4096, 5);
+  auto buffer = test::seeded_bytes(4096, 5);
   plant(buffer, 512, both);
   const auto found = scan_bytes(buffer);
   ASSERT_EQ(found.size(), 2u);
@@ -240,7 +223,7 @@ TEST(AesSchedule, FindsSymCryptStyleSharedRoundKey) {
 }
 
 TEST(AesSchedule, NothingInRandomDataOrZerosOrRepeats) {
-  const auto noise = random_bytes(4 << 20, 1);
+  const auto noise = test::seeded_bytes(4 << 20, 1);
   EXPECT_TRUE(scan_bytes(noise).empty());
   EXPECT_TRUE(scan_bytes(noise, 10).empty());
   const std::vector<std::uint8_t> zeros(1 << 16, 0);
@@ -264,7 +247,7 @@ TEST(AesSchedule, FlippedBitsNeedTolerance) {
     const auto schedule = openssl_schedule(key, true);
     // A flip in the key itself (round key 0), in a middle round, and in the last word.
     for (std::size_t bit : {std::size_t{3}, schedule.size() * 4 + 1, schedule.size() * 8 - 1}) {
-      auto buffer = random_bytes(4096, 11);
+      auto buffer = test::seeded_bytes(4096, 11);
       auto damaged = schedule;
       damaged[bit / 8] = static_cast<std::uint8_t>(damaged[bit / 8] ^ (1u << (bit % 8)));
       plant(buffer, 200, damaged);
@@ -289,7 +272,7 @@ TEST(AesSchedule, TenSpreadFlipsAtToleranceTen) {
     // Keep one 16-byte window clean so the nearest schedule is recoverable (see aes_schedule.cpp).
     while (bits.size() < 10) bits.insert(32 * 8 + rng() % ((schedule.size() - 32) * 8));
     for (std::size_t bit : bits) schedule[bit / 8] = static_cast<std::uint8_t>(schedule[bit / 8] ^ (1u << (bit % 8)));
-    auto buffer = random_bytes(4096, 12);
+    auto buffer = test::seeded_bytes(4096, 12);
     plant(buffer, 300, schedule);
     EXPECT_TRUE(scan_bytes(buffer, 9).empty());
     const auto found = scan_bytes(buffer, 10);
@@ -309,7 +292,7 @@ TEST(AesSchedule, FindsSchedulesAtEveryOffsetModulo16AndInTheTail) {
       for (std::size_t residue = 0; residue < 16; ++residue) {
         for (std::size_t tail : {std::size_t{0}, std::size_t{5}, std::size_t{31}, std::size_t{300}}) {
           const std::size_t at = 4096 + residue;
-          auto buffer = random_bytes(at + schedule.size() + tail, static_cast<std::uint32_t>(residue));
+          auto buffer = test::seeded_bytes(at + schedule.size() + tail, static_cast<std::uint32_t>(residue));
           plant(buffer, at, schedule);
           const auto found = scan_bytes(buffer, tolerance);
           ASSERT_EQ(found.size(), 1u) << "AES-" << size * 8 << " at " << at << ", " << tail << " bytes after";
@@ -323,7 +306,7 @@ TEST(AesSchedule, FindsSchedulesAtEveryOffsetModulo16AndInTheTail) {
 
 TEST(AesSchedule, RepeatsOfOneKeyShareAFingerprintAndOthersDoNot) {
   const auto a = random_key(16), b = random_key(16);
-  auto buffer = random_bytes(8192, 3);
+  auto buffer = test::seeded_bytes(8192, 3);
   plant(buffer, 100, openssl_schedule(a, false));
   plant(buffer, 1000, openssl_schedule(a, true));
   plant(buffer, 3000, openssl_schedule(b, false));
@@ -389,7 +372,7 @@ TEST(AesSchedule, FindsLiveEvpContextsInThisProcess) {
 
 // Throughput, printed for the record (bench/ is the place for numbers that matter).
 TEST(AesSchedule, PrintsThroughputOnRandomData) {
-  const auto noise = random_bytes(32 << 20, 2);
+  const auto noise = test::seeded_bytes(32 << 20, 2);
   for (unsigned tolerance : {0u, 5u, 10u}) {
     const auto start = std::chrono::steady_clock::now();
     const auto found = scan_bytes(noise, tolerance);

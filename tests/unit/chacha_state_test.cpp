@@ -11,6 +11,7 @@
 
 #include "crypto/digest.hpp"
 #include "detect/chacha_state.hpp"
+#include "fixtures/detector_harness.hpp"
 
 using namespace dumpguard;
 
@@ -19,31 +20,12 @@ namespace {
 constexpr std::array<std::uint8_t, 32> kFingerprintKey = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2, 3, 4, 5, 6,
                                                           7, 8, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2, 3, 4};
 
-class Collected final : public FindingSink {
- public:
-  void finding(Finding f) override { findings.push_back(std::move(f)); }
-  void public_key(PublicKey) override {}
-  std::vector<Finding> findings;
-};
 
 std::vector<Finding> scan_bytes(std::span<const std::uint8_t> bytes, const DumpModel& model = {},
                                 std::optional<std::size_t> region = std::nullopt) {
-  Dump dump;
-  dump.model = model;
-  KeyRing ring;
-  const ScanArea area{0, std::as_bytes(bytes), region};
-  const ScanContext context{dump, ring, std::span<const ScanArea>(&area, 1), kFingerprintKey};
-  Collected sink;
-  make_chacha_state_detector()->scan(context, area, sink);
-  return sink.findings;
+  return test::run_over(*make_chacha_state_detector(), bytes, kFingerprintKey, 0, model, region).findings;
 }
 
-std::vector<std::uint8_t> random_bytes(std::size_t n, std::uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::vector<std::uint8_t> out(n);
-  for (auto& b : out) b = static_cast<std::uint8_t>(rng());
-  return out;
-}
 
 // RFC 8439 2.3.2's test key, 00 01 .. 1f (public).
 std::vector<std::uint8_t> test_key() {
@@ -78,7 +60,7 @@ std::vector<std::uint8_t> salsa_state(const std::vector<std::uint8_t>& key) {
 
 TEST(ChaChaState, FindsAChaCha20StateAtAnyOffset) {
   for (std::size_t at : {0u, 7u, 4096u - 64u}) {
-    auto buffer = random_bytes(4096, 1);
+    auto buffer = test::seeded_bytes(4096, 1);
     const auto state = chacha_state(test_key());
     std::copy(state.begin(), state.end(), buffer.begin() + static_cast<long>(at));
     const auto found = scan_bytes(buffer);
@@ -93,7 +75,7 @@ TEST(ChaChaState, FindsAChaCha20StateAtAnyOffset) {
 }
 
 TEST(ChaChaState, FindsASalsa20State) {
-  auto buffer = random_bytes(4096, 2);
+  auto buffer = test::seeded_bytes(4096, 2);
   const auto state = salsa_state(test_key());
   std::copy(state.begin(), state.end(), buffer.begin() + 1001);
   const auto found = scan_bytes(buffer);
@@ -108,21 +90,21 @@ TEST(ChaChaState, SkipsZeroRepeatedAndCutKeys) {
   for (const std::vector<std::uint8_t>& key :
        {std::vector<std::uint8_t>(32, 0), std::vector<std::uint8_t>(32, 0x41),
         std::vector<std::uint8_t>{1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0}}) {
-    auto buffer = random_bytes(1024, 3);
+    auto buffer = test::seeded_bytes(1024, 3);
     const auto a = chacha_state(key), b = salsa_state(key);
     std::copy(a.begin(), a.end(), buffer.begin() + 100);
     std::copy(b.begin(), b.end(), buffer.begin() + 500);
     EXPECT_TRUE(scan_bytes(buffer).empty());
   }
   // The constant with fewer than 64 bytes after it.
-  auto buffer = random_bytes(100, 4);
+  auto buffer = test::seeded_bytes(100, 4);
   std::memcpy(buffer.data() + 50, "expand 32-byte k", 16);
   EXPECT_TRUE(scan_bytes(buffer).empty());
-  EXPECT_TRUE(scan_bytes(random_bytes(1 << 20, 5)).empty());
+  EXPECT_TRUE(scan_bytes(test::seeded_bytes(1 << 20, 5)).empty());
 }
 
 TEST(ChaChaState, SkipsReadOnlyLibraryData) {
-  auto buffer = random_bytes(4096, 6);
+  auto buffer = test::seeded_bytes(4096, 6);
   const auto state = chacha_state(test_key());
   std::copy(state.begin(), state.end(), buffer.begin() + 64);
   DumpModel model;

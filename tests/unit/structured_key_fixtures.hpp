@@ -10,6 +10,8 @@
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 
+#include "fixtures/detector_harness.hpp"
+
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
@@ -94,41 +96,21 @@ inline void plant(Bytes& buffer, std::size_t at, const Bytes& what) {
   std::copy(what.begin(), what.end(), buffer.begin() + static_cast<std::ptrdiff_t>(at));
 }
 
-class CollectingSink final : public FindingSink {
- public:
-  void finding(Finding f) override { findings.push_back(std::move(f)); }
-  void public_key(PublicKey k) override { keys.push_back(std::move(k)); }
-  std::vector<Finding> findings;
-  std::vector<PublicKey> keys;
-
-  const PublicKey* harvested(const std::string& fingerprint) const {
-    for (const PublicKey& k : keys) {
-      if (k.fingerprint == fingerprint && !k.derived) return &k;
-    }
-    return nullptr;
-  }
-};
 
 // The buffer sits at file offset kFileOffset as one region mapped at kVaddr.
 inline constexpr std::uint64_t kFileOffset = 0x2000;
 inline constexpr std::uint64_t kVaddr = 0x7f1234560000;
 
 inline CollectingSink run_detector(Detector& detector, const Bytes& buffer) {
-  Dump dump;
+  DumpModel model;
   Region region;
   region.file_offset = kFileOffset;
   region.size = buffer.size();
   region.vaddr = kVaddr;
   region.kind = RegionKind::heap;
-  dump.model.regions.push_back(region);
-  const ScanArea area{kFileOffset, std::as_bytes(std::span(buffer)), 0};
-  KeyRing ring;
-  const std::vector<std::uint8_t> fingerprint_key(32, 0x5a);
-  const ScanContext context{dump, ring, std::span(&area, 1), fingerprint_key};
-  CollectingSink sink;
-  detector.scan(context, area, sink);
-  detector.finish(context, sink);
-  return sink;
+  model.regions.push_back(region);
+  static const std::vector<std::uint8_t> fingerprint_key(32, 0x5a);
+  return run_over(detector, buffer, fingerprint_key, kFileOffset, model, 0);
 }
 
 }  // namespace dumpguard::test
