@@ -62,6 +62,49 @@ class Cli(dgtest.DumpTestCase):
         self.assertEqual(code, 2)
         self.assertIn(b"bad.bin", err)
 
+    def test_scan_never_calls_a_partly_parsed_dump_clean(self):
+        # A minidump whose stream directory points past the end: the header parses, the
+        # streams do not, and the scan must say so rather than "clean" (DECISIONS.md).
+        import struct
+        data = b"MDMP" + struct.pack("<IIIIIQ", 0xA793, 1, 32, 0, 0, 0)  # one stream, directory at 32
+        data += struct.pack("<III", 4, 0x1000, 0x7FFFFF00)  # a ModuleList far outside the file
+        data += os.urandom(256)
+        path = self.write("partial.dmp", data)
+        code, out, err = dgtest.run_dumpguard("scan", "--json", "--fingerprint-key",
+                                              os.path.join(self.tmp, "fp.key"), path)
+        self.assertEqual(code, 0, err)
+        report = dgtest.json.loads(out)
+        self.assertFalse(report["complete"])
+        self.assertTrue(report["warnings"])
+        self.assertEqual(report["verdict"], "no findings; the dump was only partly parsed")
+        _, text, _ = dgtest.run_dumpguard("scan", "--fingerprint-key", os.path.join(self.tmp, "fp.key"), path)
+        self.assertIn(b"only partly parsed", text)
+        self.assertNotIn(b"clean", text)
+
+    def test_fail_on_sets_the_exit_code(self):
+        # An encrypted PEM block is a low-severity finding: exit 0 at the default threshold
+        # (medium), 1 with --fail-on low.
+        key = os.path.join(self.tmp, "k.pem")
+        dgtest.openssl("genpkey", "-algorithm", "ED25519", "-out", key)
+        enc = os.path.join(self.tmp, "enc.pem")
+        dgtest.openssl("pkcs8", "-topk8", "-in", key, "-passout", "pass:x", "-out", enc)
+        os.remove(key)
+        path = self.write("image.raw", os.urandom(1000) + open(enc, "rb").read() + os.urandom(1000))
+        fp = os.path.join(self.tmp, "fp.key")
+        code, out, _ = dgtest.run_dumpguard("scan", "--raw", "--json", "--fingerprint-key", fp, path)
+        report = dgtest.json.loads(out)
+        self.assertEqual([f["kind"] for f in report["findings"]], ["encrypted-private-key"])
+        self.assertEqual(code, 0)
+        self.assertEqual(dgtest.run_dumpguard("scan", "--raw", "--fail-on", "low", "--fingerprint-key", fp, path)[0], 1)
+
+    def test_fingerprint_key_readable_by_others_is_refused(self):
+        fp = self.write("fp.key", os.urandom(32))
+        os.chmod(fp, 0o644)
+        path = self.write("image.raw", os.urandom(100))
+        code, _, err = dgtest.run_dumpguard("scan", "--raw", "--fingerprint-key", fp, path)
+        self.assertEqual(code, 2)
+        self.assertIn(b"chmod 600", err)
+
     def test_errors_never_echo_file_bytes(self):
         # The content of an unreadable file could be a secret: no error may quote it.
         secret = b"S3CRET-" + os.urandom(16).hex().encode()
