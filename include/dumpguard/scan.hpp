@@ -12,12 +12,32 @@
 
 namespace dumpguard {
 
+// A public key the user supplied (--pubkey, --keyring): "is OUR key in this dump?"
+struct SuppliedKey {
+  std::string source;                 // the file it came from
+  std::vector<std::uint8_t> spki_der; // SubjectPublicKeyInfo
+  std::string kid;                    // JWK key id, if any
+};
+
 struct ScanOptions {
   unsigned aes_tolerance = 0;                 // bit errors allowed in an AES schedule
   std::vector<std::uint8_t> fingerprint_key;  // 32 bytes, for keyed fingerprints
   // Public keys whose private halves are never in a dump (the system trust store): not
   // hunted. Keys from CA certificates (basicConstraints CA:TRUE) are skipped as well.
   std::set<std::string> trusted_public_keys;
+  // Keys to answer for: each is hunted even if it is a CA's, and reported present or absent.
+  std::vector<SuppliedKey> supplied_keys;
+};
+
+// The answer for one supplied key: what an auditor signs off on.
+struct SuppliedKeyStatus {
+  std::string fingerprint;
+  std::string kid;
+  std::string source;
+  std::string type;                 // "rsa-2048", "ec-p256", ...
+  std::string status;               // "present", "absent", or "not searched"
+  std::vector<std::size_t> findings;  // indices into findings, when present
+  std::string statement;            // the sentence: the proof, or exactly what was searched
 };
 
 // A public key harvested from the dump: not a finding, but what the hunts looked for.
@@ -33,6 +53,7 @@ struct ScanReport {
   std::vector<Finding> findings;  // sorted by file offset; one span each
   std::vector<KeyGroup> keys;     // every finding belongs to exactly one key
   std::vector<HarvestedKey> public_keys;
+  std::vector<SuppliedKeyStatus> supplied;
   std::vector<std::string> detectors;  // names, in the order they ran
   std::uint64_t bytes_searched = 0;    // regions and unaccounted ranges (overlaps once each)
 };

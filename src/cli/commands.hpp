@@ -44,6 +44,8 @@ struct ScanCliOptions {
   std::string fingerprint_key;     // empty: default_fingerprint_key_path()
   unsigned aes_tolerance = 0;
   bool hunt_trust_store = false;   // also hunt keys of the system trust store
+  std::vector<std::string> pubkeys;  // --pubkey FILE ...
+  std::vector<std::string> keyrings; // --keyring DIR ...
 };
 int run_scan(const ScanCliOptions& options);
 

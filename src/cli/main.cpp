@@ -56,6 +56,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0u, 64u));
   scan_cmd->add_flag("--hunt-trust-store", scan.hunt_trust_store,
                      "Also hunt the private halves of keys in the system trust store (skipped by default)");
+  scan_cmd->add_option("--pubkey", scan.pubkeys,
+                       "A public key to answer for (PEM/DER key or certificate, PEM bundle, OpenSSH .pub or "
+                       "authorized_keys, JWK/JWKS); repeatable. Each is reported present or absent")
+      ->check(CLI::ExistingFile);
+  scan_cmd->add_option("--keyring", scan.keyrings, "A directory of such public key files; repeatable")
+      ->check(CLI::ExistingDirectory);
   scan_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
 
   try {

@@ -7,6 +7,7 @@
 #include "cli/commands.hpp"
 #include "crypto/fingerprint_key.hpp"
 #include "crypto/trust_store.hpp"
+#include "hints/public_key_files.hpp"
 #include "dumpguard/scan.hpp"
 #include "report/scan_json.hpp"
 #include "report/scan_sarif.hpp"
@@ -35,6 +36,22 @@ int run_scan(const ScanCliOptions& options) {
   scan_options.fingerprint_key = *key;
   scan_options.aes_tolerance = options.aes_tolerance;
   if (!options.hunt_trust_store) scan_options.trusted_public_keys = trust_store_fingerprints();
+  for (const std::string& file : options.pubkeys) {
+    auto keys = load_public_key_file(file);
+    if (!keys) {
+      fmt::print(stderr, "dumpguard: {}\n", keys.error().message);
+      return kExitError;
+    }
+    scan_options.supplied_keys.insert(scan_options.supplied_keys.end(), keys->begin(), keys->end());
+  }
+  for (const std::string& dir : options.keyrings) {
+    auto keys = load_keyring(dir);
+    if (!keys) {
+      fmt::print(stderr, "dumpguard: {}\n", keys.error().message);
+      return kExitError;
+    }
+    scan_options.supplied_keys.insert(scan_options.supplied_keys.end(), keys->begin(), keys->end());
+  }
   const Severity fail_on = parse_severity(options.fail_on);
 
   const OpenOptions open = to_open_options(options.input);

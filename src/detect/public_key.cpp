@@ -28,4 +28,17 @@ void KeyRing::mark_ca(const std::set<std::string>& fingerprints) {
   }
 }
 
+void KeyRing::add_supplied(PublicKey key) {
+  key.ca = false;
+  key.derived = false;
+  for (PublicKey& k : keys_) {
+    if (k.fingerprint == key.fingerprint) {
+      k.ca = false;
+      k.derived = false;
+      return;
+    }
+  }
+  keys_.push_back(std::move(key));
+}
+
 }  // namespace dumpguard

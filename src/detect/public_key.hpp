@@ -34,6 +34,9 @@ class KeyRing {
   const PublicKey* find(const std::string& fingerprint) const;
   // Marks the keys with these fingerprints as CA keys, which the hunts skip.
   void mark_ca(const std::set<std::string>& fingerprints);
+  // Adds a key the user supplied, or marks the same key already harvested as supplied: it is
+  // hunted even when it is a CA's, and counts as independent evidence (not derived).
+  void add_supplied(PublicKey key);
 
  private:
   std::vector<PublicKey> keys_;

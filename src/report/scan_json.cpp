@@ -68,6 +68,16 @@ nlohmann::ordered_json scan_json(const Dump& dump, const ScanReport& report, Sev
   for (const HarvestedKey& k : report.public_keys) {
     pubs.push_back({{"fingerprint", k.fingerprint}, {"type", k.type}, {"origin", k.origin}, {"ca", k.ca}, {"derived", k.derived}});
   }
+  auto& supplied = j["supplied"] = nlohmann::ordered_json::array();
+  for (const SuppliedKeyStatus& st : report.supplied) {
+    supplied.push_back({{"fingerprint", st.fingerprint.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(st.fingerprint)},
+                        {"kid", st.kid.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(st.kid)},
+                        {"source", st.source},
+                        {"type", st.type},
+                        {"status", st.status},
+                        {"findings", st.findings},
+                        {"statement", st.statement}});
+  }
   j["searched"] = {{"bytes", report.bytes_searched},
                    {"regions", dump.model.regions.size()},
                    {"unaccounted_ranges", dump.model.unaccounted.size()},

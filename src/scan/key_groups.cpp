@@ -62,6 +62,8 @@ std::vector<KeyGroup> group_keys(const std::vector<Finding>& findings, const Key
       g.fingerprint = f.key;
       const PublicKey* pub = f.key.empty() ? nullptr : ring.find(f.key);
       g.kind = pub ? key_type_name(*pub) : f.kind;
+      // A symmetric key's kind comes from its encoding: "aes256-enc" names an AES-256 key.
+      if (!pub && f.kind == "aes-key-schedule" && f.encoding.size() >= 6) g.kind = "aes-" + f.encoding.substr(3, 3);
       groups.push_back(std::move(g));
     }
     KeyGroup& g = groups[it->second];

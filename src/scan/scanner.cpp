@@ -7,6 +7,7 @@
 
 #include "detect/registry.hpp"
 #include "scan/key_groups.hpp"
+#include "scan/supplied_keys.hpp"
 
 namespace dumpguard {
 
@@ -58,8 +59,13 @@ ScanReport scan_dump(const Dump& dump, const ScanOptions& options) {
   CollectingSink sink;
   ScanContext context{dump, sink.ring, areas, options.fingerprint_key};
 
+  const std::vector<PublicKey> supplied = supplied_public_keys(options.supplied_keys);
   for (Detector::Phase phase : {Detector::Phase::structure, Detector::Phase::hunt}) {
-    if (phase == Detector::Phase::hunt) sink.ring.mark_ca(options.trusted_public_keys);
+    if (phase == Detector::Phase::hunt) {
+      sink.ring.mark_ca(options.trusted_public_keys);
+      // Supplied keys are hunted whatever they are: the user asked about them.
+      for (const PublicKey& k : supplied) sink.ring.add_supplied(k);
+    }
     for (auto& detector : detectors) {
       if (detector->phase() != phase) continue;
       for (const ScanArea& area : areas) detector->scan(context, area, sink);
@@ -76,6 +82,7 @@ ScanReport scan_dump(const Dump& dump, const ScanOptions& options) {
   for (const PublicKey& k : sink.ring.keys()) {
     report.public_keys.push_back({k.fingerprint, key_type_name(k), k.origin, k.ca, k.derived});
   }
+  report.supplied = supplied_status(options.supplied_keys, supplied, report, dump);
   return report;
 }
 

@@ -1,0 +1,84 @@
+#include "scan/supplied_keys.hpp"
+
+#include <fmt/format.h>
+
+#include "crypto/public_key_der.hpp"
+#include "scan/key_groups.hpp"
+
+namespace dumpguard {
+
+std::vector<PublicKey> supplied_public_keys(const std::vector<SuppliedKey>& supplied) {
+  std::vector<PublicKey> out;
+  for (const SuppliedKey& s : supplied) {
+    if (auto parsed = parse_spki_der(s.spki_der)) {
+      parsed->key.origin = "supplied in " + s.source;
+      out.push_back(std::move(parsed->key));
+    }
+  }
+  return out;
+}
+
+namespace {
+// What the hunts for a key type searched, in words (README, "Detectors", for the details).
+std::string searched_for(KeyType type) {
+  switch (type) {
+    case KeyType::rsa:
+      return "factors of its modulus as little-endian limbs at glibc malloc chunks and OpenSSL BIGNUMs sized for "
+             "the primes, and as big-endian numbers after DER INTEGER and SSH mpint headers (structure priors "
+             "and the odd/bit-length/byte-diversity prefilters on); every PEM, DER, OpenSSH, CNG, CAPI and JWK "
+             "private-key structure at every byte offset";
+    case KeyType::ec:
+      return "its scalar as little-endian limbs at OpenSSL BIGNUMs and as big- and little-endian bytes at glibc "
+             "malloc chunks sized for it (prefilters on: half the bytes distinct, no pointer-shaped word); every "
+             "PEM, DER, OpenSSH, CNG and JWK private-key structure at every byte offset";
+    default:
+      return "";
+  }
+}
+}  // namespace
+
+std::vector<SuppliedKeyStatus> supplied_status(const std::vector<SuppliedKey>& supplied,
+                                               const std::vector<PublicKey>& keys, const ScanReport& report,
+                                               const Dump& dump) {
+  std::vector<SuppliedKeyStatus> out;
+  std::size_t k = 0;
+  for (const SuppliedKey& s : supplied) {
+    SuppliedKeyStatus st;
+    st.source = s.source;
+    st.kid = s.kid;
+    if (k >= keys.size() || keys[k].origin != "supplied in " + s.source) {
+      st.status = "not searched";
+      st.statement = "the supplied public key could not be parsed";
+      out.push_back(std::move(st));
+      continue;
+    }
+    const PublicKey& key = keys[k++];
+    st.fingerprint = key.fingerprint;
+    st.type = key_type_name(key);
+    bool verified = false;
+    for (std::size_t i = 0; i < report.findings.size(); ++i) {
+      if (report.findings[i].key != key.fingerprint) continue;
+      st.findings.push_back(i);
+      verified = verified || report.findings[i].verified;
+    }
+    const std::string what = searched_for(key.type);
+    if (!st.findings.empty()) {
+      st.status = "present";
+      st.statement = fmt::format("present: {} finding{} of its private key{}", st.findings.size(),
+                                 st.findings.size() == 1 ? "" : "s", verified ? ", verified" : ", none verified");
+    } else if (what.empty()) {
+      st.status = "not searched";
+      st.statement = fmt::format("not searched: this version has no hunt for {} private keys beyond structured "
+                                 "formats, so it cannot say the key is absent", st.type);
+    } else {
+      st.status = "absent";
+      st.statement = fmt::format("absent: searched {} bytes ({} regions, {} unaccounted ranges{}) for {}",
+                                 report.bytes_searched, dump.model.regions.size(), dump.model.unaccounted.size(),
+                                 dump.model.complete ? "" : "; the dump was only partly parsed", what);
+    }
+    out.push_back(std::move(st));
+  }
+  return out;
+}
+
+}  // namespace dumpguard

@@ -1,0 +1,19 @@
+// The report's promise for each supplied key (issue 4): "present", with every location and
+// the proof, or "absent", saying exactly what was searched; "not searched" where no hunt for
+// that key type exists yet, so an auditor is never told "absent" without a search behind it.
+#pragma once
+#include <vector>
+
+#include "detect/public_key.hpp"
+#include "dumpguard/scan.hpp"
+
+namespace dumpguard {
+
+// Parses the supplied SPKI DER into public keys (unparseable ones are skipped).
+std::vector<PublicKey> supplied_public_keys(const std::vector<SuppliedKey>& supplied);
+
+std::vector<SuppliedKeyStatus> supplied_status(const std::vector<SuppliedKey>& supplied,
+                                               const std::vector<PublicKey>& keys, const ScanReport& report,
+                                               const Dump& dump);
+
+}  // namespace dumpguard
