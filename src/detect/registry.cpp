@@ -6,6 +6,7 @@
 #include "detect/cng_blob.hpp"
 #include "detect/der_private_key.hpp"
 #include "detect/ec_scalar_hunt.hpp"
+#include "detect/ed25519_seed_hunt.hpp"
 #include "detect/jwk.hpp"
 #include "detect/openssh.hpp"
 #include "detect/pem.hpp"
@@ -27,6 +28,7 @@ std::vector<std::unique_ptr<Detector>> make_detectors(const ScanOptions& options
   d.push_back(make_chacha_state_detector());
   d.push_back(make_rsa_factor_hunt_detector());
   d.push_back(make_ec_scalar_hunt_detector());
+  d.push_back(make_ed25519_seed_hunt_detector());
   return d;
 }
 

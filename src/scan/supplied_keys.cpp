@@ -31,9 +31,13 @@ std::string searched_for(KeyType type) {
       return "its scalar as little-endian limbs at OpenSSL BIGNUMs and as big- and little-endian bytes at glibc "
              "malloc chunks sized for it (prefilters on: half the bytes distinct, no pointer-shaped word); every "
              "PEM, DER, OpenSSH, CNG and JWK private-key structure at every byte offset";
-    default:
-      return "";
+    case KeyType::ed25519:
+    case KeyType::x25519:
+      return "its seed in the 32 bytes before every copy of the public key (seed‖public key, as libsodium, "
+             "Go and OpenSSH keep it), and every PEM, DER, OpenSSH and JWK private-key structure at every byte "
+             "offset; a seed stored apart from its public key is not searched";
   }
+  return "";
 }
 }  // namespace
 
