@@ -15,7 +15,7 @@ PACKAGES=(
   gdb elfutils lldb python3-lldb-14 python3 python3-cryptography openssl
   zstd lz4 xz-utils openssh-client
   # peers for tests and benchmarks
-  aeskeyfind rsakeyfind yara
+  aeskeyfind rsakeyfind yara nginx-light
   # real aarch64 cores: a static program run under qemu-aarch64 aborts and dumps core
   qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross
   # benchmarks
