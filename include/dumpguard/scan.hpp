@@ -27,6 +27,8 @@ struct ScanOptions {
   std::set<std::string> trusted_public_keys;
   // Keys to answer for: each is hunted even if it is a CA's, and reported present or absent.
   std::vector<SuppliedKey> supplied_keys;
+  // HMAC-signed JWTs (--token) whose keys must be found if present.
+  std::vector<std::string> tokens;
 };
 
 // The answer for one supplied key: what an auditor signs off on.

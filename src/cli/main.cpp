@@ -60,6 +60,9 @@ int main(int argc, char** argv) {
                        "A public key to answer for (PEM/DER key or certificate, PEM bundle, OpenSSH .pub or "
                        "authorized_keys, JWK/JWKS); repeatable. Each is reported present or absent")
       ->check(CLI::ExistingFile);
+  scan_cmd->add_option("--token", scan.tokens,
+                       "An HS256/384/512 JWT whose HMAC key must be found if present (TEXT, or @FILE with one "
+                       "token a line); repeatable. JWTs found in the dump are used too");
   scan_cmd->add_option("--keyring", scan.keyrings, "A directory of such public key files; repeatable")
       ->check(CLI::ExistingDirectory);
   scan_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);

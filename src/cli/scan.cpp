@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 
 #include "cli/commands.hpp"
@@ -43,6 +44,20 @@ int run_scan(const ScanCliOptions& options) {
       return kExitError;
     }
     scan_options.supplied_keys.insert(scan_options.supplied_keys.end(), keys->begin(), keys->end());
+  }
+  for (const std::string& token : options.tokens) {
+    if (token.empty() || token[0] != '@') {
+      scan_options.tokens.push_back(token);
+      continue;
+    }
+    std::ifstream in(token.substr(1));
+    if (!in) {
+      fmt::print(stderr, "dumpguard: cannot read token file {}\n", token.substr(1));
+      return kExitError;
+    }
+    for (std::string line; std::getline(in, line);) {
+      if (!line.empty()) scan_options.tokens.push_back(line);
+    }
   }
   for (const std::string& dir : options.keyrings) {
     auto keys = load_keyring(dir);

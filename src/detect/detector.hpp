@@ -8,7 +8,9 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "crypto/jwt.hpp"
 #include "detect/public_key.hpp"
 #include "dumpguard/dump.hpp"
 #include "dumpguard/finding.hpp"
@@ -27,6 +29,8 @@ class FindingSink {
   virtual ~FindingSink() = default;
   virtual void finding(Finding finding) = 0;
   virtual void public_key(PublicKey key) = 0;
+  // A MAC'd token (an HS256/384/512 JWT) whose key the HMAC hunt looks for.
+  virtual void mac_token(MacToken /*token*/) {}
 };
 
 // What detectors may read besides the bytes: the model and the public keys known so far.
@@ -37,6 +41,8 @@ struct ScanContext {
   // The installation's 32-byte fingerprint key, for keyed fingerprints of symmetric secrets
   // (crypto/digest.hpp keyed_fingerprint).
   std::span<const std::uint8_t> fingerprint_key;
+  // MAC'd tokens harvested in the structure phase or supplied (--token); null in unit tests.
+  const std::vector<MacToken>* tokens = nullptr;
 };
 
 class Detector {

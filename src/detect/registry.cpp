@@ -6,6 +6,8 @@
 #include "detect/cng_blob.hpp"
 #include "detect/der_private_key.hpp"
 #include "detect/ec_scalar_hunt.hpp"
+#include "detect/hmac_key_hunt.hpp"
+#include "detect/jwt_harvest.hpp"
 #include "detect/ed25519_seed_hunt.hpp"
 #include "detect/jwk.hpp"
 #include "detect/openssh.hpp"
@@ -20,6 +22,7 @@ std::vector<std::unique_ptr<Detector>> make_detectors(const ScanOptions& options
   d.push_back(make_pem_detector());
   d.push_back(make_der_private_key_detector());
   d.push_back(make_public_key_harvest_detector());
+  d.push_back(make_jwt_harvest_detector());
   d.push_back(make_openssh_detector());
   d.push_back(make_cng_blob_detector());
   d.push_back(make_capi_blob_detector());
@@ -29,6 +32,7 @@ std::vector<std::unique_ptr<Detector>> make_detectors(const ScanOptions& options
   d.push_back(make_rsa_factor_hunt_detector());
   d.push_back(make_ec_scalar_hunt_detector());
   d.push_back(make_ed25519_seed_hunt_detector());
+  d.push_back(make_hmac_key_hunt_detector());
   return d;
 }
 

@@ -17,9 +17,16 @@ class CollectingSink final : public FindingSink {
  public:
   void finding(Finding f) override { findings.push_back(std::move(f)); }
   void public_key(PublicKey k) override { ring.add(std::move(k)); }
+  void mac_token(MacToken t) override {
+    for (const MacToken& known : tokens) {
+      if (known.signature == t.signature && known.signing_input == t.signing_input) return;
+    }
+    tokens.push_back(std::move(t));
+  }
 
   std::vector<Finding> findings;
   KeyRing ring;
+  std::vector<MacToken> tokens;
 };
 
 // Regions can overlap (a minidump may list a range twice): each byte is searched once per
@@ -57,7 +64,14 @@ ScanReport scan_dump(const Dump& dump, const ScanOptions& options) {
   const std::vector<ScanArea> areas = areas_of(dump);
   auto detectors = make_detectors(options);
   CollectingSink sink;
-  ScanContext context{dump, sink.ring, areas, options.fingerprint_key};
+  ScanContext context{dump, sink.ring, areas, options.fingerprint_key, &sink.tokens};
+  for (const std::string& text : options.tokens) {
+    std::size_t length = 0;
+    if (auto token = parse_hmac_jwt(text, length)) {
+      token->origin = "supplied " + token->alg + " JWT";
+      sink.mac_token(std::move(*token));
+    }
+  }
 
   const std::vector<PublicKey> supplied = supplied_public_keys(options.supplied_keys);
   for (Detector::Phase phase : {Detector::Phase::structure, Detector::Phase::hunt}) {

@@ -1,0 +1,89 @@
+#include "crypto/jwt.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+namespace dumpguard {
+
+namespace {
+bool base64url_char(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+std::optional<std::vector<std::uint8_t>> base64url_decode(std::string_view s) {
+  std::vector<std::uint8_t> out;
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (char c : s) {
+    int v;
+    if (c >= 'A' && c <= 'Z') v = c - 'A';
+    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9') v = c - '0' + 52;
+    else if (c == '-') v = 62;
+    else if (c == '_') v = 63;
+    else return std::nullopt;
+    acc = (acc << 6) | static_cast<std::uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<std::uint8_t>((acc >> bits) & 0xFF));
+    }
+  }
+  return out;
+}
+
+const EVP_MD* digest_of(const std::string& alg) {
+  if (alg == "HS256") return EVP_sha256();
+  if (alg == "HS384") return EVP_sha384();
+  if (alg == "HS512") return EVP_sha512();
+  return nullptr;
+}
+}  // namespace
+
+std::optional<MacToken> parse_hmac_jwt(std::string_view text, std::size_t& length) {
+  // Three base64url parts joined by dots; a token is at most a few KiB.
+  constexpr std::size_t kMaxToken = 16 * 1024;
+  std::size_t dots[2] = {0, 0};
+  std::size_t n_dots = 0, i = 0;
+  for (; i < text.size() && i < kMaxToken; ++i) {
+    if (text[i] == '.') {
+      if (n_dots == 2) break;
+      dots[n_dots++] = i;
+    } else if (!base64url_char(text[i])) {
+      break;
+    }
+  }
+  if (n_dots != 2 || dots[0] < 4 || dots[1] == dots[0] + 1 || i == dots[1] + 1) return std::nullopt;
+  auto header = base64url_decode(text.substr(0, dots[0]));
+  auto signature = base64url_decode(text.substr(dots[1] + 1, i - dots[1] - 1));
+  if (!header || !signature) return std::nullopt;
+  const auto json = nlohmann::json::parse(header->begin(), header->end(), nullptr, false);
+  if (json.is_discarded() || !json.is_object() || !json.contains("alg") || !json["alg"].is_string()) {
+    return std::nullopt;
+  }
+  MacToken token;
+  token.alg = json["alg"].get<std::string>();
+  const EVP_MD* md = digest_of(token.alg);
+  if (md == nullptr || signature->size() != static_cast<std::size_t>(EVP_MD_get_size(md))) return std::nullopt;
+  token.signing_input = std::string(text.substr(0, dots[1]));
+  token.signature = std::move(*signature);
+  length = i;
+  return token;
+}
+
+bool verifies(const MacToken& token, std::span<const std::uint8_t> key) {
+  const EVP_MD* md = digest_of(token.alg);
+  if (md == nullptr) return false;
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (HMAC(md, key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(token.signing_input.data()),
+           token.signing_input.size(), mac, &len) == nullptr) {
+    return false;
+  }
+  return len == token.signature.size() && std::memcmp(mac, token.signature.data(), len) == 0;
+}
+
+}  // namespace dumpguard
