@@ -59,6 +59,14 @@ def make_seeds(directory):
         "jwks.json": dgtest.json.dumps({"keys": [keyforms.jwk_of(ec_key),
                                                  keyforms.jwk_of(ed25519.Ed25519PrivateKey.generate())]}).encode(),
     }
+    # An HS256 JWT beside the secret that signed it, as a service's memory holds them.
+    import base64, hashlib, hmac as hmac_module
+    secret = os.urandom(12).hex().encode()
+    signing_input = (base64.urlsafe_b64encode(b'{"alg":"HS256"}').rstrip(b"=") + b"." +
+                     base64.urlsafe_b64encode(b'{"sub":"seed"}').rstrip(b"="))
+    token = signing_input + b"." + base64.urlsafe_b64encode(
+        hmac_module.new(secret, signing_input, hashlib.sha256).digest()).rstrip(b"=")
+    forms["jwt_and_secret.txt"] = b"token=" + token + b"\0secret=\0" + secret + b"\0" + secret.decode().encode("utf-16-le")
     for name, data in forms.items():
         with open(os.path.join(directory, name), "wb") as f:
             f.write(data)
