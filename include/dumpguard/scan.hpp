@@ -51,11 +51,20 @@ struct HarvestedKey {
   bool derived = false;  // computed from a private key found in the dump
 };
 
+// The answer for one supplied token (--token): was the key that signed it in the dump?
+struct SuppliedTokenStatus {
+  std::string alg;                    // "HS256", ...
+  std::string status;                 // "present", "absent", or "not searched" (not an HMAC JWT)
+  std::vector<std::size_t> findings;  // copies of its key, when present
+  std::string statement;
+};
+
 struct ScanReport {
   std::vector<Finding> findings;  // sorted by file offset; one span each
   std::vector<KeyGroup> keys;     // every finding belongs to exactly one key
   std::vector<HarvestedKey> public_keys;
   std::vector<SuppliedKeyStatus> supplied;
+  std::vector<SuppliedTokenStatus> supplied_tokens;  // in the order of ScanOptions::tokens
   std::vector<std::string> detectors;  // names, in the order they ran
   std::uint64_t bytes_searched = 0;    // regions and unaccounted ranges (overlaps once each)
 };

@@ -78,6 +78,10 @@ nlohmann::ordered_json scan_json(const Dump& dump, const ScanReport& report, Sev
                         {"findings", st.findings},
                         {"statement", st.statement}});
   }
+  auto& tokens = j["supplied_tokens"] = nlohmann::ordered_json::array();
+  for (const SuppliedTokenStatus& st : report.supplied_tokens) {
+    tokens.push_back({{"alg", st.alg}, {"status", st.status}, {"findings", st.findings}, {"statement", st.statement}});
+  }
   j["searched"] = {{"bytes", report.bytes_searched},
                    {"regions", dump.model.regions.size()},
                    {"unaccounted_ranges", dump.model.unaccounted.size()},

@@ -25,10 +25,14 @@ std::string scan_text(const Dump& dump, const ScanReport& report) {
                      f.length, f.vaddr ? fmt::format("vaddr {:#x}", *f.vaddr) : std::string(), where);
     }
   }
-  if (!report.supplied.empty()) fmt::format_to(w, "\n  supplied keys:\n");
+  if (!report.supplied.empty() || !report.supplied_tokens.empty()) fmt::format_to(w, "\n  supplied keys and tokens:\n");
   for (const SuppliedKeyStatus& st : report.supplied) {
     fmt::format_to(w, "    {:<12} {} {} ({}{})\n               {}\n", st.status, st.type, st.fingerprint, st.source,
                    st.kid.empty() ? "" : ", kid " + st.kid, st.statement);
+  }
+  for (std::size_t i = 0; i < report.supplied_tokens.size(); ++i) {
+    const SuppliedTokenStatus& st = report.supplied_tokens[i];
+    fmt::format_to(w, "    {:<12} token #{} ({})\n               {}\n", st.status, i + 1, st.alg, st.statement);
   }
   for (const Warning& warning : dump.model.warnings) {
     fmt::format_to(w, "  warning: offset {:#x}: {}\n", warning.file_offset, warning.message);

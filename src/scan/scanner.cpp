@@ -97,6 +97,7 @@ ScanReport scan_dump(const Dump& dump, const ScanOptions& options) {
     report.public_keys.push_back({k.fingerprint, key_type_name(k), k.origin, k.ca, k.derived});
   }
   report.supplied = supplied_status(options.supplied_keys, supplied, report, dump);
+  report.supplied_tokens = supplied_token_status(options.tokens, report, dump);
   return report;
 }
 

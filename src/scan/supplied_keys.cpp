@@ -1,7 +1,10 @@
 #include "scan/supplied_keys.hpp"
 
+#include <openssl/crypto.h>
+
 #include <fmt/format.h>
 
+#include "crypto/jwt.hpp"
 #include "crypto/public_key_der.hpp"
 #include "scan/key_groups.hpp"
 
@@ -79,6 +82,53 @@ std::vector<SuppliedKeyStatus> supplied_status(const std::vector<SuppliedKey>& s
       st.statement = fmt::format("absent: searched {} bytes ({} regions, {} unaccounted ranges{}) for {}",
                                  report.bytes_searched, dump.model.regions.size(), dump.model.unaccounted.size(),
                                  dump.model.complete ? "" : "; the dump was only partly parsed", what);
+    }
+    out.push_back(std::move(st));
+  }
+  return out;
+}
+
+}  // namespace dumpguard
+
+namespace dumpguard {
+
+std::vector<SuppliedTokenStatus> supplied_token_status(const std::vector<std::string>& tokens,
+                                                       const ScanReport& report, const Dump& dump) {
+  std::vector<SuppliedTokenStatus> out;
+  const auto bytes = dump.bytes();
+  for (const std::string& text : tokens) {
+    SuppliedTokenStatus st;
+    std::size_t length = 0;
+    auto token = parse_hmac_jwt(text, length);
+    if (!token) {
+      st.status = "not searched";
+      st.statement = "not an HS256, HS384 or HS512 JWT";
+      out.push_back(std::move(st));
+      continue;
+    }
+    st.alg = token->alg;
+    for (std::size_t i = 0; i < report.findings.size(); ++i) {
+      const Finding& f = report.findings[i];
+      if (f.kind != "hmac-key" || f.file_offset >= bytes.size() || f.length > bytes.size() - f.file_offset) continue;
+      std::vector<std::uint8_t> key;
+      const auto* p = reinterpret_cast<const std::uint8_t*>(bytes.data()) + f.file_offset;
+      const std::size_t step = f.encoding == "utf16le" ? 2 : 1;
+      for (std::size_t k = 0; k < f.length; k += step) key.push_back(p[k]);
+      if (verifies(*token, key)) st.findings.push_back(i);
+      OPENSSL_cleanse(key.data(), key.size());
+    }
+    if (!st.findings.empty()) {
+      st.status = "present";
+      st.statement = fmt::format("present: its {} signature verifies under the key at {} location{}", st.alg,
+                                 st.findings.size(), st.findings.size() == 1 ? "" : "s");
+    } else {
+      st.status = "absent";
+      st.statement = fmt::format(
+          "absent: searched {} bytes{} for its key as every whole printable run of 8 to 128 characters in ASCII "
+          "and UTF-16LE, and as binary windows of 16, 20, 24, 32, 48 and 64 bytes at malloc chunks of that size "
+          "(prefilters on: half the bytes distinct, no pointer-shaped word); code and read-only file mappings "
+          "were not searched",
+          report.bytes_searched, dump.model.complete ? "" : " (the dump was only partly parsed)");
     }
     out.push_back(std::move(st));
   }

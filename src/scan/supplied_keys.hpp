@@ -16,4 +16,9 @@ std::vector<SuppliedKeyStatus> supplied_status(const std::vector<SuppliedKey>& s
                                                const std::vector<PublicKey>& keys, const ScanReport& report,
                                                const Dump& dump);
 
+// For each supplied token: present when the bytes of an hmac-key finding verify it (read back
+// from the dump, never kept), absent otherwise, with what the HMAC hunt searched.
+std::vector<SuppliedTokenStatus> supplied_token_status(const std::vector<std::string>& tokens,
+                                                       const ScanReport& report, const Dump& dump);
+
 }  // namespace dumpguard

@@ -52,6 +52,20 @@ class HmacKeys(dgtest.DumpTestCase):
                 checked += 1
                 self.assertTrue(dgtest.covered(report["findings"], offset, len(form)), f"secret at {offset:#x}")
         self.assertGreater(checked, 0)
+        # The supplied token's key was never in the process: absent, saying what was searched.
+        self.assertEqual([t["status"] for t in report["supplied_tokens"]], ["absent"])
+        self.assertIn("printable run", report["supplied_tokens"][0]["statement"])
+        # A token signed with the process's secret, supplied from a file: its key is present.
+        mine = f"{header}.{payload}." + b64url(hmac.new(secret.encode(), f"{header}.{payload}".encode(),
+                                                         hashlib.sha256).digest())
+        token_file = os.path.join(self.tmp, "tokens")
+        with open(token_file, "w") as f:
+            f.write(other + "\n" + mine + "\n")
+        _, out2, _ = dgtest.run_dumpguard("scan", "--json", "--fingerprint-key", os.path.join(self.tmp, "fp"),
+                                          "--token", "@" + token_file, core)
+        statuses = [t["status"] for t in dgtest.json.loads(out2)["supplied_tokens"]]
+        self.assertEqual(statuses, ["absent", "present"])
+        out += out2
         _, text, text_err = dgtest.run_dumpguard("scan", "--fingerprint-key", os.path.join(self.tmp, "fp"), core)
         for form in dgtest.secret_encodings(secret.encode()) + [secret.encode("utf-16-le")]:
             self.assertNotIn(form, out + err + text + text_err)
