@@ -83,4 +83,22 @@ inline Finding finding_at(const ScanContext& context, const ScanArea& area, std:
   return f;
 }
 
+// A verified critical finding: an exact copy of a component a hunt has already proven
+// (a factor, a scalar, a seed, an HMAC key), found again by exact search.
+inline Finding proven_copy(const ScanContext& context, const ScanArea& area, std::uint64_t at, std::uint64_t length,
+                           std::string_view detector, std::string_view kind, std::string_view encoding,
+                           std::string proof, std::string key) {
+  Finding f = finding_at(context, area, at, length, detector, kind, encoding);
+  f.verified = true;
+  f.proof = std::move(proof);
+  f.key = std::move(key);
+  f.severity = Severity::critical;
+  return f;
+}
+
+// The width of the process's pointers and size_t: 4 on 32-bit x86 and ARM, else 8.
+inline unsigned pointer_width(const DumpModel& model) {
+  return (model.arch == "x86" || model.arch == "arm") ? 4 : 8;
+}
+
 }  // namespace dumpguard

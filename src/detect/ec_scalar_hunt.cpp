@@ -77,14 +77,11 @@ class EcScalarHunt final : public Detector {
     for (const ScanArea& area : context.areas) {
       patterns.search(area.bytes, [&](std::size_t offset, std::size_t length, std::size_t tag) {
         const Origin& o = origins[tag];
-        Finding f = finding_at(context, area, offset, length, "ec-scalar", "ec-private-scalar",
-                               o.little_endian ? "le" : "be");
-        f.verified = true;
-        f.proof = fmt::format("d·G equals the {} public key {} ({})", curve_name(o.key->curve_nid),
-                              o.key->fingerprint, o.key->origin);
-        f.key = o.key->fingerprint;
-        f.severity = Severity::critical;
-        sink.finding(std::move(f));
+        sink.finding(proven_copy(context, area, offset, length, "ec-scalar", "ec-private-scalar",
+                                 o.little_endian ? "le" : "be",
+                                 fmt::format("d·G equals the {} public key {} ({})", curve_name(o.key->curve_nid),
+                                             o.key->fingerprint, o.key->origin),
+                                 o.key->fingerprint));
       });
     }
   }
@@ -93,8 +90,7 @@ class EcScalarHunt final : public Detector {
   void prepare(const ScanContext& context) {
     if (prepared_) return;
     prepared_ = true;
-    const std::string& arch = context.dump.model.arch;
-    word_ = (arch == "x86" || arch == "arm") ? 4 : 8;
+    word_ = pointer_width(context.dump.model);
     map_.emplace(context.dump.model);
     ctx_.reset(BN_CTX_new());
     for (const PublicKey& k : context.keys.keys()) {

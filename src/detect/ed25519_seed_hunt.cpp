@@ -47,14 +47,11 @@ class Ed25519SeedHunt final : public Detector {
       seeds.search(area.bytes, [&](std::size_t offset, std::size_t length, std::size_t tag) {
         const PublicKey* key = owners[tag];
         const bool ed = key->type == KeyType::ed25519;
-        Finding f = finding_at(context, area, offset, length, "edwards-seed",
-                               ed ? "ed25519-private-key" : "x25519-private-key", "raw-seed");
-        f.verified = true;
-        f.proof = fmt::format("the seed gives the {} public key {} ({})", ed ? "Ed25519" : "X25519",
-                              key->fingerprint, key->origin);
-        f.key = key->fingerprint;
-        f.severity = Severity::critical;
-        sink.finding(std::move(f));
+        sink.finding(proven_copy(context, area, offset, length, "edwards-seed",
+                                 ed ? "ed25519-private-key" : "x25519-private-key", "raw-seed",
+                                 fmt::format("the seed gives the {} public key {} ({})", ed ? "Ed25519" : "X25519",
+                                             key->fingerprint, key->origin),
+                                 key->fingerprint));
       });
     }
   }

@@ -62,8 +62,7 @@ class HmacKeyHunt final : public Detector {
     }
     OPENSSL_cleanse(narrow.data(), narrow.size());
     // Binary keys in malloc chunks of their size.
-    const std::string& arch = context.dump.model.arch;
-    const unsigned word = (arch == "x86" || arch == "arm") ? 4 : 8;
+    const unsigned word = pointer_width(context.dump.model);
     const std::uint64_t base = vaddr_of(context.dump, area, 0).value_or(area.file_offset);
     for (std::size_t size : kBinarySizes) {
       for_each_chunk(LimbSearch{{p, n}, base, word, size}, 16, [&](std::size_t o) {
@@ -98,12 +97,10 @@ class HmacKeyHunt final : public Detector {
     for (const ScanArea& area : context.areas) {
       patterns.search(area.bytes, [&](std::size_t offset, std::size_t length, std::size_t tag) {
         const Secret& secret = secrets_[origins[tag].secret];
-        Finding f = finding_at(context, area, offset, length, "hmac-key", "hmac-key", origins[tag].encoding);
-        f.verified = true;
-        f.proof = fmt::format("the {} signature of the {} verifies under it", secret.alg, secret.token_origin);
-        f.key = secret.fingerprint;
-        f.severity = Severity::critical;
-        sink.finding(std::move(f));
+        sink.finding(proven_copy(context, area, offset, length, "hmac-key", "hmac-key", origins[tag].encoding,
+                                 fmt::format("the {} signature of the {} verifies under it", secret.alg,
+                                             secret.token_origin),
+                                 secret.fingerprint));
       });
     }
     for (Secret& s : secrets_) OPENSSL_cleanse(s.bytes.data(), s.bytes.size());

@@ -96,8 +96,7 @@ class RsaFactorHunt final : public Detector {
   void prepare(const ScanContext& context) {
     if (prepared_) return;
     prepared_ = true;
-    const std::string& arch = context.dump.model.arch;
-    word_ = (arch == "x86" || arch == "arm") ? 4 : 8;
+    word_ = pointer_width(context.dump.model);
     map_.emplace(context.dump.model);
     for (const PublicKey& k : context.keys.keys()) {
       // CA keys' private halves are never in a server's dump (DECISIONS.md).
@@ -275,15 +274,13 @@ class RsaFactorHunt final : public Detector {
         const Origin& o = origins[tag];
         const Modulus& m = moduli_[o.modulus];
         const Component& c = kComponents[o.component];
-        Finding f = finding_at(context, area, offset, length, "rsa-factor", c.kind, o.little_endian ? "le" : "be");
-        f.verified = true;
-        f.proof = o.component < 2
-                      ? fmt::format("{}: a factor of the {}-bit modulus of key {}", c.name, m.key->bits, m.key->fingerprint)
-                      : fmt::format("{}: derived from the factors of the {}-bit modulus of key {}", c.name,
-                                    m.key->bits, m.key->fingerprint);
-        f.key = m.key->fingerprint;
-        f.severity = Severity::critical;
-        sink.finding(std::move(f));
+        std::string proof =
+            o.component < 2
+                ? fmt::format("{}: a factor of the {}-bit modulus of key {}", c.name, m.key->bits, m.key->fingerprint)
+                : fmt::format("{}: derived from the factors of the {}-bit modulus of key {}", c.name, m.key->bits,
+                              m.key->fingerprint);
+        sink.finding(proven_copy(context, area, offset, length, "rsa-factor", c.kind, o.little_endian ? "le" : "be",
+                                 std::move(proof), m.key->fingerprint));
       });
     }
   }
