@@ -12,7 +12,7 @@ PACKAGES=(
   libzstd-dev liblz4-dev liblzma-dev
   libgtest-dev
   # tools the tests and the demo drive
-  gdb elfutils lldb python3-lldb-14 python3 python3-cryptography openssl
+  gdb elfutils lldb python3-lldb-14 python3 python3-cryptography openssl procps
   zstd lz4 xz-utils openssh-client
   # peers for tests and benchmarks
   aeskeyfind rsakeyfind yara nginx-light
