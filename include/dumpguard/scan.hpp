@@ -12,6 +12,24 @@
 
 namespace dumpguard {
 
+// One form of a registered secret (raw, hex, base64, their UTF-16LE, ...): its length, a
+// blinded keyed prefilter value, its salt, and its keyed HMAC. Nothing here is useful without
+// the fingerprint key (crypto/secret_fingerprint.hpp).
+struct SecretForm {
+  std::string encoding;
+  std::size_t length = 0;
+  std::string salt;              // hex, random per form
+  std::uint64_t prefilter = 0;   // rolling hash of the first bytes, XOR the salt's keyed mask
+  std::string hmac;
+};
+
+// A secret the user registered, known only by its fingerprints.
+struct RegisteredSecret {
+  std::string name;  // the name it was registered under (its file's base name)
+  std::string id;    // keyed fingerprint of the raw secret: how reports name it
+  std::vector<SecretForm> forms;
+};
+
 // A public key the user supplied (--pubkey, --keyring): "is OUR key in this dump?"
 struct SuppliedKey {
   std::string source;                 // the file it came from
@@ -27,6 +45,8 @@ struct ScanOptions {
   std::set<std::string> trusted_public_keys;
   // Keys to answer for: each is hunted even if it is a CA's, and reported present or absent.
   std::vector<SuppliedKey> supplied_keys;
+  // Registered secrets (`dumpguard fingerprint`, read from --fingerprints files) to find.
+  std::vector<RegisteredSecret> registered_secrets;
   // HMAC-signed JWTs (--token) whose keys must be found if present.
   std::vector<std::string> tokens;
 };
@@ -65,6 +85,8 @@ struct ScanReport {
   std::vector<HarvestedKey> public_keys;
   std::vector<SuppliedKeyStatus> supplied;
   std::vector<SuppliedTokenStatus> supplied_tokens;  // in the order of ScanOptions::tokens
+  // One per registered secret: fingerprint = its id, source = its name, type "secret".
+  std::vector<SuppliedKeyStatus> registered;
   std::vector<std::string> detectors;  // names, in the order they ran
   std::uint64_t bytes_searched = 0;    // regions and unaccounted ranges (overlaps once each)
 };

@@ -47,7 +47,16 @@ struct ScanCliOptions {
   std::vector<std::string> pubkeys;  // --pubkey FILE ...
   std::vector<std::string> keyrings; // --keyring DIR ...
   std::vector<std::string> tokens;   // --token TEXT or @FILE ...
+  std::vector<std::string> fingerprints;  // --fingerprints FILE ... (made by `dumpguard fingerprint`)
 };
 int run_scan(const ScanCliOptions& options);
+
+struct FingerprintOptions {
+  std::vector<std::string> secrets;  // files, each holding one secret
+  std::string output;                // the fingerprint file to write (mode 0600)
+  std::string fingerprint_key;       // empty: default_fingerprint_key_path()
+  bool keep_newline = false;         // do not strip one trailing newline from text secrets
+};
+int run_fingerprint(const FingerprintOptions& options);
 
 }  // namespace dumpguard::cli

@@ -65,7 +65,26 @@ int main(int argc, char** argv) {
                        "token a line); repeatable. JWTs found in the dump are used too");
   scan_cmd->add_option("--keyring", scan.keyrings, "A directory of such public key files; repeatable")
       ->check(CLI::ExistingDirectory);
+  scan_cmd->add_option("--fingerprints", scan.fingerprints,
+                       "Fingerprints of registered secrets, made by `dumpguard fingerprint` with the same "
+                       "--fingerprint-key; each is reported present or absent; repeatable")
+      ->check(CLI::ExistingFile);
   scan_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
+
+  cli::FingerprintOptions fingerprint;
+  CLI::App* fingerprint_cmd = app.add_subcommand(
+      "fingerprint", "Write keyed fingerprints of secrets, for `scan --fingerprints`; the secrets are not stored");
+  fingerprint_cmd->add_option("secrets", fingerprint.secrets, "Files, each holding one secret (raw bytes or text)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  fingerprint_cmd->add_option("-o,--output", fingerprint.output, "The fingerprint file to write (mode 0600)")
+      ->required();
+  fingerprint_cmd->add_option("--fingerprint-key", fingerprint.fingerprint_key,
+                              "32-byte key file (made with mode 0600 on first use; default "
+                              "$XDG_CONFIG_HOME/dumpguard/fingerprint.key). Scans must use the same key");
+  fingerprint_cmd->add_flag("--keep-newline", fingerprint.keep_newline,
+                            "Keep a trailing newline of a text secret (stripped by default: `echo` adds one)");
+  fingerprint_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
 
   try {
     app.parse(argc, argv);
@@ -78,6 +97,7 @@ int main(int argc, char** argv) {
   try {
     if (info_cmd->parsed()) return cli::run_info(info);
     if (scan_cmd->parsed()) return cli::run_scan(scan);
+    if (fingerprint_cmd->parsed()) return cli::run_fingerprint(fingerprint);
   } catch (const std::exception& e) {
     fmt::print(stderr, "dumpguard: internal error: {}\n", e.what());
     return cli::kExitError;

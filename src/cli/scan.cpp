@@ -7,6 +7,8 @@
 
 #include "cli/commands.hpp"
 #include "crypto/fingerprint_key.hpp"
+#include "crypto/secret_fingerprint.hpp"
+#include "hints/fingerprint_file.hpp"
 #include "crypto/trust_store.hpp"
 #include "hints/public_key_files.hpp"
 #include "dumpguard/scan.hpp"
@@ -58,6 +60,14 @@ int run_scan(const ScanCliOptions& options) {
     for (std::string line; std::getline(in, line);) {
       if (!line.empty()) scan_options.tokens.push_back(line);
     }
+  }
+  for (const std::string& file : options.fingerprints) {
+    auto secrets = read_fingerprint_file(file, *key);
+    if (!secrets) {
+      fmt::print(stderr, "dumpguard: {}\n", secrets.error().message);
+      return kExitError;
+    }
+    scan_options.registered_secrets.insert(scan_options.registered_secrets.end(), secrets->begin(), secrets->end());
   }
   for (const std::string& dir : options.keyrings) {
     auto keys = load_keyring(dir);

@@ -12,6 +12,7 @@
 #include "detect/jwk.hpp"
 #include "detect/openssh.hpp"
 #include "detect/pem.hpp"
+#include "detect/registered_secret.hpp"
 #include "detect/public_key_harvest.hpp"
 #include "detect/rsa_factor_hunt.hpp"
 
@@ -23,6 +24,7 @@ std::vector<std::unique_ptr<Detector>> make_detectors(const ScanOptions& options
   d.push_back(make_der_private_key_detector());
   d.push_back(make_public_key_harvest_detector());
   d.push_back(make_jwt_harvest_detector());
+  if (!options.registered_secrets.empty()) d.push_back(make_registered_secret_detector(options.registered_secrets, options.fingerprint_key));
   d.push_back(make_openssh_detector());
   d.push_back(make_cng_blob_detector());
   d.push_back(make_capi_blob_detector());

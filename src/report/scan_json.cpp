@@ -78,6 +78,11 @@ nlohmann::ordered_json scan_json(const Dump& dump, const ScanReport& report, Sev
                         {"findings", st.findings},
                         {"statement", st.statement}});
   }
+  auto& registered = j["registered"] = nlohmann::ordered_json::array();
+  for (const SuppliedKeyStatus& st : report.registered) {
+    registered.push_back({{"name", st.source}, {"id", st.fingerprint}, {"status", st.status},
+                          {"findings", st.findings}, {"statement", st.statement}});
+  }
   auto& tokens = j["supplied_tokens"] = nlohmann::ordered_json::array();
   for (const SuppliedTokenStatus& st : report.supplied_tokens) {
     tokens.push_back({{"alg", st.alg}, {"status", st.status}, {"findings", st.findings}, {"statement", st.statement}});

@@ -34,6 +34,10 @@ std::string scan_text(const Dump& dump, const ScanReport& report) {
     const SuppliedTokenStatus& st = report.supplied_tokens[i];
     fmt::format_to(w, "    {:<12} token #{} ({})\n               {}\n", st.status, i + 1, st.alg, st.statement);
   }
+  if (!report.registered.empty()) fmt::format_to(w, "\n  registered secrets:\n");
+  for (const SuppliedKeyStatus& st : report.registered) {
+    fmt::format_to(w, "    {:<12} {} ({})\n               {}\n", st.status, st.source, st.fingerprint, st.statement);
+  }
   for (const Warning& warning : dump.model.warnings) {
     fmt::format_to(w, "  warning: offset {:#x}: {}\n", warning.file_offset, warning.message);
   }

@@ -98,6 +98,7 @@ ScanReport scan_dump(const Dump& dump, const ScanOptions& options) {
   }
   report.supplied = supplied_status(options.supplied_keys, supplied, report, dump);
   report.supplied_tokens = supplied_token_status(options.tokens, report, dump);
+  report.registered = registered_status(options.registered_secrets, report, dump);
   return report;
 }
 

@@ -135,4 +135,34 @@ std::vector<SuppliedTokenStatus> supplied_token_status(const std::vector<std::st
   return out;
 }
 
+std::vector<SuppliedKeyStatus> registered_status(const std::vector<RegisteredSecret>& secrets,
+                                                 const ScanReport& report, const Dump& dump) {
+  std::vector<SuppliedKeyStatus> out;
+  for (const RegisteredSecret& secret : secrets) {
+    SuppliedKeyStatus st;
+    st.fingerprint = secret.id;
+    st.source = secret.name;
+    st.type = "secret";
+    for (std::size_t i = 0; i < report.findings.size(); ++i) {
+      if (report.findings[i].kind == "registered-secret" && report.findings[i].key == secret.id) st.findings.push_back(i);
+    }
+    std::string encodings;
+    for (const SecretForm& f : secret.forms) encodings += (encodings.empty() ? "" : ", ") + f.encoding;
+    if (!st.findings.empty()) {
+      st.status = "present";
+      st.statement = fmt::format("present: {} location{}, {} confirmed by its keyed HMAC", st.findings.size(),
+                                 st.findings.size() == 1 ? "" : "s", st.findings.size() == 1 ? "" : "each");
+    } else {
+      st.status = "absent";
+      st.statement = fmt::format(
+          "absent: no exact copy at any byte offset of the {} bytes searched{} (every region and every "
+          "unaccounted range, each on its own), in {} forms: {}; the prefilter is exact, so it drops no copy",
+          report.bytes_searched, dump.model.complete ? "" : " (the dump was only partly parsed)", secret.forms.size(),
+          encodings);
+    }
+    out.push_back(std::move(st));
+  }
+  return out;
+}
+
 }  // namespace dumpguard

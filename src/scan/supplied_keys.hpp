@@ -21,4 +21,8 @@ std::vector<SuppliedKeyStatus> supplied_status(const std::vector<SuppliedKey>& s
 std::vector<SuppliedTokenStatus> supplied_token_status(const std::vector<std::string>& tokens,
                                                        const ScanReport& report, const Dump& dump);
 
+// For each registered secret: present with its findings, or absent with what was searched.
+std::vector<SuppliedKeyStatus> registered_status(const std::vector<RegisteredSecret>& secrets,
+                                                 const ScanReport& report, const Dump& dump);
+
 }  // namespace dumpguard

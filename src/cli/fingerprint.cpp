@@ -1,0 +1,50 @@
+// `dumpguard fingerprint SECRET_FILE... -o FILE`: keyed fingerprints of registered secrets.
+// The secrets are read, fingerprinted and wiped; only the fingerprints are written.
+#include <openssl/crypto.h>
+
+#include <fmt/format.h>
+#include <vector>
+
+#include "cli/commands.hpp"
+#include "crypto/fingerprint_key.hpp"
+#include "crypto/secret_fingerprint.hpp"
+#include "hints/fingerprint_file.hpp"
+#include "io/atomic_file.hpp"
+
+namespace dumpguard::cli {
+
+namespace {
+std::string base_name(const std::string& path) {
+  const auto slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+}  // namespace
+
+int run_fingerprint(const FingerprintOptions& options) {
+  const std::string key_path =
+      options.fingerprint_key.empty() ? default_fingerprint_key_path() : options.fingerprint_key;
+  auto key = load_or_create_fingerprint_key(key_path);
+  if (!key) {
+    fmt::print(stderr, "dumpguard: {}\n", key.error().message);
+    return kExitError;
+  }
+  std::vector<RegisteredSecret> secrets;
+  for (const std::string& path : options.secrets) {
+    auto secret = read_secret_file(path, options.keep_newline);
+    if (!secret) {
+      fmt::print(stderr, "dumpguard: {}\n", secret.error().message);
+      return kExitError;
+    }
+    secrets.push_back(fingerprint_secret(*key, base_name(path), *secret));
+    OPENSSL_cleanse(secret->data(), secret->size());
+  }
+  if (Status written = write_file_atomically(options.output, write_fingerprint_file(*key, secrets)); !written) {
+    fmt::print(stderr, "dumpguard: {}\n", written.error().message);
+    return kExitError;
+  }
+  fmt::print(stderr, "dumpguard: {} secret{} fingerprinted into {} (key {})\n", secrets.size(),
+             secrets.size() == 1 ? "" : "s", options.output, key_path);
+  return kExitOk;
+}
+
+}  // namespace dumpguard::cli

@@ -1,0 +1,16 @@
+// Detector: secrets the user registered (`dumpguard fingerprint`, `--fingerprints`).
+// Every byte offset is a candidate. The keyed rolling hash of the first min(length, 16) bytes
+// prefilters it (so one pass serves every form of every secret of at least 16 bytes), and the
+// HMAC of the whole form confirms it. The detector never holds a secret, only its fingerprints.
+#pragma once
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "crypto/secret_fingerprint.hpp"
+#include "detect/detector.hpp"
+
+namespace dumpguard {
+std::unique_ptr<Detector> make_registered_secret_detector(std::vector<RegisteredSecret> secrets,
+                                                          std::span<const std::uint8_t> fingerprint_key);
+}
