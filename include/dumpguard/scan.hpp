@@ -39,6 +39,9 @@ struct SuppliedKey {
 
 struct ScanOptions {
   unsigned aes_tolerance = 0;                 // bit errors allowed in an AES schedule
+  // Test every window for RSA factors, with no structure prior and no prefilter (README,
+  // "--exhaustive"): for auditors; costs about a division per byte of the dump and modulus.
+  bool exhaustive = false;
   std::vector<std::uint8_t> fingerprint_key;  // 32 bytes, for keyed fingerprints
   // Public keys whose private halves are never in a dump (the system trust store): not
   // hunted. Keys from CA certificates (basicConstraints CA:TRUE) are skipped as well.
@@ -89,6 +92,7 @@ struct ScanReport {
   std::vector<SuppliedKeyStatus> registered;
   std::vector<std::string> detectors;  // names, in the order they ran
   std::uint64_t bytes_searched = 0;    // regions and unaccounted ranges (overlaps once each)
+  bool exhaustive = false;             // the RSA hunt ran with --exhaustive
 };
 
 ScanReport scan_dump(const Dump& dump, const ScanOptions& options);

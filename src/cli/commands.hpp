@@ -43,6 +43,7 @@ struct ScanCliOptions {
   std::string fail_on = "medium";  // low | medium | high | critical
   std::string fingerprint_key;     // empty: default_fingerprint_key_path()
   unsigned aes_tolerance = 0;
+  bool exhaustive = false;         // RSA factor hunt at every window, no prefilter
   bool hunt_trust_store = false;   // also hunt keys of the system trust store
   std::vector<std::string> pubkeys;  // --pubkey FILE ...
   std::vector<std::string> keyrings; // --keyring DIR ...

@@ -54,6 +54,9 @@ int main(int argc, char** argv) {
   scan_cmd->add_option("--aes-tolerance", scan.aes_tolerance,
                        "Bit errors allowed in an AES key schedule (default 0: exact schedules only)")
       ->check(CLI::Range(0u, 64u));
+  scan_cmd->add_flag("--exhaustive", scan.exhaustive,
+                     "Test every byte offset (big-endian) and every 4-byte-aligned address (limbs) for factors of "
+                     "each RSA modulus, with no structure prior or prefilter; slow (README, \"--exhaustive\")");
   scan_cmd->add_flag("--hunt-trust-store", scan.hunt_trust_store,
                      "Also hunt the private halves of keys in the system trust store (skipped by default)");
   scan_cmd->add_option("--pubkey", scan.pubkeys,

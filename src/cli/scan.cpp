@@ -38,6 +38,7 @@ int run_scan(const ScanCliOptions& options) {
   ScanOptions scan_options;
   scan_options.fingerprint_key = *key;
   scan_options.aes_tolerance = options.aes_tolerance;
+  scan_options.exhaustive = options.exhaustive;
   if (!options.hunt_trust_store) scan_options.trusted_public_keys = trust_store_fingerprints();
   for (const std::string& file : options.pubkeys) {
     auto keys = load_public_key_file(file);

@@ -31,7 +31,7 @@ std::vector<std::unique_ptr<Detector>> make_detectors(const ScanOptions& options
   d.push_back(make_jwk_detector());
   d.push_back(make_aes_schedule_detector(options.aes_tolerance));
   d.push_back(make_chacha_state_detector());
-  d.push_back(make_rsa_factor_hunt_detector());
+  d.push_back(make_rsa_factor_hunt_detector(options.exhaustive));
   d.push_back(make_ec_scalar_hunt_detector());
   d.push_back(make_ed25519_seed_hunt_detector());
   d.push_back(make_hmac_key_hunt_detector());

@@ -65,12 +65,14 @@ constexpr std::array<Component, 8> kComponents{{
 
 class RsaFactorHunt final : public Detector {
  public:
+  explicit RsaFactorHunt(bool exhaustive) : exhaustive_(exhaustive) {}
   std::string_view name() const override { return "rsa-factor"; }
   Phase phase() const override { return Phase::hunt; }
 
   void scan(const ScanContext& context, const ScanArea& area, FindingSink& /*sink*/) override {
     prepare(context);
     if (moduli_.empty() || unfactored_ == 0) return;
+    if (exhaustive_) return every_window(context, area);
     if (area.region && !may_hold_live_keys(context.dump.model.regions[*area.region])) return;
     const auto* data = reinterpret_cast<const std::uint8_t*>(area.bytes.data());
     const std::size_t size = area.bytes.size();
@@ -203,6 +205,42 @@ class RsaFactorHunt final : public Detector {
     }
   }
 
+  // --exhaustive: no region is skipped and no window is left out. Each window is divided by
+  // every unfactored modulus of its prime length once it is odd, the one exact filter.
+  void every_window(const ScanContext& context, const ScanArea& area) {
+    const auto* data = reinterpret_cast<const std::uint8_t*>(area.bytes.data());
+    const std::size_t size = area.bytes.size();
+    // Limbs are aligned in memory; unaccounted bytes have no address and use their file offset.
+    const std::uint64_t base = vaddr_of(context.dump, area, 0).value_or(area.file_offset);
+    BnPtr x = bn_new(), r = bn_new();
+    if (!x || !r) return;
+    const auto divide = [&](std::size_t at, std::size_t len, bool little_endian) {
+      const std::uint8_t* p = data + at;
+      if (!((little_endian ? p[0] : p[len - 1]) & 1)) return;
+      if ((little_endian ? BN_lebin2bn(p, static_cast<int>(len), x.get()) : BN_bin2bn(p, static_cast<int>(len), x.get())) ==
+          nullptr) {
+        return;
+      }
+      if (BN_is_one(x.get())) return;
+      for (std::size_t i = 0; i < moduli_.size(); ++i) {
+        Modulus& m = moduli_[i];
+        if (m.prime_len != len || factors_[i]) continue;
+        ++divisions_;
+        if (BN_mod(r.get(), m.n.get(), x.get(), ctx_.get()) == 1 && BN_is_zero(r.get()) &&
+            BN_cmp(x.get(), m.n.get()) != 0) {
+          factors_[i].reset(BN_dup(x.get()));
+          --unfactored_;
+        }
+      }
+    };
+    for (std::size_t len : prime_lengths_) {
+      for (std::size_t at = 0; at + len <= size && unfactored_ > 0; ++at) {
+        divide(at, len, false);
+        if ((base + at) % 4 == 0) divide(at, len, true);
+      }
+    }
+  }
+
   void chunk_candidates(const ScanContext& context, const ScanArea& area, const LimbSearch& search) {
     // dmax may exceed top: up to twice the limbs, as BN_MONT_CTX sizes some of its numbers.
     for_each_chunk(search, search.length + 64, [&](std::size_t o) {
@@ -317,6 +355,7 @@ class RsaFactorHunt final : public Detector {
     return out;
   }
 
+  bool exhaustive_ = false;
   bool prepared_ = false;
   unsigned word_ = 8;
   std::optional<AddressMap> map_;
@@ -332,6 +371,8 @@ class RsaFactorHunt final : public Detector {
 
 }  // namespace
 
-std::unique_ptr<Detector> make_rsa_factor_hunt_detector() { return std::make_unique<RsaFactorHunt>(); }
+std::unique_ptr<Detector> make_rsa_factor_hunt_detector(bool exhaustive) {
+  return std::make_unique<RsaFactorHunt>(exhaustive);
+}
 
 }  // namespace dumpguard

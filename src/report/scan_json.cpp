@@ -90,7 +90,8 @@ nlohmann::ordered_json scan_json(const Dump& dump, const ScanReport& report, Sev
   j["searched"] = {{"bytes", report.bytes_searched},
                    {"regions", dump.model.regions.size()},
                    {"unaccounted_ranges", dump.model.unaccounted.size()},
-                   {"detectors", report.detectors}};
+                   {"detectors", report.detectors},
+                   {"exhaustive", report.exhaustive}};
   auto& warnings = j["warnings"] = nlohmann::ordered_json::array();
   for (const Warning& w : dump.model.warnings) warnings.push_back({{"file_offset", w.file_offset}, {"message", w.message}});
   return j;

@@ -90,13 +90,14 @@ ScanReport scan_dump(const Dump& dump, const ScanOptions& options) {
   ScanReport report;
   for (const auto& d : detectors) report.detectors.emplace_back(d->name());
   report.bytes_searched = distinct_bytes(areas);
+  report.exhaustive = options.exhaustive;
   report.findings = std::move(sink.findings);
   settle_findings(report.findings, sink.ring);
   report.keys = group_keys(report.findings, sink.ring);
   for (const PublicKey& k : sink.ring.keys()) {
     report.public_keys.push_back({k.fingerprint, key_type_name(k), k.origin, k.ca, k.derived});
   }
-  report.supplied = supplied_status(options.supplied_keys, supplied, report, dump);
+  report.supplied = supplied_status(options.supplied_keys, supplied, report, dump, options.exhaustive);
   report.supplied_tokens = supplied_token_status(options.tokens, report, dump);
   report.registered = registered_status(options.registered_secrets, report, dump);
   return report;

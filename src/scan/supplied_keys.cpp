@@ -23,9 +23,15 @@ std::vector<PublicKey> supplied_public_keys(const std::vector<SuppliedKey>& supp
 
 namespace {
 // What the hunts for a key type searched, in words (README, "Detectors", for the details).
-std::string searched_for(KeyType type) {
+std::string searched_for(KeyType type, bool exhaustive) {
   switch (type) {
     case KeyType::rsa:
+      if (exhaustive) {
+        return "factors of its modulus of the primes' byte length at every byte offset as big-endian numbers and "
+               "at every 4-byte-aligned address as little-endian limbs, every region included, with no structure "
+               "prior and no prefilter beyond oddness (--exhaustive); every PEM, DER, OpenSSH, CNG, CAPI and JWK "
+               "private-key structure at every byte offset";
+      }
       return "factors of its modulus as little-endian limbs at glibc malloc chunks and OpenSSL BIGNUMs sized for "
              "the primes, and as big-endian numbers after DER INTEGER and SSH mpint headers (structure priors "
              "and the odd/bit-length/byte-diversity prefilters on); every PEM, DER, OpenSSH, CNG, CAPI and JWK "
@@ -46,7 +52,7 @@ std::string searched_for(KeyType type) {
 
 std::vector<SuppliedKeyStatus> supplied_status(const std::vector<SuppliedKey>& supplied,
                                                const std::vector<PublicKey>& keys, const ScanReport& report,
-                                               const Dump& dump) {
+                                               const Dump& dump, bool exhaustive) {
   std::vector<SuppliedKeyStatus> out;
   std::size_t k = 0;
   for (const SuppliedKey& s : supplied) {
@@ -68,7 +74,7 @@ std::vector<SuppliedKeyStatus> supplied_status(const std::vector<SuppliedKey>& s
       st.findings.push_back(i);
       verified = verified || report.findings[i].verified;
     }
-    const std::string what = searched_for(key.type);
+    const std::string what = searched_for(key.type, exhaustive);
     if (!st.findings.empty()) {
       st.status = "present";
       st.statement = fmt::format("present: {} finding{} of its private key{}", st.findings.size(),

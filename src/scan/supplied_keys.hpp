@@ -14,7 +14,7 @@ std::vector<PublicKey> supplied_public_keys(const std::vector<SuppliedKey>& supp
 
 std::vector<SuppliedKeyStatus> supplied_status(const std::vector<SuppliedKey>& supplied,
                                                const std::vector<PublicKey>& keys, const ScanReport& report,
-                                               const Dump& dump);
+                                               const Dump& dump, bool exhaustive);
 
 // For each supplied token: present when the bytes of an hmac-key finding verify it (read back
 // from the dump, never kept), absent otherwise, with what the HMAC hunt searched.
