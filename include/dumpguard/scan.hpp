@@ -82,6 +82,13 @@ struct SuppliedTokenStatus {
   std::string statement;
 };
 
+// A hunt that stopped short of its whole search (a candidate budget reached): which detector,
+// and what it left out, in words. A supplied key that hunt covers is then "incomplete".
+struct HuntLimit {
+  std::string detector;
+  std::string what;
+};
+
 struct ScanReport {
   std::vector<Finding> findings;  // sorted by file offset; one span each
   std::vector<KeyGroup> keys;     // every finding belongs to exactly one key
@@ -93,6 +100,7 @@ struct ScanReport {
   std::vector<std::string> detectors;  // names, in the order they ran
   std::uint64_t bytes_searched = 0;    // regions and unaccounted ranges (overlaps once each)
   bool exhaustive = false;             // the RSA hunt ran with --exhaustive
+  std::vector<HuntLimit> limits;       // hunts that did not search everything they would
 };
 
 ScanReport scan_dump(const Dump& dump, const ScanOptions& options);

@@ -31,6 +31,9 @@ class FindingSink {
   virtual void public_key(PublicKey key) = 0;
   // A MAC'd token (an HS256/384/512 JWT) whose key the HMAC hunt looks for.
   virtual void mac_token(MacToken /*token*/) {}
+  // A hunt that had to stop short (its candidate budget reached) says what it left out, so no
+  // statement claims a search that did not happen.
+  virtual void limit(std::string_view /*detector*/, std::string /*what*/) {}
 };
 
 // What detectors may read besides the bytes: the model and the public keys known so far.

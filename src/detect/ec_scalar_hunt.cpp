@@ -1,9 +1,11 @@
-// A scalar multiplication costs about 57 µs (P-256), so candidates are few and cheap tests
-// come first: structure (glibc chunks and BIGNUMs sized for the scalar), then at least half
-// the bytes distinct and no word that looks like a user-space pointer. Each candidate costs
-// one multiplication whatever the number of keys: d·G is compared with every target point.
-// Blind spots (README): scalars outside malloc chunks with no BIGNUM pointing at them, and
-// keys whose public point is not in the dump (issue 4 adds user-supplied keys).
+// A scalar multiplication costs about 40-57 µs (P-256), so candidates are few and cheap tests
+// come first. Structure first: glibc chunks and BIGNUMs sized for the scalar, with at least
+// half the bytes distinct and no word that looks like a user-space pointer. Then everywhere
+// else, under stricter prefilters: islands of random bytes (limb_candidates.hpp) that pass
+// looks_random, under a budget. Each candidate costs one multiplication per byte order
+// whatever the number of keys: d·G is compared with every target point. Blind spots (README):
+// scalars inside long runs of random bytes or not 8-byte aligned outside malloc chunks, and
+// keys whose public point is neither in the dump nor supplied.
 #include "detect/ec_scalar_hunt.hpp"
 
 #include <openssl/bn.h>
@@ -29,10 +31,14 @@ struct Curve {
   std::size_t scalar_len = 0;
   EcGroupPtr group;
   std::vector<const PublicKey*> targets;  // keys on this curve, compared by uncompressed point
+  std::size_t found = 0;                  // targets whose scalar was found
+  std::size_t islands = 0;                // island candidates tested
+  std::optional<std::uint64_t> stopped_at;  // file offset where the budget ran out
 };
 
 class EcScalarHunt final : public Detector {
  public:
+  explicit EcScalarHunt(std::size_t island_budget) : island_budget_(island_budget) {}
   std::string_view name() const override { return "ec-scalar"; }
   Phase phase() const override { return Phase::hunt; }
 
@@ -51,9 +57,30 @@ class EcScalarHunt final : public Detector {
       });
       for_each_bignum(search, *map_, [&](std::uint64_t at) { test(curve, all + at, at, true); });
     }
+    // Then everywhere else, with the strict prefilters: islands of random bytes.
+    for (Curve& curve : curves_) {
+      if (curve.found == curve.targets.size()) continue;
+      const LimbSearch search{{data, area.bytes.size()}, base, word_, curve.scalar_len};
+      for_each_island(search, [&](std::size_t o) {
+        if (!looks_random(data + o, curve.scalar_len) || curve.stopped_at) return;
+        if (curve.islands == island_budget_) {
+          curve.stopped_at = area.file_offset + o;
+          return;
+        }
+        ++curve.islands;
+        test(curve, data + o, area.file_offset + o, true);
+        test(curve, data + o, area.file_offset + o, false);
+      });
+    }
   }
 
   void finish(const ScanContext& context, FindingSink& sink) override {
+    for (const Curve& curve : curves_) {
+      if (!curve.stopped_at) continue;
+      sink.limit(name(), fmt::format("{}: the island budget of {} candidates was reached at file offset {:#x}; islands "
+                                     "after it were not tested",
+                                     curve_name(curve.nid), island_budget_, *curve.stopped_at));
+    }
     ExactPatterns patterns;
     struct Origin {
       const PublicKey* key;
@@ -129,11 +156,13 @@ class EcScalarHunt final : public Detector {
       if (key->point.size() == point.size() && std::equal(point.begin(), point.end(), key->point.begin()) &&
           !found_.count(key)) {
         found_.emplace(key, std::move(d));
+        ++curve.found;
         return;
       }
     }
   }
 
+  std::size_t island_budget_;
   bool prepared_ = false;
   unsigned word_ = 8;
   std::optional<AddressMap> map_;
@@ -146,6 +175,8 @@ class EcScalarHunt final : public Detector {
 
 }  // namespace
 
-std::unique_ptr<Detector> make_ec_scalar_hunt_detector() { return std::make_unique<EcScalarHunt>(); }
+std::unique_ptr<Detector> make_ec_scalar_hunt_detector(std::size_t island_budget) {
+  return std::make_unique<EcScalarHunt>(island_budget);
+}
 
 }  // namespace dumpguard

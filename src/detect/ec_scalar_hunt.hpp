@@ -1,10 +1,12 @@
 // Detector: the EC scalar hunt. For every EC public key the scan knows (harvested from the
 // dump, or derived from a private key found in it), it looks for the private scalar d with
-// d·G = Q among heap windows that allocator and BIGNUM structure point at, then searches
-// every copy of each found scalar exactly, big- and little-endian.
+// d·G = Q among heap windows that allocator and BIGNUM structure point at, then at islands of
+// random bytes (at most island_budget of them per curve, else it reports a limit), then
+// searches every copy of each found scalar exactly, big- and little-endian.
 #pragma once
 #include <memory>
 #include "detect/detector.hpp"
+#include "detect/limb_candidates.hpp"
 namespace dumpguard {
-std::unique_ptr<Detector> make_ec_scalar_hunt_detector();
+std::unique_ptr<Detector> make_ec_scalar_hunt_detector(std::size_t island_budget = kIslandBudget);
 }

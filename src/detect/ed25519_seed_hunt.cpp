@@ -1,6 +1,9 @@
-// One derivation per copy of a public key, so the hunt costs nothing where the public key is
-// absent. Blind spots (README): seeds stored apart from their public key (OpenSSL keeps the
-// private half in its own allocation), and public keys the dump does not hold.
+// First where a seed sits next to its public key (seed‖public key: libsodium, Go, OpenSSH):
+// one derivation per copy of a public key. Then seeds stored apart (OpenSSL keeps the private
+// half in an allocation of its own): islands of 32 random bytes (limb_candidates.hpp), one
+// derivation each per key type sought, under a budget. Blind spots (README): seeds inside long
+// runs of random bytes or not 8-byte aligned, and keys whose public half is neither in the
+// dump nor supplied.
 #include "detect/ed25519_seed_hunt.hpp"
 
 #include <openssl/crypto.h>
@@ -12,6 +15,7 @@
 #include "crypto/private_key.hpp"
 #include "detect/byte_statistics.hpp"
 #include "detect/exact_search.hpp"
+#include "detect/limb_candidates.hpp"
 
 namespace dumpguard {
 
@@ -19,6 +23,7 @@ namespace {
 
 class Ed25519SeedHunt final : public Detector {
  public:
+  explicit Ed25519SeedHunt(std::size_t island_budget) : island_budget_(island_budget) {}
   std::string_view name() const override { return "edwards-seed"; }
   Phase phase() const override { return Phase::hunt; }
 
@@ -33,9 +38,39 @@ class Ed25519SeedHunt final : public Detector {
       const KeyCheck check = check_edwards(key->type, {seed, 32}, key->point);
       if (check.verified) found_.emplace(key, std::vector<std::uint8_t>(seed, seed + 32));
     });
+    // Then seeds stored apart from their public key (OpenSSL keeps the private half in an
+    // allocation of its own): islands of 32 random bytes, one derivation per key type.
+    if (found_.size() == targets_.size() || stopped_at_) return;
+    if (area.region && !may_hold_live_keys(context.dump.model.regions[*area.region])) return;
+    const auto* data = reinterpret_cast<const std::uint8_t*>(area.bytes.data());
+    const std::uint64_t base = vaddr_of(context.dump, area, 0).value_or(area.file_offset);
+    const LimbSearch search{{data, area.bytes.size()}, base, 8, 32};
+    for_each_island(search, [&](std::size_t o) {
+      if (stopped_at_ || !looks_random(data + o, 32)) return;
+      if (islands_ == island_budget_) {
+        stopped_at_ = area.file_offset + o;
+        return;
+      }
+      ++islands_;
+      for (KeyType type : {KeyType::ed25519, KeyType::x25519}) {
+        if (!wanted(type)) continue;
+        const KeyCheck check = check_edwards(type, {data + o, 32}, {});
+        if (!check.public_key) continue;
+        for (const PublicKey* key : targets_) {
+          if (key->type == type && key->point == check.public_key->point && !found_.count(key)) {
+            found_.emplace(key, std::vector<std::uint8_t>(data + o, data + o + 32));
+          }
+        }
+      }
+    });
   }
 
   void finish(const ScanContext& context, FindingSink& sink) override {
+    if (stopped_at_) {
+      sink.limit(name(), fmt::format("the island budget of {} candidates was reached at file offset {:#x}; islands "
+                                     "after it were not tested for seeds stored apart from their public key",
+                                     island_budget_, *stopped_at_));
+    }
     ExactPatterns seeds;
     std::vector<const PublicKey*> owners;
     for (const auto& [key, seed] : found_) {
@@ -57,6 +92,14 @@ class Ed25519SeedHunt final : public Detector {
   }
 
  private:
+  // A key of this type is still sought.
+  bool wanted(KeyType type) const {
+    for (const PublicKey* key : targets_) {
+      if (key->type == type && !found_.count(key)) return true;
+    }
+    return false;
+  }
+
   void prepare(const ScanContext& context) {
     if (prepared_) return;
     prepared_ = true;
@@ -71,10 +114,15 @@ class Ed25519SeedHunt final : public Detector {
   ExactPatterns publics_;  // public keys are not secret, but the class wipes them all the same
   std::vector<const PublicKey*> targets_;
   std::map<const PublicKey*, std::vector<std::uint8_t>> found_;
+  std::size_t island_budget_;
+  std::size_t islands_ = 0;
+  std::optional<std::uint64_t> stopped_at_;
 };
 
 }  // namespace
 
-std::unique_ptr<Detector> make_ed25519_seed_hunt_detector() { return std::make_unique<Ed25519SeedHunt>(); }
+std::unique_ptr<Detector> make_ed25519_seed_hunt_detector(std::size_t island_budget) {
+  return std::make_unique<Ed25519SeedHunt>(island_budget);
+}
 
 }  // namespace dumpguard

@@ -1,5 +1,7 @@
 #include "detect/limb_candidates.hpp"
 
+#include <algorithm>
+
 
 namespace dumpguard {
 
@@ -31,6 +33,34 @@ void for_each_bignum(const LimbSearch& s, const AddressMap& map, const std::func
     const std::uint64_t d = load_le(data + o, s.word);
     if (d == 0 || d % s.word != 0) continue;
     if (auto at = map.file_offset(d, s.length)) found(*at);
+  }
+}
+
+void for_each_island(const LimbSearch& s, const std::function<void(std::size_t)>& found) {
+  const std::size_t size = s.data.size();
+  const std::uint8_t* data = s.data.data();
+  const std::size_t first = (8 - s.base_vaddr % 8) % 8;
+  // Is there a structured word among the aligned words of [from, to)?
+  const auto structure_in = [&](std::size_t from, std::size_t to) {
+    for (std::size_t w = from; w + 8 <= std::min(to, size); w += 8) {
+      if (structured_word(data + w)) return true;
+    }
+    return false;
+  };
+  for (std::size_t o = first; o + 8 <= size; o += 8) {
+    if (!structured_word(data + o)) continue;
+    // A structured word cannot be inside a random window, so the window after it and the one
+    // before it are the only islands it bounds; the run of random bytes must also end within
+    // kIslandReach on the other side. Each window is reported once: one between two
+    // structured words is reported from its left side only.
+    const std::size_t after = o + 8;
+    if (after + s.length <= size && structure_in(after + s.length, after + s.length + kIslandReach)) found(after);
+    if (o >= s.length + first && s.length % 8 == 0) {
+      const std::size_t before = o - s.length;
+      const bool left_bounded = before >= 8 && structured_word(data + before - 8);
+      const std::size_t reach_from = before > kIslandReach ? before - kIslandReach : first;
+      if (!left_bounded && structure_in(reach_from, before)) found(before);
+    }
   }
 }
 

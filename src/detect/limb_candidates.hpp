@@ -45,4 +45,16 @@ void for_each_chunk(const LimbSearch& s, std::size_t slack, const std::function<
 void for_each_bignum(const LimbSearch& s, const AddressMap& map,
                      const std::function<void(std::uint64_t limbs_file_offset)>& found);
 
+// Islands: 8-byte-aligned windows of `length` bytes that begin right after, or end right
+// before, a structured word (byte_statistics.hpp), in a run of unstructured words that ends
+// within kIslandReach bytes on the other side: where a secret sits in its own allocation,
+// after a chunk header or between fields, and not inside a long run of random bytes (a
+// buffer of ciphertext or compressed data). No structure has to point at it. Calls
+// found(offset) for each; the caller applies looks_random.
+inline constexpr std::size_t kIslandReach = 256;
+// Island candidates cost a scalar multiplication or a derivation each (tens of µs). Past this
+// many a hunt stops and reports a limit, rather than run for hours on a hostile dump.
+inline constexpr std::size_t kIslandBudget = 20000;
+void for_each_island(const LimbSearch& s, const std::function<void(std::size_t offset)>& found);
+
 }  // namespace dumpguard

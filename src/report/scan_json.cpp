@@ -16,7 +16,8 @@ const char* to_string(Severity severity) {
 
 std::string verdict(const Dump& dump, const ScanReport& report) {
   if (!report.findings.empty()) return "findings";
-  return dump.model.complete ? "clean" : "no findings; the dump was only partly parsed";
+  if (!dump.model.complete) return "no findings; the dump was only partly parsed";
+  return report.limits.empty() ? "clean" : "no findings; a hunt stopped at its budget";
 }
 
 nlohmann::ordered_json scan_json(const Dump& dump, const ScanReport& report, Severity fail_on) {
@@ -91,7 +92,9 @@ nlohmann::ordered_json scan_json(const Dump& dump, const ScanReport& report, Sev
                    {"regions", dump.model.regions.size()},
                    {"unaccounted_ranges", dump.model.unaccounted.size()},
                    {"detectors", report.detectors},
-                   {"exhaustive", report.exhaustive}};
+                   {"exhaustive", report.exhaustive},
+                   {"limits", nlohmann::ordered_json::array()}};
+  for (const HuntLimit& l : report.limits) j["searched"]["limits"].push_back({{"detector", l.detector}, {"what", l.what}});
   auto& warnings = j["warnings"] = nlohmann::ordered_json::array();
   for (const Warning& w : dump.model.warnings) warnings.push_back({{"file_offset", w.file_offset}, {"message", w.message}});
   return j;

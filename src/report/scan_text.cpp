@@ -38,6 +38,7 @@ std::string scan_text(const Dump& dump, const ScanReport& report) {
   for (const SuppliedKeyStatus& st : report.registered) {
     fmt::format_to(w, "    {:<12} {} ({})\n               {}\n", st.status, st.source, st.fingerprint, st.statement);
   }
+  for (const HuntLimit& l : report.limits) fmt::format_to(w, "  limit: {}: {}\n", l.detector, l.what);
   for (const Warning& warning : dump.model.warnings) {
     fmt::format_to(w, "  warning: offset {:#x}: {}\n", warning.file_offset, warning.message);
   }

@@ -24,9 +24,14 @@ class CollectingSink final : public FindingSink {
     tokens.push_back(std::move(t));
   }
 
+  void limit(std::string_view detector, std::string what) override {
+    limits.push_back({std::string(detector), std::move(what)});
+  }
+
   std::vector<Finding> findings;
   KeyRing ring;
   std::vector<MacToken> tokens;
+  std::vector<HuntLimit> limits;
 };
 
 // Regions can overlap (a minidump may list a range twice): each byte is searched once per
@@ -91,6 +96,7 @@ ScanReport scan_dump(const Dump& dump, const ScanOptions& options) {
   for (const auto& d : detectors) report.detectors.emplace_back(d->name());
   report.bytes_searched = distinct_bytes(areas);
   report.exhaustive = options.exhaustive;
+  report.limits = std::move(sink.limits);
   report.findings = std::move(sink.findings);
   settle_findings(report.findings, sink.ring);
   report.keys = group_keys(report.findings, sink.ring);

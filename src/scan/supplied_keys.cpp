@@ -38,15 +38,30 @@ std::string searched_for(KeyType type, bool exhaustive) {
              "private-key structure at every byte offset";
     case KeyType::ec:
       return "its scalar as little-endian limbs at OpenSSL BIGNUMs and as big- and little-endian bytes at glibc "
-             "malloc chunks sized for it (prefilters on: half the bytes distinct, no pointer-shaped word); every "
-             "PEM, DER, OpenSSH, CNG and JWK private-key structure at every byte offset";
+             "malloc chunks sized for it (prefilters on: half the bytes distinct, no pointer-shaped word), then as "
+             "big- and little-endian bytes at every 8-byte-aligned island of random bytes (a window next to a "
+             "structured word, in a random run that ends within 256 bytes; prefilters on: half the bytes distinct, "
+             "an eighth with the top bit set, no structured word), skipping code and read-only file mappings; "
+             "every PEM, DER, OpenSSH, CNG and JWK private-key structure at every byte offset";
     case KeyType::ed25519:
     case KeyType::x25519:
       return "its seed in the 32 bytes before every copy of the public key (seed‖public key, as libsodium, "
-             "Go and OpenSSH keep it), and every PEM, DER, OpenSSH and JWK private-key structure at every byte "
-             "offset; a seed stored apart from its public key is not searched";
+             "Go and OpenSSH keep it), then at every 8-byte-aligned island of 32 random bytes (a window next to a "
+             "structured word, in a random run that ends within 256 bytes; prefilters on: half the bytes distinct, "
+             "an eighth with the top bit set, no structured word), skipping code and read-only file mappings; "
+             "every PEM, DER, OpenSSH and JWK private-key structure at every byte offset";
   }
   return "";
+}
+
+// The limit a hunt for this key type reported, if any: then "absent" would claim too much.
+const HuntLimit* limit_for(const ScanReport& report, KeyType type) {
+  const std::string_view detector =
+      type == KeyType::ec ? "ec-scalar" : (type == KeyType::rsa ? "rsa-factor" : "edwards-seed");
+  for (const HuntLimit& l : report.limits) {
+    if (l.detector == detector) return &l;
+  }
+  return nullptr;
 }
 }  // namespace
 
@@ -83,6 +98,10 @@ std::vector<SuppliedKeyStatus> supplied_status(const std::vector<SuppliedKey>& s
       st.status = "not searched";
       st.statement = fmt::format("not searched: this version has no hunt for {} private keys beyond structured "
                                  "formats, so it cannot say the key is absent", st.type);
+    } else if (const HuntLimit* limit = limit_for(report, key.type)) {
+      st.status = "incomplete";
+      st.statement = fmt::format("incomplete: not found, but the {} hunt stopped short ({}); searched {} bytes for {}",
+                                 limit->detector, limit->what, report.bytes_searched, what);
     } else {
       st.status = "absent";
       st.statement = fmt::format("absent: searched {} bytes ({} regions, {} unaccounted ranges{}) for {}",
