@@ -42,6 +42,9 @@ struct ScanOptions {
   // Test every window for RSA factors, with no structure prior and no prefilter (README,
   // "--exhaustive"): for auditors; costs about a division per byte of the dump and modulus.
   bool exhaustive = false;
+  // --time-budget: seconds the hunts may take in all (0: no budget). A hunt cut short reports
+  // a limit, and no key it covers is then reported absent (DECISIONS.md, "Time").
+  double time_budget = 0;
   std::vector<std::uint8_t> fingerprint_key;  // 32 bytes, for keyed fingerprints
   // Public keys whose private halves are never in a dump (the system trust store): not
   // hunted. Keys from CA certificates (basicConstraints CA:TRUE) are skipped as well.

@@ -44,6 +44,7 @@ struct ScanCliOptions {
   std::string fingerprint_key;     // empty: default_fingerprint_key_path()
   unsigned aes_tolerance = 0;
   bool exhaustive = false;         // RSA factor hunt at every window, no prefilter
+  double time_budget = 0;          // seconds for the hunts; 0: none
   bool hunt_trust_store = false;   // also hunt keys of the system trust store
   std::vector<std::string> pubkeys;  // --pubkey FILE ...
   std::vector<std::string> keyrings; // --keyring DIR ...

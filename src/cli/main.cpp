@@ -57,6 +57,10 @@ int main(int argc, char** argv) {
   scan_cmd->add_flag("--exhaustive", scan.exhaustive,
                      "Test every byte offset (big-endian) and every 4-byte-aligned address (limbs) for factors of "
                      "each RSA modulus, with no structure prior or prefilter; slow (README, \"--exhaustive\")");
+  scan_cmd->add_option("--time-budget", scan.time_budget,
+                       "Seconds the hunts may take in all; a hunt cut short says where it stopped, and no key it "
+                       "covers is then reported absent (default: no budget)")
+      ->check(CLI::PositiveNumber);
   scan_cmd->add_flag("--hunt-trust-store", scan.hunt_trust_store,
                      "Also hunt the private halves of keys in the system trust store (skipped by default)");
   scan_cmd->add_option("--pubkey", scan.pubkeys,

@@ -39,6 +39,7 @@ int run_scan(const ScanCliOptions& options) {
   scan_options.fingerprint_key = *key;
   scan_options.aes_tolerance = options.aes_tolerance;
   scan_options.exhaustive = options.exhaustive;
+  scan_options.time_budget = options.time_budget;
   if (!options.hunt_trust_store) scan_options.trusted_public_keys = trust_store_fingerprints();
   for (const std::string& file : options.pubkeys) {
     auto keys = load_public_key_file(file);

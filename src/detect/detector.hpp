@@ -3,6 +3,9 @@
 // and never know which reporter will show their findings (STYLE.md, one-way data flow).
 #pragma once
 
+#include <fmt/format.h>
+
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -46,6 +49,26 @@ struct ScanContext {
   std::span<const std::uint8_t> fingerprint_key;
   // MAC'd tokens harvested in the structure phase or supplied (--token); null in unit tests.
   const std::vector<MacToken>* tokens = nullptr;
+  // --time-budget: when the hunts must stop, and the budget in seconds (for their reports).
+  std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt;
+  double time_budget = 0;
+};
+
+// A hunt's view of the scan's time budget: once it has run out the hunt stops where it is,
+// and in finish() reports a limit that says where, so no statement claims the rest.
+class HuntClock {
+ public:
+  // True once the budget ran out; the first call that sees it remembers `file_offset`.
+  bool expired(const ScanContext& context, std::uint64_t file_offset) {
+    if (stopped_at_) return true;
+    if (context.deadline && std::chrono::steady_clock::now() >= *context.deadline) stopped_at_ = file_offset;
+    return stopped_at_.has_value();
+  }
+  bool stopped() const { return stopped_at_.has_value(); }
+  void report(std::string_view detector, const ScanContext& context, FindingSink& sink) const;
+
+ private:
+  std::optional<std::uint64_t> stopped_at_;
 };
 
 class Detector {
@@ -97,6 +120,13 @@ inline Finding proven_copy(const ScanContext& context, const ScanArea& area, std
   f.key = std::move(key);
   f.severity = Severity::critical;
   return f;
+}
+
+inline void HuntClock::report(std::string_view detector, const ScanContext& context, FindingSink& sink) const {
+  if (!stopped_at_) return;
+  sink.limit(detector, fmt::format("the time budget of {} s ran out at file offset {:#x}; the bytes after it were "
+                                   "not searched by this hunt",
+                                   context.time_budget, *stopped_at_));
 }
 
 // The width of the process's pointers and size_t: 4 on 32-bit x86 and ARM, else 8.

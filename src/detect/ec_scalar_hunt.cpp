@@ -44,7 +44,7 @@ class EcScalarHunt final : public Detector {
 
   void scan(const ScanContext& context, const ScanArea& area, FindingSink& /*sink*/) override {
     prepare(context);
-    if (curves_.empty()) return;
+    if (curves_.empty() || clock_.expired(context, area.file_offset)) return;
     if (area.region && !may_hold_live_keys(context.dump.model.regions[*area.region])) return;
     const auto* data = reinterpret_cast<const std::uint8_t*>(area.bytes.data());
     const auto* all = reinterpret_cast<const std::uint8_t*>(context.dump.bytes().data());
@@ -52,10 +52,10 @@ class EcScalarHunt final : public Detector {
     for (Curve& curve : curves_) {
       const LimbSearch search{{data, area.bytes.size()}, base, word_, curve.scalar_len};
       for_each_chunk(search, 32, [&](std::size_t o) {
-        test(curve, data + o, area.file_offset + o, true);
-        test(curve, data + o, area.file_offset + o, false);
+        test(context, curve, data + o, area.file_offset + o, true);
+        test(context, curve, data + o, area.file_offset + o, false);
       });
-      for_each_bignum(search, *map_, [&](std::uint64_t at) { test(curve, all + at, at, true); });
+      for_each_bignum(search, *map_, [&](std::uint64_t at) { test(context, curve, all + at, at, true); });
     }
     // Then everywhere else, with the strict prefilters: islands of random bytes.
     for (Curve& curve : curves_) {
@@ -68,13 +68,14 @@ class EcScalarHunt final : public Detector {
           return;
         }
         ++curve.islands;
-        test(curve, data + o, area.file_offset + o, true);
-        test(curve, data + o, area.file_offset + o, false);
+        test(context, curve, data + o, area.file_offset + o, true);
+        test(context, curve, data + o, area.file_offset + o, false);
       });
     }
   }
 
   void finish(const ScanContext& context, FindingSink& sink) override {
+    clock_.report(name(), context, sink);
     for (const Curve& curve : curves_) {
       if (!curve.stopped_at) continue;
       sink.limit(name(), fmt::format("{}: the island budget of {} candidates was reached at file offset {:#x}; islands "
@@ -140,7 +141,9 @@ class EcScalarHunt final : public Detector {
     }
   }
 
-  void test(Curve& curve, const std::uint8_t* p, std::uint64_t file_offset, bool little_endian) {
+  void test(const ScanContext& context, Curve& curve, const std::uint8_t* p, std::uint64_t file_offset,
+            bool little_endian) {
+    if (clock_.expired(context, file_offset)) return;
     const std::size_t len = curve.scalar_len;
     if (distinct_bytes(p, len) < len / 2 || has_pointer_word(p, len)) return;
     if (!tried_.insert({file_offset, len * 2 + (little_endian ? 1 : 0)}).second) return;
@@ -163,6 +166,7 @@ class EcScalarHunt final : public Detector {
   }
 
   std::size_t island_budget_;
+  HuntClock clock_;
   bool prepared_ = false;
   unsigned word_ = 8;
   std::optional<AddressMap> map_;

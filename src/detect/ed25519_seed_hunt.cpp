@@ -29,7 +29,7 @@ class Ed25519SeedHunt final : public Detector {
 
   void scan(const ScanContext& context, const ScanArea& area, FindingSink& /*sink*/) override {
     prepare(context);
-    if (publics_.empty()) return;
+    if (publics_.empty() || clock_.expired(context, area.file_offset)) return;
     publics_.search(area.bytes, [&](std::size_t offset, std::size_t, std::size_t tag) {
       const PublicKey* key = targets_[tag];
       if (offset < 32 || found_.count(key)) return;
@@ -46,7 +46,7 @@ class Ed25519SeedHunt final : public Detector {
     const std::uint64_t base = vaddr_of(context.dump, area, 0).value_or(area.file_offset);
     const LimbSearch search{{data, area.bytes.size()}, base, 8, 32};
     for_each_island(search, [&](std::size_t o) {
-      if (stopped_at_ || !looks_random(data + o, 32)) return;
+      if (stopped_at_ || !looks_random(data + o, 32) || clock_.expired(context, area.file_offset + o)) return;
       if (islands_ == island_budget_) {
         stopped_at_ = area.file_offset + o;
         return;
@@ -66,6 +66,7 @@ class Ed25519SeedHunt final : public Detector {
   }
 
   void finish(const ScanContext& context, FindingSink& sink) override {
+    clock_.report(name(), context, sink);
     if (stopped_at_) {
       sink.limit(name(), fmt::format("the island budget of {} candidates was reached at file offset {:#x}; islands "
                                      "after it were not tested for seeds stored apart from their public key",
@@ -115,6 +116,7 @@ class Ed25519SeedHunt final : public Detector {
   std::vector<const PublicKey*> targets_;
   std::map<const PublicKey*, std::vector<std::uint8_t>> found_;
   std::size_t island_budget_;
+  HuntClock clock_;
   std::size_t islands_ = 0;
   std::optional<std::uint64_t> stopped_at_;
 };

@@ -71,7 +71,7 @@ class RsaFactorHunt final : public Detector {
 
   void scan(const ScanContext& context, const ScanArea& area, FindingSink& /*sink*/) override {
     prepare(context);
-    if (moduli_.empty() || unfactored_ == 0) return;
+    if (moduli_.empty() || unfactored_ == 0 || clock_.expired(context, area.file_offset)) return;
     if (exhaustive_) return every_window(context, area);
     if (area.region && !may_hold_live_keys(context.dump.model.regions[*area.region])) return;
     const auto* data = reinterpret_cast<const std::uint8_t*>(area.bytes.data());
@@ -87,6 +87,7 @@ class RsaFactorHunt final : public Detector {
   }
 
   void finish(const ScanContext& context, FindingSink& sink) override {
+    clock_.report(name(), context, sink);
     // A memory modulus becomes a key of the report only once it is factored.
     for (std::size_t i = 0; i < moduli_.size(); ++i) {
       if (moduli_[i].from_memory && factors_[i]) sink.public_key(*moduli_[i].key);
@@ -181,8 +182,9 @@ class RsaFactorHunt final : public Detector {
     return distinct >= len / 4;
   }
 
-  void test(const ScanContext& /*context*/, const std::uint8_t* p, std::size_t len, std::uint64_t file_offset,
+  void test(const ScanContext& context, const std::uint8_t* p, std::size_t len, std::uint64_t file_offset,
             bool little_endian) {
+    if (clock_.expired(context, file_offset)) return;
     bool wanted = false;
     for (std::size_t i = 0; i < moduli_.size() && !wanted; ++i) {
       wanted = moduli_[i].prime_len == len && !factors_[i] && plausible(p, len, little_endian, moduli_[i].prime_bits);
@@ -235,6 +237,7 @@ class RsaFactorHunt final : public Detector {
     };
     for (std::size_t len : prime_lengths_) {
       for (std::size_t at = 0; at + len <= size && unfactored_ > 0; ++at) {
+        if (at % 4096 == 0 && clock_.expired(context, area.file_offset + at)) return;
         divide(at, len, false);
         if ((base + at) % 4 == 0) divide(at, len, true);
       }
@@ -356,6 +359,7 @@ class RsaFactorHunt final : public Detector {
   }
 
   bool exhaustive_ = false;
+  HuntClock clock_;
   bool prepared_ = false;
   unsigned word_ = 8;
   std::optional<AddressMap> map_;

@@ -70,6 +70,12 @@ ScanReport scan_dump(const Dump& dump, const ScanOptions& options) {
   auto detectors = make_detectors(options);
   CollectingSink sink;
   ScanContext context{dump, sink.ring, areas, options.fingerprint_key, &sink.tokens};
+  if (options.time_budget > 0) {
+    context.time_budget = options.time_budget;
+    context.deadline = std::chrono::steady_clock::now() +
+                       std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                           std::chrono::duration<double>(options.time_budget));
+  }
   for (const std::string& text : options.tokens) {
     std::size_t length = 0;
     if (auto token = parse_hmac_jwt(text, length)) {

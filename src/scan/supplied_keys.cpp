@@ -54,14 +54,17 @@ std::string searched_for(KeyType type, bool exhaustive) {
   return "";
 }
 
-// The limit a hunt for this key type reported, if any: then "absent" would claim too much.
-const HuntLimit* limit_for(const ScanReport& report, KeyType type) {
-  const std::string_view detector =
-      type == KeyType::ec ? "ec-scalar" : (type == KeyType::rsa ? "rsa-factor" : "edwards-seed");
+// The limit a hunt reported, if any: then "absent" would claim too much.
+const HuntLimit* hunt_limit(const ScanReport& report, std::string_view detector) {
   for (const HuntLimit& l : report.limits) {
     if (l.detector == detector) return &l;
   }
   return nullptr;
+}
+
+const HuntLimit* limit_for(const ScanReport& report, KeyType type) {
+  return hunt_limit(report,
+                    type == KeyType::ec ? "ec-scalar" : (type == KeyType::rsa ? "rsa-factor" : "edwards-seed"));
 }
 }  // namespace
 
@@ -146,6 +149,10 @@ std::vector<SuppliedTokenStatus> supplied_token_status(const std::vector<std::st
       st.status = "present";
       st.statement = fmt::format("present: its {} signature verifies under the key at {} location{}", st.alg,
                                  st.findings.size(), st.findings.size() == 1 ? "" : "s");
+    } else if (const HuntLimit* limit = hunt_limit(report, "hmac-key")) {
+      st.status = "incomplete";
+      st.statement = fmt::format("incomplete: its key was not found, but the hmac-key hunt stopped short ({})",
+                                 limit->what);
     } else {
       st.status = "absent";
       st.statement = fmt::format(

@@ -3,7 +3,8 @@ bytes at an odd offset of a heap buffer, with no header, length prefix or BIGNUM
 of the default hunt by design. With the public key supplied, the default scan must say
 "absent" and name its structure priors and prefilters; the exhaustive scan must say "present"
 and cover every copy of the prime the test itself finds in the core, and its statement must
-say that no prefilter but oddness was used."""
+say that no prefilter but oddness was used. With a time budget that runs out at once, the
+key is "incomplete", never "absent"."""
 import json
 import os
 import sys
@@ -59,8 +60,17 @@ class Exhaustive(dgtest.DumpTestCase):
         for offset in copies:
             self.assertTrue(dgtest.covered(report["findings"], offset, len(prime_be)), f"prime at {offset:#x}")
         print(f"exhaustive scan of {report['searched']['bytes']} bytes: {elapsed:.1f} s", file=sys.stderr)
+        # A time budget that has run out before the first candidate: the hunt says where it
+        # stopped, the key is "incomplete" rather than absent, and the verdict is not clean.
+        _, out3, err3 = dgtest.run_dumpguard("scan", "--json", "--exhaustive", "--time-budget", "1e-9",
+                                             "--fingerprint-key", fp, "--pubkey", pub, core)
+        cut = json.loads(out3)
+        self.assertEqual(cut["supplied"][0]["status"], "incomplete", err3)
+        self.assertIn("time budget", cut["supplied"][0]["statement"])
+        self.assertIn("rsa-factor", [limit["detector"] for limit in cut["searched"]["limits"]])
+        self.assertNotEqual(cut["verdict"], "clean")
         for form in dgtest.secret_encodings(prime_be):
-            self.assertNotIn(form, out + err + out2 + err2)
+            self.assertNotIn(form, out + err + out2 + err2 + out3 + err3)
 
 
 if __name__ == "__main__":
