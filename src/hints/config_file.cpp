@@ -1,0 +1,272 @@
+#include "hints/config_file.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <filesystem>
+#include <fmt/format.h>
+#include <tuple>
+
+// toml++ is compiled header-only, here alone: the sanitizer and fuzzer builds then instrument
+// the parser too, and nothing else pays for its headers. Without exceptions, toml::parse
+// returns a parse_result, as every other parser here returns a Result.
+#define TOML_HEADER_ONLY 1
+#define TOML_EXCEPTIONS 0
+#define TOML_ENABLE_FORMATTERS 0
+#include <toml++/toml.h>
+
+namespace dumpguard {
+
+namespace {
+
+constexpr std::string_view kKnownKeys =
+    "fingerprint-key, pubkey, keyring, token, fingerprints, fail-on, aes-tolerance, hunt-trust-store";
+
+// toml++ quotes what it saw in its messages (a character, or a whole bad value), and a value
+// may be a token: every quoted span is elided but toml++'s own literals ("expected ']'",
+// "'x' or 'X'", "'\\n' after '\\r'"). What it saw is always the last quoted span, and may
+// hold quotes itself, so such a span runs to the last quote of the message. The line and
+// column point at what was elided. Control characters become spaces: one line.
+std::string without_quoted_input(std::string_view description) {
+  std::string out;
+  for (std::size_t i = 0; i < description.size(); ++i) {
+    const char c = description[i];
+    if (c != '\'') {
+      out += static_cast<unsigned char>(c) < 0x20 ? ' ' : c;
+      continue;
+    }
+    const std::string_view before = description.substr(0, i);
+    const bool literal = before.ends_with("expected ") || before.ends_with(" or ") || before.ends_with(" after ");
+    const std::size_t next = description.find('\'', i + 1);
+    const std::size_t close = literal ? next : description.rfind('\'');
+    out += '\'';
+    if (close == std::string_view::npos || close <= i) {
+      out += "...";
+      break;
+    }
+    const std::string_view inside = description.substr(i + 1, close - i - 1);
+    const bool printable = std::all_of(inside.begin(), inside.end(), [](char ch) { return ch >= 0x20 && ch < 0x7f; });
+    out += literal && printable && inside.size() <= 8 ? inside : "...";
+    out += '\'';
+    i = close;
+  }
+  return out;
+}
+
+// " \"NAME\"" for a key the file wrote, when it looks like a config key (lower case, digits,
+// '-', '_'); else nothing. A quoted or dotted TOML key can hold anything, a pasted token
+// included, and the line and column point at it anyway.
+std::string key_name(std::string_view key) {
+  const bool plain = !key.empty() && key.size() <= 32 && std::all_of(key.begin(), key.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+  });
+  return plain ? fmt::format(" \"{}\"", key) : std::string();
+}
+
+// Reads the [scan] table, keeping the first problem in file order (toml++ tables iterate in
+// key order, not in the order the file wrote them).
+class ConfigReader {
+ public:
+  explicit ConfigReader(const std::string& path) : path_(path), base_(std::filesystem::path(path).parent_path()) {}
+
+  void fail(const toml::source_region& where, std::string problem) {
+    const auto position = std::make_tuple(where.begin.line, where.begin.column);
+    if (error_ && position >= first_) return;
+    first_ = position;
+    error_ = where.begin.line == 0 ? Error{Errc::bad_value, 0, fmt::format("{}: {}", path_, problem)}
+                                   : Error{Errc::bad_value, 0,
+                                           fmt::format("{}:{}:{}: {}", path_, where.begin.line, where.begin.column,
+                                                       problem)};
+  }
+  const std::optional<Error>& error() const { return error_; }
+
+  void read_root(const toml::table& root, ScanConfig& out) {
+    for (const auto& [key, value] : root) {
+      if (key.str() == "scan") {
+        if (const toml::table* scan = value.as_table()) {
+          read_scan(*scan, out);
+        } else {
+          fail(value.source(), "\"scan\" must be a table ([scan])");
+        }
+      } else if (value.is_table()) {
+        fail(key.source(), fmt::format("unknown table{}: this dumpguard reads only [scan]", key_name(key.str())));
+      } else {
+        fail(key.source(), fmt::format("unknown key{} outside [scan]", key_name(key.str())));
+      }
+    }
+  }
+
+ private:
+  void read_scan(const toml::table& scan, ScanConfig& out) {
+    for (const auto& [key, value] : scan) {
+      const std::string_view name = key.str();
+      if (name == "fingerprint-key") {
+        out.fingerprint_key = path(value, name);
+      } else if (name == "pubkey") {
+        out.pubkeys = paths(value, name);
+      } else if (name == "keyring") {
+        out.keyrings = paths(value, name);
+      } else if (name == "fingerprints") {
+        out.fingerprints = paths(value, name);
+      } else if (name == "token") {
+        out.tokens = tokens(value, name);
+      } else if (name == "fail-on") {
+        out.fail_on = severity(value, name);
+      } else if (name == "aes-tolerance") {
+        out.aes_tolerance = tolerance(value, name);
+      } else if (name == "hunt-trust-store") {
+        out.hunt_trust_store = boolean(value, name);
+      } else {
+        fail(key.source(), fmt::format("unknown key{} in [scan]; the keys are {}", key_name(name), kKnownKeys));
+      }
+    }
+  }
+
+  // A path as written, resolved against the config file's directory: a gate's config and the
+  // keys beside it can move together.
+  std::optional<std::string> path(const toml::node& value, std::string_view name) {
+    const auto* text = value.as_string();
+    if (!text) {
+      fail(value.source(), fmt::format("scan.{} must be a string (a path)", name));
+      return std::nullopt;
+    }
+    return resolve(value, text->get(), fmt::format("scan.{}", name));
+  }
+
+  std::optional<std::string> resolve(const toml::node& where, const std::string& written, const std::string& what) {
+    if (written.empty()) {
+      fail(where.source(), fmt::format("{} is an empty path", what));
+      return std::nullopt;
+    }
+    // open(2) would stop at a NUL (TOML allows "\u0000") and read another file than the one named.
+    if (written.find('\0') != std::string::npos) {
+      fail(where.source(), fmt::format("{} holds a NUL character", what));
+      return std::nullopt;
+    }
+    const std::filesystem::path p(written);
+    if (p.is_absolute() || base_.empty()) return written;
+    return (base_ / p).string();
+  }
+
+  // An array of strings; each element is checked and reported at its own position.
+  template <class Element>
+  std::vector<std::string> each(const toml::node& value, std::string_view name, std::string_view what,
+                                Element element) {
+    std::vector<std::string> out;
+    const toml::array* list = value.as_array();
+    if (!list) {
+      fail(value.source(), fmt::format("scan.{} must be an array of {}", name, what));
+      return out;
+    }
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      const toml::node& item = (*list)[i];
+      const std::string label = fmt::format("scan.{}[{}]", name, i);
+      const auto* text = item.as_string();
+      if (!text) {
+        fail(item.source(), fmt::format("{} must be a string", label));
+        continue;
+      }
+      if (auto v = element(item, text->get(), label)) out.push_back(std::move(*v));
+    }
+    return out;
+  }
+
+  std::vector<std::string> paths(const toml::node& value, std::string_view name) {
+    return each(value, name, "paths (strings)", [this](const toml::node& item, const std::string& s,
+                                                      const std::string& label) { return resolve(item, s, label); });
+  }
+
+  // The same syntax as --token: the token itself, or @FILE with one token a line (FILE resolved
+  // like any other path). A token is never quoted in an error.
+  std::vector<std::string> tokens(const toml::node& value, std::string_view name) {
+    return each(value, name, "tokens (strings)",
+                [this](const toml::node& item, const std::string& s, const std::string& label)
+                    -> std::optional<std::string> {
+                  if (s.empty()) {
+                    fail(item.source(), fmt::format("{} is empty", label));
+                    return std::nullopt;
+                  }
+                  if (s[0] != '@') return s;
+                  auto file = resolve(item, s.substr(1), label + " (@FILE)");
+                  if (!file) return std::nullopt;
+                  return "@" + *file;
+                });
+  }
+
+  std::optional<std::string> severity(const toml::node& value, std::string_view name) {
+    const auto* text = value.as_string();
+    for (const char* level : {"low", "medium", "high", "critical"}) {
+      if (text && text->get() == level) return text->get();
+    }
+    fail(value.source(), fmt::format("scan.{} must be one of \"low\", \"medium\", \"high\", \"critical\"", name));
+    return std::nullopt;
+  }
+
+  std::optional<unsigned> tolerance(const toml::node& value, std::string_view name) {
+    const auto* number = value.as_integer();
+    if (!number || number->get() < 0 || number->get() > 64) {
+      fail(value.source(), fmt::format("scan.{} must be an integer from 0 to 64", name));
+      return std::nullopt;
+    }
+    return static_cast<unsigned>(number->get());
+  }
+
+  std::optional<bool> boolean(const toml::node& value, std::string_view name) {
+    const auto* flag = value.as_boolean();
+    if (!flag) {
+      fail(value.source(), fmt::format("scan.{} must be true or false", name));
+      return std::nullopt;
+    }
+    return flag->get();
+  }
+
+  const std::string& path_;
+  std::filesystem::path base_;
+  std::optional<Error> error_;
+  std::tuple<toml::source_index, toml::source_index> first_{};
+};
+
+}  // namespace
+
+Result<ScanConfig> parse_config(std::string_view text, const std::string& path) {
+  if (text.size() > kMaxConfigFile) {
+    return Error{Errc::limit, 0, fmt::format("{}: larger than {} KiB; a config file is smaller", path,
+                                             kMaxConfigFile >> 10)};
+  }
+  toml::parse_result parsed = toml::parse(text, std::string_view(path));
+  if (!parsed) {
+    const toml::parse_error& e = parsed.error();
+    return Error{Errc::bad_value, 0,
+                 fmt::format("{}:{}:{}: not valid TOML: {}", path, e.source().begin.line, e.source().begin.column,
+                             without_quoted_input(e.description()))};
+  }
+  ConfigReader reader(path);
+  ScanConfig config;
+  reader.read_root(parsed.table(), config);
+  if (reader.error()) return *reader.error();
+  return config;
+}
+
+Result<ScanConfig> read_config_file(const std::string& path) {
+  // One read buffer of fixed size, whatever the file claims: a bigger file is refused.
+  std::string text(kMaxConfigFile + 1, '\0');
+  std::size_t got = 0;
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  bool ok = fd >= 0;
+  while (ok && got < text.size()) {
+    const ssize_t n = read(fd, text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) ok = false;
+    if (n <= 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  if (fd >= 0) close(fd);
+  if (!ok) return Error{Errc::io, 0, fmt::format("{}: cannot read the config file", path)};
+  text.resize(got);
+  return parse_config(text, path);
+}
+
+}  // namespace dumpguard
