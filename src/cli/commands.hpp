@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,10 +41,13 @@ struct ScanCliOptions {
   InputOptions input;
   bool json = false;
   bool sarif = false;
-  std::string fail_on = "medium";  // low | medium | high | critical
-  std::string fingerprint_key;     // empty: default_fingerprint_key_path()
-  unsigned aes_tolerance = 0;
-  bool hunt_trust_store = false;   // also hunt keys of the system trust store
+  std::string config;  // --config FILE: the options below from a TOML file (README, "The config file")
+  // Options a config file can set too. A scalar is unset unless the command line gave it, so
+  // that the file's value, else the default, applies; merge_config (scan.cpp) joins the two.
+  std::optional<std::string> fail_on;          // low | medium | high | critical; default medium
+  std::optional<std::string> fingerprint_key;  // default (or empty): default_fingerprint_key_path()
+  std::optional<unsigned> aes_tolerance;       // default 0
+  std::optional<bool> hunt_trust_store;        // also hunt keys of the system trust store; default false
   std::vector<std::string> pubkeys;  // --pubkey FILE ...
   std::vector<std::string> keyrings; // --keyring DIR ...
   std::vector<std::string> tokens;   // --token TEXT or @FILE ...
