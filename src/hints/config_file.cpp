@@ -251,6 +251,14 @@ Result<ScanConfig> parse_config(std::string_view text, const std::string& path) 
     return Error{Errc::limit, 0, fmt::format("{}: larger than {} KiB; a config file is smaller", path,
                                              kMaxConfigFile >> 10)};
   }
+  const auto nesting = static_cast<std::size_t>(
+      std::count_if(text.begin(), text.end(), [](char c) { return c == '.' || c == '[' || c == '{'; }));
+  if (nesting > kMaxConfigNesting) {
+    return Error{Errc::limit, 0,
+                 fmt::format("{}: more than {} '.', '[' and '{{' characters, so possibly nested that deep; a config "
+                             "nests 3 deep (put long token lists in an @FILE)",
+                             path, kMaxConfigNesting)};
+  }
   toml::parse_result parsed = toml::parse(text, std::string_view(path));
   if (!parsed) {
     const toml::parse_error& e = parsed.error();

@@ -250,6 +250,29 @@ TEST_F(ConfigFile, ALargeFileIsRefusedBeforeParsing) {
   EXPECT_TRUE(read_config_file(write("etc/fits.toml", text)));
 }
 
+TEST_F(ConfigFile, DeepNestingIsRefusedBeforeParsing) {
+  // 512 Ki levels of dotted key fit in 1 MiB and overflowed the stack inside toml++.
+  std::string dotted;
+  while (dotted.size() < kMaxConfigFile - 16) dotted += "a.";
+  for (const std::string& text : {dotted + "a = 1\n", "[" + dotted + "a]\n", "x = " + std::string(5000, '['),
+                                  "x = " + std::string(5000, '{')}) {
+    auto config = parse_config(text, "deep.toml");
+    ASSERT_FALSE(config);
+    EXPECT_NE(config.error().message.find("deep.toml: more than"), std::string::npos) << config.error().message;
+  }
+  // Under the bound, toml++'s own limit on nested values still answers, with a position.
+  auto arrays = parse_config("x = " + std::string(300, '['), "deep.toml");
+  ASSERT_FALSE(arrays);
+  EXPECT_TRUE(at(arrays.error().message, "deep.toml", 1, 0)) << arrays.error().message;
+  // A config with many dots in its strings is fine.
+  std::string tokens = "[scan]\ntoken = [";
+  for (int i = 0; i < 1000; ++i) tokens += "\"eyJhbGciOiJIUzI1NiJ9.e30.c2ln\", ";
+  tokens += "]\n";
+  auto many = parse_config(tokens, "many.toml");
+  ASSERT_TRUE(many) << many.error().message;
+  EXPECT_EQ(many->tokens.size(), 1000u);
+}
+
 TEST_F(ConfigFile, AMissingFileIsAnError) {
   auto config = read_config_file(etc("missing.toml"));
   ASSERT_FALSE(config);
