@@ -10,6 +10,7 @@ PACKAGES=(
   # libraries
   libcli11-dev nlohmann-json3-dev libfmt-dev libssl-dev
   libzstd-dev liblz4-dev liblzma-dev
+  libtomlplusplus-dev               # the config file (TOML, header-only use)
   libgtest-dev
   # tools the tests and the demo drive
   gdb elfutils lldb python3-lldb-14 python3 python3-cryptography openssl procps

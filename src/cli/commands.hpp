@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,9 @@ OpenOptions to_open_options(const InputOptions& in);
 void print_error(const std::string& file, const Error& error);
 // Each warning of a partly sound dump, on stderr.
 void print_warnings(const Dump& dump);
+// The installation's fingerprint key (--fingerprint-key, else the default path; made on first
+// use), or nothing after a one-line error on stderr.
+std::optional<std::vector<std::uint8_t>> load_fingerprint_key_or_report(const std::string& option);
 
 struct InfoOptions {
   InputOptions input;
@@ -40,12 +44,15 @@ struct ScanCliOptions {
   InputOptions input;
   bool json = false;
   bool sarif = false;
-  std::string fail_on = "medium";  // low | medium | high | critical
-  std::string fingerprint_key;     // empty: default_fingerprint_key_path()
-  unsigned aes_tolerance = 0;
-  bool exhaustive = false;         // RSA factor hunt at every window, no prefilter
-  double time_budget = 0;          // seconds for the hunts; 0: none
-  bool hunt_trust_store = false;   // also hunt keys of the system trust store
+  std::string config;  // --config FILE: the options below from a TOML file (README, "The config file")
+  // Options a config file can set too. A scalar is unset unless the command line gave it, so
+  // that the file's value, else the default, applies; merge_config (scan.cpp) joins the two.
+  std::optional<std::string> fail_on;          // low | medium | high | critical; default medium
+  std::optional<std::string> fingerprint_key;  // default (or empty): default_fingerprint_key_path()
+  std::optional<unsigned> aes_tolerance;       // default 0
+  std::optional<bool> hunt_trust_store;        // also hunt keys of the system trust store; default false
+  std::optional<bool> exhaustive;              // RSA factor hunt at every window, no prefilter; default false
+  std::optional<double> time_budget;           // seconds for the hunts; default none
   std::vector<std::string> pubkeys;  // --pubkey FILE ...
   std::vector<std::string> keyrings; // --keyring DIR ...
   std::vector<std::string> tokens;   // --token TEXT or @FILE ...

@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "cli/commands.hpp"
-#include "crypto/fingerprint_key.hpp"
 #include "crypto/secret_fingerprint.hpp"
 #include "hints/fingerprint_file.hpp"
 #include "io/atomic_file.hpp"
@@ -21,13 +20,8 @@ std::string base_name(const std::string& path) {
 }  // namespace
 
 int run_fingerprint(const FingerprintOptions& options) {
-  const std::string key_path =
-      options.fingerprint_key.empty() ? default_fingerprint_key_path() : options.fingerprint_key;
-  auto key = load_or_create_fingerprint_key(key_path);
-  if (!key) {
-    fmt::print(stderr, "dumpguard: {}\n", key.error().message);
-    return kExitError;
-  }
+  const auto key = load_fingerprint_key_or_report(options.fingerprint_key);
+  if (!key) return kExitError;
   std::vector<RegisteredSecret> secrets;
   for (const std::string& path : options.secrets) {
     auto secret = read_secret_file(path, options.keep_newline);
@@ -42,8 +36,8 @@ int run_fingerprint(const FingerprintOptions& options) {
     fmt::print(stderr, "dumpguard: {}\n", written.error().message);
     return kExitError;
   }
-  fmt::print(stderr, "dumpguard: {} secret{} fingerprinted into {} (key {})\n", secrets.size(),
-             secrets.size() == 1 ? "" : "s", options.output, key_path);
+  fmt::print(stderr, "dumpguard: {} secret{} fingerprinted into {}\n", secrets.size(), secrets.size() == 1 ? "" : "s",
+             options.output);
   return kExitOk;
 }
 

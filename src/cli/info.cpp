@@ -10,24 +10,6 @@
 
 namespace dumpguard::cli {
 
-OpenOptions to_open_options(const InputOptions& in) {
-  OpenOptions o;
-  if (in.raw) o.forced_format = Format::raw;
-  o.tmpdir = in.tmpdir;
-  o.max_decompressed = in.max_decompressed;
-  return o;
-}
-
-void print_error(const std::string& file, const Error& error) {
-  fmt::print(stderr, "dumpguard: {}: {}\n", file, describe(error));
-}
-
-void print_warnings(const Dump& dump) {
-  for (const Warning& w : dump.model.warnings) {
-    fmt::print(stderr, "dumpguard: {}: warning: offset {:#x}: {}\n", dump.source.path, w.file_offset, w.message);
-  }
-}
-
 int run_info(const InfoOptions& options) {
   const OpenOptions open = to_open_options(options.input);
   int exit_code = kExitOk;

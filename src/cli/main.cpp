@@ -45,24 +45,35 @@ int main(int argc, char** argv) {
   auto* scan_json = scan_cmd->add_flag("--json", scan.json, "Print JSON (schema dumpguard-scan/1, see README)");
   scan_cmd->add_flag("--sarif", scan.sarif, "Print SARIF 2.1.0: one result per key, one location per finding")
       ->excludes(scan_json);
+  scan_cmd->add_option("--config", scan.config,
+                       "A TOML file of scan options ([scan] table, see README); lists in it come before the "
+                       "command line's, and options given here override its values")
+      ->check(CLI::ExistingFile);
   scan_cmd->add_option("--fail-on", scan.fail_on, "Exit 1 when a finding is at or above this severity")
       ->check(CLI::IsMember({"low", "medium", "high", "critical"}))
-      ->capture_default_str();
+      ->default_str("medium");
   scan_cmd->add_option("--fingerprint-key", scan.fingerprint_key,
                        "32-byte key file for keyed fingerprints (made with mode 0600 on first use; "
                        "default $XDG_CONFIG_HOME/dumpguard/fingerprint.key)");
   scan_cmd->add_option("--aes-tolerance", scan.aes_tolerance,
                        "Bit errors allowed in an AES key schedule (default 0: exact schedules only)")
       ->check(CLI::Range(0u, 64u));
-  scan_cmd->add_flag("--exhaustive", scan.exhaustive,
-                     "Test every byte offset (big-endian) and every 4-byte-aligned address (limbs) for factors of "
-                     "each RSA modulus, with no structure prior or prefilter; slow (README, \"--exhaustive\")");
+  // A flag is known to be given only by its count(): --hunt-trust-store=false must override a
+  // config file's true, and its absence must not. The same for --exhaustive.
+  bool exhaustive = false;
+  CLI::Option* exhaustive_flag = scan_cmd->add_flag(
+      "--exhaustive", exhaustive,
+      "Test every byte offset (big-endian) and every 4-byte-aligned address (limbs) for factors of each RSA "
+      "modulus, with no structure prior or prefilter; slow (README, \"--exhaustive\")");
   scan_cmd->add_option("--time-budget", scan.time_budget,
                        "Seconds the hunts may take in all; a hunt cut short says where it stopped, and no key it "
                        "covers is then reported absent (default: no budget)")
       ->check(CLI::PositiveNumber);
-  scan_cmd->add_flag("--hunt-trust-store", scan.hunt_trust_store,
-                     "Also hunt the private halves of keys in the system trust store (skipped by default)");
+  bool hunt_trust_store = false;
+  CLI::Option* hunt_trust_store_flag = scan_cmd->add_flag(
+      "--hunt-trust-store", hunt_trust_store,
+      "Also hunt the private halves of keys in the system trust store (skipped by default; "
+      "--hunt-trust-store=false overrides a config file)");
   scan_cmd->add_option("--pubkey", scan.pubkeys,
                        "A public key to answer for (PEM/DER key or certificate, PEM bundle, OpenSSH .pub or "
                        "authorized_keys, JWK/JWKS); repeatable. Each is reported present or absent")
@@ -100,6 +111,9 @@ int main(int argc, char** argv) {
     // --help and --version exit 0; a usage error is an error (2), as documented.
     return code == 0 ? cli::kExitOk : cli::kExitError;
   }
+
+  if (hunt_trust_store_flag->count() > 0) scan.hunt_trust_store = hunt_trust_store;
+  if (exhaustive_flag->count() > 0) scan.exhaustive = exhaustive;
 
   try {
     if (info_cmd->parsed()) return cli::run_info(info);

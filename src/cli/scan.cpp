@@ -6,8 +6,8 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
-#include "crypto/fingerprint_key.hpp"
 #include "crypto/secret_fingerprint.hpp"
+#include "hints/config_file.hpp"
 #include "hints/fingerprint_file.hpp"
 #include "crypto/trust_store.hpp"
 #include "hints/public_key_files.hpp"
@@ -25,22 +25,49 @@ Severity parse_severity(const std::string& s) {
   if (s == "critical") return Severity::critical;
   return Severity::medium;
 }
+
+// The config file's options joined with the command line's (README, "The config file"): lists
+// are joined, the file's first; a scalar the command line gave wins over the file's. A new
+// option is a field in ScanConfig and ScanCliOptions and one line here.
+Status merge_config(ScanCliOptions& options) {
+  if (options.config.empty()) return ok_status();
+  DG_TRY(ScanConfig config, read_config_file(options.config));
+  const auto scalar = [](auto& given, auto& from_file) {
+    if (!given) given = std::move(from_file);
+  };
+  const auto list = [](std::vector<std::string>& given, std::vector<std::string>& from_file) {
+    // Appended to the file's list, not inserted at begin(): GCC 12 -O3 warns falsely there.
+    from_file.insert(from_file.end(), given.begin(), given.end());
+    given = std::move(from_file);
+  };
+  scalar(options.fail_on, config.fail_on);
+  scalar(options.fingerprint_key, config.fingerprint_key);
+  scalar(options.aes_tolerance, config.aes_tolerance);
+  scalar(options.hunt_trust_store, config.hunt_trust_store);
+  scalar(options.exhaustive, config.exhaustive);
+  scalar(options.time_budget, config.time_budget);
+  list(options.pubkeys, config.pubkeys);
+  list(options.keyrings, config.keyrings);
+  list(options.tokens, config.tokens);
+  list(options.fingerprints, config.fingerprints);
+  return ok_status();
+}
 }  // namespace
 
-int run_scan(const ScanCliOptions& options) {
-  const std::string key_path =
-      options.fingerprint_key.empty() ? default_fingerprint_key_path() : options.fingerprint_key;
-  auto key = load_or_create_fingerprint_key(key_path);
-  if (!key) {
-    fmt::print(stderr, "dumpguard: {}\n", key.error().message);
+int run_scan(const ScanCliOptions& given) {
+  ScanCliOptions options = given;
+  if (Status merged = merge_config(options); !merged) {
+    fmt::print(stderr, "dumpguard: {}\n", merged.error().message);
     return kExitError;
   }
+  const auto key = load_fingerprint_key_or_report(options.fingerprint_key.value_or(""));
+  if (!key) return kExitError;
   ScanOptions scan_options;
   scan_options.fingerprint_key = *key;
-  scan_options.aes_tolerance = options.aes_tolerance;
-  scan_options.exhaustive = options.exhaustive;
-  scan_options.time_budget = options.time_budget;
-  if (!options.hunt_trust_store) scan_options.trusted_public_keys = trust_store_fingerprints();
+  scan_options.aes_tolerance = options.aes_tolerance.value_or(0);
+  scan_options.exhaustive = options.exhaustive.value_or(false);
+  scan_options.time_budget = options.time_budget.value_or(0);
+  if (!options.hunt_trust_store.value_or(false)) scan_options.trusted_public_keys = trust_store_fingerprints();
   for (const std::string& file : options.pubkeys) {
     auto keys = load_public_key_file(file);
     if (!keys) {
@@ -79,7 +106,7 @@ int run_scan(const ScanCliOptions& options) {
     }
     scan_options.supplied_keys.insert(scan_options.supplied_keys.end(), keys->begin(), keys->end());
   }
-  const Severity fail_on = parse_severity(options.fail_on);
+  const Severity fail_on = parse_severity(options.fail_on.value_or("medium"));
 
   const OpenOptions open = to_open_options(options.input);
   bool error = false, failing = false;

@@ -175,8 +175,10 @@ std::vector<SuppliedKeyStatus> registered_status(const std::vector<RegisteredSec
     st.fingerprint = secret.id;
     st.source = secret.name;
     st.type = "secret";
+    // By key, whatever the kind: the id is the keyed fingerprint of the secret's bytes, as is the
+    // key of an hmac-key finding, and a span found by both keeps only one finding (key_groups.cpp).
     for (std::size_t i = 0; i < report.findings.size(); ++i) {
-      if (report.findings[i].kind == "registered-secret" && report.findings[i].key == secret.id) st.findings.push_back(i);
+      if (report.findings[i].key == secret.id) st.findings.push_back(i);
     }
     std::string encodings;
     for (const SecretForm& f : secret.forms) encodings += (encodings.empty() ? "" : ", ") + f.encoding;

@@ -7,10 +7,15 @@
 #include <fstream>
 #include <string>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "crypto/digest.hpp"
 #include "crypto/secret_fingerprint.hpp"
 #include "hints/fingerprint_file.hpp"
 #include "detect/registered_secret.hpp"
+#include "dumpguard/open_dump.hpp"
+#include "dumpguard/scan.hpp"
 #include "fixtures/detector_harness.hpp"
 
 namespace dumpguard {
@@ -132,6 +137,58 @@ TEST(RegisteredSecret, ShortSecretsUseTheirOwnWindow) {
   const auto sink = test::run_over(*detector, buffer, key);
   ASSERT_EQ(sink.findings.size(), 1u);
   EXPECT_EQ(sink.findings[0].file_offset, at);
+}
+
+std::string base64url(std::span<const std::uint8_t> data) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (std::uint8_t b : data) {
+    acc = (acc << 8) | b;
+    for (bits += 8; bits >= 6; bits -= 6) out += kAlphabet[(acc >> (bits - 6)) & 63];
+  }
+  if (bits > 0) out += kAlphabet[(acc << (6 - bits)) & 63];
+  return out;
+}
+
+// An HS256 JWT (RFC 7519) signed with `secret`, made here with OpenSSL's HMAC.
+std::string hs256_token(const std::string& secret) {
+  const std::string header = R"({"alg":"HS256","typ":"JWT"})", payload = R"({"sub":"gate"})";
+  const std::string input = base64url(bytes_of(header)) + "." + base64url(bytes_of(payload));
+  std::uint8_t mac[32];
+  unsigned mac_length = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const std::uint8_t*>(input.data()), input.size(), mac, &mac_length);
+  return input + "." + base64url({mac, mac_length});
+}
+
+// A password that is both registered and the key of a supplied token is found by two
+// detectors on the same bytes, and the report keeps one finding per span and key (the
+// hmac-key one). The registered secret is still present: its id is the same keyed fingerprint.
+TEST(RegisteredSecret, PresentWhereATokensHuntFoundTheSameBytes) {
+  const Bytes key = test::seeded_bytes(32, 10);
+  const std::string password = "db-Kq3vZ8rT1xLw9PmN2bYc";
+  std::string image(4096, '\0');
+  image.replace(1000, password.size(), password);
+  const std::string path = temp_path("password-image");
+  write(path, image);
+  OpenOptions open;
+  open.forced_format = Format::raw;
+  auto dump = open_dump(path, open);
+  ASSERT_TRUE(dump) << dump.error().message;
+  ScanOptions options;
+  options.fingerprint_key = key;
+  options.registered_secrets = {fingerprint_secret(key, "db-password", bytes_of(password))};
+  options.tokens = {hs256_token(password)};
+  const ScanReport report = scan_dump(*dump, options);
+  std::remove(path.c_str());
+  ASSERT_EQ(report.supplied_tokens.size(), 1u);
+  EXPECT_EQ(report.supplied_tokens[0].status, "present");
+  ASSERT_EQ(report.registered.size(), 1u);
+  EXPECT_EQ(report.registered[0].status, "present") << report.registered[0].statement;
+  ASSERT_EQ(report.registered[0].findings.size(), 1u);
+  EXPECT_EQ(report.findings[report.registered[0].findings[0]].file_offset, 1000u);
 }
 
 }  // namespace

@@ -1,0 +1,39 @@
+// What every subcommand shares: input options, one-line errors and warnings, the fingerprint key.
+#include <fmt/format.h>
+
+#include <cstdio>
+
+#include "cli/commands.hpp"
+#include "crypto/fingerprint_key.hpp"
+
+namespace dumpguard::cli {
+
+OpenOptions to_open_options(const InputOptions& in) {
+  OpenOptions o;
+  if (in.raw) o.forced_format = Format::raw;
+  o.tmpdir = in.tmpdir;
+  o.max_decompressed = in.max_decompressed;
+  return o;
+}
+
+void print_error(const std::string& file, const Error& error) {
+  fmt::print(stderr, "dumpguard: {}: {}\n", file, describe(error));
+}
+
+void print_warnings(const Dump& dump) {
+  for (const Warning& w : dump.model.warnings) {
+    fmt::print(stderr, "dumpguard: {}: warning: offset {:#x}: {}\n", dump.source.path, w.file_offset, w.message);
+  }
+}
+
+std::optional<std::vector<std::uint8_t>> load_fingerprint_key_or_report(const std::string& option) {
+  const std::string path = option.empty() ? default_fingerprint_key_path() : option;
+  auto key = load_or_create_fingerprint_key(path);
+  if (!key) {
+    fmt::print(stderr, "dumpguard: {}\n", key.error().message);
+    return std::nullopt;
+  }
+  return std::move(*key);
+}
+
+}  // namespace dumpguard::cli
