@@ -16,11 +16,13 @@ RUNS=${RUNS:-3}  # override only to debug the script
 DG="$BUILD/dumpguard"
 CONFIGS=(blind rsa1 rsa10 rsa100 ec1 ec10 tok10)
 umask 077
-# HUNT_DIR=DIR keeps the work (the core, the public keys and tokens, each configuration's
-# figures) in DIR instead of a temporary directory, so that a long run can be split across
-# invocations: each one measures only what DIR lacks (HUNT_ONLY="blind rsa1 ..." limits it
-# further) on the same core, and the section is appended once every configuration is
-# measured. DIR then holds a core full of private keys: delete it afterwards.
+# The runs go in rounds, one run of every configuration per round, so that a build starting or
+# stopping beside us (the machine may be shared) falls on every configuration alike.
+# HUNT_DIR=DIR keeps the work (the core, the public keys and tokens, every run's figures) in
+# DIR instead of a temporary directory, so that a long run can be split across invocations on
+# the same core: each one does at most HUNT_ROUNDS rounds (default: all that are left), and
+# the section is appended once RUNS rounds are done. DIR then holds a core full of private
+# keys: delete it afterwards.
 pid=""
 if [[ -n "${HUNT_DIR:-}" ]]; then
   work=$HUNT_DIR
@@ -103,56 +105,60 @@ core=$(ls "$work"/core.* | head -1)
 size=$(stat -c %s "$core")
 cat "$core" >/dev/null
 
-# One run: "wall_seconds max_rss_kb cpu_seconds", the JSON report kept in $work/NAME.json. Exit 1 (findings)
-# is not a failure here; exit 2 is. The machine is shared: a run that had a compiler (gcc or
-# clang) running beside it at its start or end is counted in $work/NAME.busy.
+# One run of configuration NAME: appends "wall_seconds max_rss_kb cpu_seconds busy" to
+# $work/NAME.runs and keeps the JSON report in $work/NAME.json. CPU is user+system time, which
+# a build running beside us disturbs least; busy is 1 when a compiler (gcc or clang) ran at the
+# run's start or end. Exit 1 (findings) is not a failure here; exit 2 is.
 compiling() { pgrep -x 'cc1|cc1plus|clang|clang\+\+|clang-[0-9]+|ld|ld\.gold|ld\.lld' >/dev/null 2>&1; }
 once() {
   local name=$1; shift
   local rc=0 busy=0
   compiling && busy=1
-  /usr/bin/time -f '%e %M %U %S' -o "$work/time" "$@" >"$work/$name.json" 2>"$work/stderr" || rc=$?
+  /usr/bin/time -f '%e %M %U %S' -o "$work/time" "$DG" scan --json --fingerprint-key "$work/fp.key" "$@" "$core" \
+    >"$work/$name.json" 2>"$work/stderr" || rc=$?
   compiling && busy=1
-  if ((rc > 1)); then echo "hunt.sh: exit $rc from: $*" >&2; cat "$work/stderr" >&2; exit 1; fi
-  if ((busy)); then echo >>"$work/$name.busy"; fi
-  tail -1 "$work/time" | awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }'
+  if ((rc > 1)); then echo "hunt.sh: $name: exit $rc" >&2; cat "$work/stderr" >&2; exit 1; fi
+  tail -1 "$work/time" | awk -v busy="$busy" '{ printf "%s %s %.2f %d\n", $1, $2, $3 + $4, busy }' >>"$work/$name.runs"
+  echo "hunt.sh: $name: $(tail -1 "$work/$name.runs")" >&2
+}
+runs_of() { if [[ -e "$work/$1.runs" ]]; then wc -l <"$work/$1.runs"; else echo 0; fi; }
+args_of() {  # sets args[] for configuration $1
+  case $1 in
+    blind) args=() ;;
+    rsa1 | rsa10 | rsa100 | ec1 | ec10) args=(--pubkey "$work/$1.pem") ;;
+    tok10) args=(--token "@$work/tokens10.txt") ;;
+  esac
 }
 mbps() { awk -v s="$size" -v t="$1" 'BEGIN { if (t > 0) printf "%.0f", s / 1048576 / t; else print "-" }'; }
 overhead() { awk -v t="$1" -v b="$2" 'BEGIN { printf "%+.0f %%", (t - b) / b * 100 }'; }
 
-# measure NAME ARGS...: RUNS timed runs, kept in $work/NAME.result; sets T[NAME] and RSS[NAME]
-# (of the median wall time), CPU[NAME] (median user+system time: what a build running beside
-# us disturbs least), BUSY[NAME] (runs beside a compiler) and ALL[NAME] (every wall time, sorted). Skips what is
-# measured already, and what HUNT_ONLY leaves out.
-declare -A T RSS CPU BUSY ALL
-measure() {
-  local name=$1; shift
-  if [[ ! -s "$work/$name.result" && ( -z "${HUNT_ONLY:-}" || " $HUNT_ONLY " == *" $name "* ) ]]; then
-    local results median cpu all
-    cat "$core" >/dev/null
-    : >"$work/$name.busy"
-    results=$(for _ in $(seq "$RUNS"); do once "$name" "$DG" scan --json --fingerprint-key "$work/fp.key" "$@" "$core"; done | sort -n)
-    median=$(sed -n "$(((RUNS + 1) / 2))p" <<<"$results" | cut -d' ' -f1,2)
-    cpu=$(awk '{print $3}' <<<"$results" | sort -n | sed -n "$(((RUNS + 1) / 2))p")
-    all=$(awk '{print $1}' <<<"$results" | paste -sd/ | sed 's#/# / #g')
-    echo "$median $cpu $(wc -l <"$work/$name.busy") $all" >"$work/$name.result"
-    echo "hunt.sh: $name: ${median%% *} s ($all), CPU $cpu s" >&2
+rounds=${HUNT_ROUNDS:-$RUNS}
+for ((r = 0; r < rounds; ++r)); do
+  cat "$core" >/dev/null
+  for n in "${CONFIGS[@]}"; do
+    if (($(runs_of "$n") < RUNS)); then
+      args_of "$n"
+      once "$n" "${args[@]}"
+    fi
+  done
+done
+for n in "${CONFIGS[@]}"; do
+  if (($(runs_of "$n") < RUNS)); then
+    echo "hunt.sh: $(runs_of "$n") of $RUNS rounds done; run again with HUNT_DIR=$work" >&2
+    exit 0
   fi
-  if [[ -s "$work/$name.result" ]]; then read -r "T[$name]" "RSS[$name]" "CPU[$name]" "BUSY[$name]" "ALL[$name]" <"$work/$name.result"; fi
-}
-measure blind
-measure rsa1 --pubkey "$work/rsa1.pem"
-measure rsa10 --pubkey "$work/rsa10.pem"
-measure rsa100 --pubkey "$work/rsa100.pem"
-measure ec1 --pubkey "$work/ec1.pem"
-measure ec10 --pubkey "$work/ec10.pem"
-measure tok10 --token "@$work/tokens10.txt"
-missing=()
-for n in "${CONFIGS[@]}"; do [[ -n "${T[$n]:-}" ]] || missing+=("$n"); done
-if ((${#missing[@]})); then
-  echo "hunt.sh: still to measure: ${missing[*]}; run again with HUNT_DIR=$work" >&2
-  exit 0
-fi
+done
+
+# Per configuration: T and RSS of the median wall time, CPU (median CPU time), BUSY (runs beside
+# a compiler) and ALL (every wall time, sorted).
+declare -A T RSS CPU BUSY ALL
+median_of() { sort -n | sed -n "$(((RUNS + 1) / 2))p"; }
+for n in "${CONFIGS[@]}"; do
+  read -r "T[$n]" "RSS[$n]" _ < <(head -"$RUNS" "$work/$n.runs" | sort -n | median_of)
+  CPU[$n]=$(head -"$RUNS" "$work/$n.runs" | awk '{print $3}' | median_of)
+  BUSY[$n]=$(head -"$RUNS" "$work/$n.runs" | awk '{ b += $4 } END { print b + 0 }')
+  ALL[$n]=$(head -"$RUNS" "$work/$n.runs" | awk '{print $1}' | sort -n | paste -sd/ | sed 's#/# / #g')
+done
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 busy_runs=0
 for n in "${CONFIGS[@]}"; do busy_runs=$((busy_runs + BUSY[$n])); done
