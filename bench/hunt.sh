@@ -183,7 +183,6 @@ tok=$(jq -r '[.supplied_tokens[] | .status] | join(",")' "$work/tok10.json") || 
   warnings+=("**Warning:** tok10: expected the held token (first) present and 9 others absent; the report says (in order): $tok.")
 # What the blind scan itself found, from the held keys (no secret bytes: kinds and counts).
 blind_found=$(jq -r '[.findings[] | "\(.detector)/\(.kind)"] | group_by(.) | map("\(length) \(.[0])") | join(", ")' "$work/blind.json")
-blind_tokens=$(jq -r '[.findings[] | select(.kind == "hmac-key")] | length' "$work/blind.json")
 
 row() {  # NAME LABEL SUPPLIED
   local n=$1
@@ -228,8 +227,8 @@ model=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
   else
     for w in "${warnings[@]}"; do echo "- $w"; done
   fi
-  echo "- The blind scan's own findings (the process holds the keys, and its JWT is harvested from the dump):"
-  echo "  ${blind_found:-none}; hmac-key findings: ${blind_tokens}."
+  echo "- The blind scan's own findings, by detector/kind (the process holds the keys, and its JWT is harvested" \
+    "from the dump): ${blind_found:-none}." | fold -s -w 104 | sed -e 's/ *$//' -e '2,$s/^/  /'
   echo "- Shared machine: another build may have been running. Load average (1/5/15 min) ${load_start} before,"
   echo "  ${load_end} after; a compiler (gcc or clang) was running at the start or the end of ${busy_runs} of $((${#CONFIGS[@]} * RUNS)) timed runs."
 } | tee -a bench/RESULTS.md
