@@ -1,7 +1,9 @@
 #include "crypto/jwt.hpp"
 
 #include <openssl/evp.h>
+#include <openssl/crypto.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -42,6 +44,39 @@ const EVP_MD* digest_of(const std::string& alg) {
   return nullptr;
 }
 }  // namespace
+
+struct MacVerifier::State {
+  EVP_MAC* mac = nullptr;
+  EVP_MAC_CTX* ctx = nullptr;
+};
+
+MacVerifier::MacVerifier() : state_(new State) {
+  state_->mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  if (state_->mac != nullptr) state_->ctx = EVP_MAC_CTX_new(state_->mac);
+}
+
+MacVerifier::~MacVerifier() {
+  EVP_MAC_CTX_free(state_->ctx);
+  EVP_MAC_free(state_->mac);
+  delete state_;
+}
+
+bool MacVerifier::verifies(const MacToken& token, std::span<const std::uint8_t> key) {
+  if (state_->ctx == nullptr) return dumpguard::verifies(token, key);
+  const char* digest = token.alg == "HS256" ? "SHA256" : token.alg == "HS384" ? "SHA384" : token.alg == "HS512" ? "SHA512" : nullptr;
+  if (digest == nullptr) return false;
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", const_cast<char*>(digest), 0),
+                               OSSL_PARAM_construct_end()};
+  unsigned char out[EVP_MAX_MD_SIZE];
+  std::size_t len = 0;
+  if (EVP_MAC_init(state_->ctx, key.data(), key.size(), params) != 1 ||
+      EVP_MAC_update(state_->ctx, reinterpret_cast<const unsigned char*>(token.signing_input.data()),
+                     token.signing_input.size()) != 1 ||
+      EVP_MAC_final(state_->ctx, out, &len, sizeof out) != 1) {
+    return false;
+  }
+  return len == token.signature.size() && CRYPTO_memcmp(out, token.signature.data(), len) == 0;
+}
 
 std::optional<MacToken> parse_hmac_jwt(std::string_view text, std::size_t& length) {
   // Three base64url parts joined by dots; a token is at most a few KiB.

@@ -50,6 +50,7 @@ class EcScalarHunt final : public Detector {
     const auto* all = reinterpret_cast<const std::uint8_t*>(context.dump.bytes().data());
     const std::uint64_t base = vaddr_of(context.dump, area, 0).value_or(area.file_offset);
     for (Curve& curve : curves_) {
+      if (curve.found == curve.targets.size()) continue;  // every key on this curve is proven
       const LimbSearch search{{data, area.bytes.size()}, base, word_, curve.scalar_len};
       for_each_chunk(search, 32, [&](std::size_t o) {
         test(context, curve, data + o, area.file_offset + o, true);

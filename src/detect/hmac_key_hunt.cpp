@@ -49,13 +49,14 @@ class HmacKeyHunt final : public Detector {
       if (j - i >= kMinRun && j - i <= kMaxRun) test(context, {p + i, j - i});
       i = j + 1;
     }
-    // UTF-16LE runs, tried as the UTF-8 (ASCII) bytes a framework would sign with.
+    // UTF-16LE runs, tried as the UTF-8 (ASCII) bytes a framework would sign with. A run
+    // longer than kMaxRun is skipped whole, as an ASCII one is: only whole runs are tried.
     std::vector<std::uint8_t> narrow;
     for (std::size_t i = 0; i + 1 < n;) {
       std::size_t j = i;
       narrow.clear();
-      while (j + 1 < n && printable(p[j]) && p[j + 1] == 0 && narrow.size() <= kMaxRun) {
-        narrow.push_back(p[j]);
+      while (j + 1 < n && printable(p[j]) && p[j + 1] == 0) {
+        if (narrow.size() <= kMaxRun) narrow.push_back(p[j]);
         j += 2;
       }
       if (narrow.size() >= kMinRun && narrow.size() <= kMaxRun) test(context, narrow);
@@ -119,10 +120,11 @@ class HmacKeyHunt final : public Detector {
   void test(const ScanContext& context, std::span<const std::uint8_t> candidate) {
     // An HMAC costs a few µs: the clock is read every 256 candidates.
     if (clock_.stopped() || (++tests_ % 256 == 0 && clock_.expired(context, area_offset_))) return;
+    if (tried_before(candidate)) return;
     for (std::size_t t = 0; t < context.tokens->size(); ++t) {
       if (found_.count(t)) continue;
       const MacToken& token = (*context.tokens)[t];
-      if (!verifies(token, candidate)) continue;
+      if (!verifier_.verifies(token, candidate)) continue;
       found_.insert(t);
       const std::string fp = keyed_fingerprint(context.fingerprint_key, candidate);
       bool known = false;
@@ -133,6 +135,22 @@ class HmacKeyHunt final : public Detector {
     }
   }
 
+  // A heap repeats its strings (log lines, JSON keys): a candidate already tried against every
+  // token is skipped. The table is a direct-mapped cache of 64-bit hashes, so its memory is
+  // fixed, and a candidate is skipped only when its hash equals the one in its slot: the same
+  // string, but for a 2^-64 chance.
+  bool tried_before(std::span<const std::uint8_t> candidate) {
+    std::uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a
+    for (std::uint8_t b : candidate) h = (h ^ b) * 0x100000001b3ULL;
+    h ^= candidate.size();
+    std::uint64_t& slot = tried_[(h ^ (h >> 29)) & (tried_.size() - 1)];
+    if (slot == h) return true;
+    slot = h;
+    return false;
+  }
+
+  MacVerifier verifier_;
+  std::vector<std::uint64_t> tried_ = std::vector<std::uint64_t>(std::size_t{1} << 20);
   HuntClock clock_;
   std::uint64_t tests_ = 0;
   std::uint64_t area_offset_ = 0;  // of the area being searched, for the clock's report
