@@ -89,6 +89,17 @@ struct Warning {
   std::string message;
 };
 
+// A process's environment block: "NAME=VALUE" strings, each NUL-terminated, in one run of the
+// file. Text detectors name the variable a secret sits in; `redact --drop env` removes them.
+struct EnvironmentBlock {
+  std::uint64_t file_offset = 0;
+  std::uint64_t size = 0;
+  std::optional<std::uint64_t> vaddr;  // null when the block is a stream of the format
+  std::string encoding;                // "ascii" (Linux); "utf16le" (Windows)
+  std::string source;                  // how it was found, in words
+  std::size_t variables = 0;
+};
+
 // What a reader produces from a file's bytes.
 struct DumpModel {
   Format format = Format::raw;
@@ -97,6 +108,7 @@ struct DumpModel {
   std::vector<Thread> threads;
   std::vector<Module> modules;
   std::vector<ByteRange> unaccounted;  // bytes no region claims; scanned all the same
+  std::vector<EnvironmentBlock> environment;
   std::vector<Warning> warnings;       // problems in a partly sound dump
   bool complete = true;                // false when any part could not be parsed
 };

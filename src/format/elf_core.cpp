@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "format/elf_notes.hpp"
+#include "format/environment.hpp"
 #include "io/byte_reader.hpp"
 
 namespace dumpguard {
@@ -266,6 +267,7 @@ class CoreModelBuilder {
   std::size_t suppressed_ = 0;
   std::vector<FileMapping> files_;
   std::optional<std::uint64_t> vdso_;
+  std::span<const std::byte> auxv_;  // NT_AUXV's descriptor: finds the environment block
   std::vector<std::size_t> load_regions_;  // indices of PT_LOAD regions in model_.regions
 };
 
@@ -360,6 +362,7 @@ void CoreModelBuilder::read_note(const Note& note, std::optional<std::uint64_t>&
                   std::make_move_iterator(mappings->end()));
   } else if (note.type == NT_AUXV) {
     vdso_ = auxv_vdso(desc, h_.word);
+    auxv_ = desc.data();
   }
 }
 
@@ -577,6 +580,9 @@ DumpModel CoreModelBuilder::build(const std::vector<Segment>& segments) {
   classify_loads(segments);
   if (suppressed_ > 0) {
     model_.warnings.push_back({0, fmt::format("{} further warnings not shown", suppressed_)});
+  }
+  if (auto env = linux_initial_environment(model_, file_.data(), auxv_, h_.word)) {
+    model_.environment.push_back(std::move(*env));
   }
   account_gaps(model_, file_.size());
   return std::move(model_);

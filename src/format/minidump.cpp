@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "format/environment.hpp"
 #include "format/minidump_streams.hpp"
 #include "io/byte_reader.hpp"
 
@@ -259,6 +260,11 @@ void Builder::read_stream(std::uint32_t type, const ByteReader& stream) {
       break;
   }
   add_metadata(stream.base(), stream.size(), name);
+  if (name == "linux-environ") {
+    if (auto env = environment_stream(file_.data(), stream.base(), stream.size(), "Breakpad linux-environ stream")) {
+      model_.environment.push_back(std::move(*env));
+    }
+  }
 }
 
 void Builder::add_memory_regions() {

@@ -69,6 +69,15 @@ nlohmann::ordered_json info_json(const Dump& dump) {
   for (const ByteRange& u : m.unaccounted) {
     unaccounted.push_back({{"file_offset", u.file_offset}, {"size", u.size}});
   }
+  auto& environment = j["environment"] = nlohmann::ordered_json::array();
+  for (const EnvironmentBlock& e : m.environment) {
+    nlohmann::ordered_json block = {{"file_offset", e.file_offset}, {"size", e.size}};
+    block["vaddr"] = e.vaddr ? nlohmann::ordered_json(*e.vaddr) : nlohmann::ordered_json(nullptr);
+    block["encoding"] = e.encoding;
+    block["variables"] = e.variables;
+    block["source"] = e.source;
+    environment.push_back(std::move(block));
+  }
   auto& warnings = j["warnings"] = nlohmann::ordered_json::array();
   for (const Warning& w : m.warnings) {
     warnings.push_back({{"file_offset", w.file_offset}, {"message", w.message}});

@@ -73,6 +73,10 @@ std::string info_text(const Dump& dump) {
   }
   line(out, "  modules: {}", m.modules.size());
   for (const Module& mod : m.modules) line(out, "    {:#18x} {:>10}  {}", mod.base, human_size(mod.size), mod.path);
+  for (const EnvironmentBlock& e : m.environment) {
+    line(out, "  environment: {} variables ({}), file offset {:#x}, {} ({})", e.variables, e.encoding, e.file_offset,
+         human_size(e.size), e.source);
+  }
   if (!m.unaccounted.empty()) {
     line(out, "  unaccounted ranges: {} ({}), scanned as raw bytes", m.unaccounted.size(), human_size(unaccounted));
   }

@@ -1,0 +1,111 @@
+#include "format/environment.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <fmt/format.h>
+#include <string_view>
+
+#include "format/address_map.hpp"
+
+namespace dumpguard {
+
+namespace {
+
+std::uint64_t load_word(const std::byte* p, unsigned word) {
+  std::uint64_t v = 0;
+  for (unsigned i = 0; i < word; ++i) v |= std::uint64_t{std::to_integer<std::uint8_t>(p[i])} << (8 * i);
+  return v;
+}
+
+// Environment strings are "NAME=VALUE": a name of at least one character before '='.
+bool looks_like_variable(std::string_view s) {
+  const auto eq = s.find('=');
+  return eq != std::string_view::npos && eq > 0;
+}
+
+// The variables and the end of a run of NUL-terminated strings starting at `at`, reading at
+// most `limit` strings and never past `end`.
+struct Run {
+  std::size_t variables = 0;
+  std::uint64_t end = 0;
+};
+
+Run count_strings(std::span<const std::byte> file, std::uint64_t at, std::uint64_t end, std::size_t limit) {
+  Run run{0, at};
+  const char* base = reinterpret_cast<const char*>(file.data());
+  while (run.end < end && run.variables < limit) {
+    const void* nul = std::memchr(base + run.end, 0, end - run.end);
+    if (nul == nullptr) break;
+    const std::uint64_t stop = static_cast<std::uint64_t>(static_cast<const char*>(nul) - base);
+    const std::string_view s(base + run.end, stop - run.end);
+    if (s.empty() || !looks_like_variable(s)) break;
+    ++run.variables;
+    run.end = stop + 1;
+  }
+  return run;
+}
+
+}  // namespace
+
+std::optional<EnvironmentBlock> linux_initial_environment(const DumpModel& model, std::span<const std::byte> file,
+                                                          std::span<const std::byte> auxv, unsigned word) {
+  // At least AT_PHDR..AT_ENTRY and more: a short or empty note matches by chance.
+  const std::size_t needle = std::min<std::size_t>(auxv.size(), 8u * 2 * word);
+  if (needle < 4u * 2 * word || (word != 4 && word != 8)) return std::nullopt;
+  constexpr std::size_t kMaxVariables = 1u << 16;
+  const AddressMap map(model);
+  for (const Region& r : model.regions) {
+    if (r.kind != RegionKind::stack && r.kind != RegionKind::heap && r.kind != RegionKind::anon) continue;
+    if (!r.vaddr || r.file_offset > file.size() || r.size > file.size() - r.file_offset) continue;
+    const std::byte* begin = file.data() + r.file_offset;
+    const std::byte* end = begin + r.size;
+    const std::byte* hit = std::search(begin, end, auxv.begin(), auxv.begin() + static_cast<std::ptrdiff_t>(needle));
+    if (hit == end) continue;
+    // envp[] ends with a NULL word right before auxv; walk back over the pointers to the NULL
+    // that ends argv[].
+    const std::uint64_t auxv_at = static_cast<std::uint64_t>(hit - begin);
+    if (auxv_at < 2ull * word || load_word(begin + auxv_at - word, word) != 0) continue;
+    std::uint64_t first_string = UINT64_MAX, last_string = 0;
+    std::size_t pointers = 0;
+    for (std::uint64_t at = auxv_at - 2ull * word;; at -= word) {
+      const std::uint64_t p = load_word(begin + at, word);
+      if (p == 0) break;
+      if (++pointers > kMaxVariables) return std::nullopt;
+      first_string = std::min(first_string, p);
+      last_string = std::max(last_string, p);
+      if (at < word) return std::nullopt;
+    }
+    if (pointers == 0) return std::nullopt;
+    // The strings are contiguous on the stack: map the first, count forward from it.
+    const auto start = map.file_offset(first_string, 1);
+    const auto last = map.file_offset(last_string, 1);
+    if (!start || !last || *last < *start) return std::nullopt;
+    const Run run = count_strings(file, *start, std::min<std::uint64_t>(file.size(), *last + 65536), pointers);
+    if (run.variables == 0) return std::nullopt;
+    EnvironmentBlock block;
+    block.file_offset = *start;
+    block.size = run.end - *start;
+    block.vaddr = first_string;
+    block.encoding = "ascii";
+    block.source = "initial stack, located through the NT_AUXV note";
+    block.variables = run.variables;
+    return block;
+  }
+  return std::nullopt;
+}
+
+std::optional<EnvironmentBlock> environment_stream(std::span<const std::byte> file, std::uint64_t file_offset,
+                                                   std::uint64_t size, std::string source) {
+  if (file_offset > file.size() || size > file.size() - file_offset || size == 0) return std::nullopt;
+  const Run run = count_strings(file, file_offset, file_offset + size, 1u << 16);
+  if (run.variables == 0) return std::nullopt;
+  EnvironmentBlock block;
+  block.file_offset = file_offset;
+  block.size = size;
+  block.encoding = "ascii";
+  block.source = std::move(source);
+  block.variables = run.variables;
+  return block;
+}
+
+}  // namespace dumpguard

@@ -1,0 +1,50 @@
+"""Environment blocks in the model: a process started with an environment the test chooses
+(one variable holds a random value made here) is dumped with gcore; `info --json` must locate
+its initial environment block, and the bytes there must be exactly the variables the test
+passed, NUL-terminated, in order. The Breakpad minidump's linux-environ stream is a block too,
+with as many variables as the stream's own NUL-separated entries."""
+import json
+import os
+import secrets
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import dgtest  # noqa: E402
+
+
+class Environment(dgtest.DumpTestCase):
+    def test_initial_environment_of_a_live_process(self):
+        env = {"DG_ENV_TEST": "1", "DG_RANDOM": secrets.token_hex(16), "PATH": "/usr/bin:/bin", "LANG": "C"}
+        holder = dgtest.LiveProcess(["/usr/bin/env", "-i"] + [f"{k}={v}" for k, v in env.items()] +
+                                    ["/usr/bin/python3", "-c", "print('ready', flush=True); import sys; sys.stdin.read()"])
+        try:
+            core = dgtest.gcore(holder.pid, self.tmp)
+        finally:
+            holder.stop()
+        model = dgtest.info_json(core)
+        self.assertEqual(len(model["environment"]), 1, model["environment"])
+        block = model["environment"][0]
+        self.assertEqual(block["encoding"], "ascii")
+        with open(core, "rb") as f:
+            f.seek(block["file_offset"])
+            data = f.read(block["size"])
+        expected = b"".join(f"{k}={v}".encode() + b"\0" for k, v in env.items())
+        self.assertEqual(data, expected)
+        self.assertEqual(block["variables"], len(env))
+
+    def test_breakpad_environ_stream(self):
+        path = os.path.join(dgtest.SHARED, "corpus", "minidumps", "linux-mini.dmp")
+        model = dgtest.info_json(path)
+        streams = [r for r in model["regions"] if r["owner"].get("name") == "linux-environ"]
+        self.assertEqual(len(streams), 1)
+        with open(path, "rb") as f:
+            f.seek(streams[0]["file_offset"])
+            raw = f.read(streams[0]["size"])
+        entries = [e for e in raw.split(b"\0") if e]
+        self.assertEqual([b["variables"] for b in model["environment"]], [len(entries)])
+        self.assertTrue(all(b"=" in e for e in entries))
+
+
+if __name__ == "__main__":
+    unittest.main()
