@@ -11,6 +11,7 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev libfmt-dev libssl-dev
   libzstd-dev liblz4-dev liblzma-dev
   libgtest-dev
+  libvectorscan-dev libpcre2-dev libtomlplusplus-dev   # text rules: prefilter, exact span, rule files
   # tools the tests and the demo drive
   gdb elfutils lldb python3-lldb-14 python3 python3-cryptography openssl procps
   zstd lz4 xz-utils openssh-client
