@@ -41,6 +41,7 @@ struct TextMatch {
   std::uint64_t length = 0;  // its length there (2 bytes per character in UTF-16LE)
   // The narrow text the match was found in (the scanned bytes, or one narrowed UTF-16LE run),
   // and the secret's characters within it: for fingerprints and context (a variable's name).
+  // Valid only during the callback (a UTF-16LE run's side buffer is reused).
   std::string_view subject;
   std::size_t secret_begin = 0;
   std::size_t secret_end = 0;
