@@ -3,7 +3,10 @@
 // FILE:LINE:COL; the detector's findings name the rule and variable, never the secret.
 #include <gtest/gtest.h>
 
+#include <random>
+#include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "detect/text_rules.hpp"
@@ -282,6 +285,63 @@ TEST(TextRules, StructuredFindingWinsOverTextInsideIt) {
   ASSERT_EQ(findings.size(), 2u);
   EXPECT_EQ(findings[0].detector, "pem");
   EXPECT_EQ(findings[1].kind, "github-pat");
+}
+
+}  // namespace
+}  // namespace dumpguard
+
+namespace dumpguard {
+namespace {
+
+// Every built-in rule's positive examples, planted at pseudo-random offsets of one large
+// buffer (ASCII and UTF-16LE, odd and even offsets, across the 8 MiB chunk boundary), are
+// found by the whole compiled set at exactly the secret's bytes. `rules check` runs each
+// example alone; this guards against a prefilter that misses matches amid other data (the
+// Vectorscan defect README describes was data-dependent).
+TEST(TextRules, BuiltinExamplesAreFoundAmidOtherDataAtExactBytes) {
+  auto builtin = rules::builtin_rules();
+  ASSERT_TRUE(builtin) << builtin.error().message;
+  auto compiled = RuleEngine::compile(*builtin);
+  ASSERT_TRUE(compiled) << compiled.error().message;
+  struct Planted {
+    std::string rule, secret;
+    TextEncoding encoding;
+    std::uint64_t offset;
+  };
+  std::vector<Planted> planted;
+  auto buf = filler((8u << 20) + (1u << 20), 7);
+  std::mt19937_64 rng(11);
+  std::size_t at = (8u << 20) - 40000;  // the examples straddle the first chunk boundary
+  for (const rules::Rule& r : *builtin) {
+    for (const rules::RuleExample& ex : r.positive) {
+      if (!ex.secret) continue;
+      const std::size_t in_text = ex.text.find(*ex.secret);
+      for (TextEncoding enc : {TextEncoding::ascii, TextEncoding::utf16le}) {
+        at += 64 + rng() % 64;
+        std::vector<std::uint8_t> bytes = enc == TextEncoding::ascii
+                                              ? std::vector<std::uint8_t>(ex.text.begin(), ex.text.end())
+                                              : utf16(ex.text);
+        ASSERT_LT(at + bytes.size() + 2, buf.size());
+        buf[at - 1] = 0;  // a string starts here
+        put(buf, at, bytes);
+        buf[at + bytes.size()] = 0;
+        const std::size_t width = enc == TextEncoding::ascii ? 1 : 2;
+        planted.push_back({r.id, *ex.secret, enc, at + width * in_text});
+        at += bytes.size() + 1;
+      }
+    }
+  }
+  ASSERT_GT(planted.size(), 100u);
+  RuleScanner scanner(*compiled);
+  std::set<std::tuple<std::string, int, std::uint64_t, std::uint64_t>> found;
+  scanner.scan(std::as_bytes(std::span(buf)), [&](const TextMatch& m) {
+    found.insert({(*compiled)->rules()[m.rule].id, static_cast<int>(m.encoding), m.offset, m.length});
+  });
+  for (const Planted& p : planted) {
+    const std::uint64_t length = p.secret.size() * (p.encoding == TextEncoding::ascii ? 1 : 2);
+    EXPECT_TRUE(found.count({p.rule, static_cast<int>(p.encoding), p.offset, length}))
+        << p.rule << " " << rules::to_string(p.encoding) << " at " << p.offset;
+  }
 }
 
 }  // namespace
