@@ -12,6 +12,7 @@ PACKAGES=(
   libzstd-dev liblz4-dev liblzma-dev
   libtomlplusplus-dev               # the config file (TOML, header-only use)
   libgtest-dev
+  libvectorscan-dev libpcre2-dev libtomlplusplus-dev   # text rules: prefilter, exact span, rule files
   # tools the tests and the demo drive
   gdb elfutils lldb python3-lldb-14 python3 python3-cryptography openssl procps
   zstd lz4 xz-utils openssh-client

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -11,6 +12,10 @@
 #include "dumpguard/finding.hpp"
 
 namespace dumpguard {
+
+namespace rules {
+class RuleEngine;  // compiled text rules (src/rules/engine.hpp)
+}
 
 // One form of a registered secret (raw, hex, base64, their UTF-16LE, ...): its length, a
 // blinded keyed prefilter value, its salt, and its keyed HMAC. Nothing here is useful without
@@ -55,6 +60,8 @@ struct ScanOptions {
   std::vector<RegisteredSecret> registered_secrets;
   // HMAC-signed JWTs (--token) whose keys must be found if present.
   std::vector<std::string> tokens;
+  // The text rules, compiled once per run (--rules, --rules-only); null: the built-in set.
+  std::shared_ptr<const rules::RuleEngine> text_rules;
 };
 
 // The answer for one supplied key: what an auditor signs off on.

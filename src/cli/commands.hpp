@@ -57,6 +57,8 @@ struct ScanCliOptions {
   std::vector<std::string> keyrings; // --keyring DIR ...
   std::vector<std::string> tokens;   // --token TEXT or @FILE ...
   std::vector<std::string> fingerprints;  // --fingerprints FILE ... (made by `dumpguard fingerprint`)
+  std::vector<std::string> rules;  // --rules FILE ...: text rules added to (or replacing) the built-in set
+  bool rules_only = false;         // --rules-only: no built-in rules
 };
 int run_scan(const ScanCliOptions& options);
 
@@ -67,5 +69,13 @@ struct FingerprintOptions {
   bool keep_newline = false;         // do not strip one trailing newline from text secrets
 };
 int run_fingerprint(const FingerprintOptions& options);
+
+// `dumpguard rules check`: exit 0 every rule passes (warnings allowed), 1 a rule fails, 2 a
+// rule file cannot be read or parsed.
+struct RulesCheckOptions {
+  std::vector<std::string> rules;
+  bool rules_only = false;
+};
+int run_rules_check(const RulesCheckOptions& options);
 
 }  // namespace dumpguard::cli

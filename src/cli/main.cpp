@@ -87,6 +87,11 @@ int main(int argc, char** argv) {
                        "Fingerprints of registered secrets, made by `dumpguard fingerprint` with the same "
                        "--fingerprint-key; each is reported present or absent; repeatable")
       ->check(CLI::ExistingFile);
+  scan_cmd->add_option("--rules", scan.rules,
+                       "A TOML file of text rules, added to the built-in set (a rule with a built-in rule's id "
+                       "replaces it); repeatable")
+      ->check(CLI::ExistingFile);
+  scan_cmd->add_flag("--rules-only", scan.rules_only, "Use only the --rules files' text rules, not the built-in set");
   scan_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
 
   cli::FingerprintOptions fingerprint;
@@ -104,6 +109,17 @@ int main(int argc, char** argv) {
                             "Keep a trailing newline of a text secret (stripped by default: `echo` adds one)");
   fingerprint_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
 
+  cli::RulesCheckOptions rules_check;
+  CLI::App* rules_cmd = app.add_subcommand("rules", "Text rules: check them");
+  rules_cmd->require_subcommand(1);
+  rules_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
+  CLI::App* rules_check_cmd = rules_cmd->add_subcommand(
+      "check", "Compile the text rules and test their examples in ASCII and UTF-16LE; exit 0 pass, 1 a rule fails, 2 error");
+  rules_check_cmd->add_option("--rules", rules_check.rules, "A TOML rule file to check with the built-in set; repeatable")
+      ->check(CLI::ExistingFile);
+  rules_check_cmd->add_flag("--rules-only", rules_check.rules_only, "Check only the --rules files, not the built-in set");
+  rules_check_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -119,6 +135,7 @@ int main(int argc, char** argv) {
     if (info_cmd->parsed()) return cli::run_info(info);
     if (scan_cmd->parsed()) return cli::run_scan(scan);
     if (fingerprint_cmd->parsed()) return cli::run_fingerprint(fingerprint);
+    if (rules_check_cmd->parsed()) return cli::run_rules_check(rules_check);
   } catch (const std::exception& e) {
     fmt::print(stderr, "dumpguard: internal error: {}\n", e.what());
     return cli::kExitError;

@@ -15,6 +15,8 @@
 #include "report/scan_json.hpp"
 #include "report/scan_sarif.hpp"
 #include "report/scan_text.hpp"
+#include "rules/engine.hpp"
+#include "rules/rule_file.hpp"
 
 namespace dumpguard::cli {
 
@@ -105,6 +107,16 @@ int run_scan(const ScanCliOptions& given) {
       return kExitError;
     }
     scan_options.supplied_keys.insert(scan_options.supplied_keys.end(), keys->begin(), keys->end());
+  }
+  if (!options.rules.empty() || options.rules_only) {
+    // Compiled once for every dump of the run.
+    auto rules = rules::load_rules(options.rules, options.rules_only);
+    auto engine = rules ? rules::RuleEngine::compile(std::move(*rules)) : rules.error();
+    if (!engine) {
+      fmt::print(stderr, "dumpguard: {}\n", engine.error().message);
+      return kExitError;
+    }
+    scan_options.text_rules = *engine;
   }
   const Severity fail_on = parse_severity(options.fail_on.value_or("medium"));
 

@@ -31,10 +31,8 @@ struct ScanConfig {
 
 // Larger than any real config (a few keys and paths); the file is refused, not read in part.
 inline constexpr std::size_t kMaxConfigFile = 1u << 20;
-// toml++ recurses once per level of nesting, when it parses and when it frees, and a level
-// costs one '.', '[' or '{' (a.b.c = 1, [a.b], x = [[...]], {a = {...}}). A file with more of
-// them than this, counted anywhere, is refused before parsing: 512 Ki levels overflow the
-// stack, and a dumpguard config nests 3 deep.
+// A file nested deeper than this (io/toml.hpp, toml_nesting_depth) is refused before toml++
+// recurses into it: 512 Ki levels overflow the stack, and a dumpguard config nests 3 deep.
 inline constexpr std::size_t kMaxConfigNesting = 4096;
 
 // Reads at most kMaxConfigFile bytes of the file and parses them. Errors are one line:

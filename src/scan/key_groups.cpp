@@ -19,6 +19,36 @@ std::string key_type_name(const PublicKey& key) {
   return "unknown";
 }
 
+namespace {
+
+// A text rule's span inside a structured detector's span (a PEM body the pem detector decoded
+// and checked, an HMAC key the hunt verified) is the same secret seen less well: the
+// structured finding, with its proof, stands for it. `findings` is sorted by offset.
+void drop_text_inside_structures(std::vector<Finding>& findings) {
+  std::vector<bool> drop(findings.size(), false);
+  std::uint64_t reach = 0;  // furthest end of a structured span starting at or before here
+  for (std::size_t i = 0; i < findings.size();) {
+    std::size_t j = i;  // [i, j): the findings starting at this offset
+    while (j < findings.size() && findings[j].file_offset == findings[i].file_offset) ++j;
+    for (std::size_t k = i; k < j; ++k) {
+      if (findings[k].detector != "text-rules") reach = std::max(reach, findings[k].file_offset + findings[k].length);
+    }
+    for (std::size_t k = i; k < j; ++k) {
+      if (findings[k].detector == "text-rules" && findings[k].file_offset + findings[k].length <= reach) drop[k] = true;
+    }
+    i = j;
+  }
+  std::size_t out = 0;
+  for (std::size_t i = 0; i < findings.size(); ++i) {
+    if (drop[i]) continue;
+    if (out != i) findings[out] = std::move(findings[i]);  // never self-move: it empties strings
+    ++out;
+  }
+  findings.resize(out);
+}
+
+}  // namespace
+
 void settle_findings(std::vector<Finding>& findings, const KeyRing& ring) {
   // An EC scalar or Ed25519 seed is verified only when its public key is in the dump
   // (DECISIONS.md): seen there as a public key, not merely derived from the scalar itself.
@@ -33,9 +63,13 @@ void settle_findings(std::vector<Finding>& findings, const KeyRing& ring) {
     f.proof += fmt::format("; its public key is in the dump ({})", pub->origin);
   }
 
+  // Severity breaks ties, so of two text rules capturing the same secret the specific one
+  // (high) is kept over the generic one (medium) by the merge below.
   std::sort(findings.begin(), findings.end(), [](const Finding& a, const Finding& b) {
-    return std::tie(a.file_offset, b.length, a.kind, a.key) < std::tie(b.file_offset, a.length, b.kind, b.key);
+    return std::tie(a.file_offset, b.length, b.severity, a.kind, a.key) <
+           std::tie(b.file_offset, a.length, a.severity, b.kind, b.key);
   });
+  drop_text_inside_structures(findings);
   // Merge exact duplicates (overlapping regions) and spans inside a larger span of the same key.
   std::vector<Finding> kept;
   kept.reserve(findings.size());

@@ -34,9 +34,9 @@ def info_json(path, *extra):
 class LiveProcess:
     """A test program started with a pipe on stdin; it runs until the pipe closes."""
 
-    def __init__(self, argv, ready_word="ready", timeout=60):
+    def __init__(self, argv, ready_word="ready", timeout=60, env=None):
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, text=True)
+                                     stderr=subprocess.DEVNULL, text=True, env=env)
         self.lines = []
         deadline = time.time() + timeout
         while time.time() < deadline:

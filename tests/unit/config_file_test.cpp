@@ -9,6 +9,7 @@
 #include <string>
 
 #include "hints/config_file.hpp"
+#include "io/toml.hpp"
 
 namespace dumpguard {
 namespace {
@@ -266,12 +267,15 @@ TEST_F(ConfigFile, DeepNestingIsRefusedBeforeParsing) {
                                   "x = " + std::string(5000, '{')}) {
     auto config = parse_config(text, "deep.toml");
     ASSERT_FALSE(config);
-    EXPECT_NE(config.error().message.find("deep.toml: more than"), std::string::npos) << config.error().message;
+    EXPECT_NE(config.error().message.find("deep.toml: nested more than"), std::string::npos) << config.error().message;
   }
   // Under the bound, toml++'s own limit on nested values still answers, with a position.
   auto arrays = parse_config("x = " + std::string(300, '['), "deep.toml");
   ASSERT_FALSE(arrays);
   EXPECT_TRUE(at(arrays.error().message, "deep.toml", 1, 0)) << arrays.error().message;
+  // Strings and comments do not count, but a string does not hide what follows it.
+  EXPECT_EQ(toml_nesting_depth("a = \"[[[.{{\" # [[[[.\nb = '''[[['''\n"), 0u);
+  EXPECT_EQ(toml_nesting_depth("a = \"x\\\"[\" \nb.c.d = [[1]]"), 4u);
   // A config with many dots in its strings is fine.
   std::string tokens = "[scan]\ntoken = [";
   for (int i = 0; i < 1000; ++i) tokens += "\"eyJhbGciOiJIUzI1NiJ9.e30.c2ln\", ";

@@ -1,0 +1,87 @@
+#include "detect/text_rules.hpp"
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+
+#include "crypto/digest.hpp"
+#include "rules/rule_file.hpp"
+
+namespace dumpguard {
+
+namespace {
+
+bool name_char(char c, bool first) {
+  return c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (!first && c >= '0' && c <= '9');
+}
+
+class TextRules final : public Detector {
+ public:
+  explicit TextRules(std::shared_ptr<const rules::RuleEngine> engine) : engine_(engine), scanner_(std::move(engine)) {}
+
+  std::string_view name() const override { return kTextRulesDetector; }
+  Phase phase() const override { return Phase::structure; }
+
+  void scan(const ScanContext& context, const ScanArea& area, FindingSink& sink) override {
+    scanner_.scan(area.bytes, [&](const rules::TextMatch& m) {
+      const rules::Rule& rule = engine_->rules()[m.rule];
+      const std::string_view secret = m.subject.substr(m.secret_begin, m.secret_end - m.secret_begin);
+      Finding f = finding_at(context, area, m.offset, m.length, kTextRulesDetector, rule.id, rules::to_string(m.encoding));
+      // The characters, not the bytes: an ASCII and a UTF-16LE copy are one secret.
+      f.key = keyed_fingerprint(context.fingerprint_key,
+                                {reinterpret_cast<const std::uint8_t*>(secret.data()), secret.size()});
+      f.severity = rule.severity;
+      f.verified = false;
+      const std::string_view variable = variable_name(m.subject, m.secret_begin);
+      f.proof = fmt::format("text rule {} ({}){}: a {}-character secret{}; not checked with its issuer", rule.id,
+                            rule.description,
+                            variable.empty() ? "" : fmt::format(" in the value of {}", variable), secret.size(),
+                            rule.entropy ? fmt::format(" with entropy at least {:.1f} bits per character", *rule.entropy)
+                                         : "");
+      sink.finding(std::move(f));
+    });
+    if (scanner_.truncated() && !limited_) {
+      limited_ = true;
+      sink.limit(kTextRulesDetector, "more than a million candidate runs in one 8 MiB chunk: some were not checked");
+    }
+  }
+
+ private:
+  std::shared_ptr<const rules::RuleEngine> engine_;
+  rules::RuleScanner scanner_;
+  bool limited_ = false;
+};
+
+}  // namespace
+
+std::string_view variable_name(std::string_view subject, std::size_t at) {
+  constexpr std::size_t kReach = 256;
+  std::size_t begin = at;
+  while (begin > 0 && at - begin < kReach) {
+    const unsigned char c = static_cast<unsigned char>(subject[begin - 1]);
+    if (c < 0x20 || c >= 0x7f) break;
+    --begin;
+  }
+  if (begin > 0 && at - begin >= kReach) return {};  // no start of string in reach
+  std::size_t end = begin;
+  while (end < at && name_char(subject[end], end == begin)) ++end;
+  if (end == begin || end >= at || subject[end] != '=') return {};
+  return subject.substr(begin, end - begin);
+}
+
+std::unique_ptr<Detector> make_text_rules_detector(std::shared_ptr<const rules::RuleEngine> engine) {
+  return std::make_unique<TextRules>(std::move(engine));
+}
+
+std::shared_ptr<const rules::RuleEngine> builtin_rule_engine() {
+  static const std::shared_ptr<const rules::RuleEngine> engine = [] {
+    auto rules = rules::builtin_rules();
+    if (!rules) throw std::logic_error("built-in rules: " + rules.error().message);
+    auto compiled = rules::RuleEngine::compile(std::move(*rules));
+    if (!compiled) throw std::logic_error("built-in rules: " + compiled.error().message);
+    return *compiled;
+  }();
+  return engine;
+}
+
+}  // namespace dumpguard

@@ -1,0 +1,25 @@
+// Detector: credentials held as text (tokens, keys, connection strings, password= lines), by
+// the text rules (src/rules/), in ASCII and UTF-16LE. A finding's span is the secret alone (the
+// rule's capture group), its kind is the rule id, and its key is a keyed fingerprint of the
+// secret's characters, so every copy of one secret, in either encoding, is one key. A secret
+// in a NAME=value string (an environment block) is reported with the variable's name.
+#pragma once
+#include <memory>
+
+#include "detect/detector.hpp"
+#include "rules/engine.hpp"
+
+namespace dumpguard {
+
+inline constexpr std::string_view kTextRulesDetector = "text-rules";
+
+std::unique_ptr<Detector> make_text_rules_detector(std::shared_ptr<const rules::RuleEngine> engine);
+
+// The built-in rules, compiled once per process.
+std::shared_ptr<const rules::RuleEngine> builtin_rule_engine();
+
+// The NAME of a NAME=value string that holds the text at `at` in `subject`, or empty: the
+// string starts after a NUL or other non-text byte, within 256 characters before `at`.
+std::string_view variable_name(std::string_view subject, std::size_t at);
+
+}  // namespace dumpguard

@@ -1,0 +1,396 @@
+#include "rules/engine.hpp"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <fmt/format.h>
+#include <hs.h>
+#include <pcre2.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <climits>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <new>
+
+namespace dumpguard::rules {
+
+namespace {
+
+constexpr unsigned kHsFlags = 0;  // no start-of-match tracking: PCRE2 finds the start
+// The database is a prefilter: large bounded repeats are approximated (compiling them exactly
+// took seconds), and PCRE2 confirms every candidate. No true match end is ever left out.
+constexpr unsigned kHsDatabaseFlags = HS_FLAG_PREFILTER;
+constexpr std::uint32_t kPcreOptions = PCRE2_USE_OFFSET_LIMIT;
+// Characters after a window's last possible match end that PCRE2 may look at (for \b).
+constexpr std::size_t kLookahead = 16;
+// Vectorscan scans an area in chunks of this size, overlapped by the longest rule, so a
+// match across a chunk boundary lies whole in the chunk where it starts and is found there.
+constexpr std::size_t kChunk = 8u << 20;
+// Candidate runs kept per chunk before the scan stops short (and says so).
+constexpr std::size_t kMaxHits = std::size_t{1} << 20;
+// UTF-16LE: narrowed runs are batched up to this many characters; longer runs are cut into
+// pieces that overlap by the longest rule, each owning the matches that start in it.
+constexpr std::size_t kMaxPiece = 4u << 20;
+// PCRE2 backtracking cap per window: a hostile dump cannot make one window take seconds.
+constexpr std::uint32_t kMatchLimit = 1'000'000;
+
+std::string pcre2_message(int code) {
+  std::array<PCRE2_UCHAR, 256> buffer{};
+  if (pcre2_get_error_message(code, buffer.data(), buffer.size()) < 0) return fmt::format("PCRE2 error {}", code);
+  return std::string(reinterpret_cast<const char*>(buffer.data()));
+}
+
+Error rule_error(const Rule& rule, std::string_view what) {
+  return Error{Errc::bad_value, 0, fmt::format("{}: rule {}: {}", rule.source, rule.id, what)};
+}
+
+bool utf16_text_unit(std::uint8_t lo, std::uint8_t hi) {
+  return hi == 0 && ((lo >= 0x20 && lo < 0x7f) || lo == '\t' || lo == '\n' || lo == '\r');
+}
+
+struct Collector {
+  std::vector<RuleScanner::Hit>& hits;
+  std::vector<std::size_t>& open;
+  bool& truncated;
+};
+
+constexpr std::size_t kNone = std::numeric_limits<std::size_t>::max();
+
+// Vectorscan's callback does as little as possible: it extends the rule's current run of
+// consecutive ends (a repeat like {36,255} ends at many offsets) or starts a new one.
+int on_hit(unsigned int id, unsigned long long /*from*/, unsigned long long to, unsigned int /*flags*/, void* context) {
+  auto& c = *static_cast<Collector*>(context);
+  std::size_t& open = c.open[id];
+  if (open != kNone) {
+    RuleScanner::Hit& h = c.hits[open];
+    if (to >= h.first_end && to <= h.last_end + 1) {
+      h.last_end = std::max<std::uint64_t>(h.last_end, to);
+      return 0;
+    }
+  }
+  if (c.hits.size() >= kMaxHits) {
+    c.truncated = true;
+    return 1;  // stop the scan
+  }
+  open = c.hits.size();
+  c.hits.push_back({id, to, to});
+  return 0;
+}
+
+}  // namespace
+
+const char* to_string(TextEncoding encoding) { return encoding == TextEncoding::ascii ? "ascii" : "utf16le"; }
+
+double shannon_entropy(std::string_view text) {
+  if (text.empty()) return 0;
+  std::array<std::size_t, 256> counts{};
+  for (char c : text) ++counts[static_cast<unsigned char>(c)];
+  double bits = 0;
+  const double n = static_cast<double>(text.size());
+  for (std::size_t count : counts) {
+    if (count == 0) continue;
+    const double p = static_cast<double>(count) / n;
+    bits -= p * std::log2(p);
+  }
+  return bits;
+}
+
+struct RuleEngine::Compiled {
+  std::vector<pcre2_code*> main;
+  std::vector<std::vector<pcre2_code*>> allow;
+  std::uint32_t max_pairs = 1;
+  ~Compiled() {
+    for (pcre2_code* c : main) pcre2_code_free(c);
+    for (auto& codes : allow) {
+      for (pcre2_code* c : codes) pcre2_code_free(c);
+    }
+  }
+};
+
+RuleEngine::~RuleEngine() {
+  if (database_) hs_free_database(database_);
+}
+
+Result<std::shared_ptr<const RuleEngine>> RuleEngine::compile(std::vector<Rule> rules) {
+  std::shared_ptr<RuleEngine> engine(new RuleEngine());
+  engine->compiled_ = std::make_unique<Compiled>();
+  Compiled& compiled = *engine->compiled_;
+  for (const Rule& rule : rules) {
+    if (rule.max_length == 0 || rule.max_length > kMaxRuleLength) {
+      return rule_error(rule, fmt::format("max_length must be from 1 to {}", kMaxRuleLength));
+    }
+    hs_expr_info_t* info = nullptr;
+    hs_compile_error_t* hs_error = nullptr;
+    if (hs_expression_info(rule.pattern.c_str(), kHsFlags, &info, &hs_error) != HS_SUCCESS) {
+      const std::string message = hs_error ? hs_error->message : "unknown error";
+      hs_free_compile_error(hs_error);
+      return rule_error(rule, fmt::format("Vectorscan cannot compile the pattern: {}", message));
+    }
+    const unsigned min_width = info->min_width, max_width = info->max_width;
+    std::free(info);  // allocated with the default misc allocator (malloc)
+    if (max_width == UINT_MAX) {
+      return rule_error(rule, "the pattern can match unboundedly long text: bound every repeat ({m,n})");
+    }
+    if (max_width > rule.max_length) {
+      return rule_error(rule, fmt::format("the pattern can match {} characters, more than its max_length {}", max_width,
+                                          rule.max_length));
+    }
+    if (min_width == 0) return rule_error(rule, "the pattern can match empty text");
+    if (!rule.prefilter.empty()) {
+      if (hs_expression_info(rule.prefilter.c_str(), kHsFlags, &info, &hs_error) != HS_SUCCESS) {
+        const std::string message = hs_error ? hs_error->message : "unknown error";
+        hs_free_compile_error(hs_error);
+        return rule_error(rule, fmt::format("Vectorscan cannot compile the prefilter: {}", message));
+      }
+      const unsigned prefilter_max = info->max_width, prefilter_min = info->min_width;
+      std::free(info);
+      if (prefilter_max == UINT_MAX || prefilter_max > rule.max_length || prefilter_min == 0) {
+        return rule_error(rule, "the prefilter must match 1 to max_length characters");
+      }
+    }
+
+    int code = 0;
+    PCRE2_SIZE at = 0;
+    pcre2_code* main = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(rule.pattern.data()), rule.pattern.size(),
+                                     kPcreOptions, &code, &at, nullptr);
+    if (!main) return rule_error(rule, fmt::format("PCRE2: {} at pattern offset {}", pcre2_message(code), at));
+    compiled.main.push_back(main);
+    pcre2_jit_compile(main, PCRE2_JIT_COMPLETE);  // without JIT, the interpreter still matches
+    std::uint32_t groups = 0;
+    pcre2_pattern_info(main, PCRE2_INFO_CAPTURECOUNT, &groups);
+    compiled.max_pairs = std::max(compiled.max_pairs, groups + 1);
+    compiled.allow.emplace_back();
+    for (const std::string& allow : rule.allow_patterns) {
+      pcre2_code* a = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(allow.data()), allow.size(), 0, &code, &at, nullptr);
+      if (!a) {
+        return rule_error(rule, fmt::format("allowlist pattern: PCRE2: {} at pattern offset {}", pcre2_message(code), at));
+      }
+      compiled.allow.back().push_back(a);
+      pcre2_jit_compile(a, PCRE2_JIT_COMPLETE);
+    }
+    engine->max_length_ = std::max(engine->max_length_, rule.max_length);
+  }
+
+  if (!rules.empty()) {
+    std::vector<const char*> patterns;
+    std::vector<unsigned> flags(rules.size(), kHsDatabaseFlags), ids;
+    for (std::size_t i = 0; i < rules.size(); ++i) {
+      patterns.push_back(rules[i].prefilter.empty() ? rules[i].pattern.c_str() : rules[i].prefilter.c_str());
+      ids.push_back(static_cast<unsigned>(i));
+    }
+    hs_compile_error_t* hs_error = nullptr;
+    if (hs_compile_multi(patterns.data(), flags.data(), ids.data(), static_cast<unsigned>(rules.size()), HS_MODE_BLOCK,
+                         nullptr, &engine->database_, &hs_error) != HS_SUCCESS) {
+      const int index = hs_error ? hs_error->expression : -1;
+      const std::string message = hs_error ? hs_error->message : "unknown error";
+      hs_free_compile_error(hs_error);
+      if (index >= 0 && static_cast<std::size_t>(index) < rules.size()) {
+        return rule_error(rules[static_cast<std::size_t>(index)], fmt::format("Vectorscan: {}", message));
+      }
+      return Error{Errc::bad_value, 0, fmt::format("Vectorscan cannot compile the rules: {}", message)};
+    }
+  }
+  engine->rules_ = std::move(rules);
+  return std::shared_ptr<const RuleEngine>(std::move(engine));
+}
+
+RuleScanner::RuleScanner(std::shared_ptr<const RuleEngine> engine) : engine_(std::move(engine)) {
+  if (engine_->database_ && hs_alloc_scratch(engine_->database_, &scratch_) != HS_SUCCESS) throw std::bad_alloc();
+  match_data_ = pcre2_match_data_create(engine_->compiled_->max_pairs, nullptr);
+  auto* context = pcre2_match_context_create(nullptr);
+  match_context_ = context;
+  if (!match_data_ || !context) throw std::bad_alloc();
+  pcre2_set_match_limit(context, kMatchLimit);
+}
+
+RuleScanner::~RuleScanner() {
+  if (scratch_) hs_free_scratch(scratch_);
+  pcre2_match_data_free(static_cast<pcre2_match_data*>(match_data_));
+  pcre2_match_context_free(static_cast<pcre2_match_context*>(match_context_));
+}
+
+void RuleScanner::collect(std::span<const std::uint8_t> text) {
+  hits_.clear();
+  open_hit_.assign(engine_->rules_.size(), kNone);
+  if (!engine_->database_ || text.empty()) return;
+  Collector collector{hits_, open_hit_, truncated_};
+  hs_scan(engine_->database_, reinterpret_cast<const char*>(text.data()), static_cast<unsigned>(text.size()), 0,
+          scratch_, on_hit, &collector);
+  std::sort(hits_.begin(), hits_.end(), [](const Hit& a, const Hit& b) {
+    return a.rule != b.rule ? a.rule < b.rule : a.first_end < b.first_end;
+  });
+}
+
+namespace {
+struct Span {
+  std::size_t match_begin, secret_begin, secret_end;
+};
+}  // namespace
+
+// PCRE2 over the windows of one run of candidate ends [first_end, last_end] (subject
+// coordinates). A candidate end E is where a match, or the prefix of one that the rule's
+// prefilter matches, ends: so the match starts in [E - max_length, E] and ends by
+// E + max_length. Each search starts max_length before the next unexplained end (or at the
+// end of the rule's last match, `cursor`), may only start at or before last_end, and sees
+// the subject only up to last_end + max_length (plus a little lookahead for \b), so it is
+// bounded however large the subject. Matches never overlap within a rule.
+static void confirm_run(const RuleEngine::Compiled& compiled, const Rule& rule, std::size_t index,
+                        pcre2_match_data* data, pcre2_match_context* context, std::string_view subject,
+                        std::uint64_t first_end, std::uint64_t last_end, std::uint64_t& cursor,
+                        std::vector<Span>& found) {
+  found.clear();
+  const std::uint64_t length = rule.max_length;
+  const std::size_t subject_end = static_cast<std::size_t>(std::min<std::uint64_t>(subject.size(), last_end + length + kLookahead));
+  pcre2_set_offset_limit(context, static_cast<PCRE2_SIZE>(last_end));
+  std::uint64_t end = std::max(first_end, cursor + 1);
+  while (end <= last_end) {
+    const std::uint64_t start = std::max(cursor, end > length ? end - length : 0);
+    const int rc = pcre2_match(compiled.main[index], reinterpret_cast<PCRE2_SPTR>(subject.data()), subject_end,
+                               static_cast<PCRE2_SIZE>(start), 0, data, context);
+    if (rc <= 0) break;  // no match (or a limit): the candidate was not a match
+    const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(data);
+    if (ov[1] <= ov[0]) break;
+    Span s{ov[0], ov[0], ov[1]};
+    for (int g = 1; g < rc; ++g) {
+      if (ov[2 * g] != PCRE2_UNSET) {
+        s.secret_begin = ov[2 * g];
+        s.secret_end = ov[2 * g + 1];
+        break;
+      }
+    }
+    if (s.secret_end > s.secret_begin) found.push_back(s);
+    cursor = ov[1];
+    end = std::max(end, cursor + 1);
+  }
+}
+
+bool RuleScanner::accepted(const Rule& rule, std::size_t index, std::string_view secret) {
+  if (rule.entropy && shannon_entropy(secret) < *rule.entropy) return false;
+  for (const std::string& word : rule.stopwords) {
+    auto it = std::search(secret.begin(), secret.end(), word.begin(), word.end(), [](char a, char b) {
+      return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+    });
+    if (!word.empty() && it != secret.end()) return false;
+  }
+  auto* data = static_cast<pcre2_match_data*>(match_data_);
+  for (pcre2_code* allow : engine_->compiled_->allow[index]) {
+    if (pcre2_match(allow, reinterpret_cast<PCRE2_SPTR>(secret.data()), secret.size(), 0, 0, data, nullptr) >= 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void RuleScanner::scan(std::span<const std::byte> bytes, const std::function<void(const TextMatch&)>& on_match) {
+  scan_ascii(bytes, on_match);
+  scan_utf16le(bytes, on_match);
+}
+
+void RuleScanner::scan_ascii(std::span<const std::byte> bytes, const std::function<void(const TextMatch&)>& on_match) {
+  const auto& rules = engine_->rules_;
+  if (rules.empty() || bytes.empty()) return;
+  const auto* p = reinterpret_cast<const std::uint8_t*>(bytes.data());
+  const std::string_view area(reinterpret_cast<const char*>(p), bytes.size());
+  const std::size_t n = bytes.size(), overlap = engine_->max_length_;
+  std::vector<std::uint64_t> cursor(rules.size(), 0);
+  std::vector<Span> found;
+  for (std::size_t c = 0; c < n; c += kChunk) {
+    const std::size_t end = std::min(n, c + kChunk + overlap);
+    collect({p + c, end - c});
+    for (const Hit& h : hits_) {
+      confirm_run(*engine_->compiled_, rules[h.rule], h.rule, static_cast<pcre2_match_data*>(match_data_),
+                  static_cast<pcre2_match_context*>(match_context_), area, c + h.first_end, c + h.last_end,
+                  cursor[h.rule], found);
+      for (const Span& s : found) {
+        const std::string_view secret = area.substr(s.secret_begin, s.secret_end - s.secret_begin);
+        if (!accepted(rules[h.rule], h.rule, secret)) continue;
+        on_match(TextMatch{h.rule, TextEncoding::ascii, s.secret_begin, s.secret_end - s.secret_begin, area,
+                           s.secret_begin, s.secret_end});
+      }
+    }
+    if (end == n) break;
+  }
+}
+
+void RuleScanner::scan_utf16le(std::span<const std::byte> bytes,
+                               const std::function<void(const TextMatch&)>& on_match) {
+  const auto& rules = engine_->rules_;
+  if (rules.empty() || bytes.size() < 2 * kMinUtf16Run) return;
+  const auto* p = reinterpret_cast<const std::uint8_t*>(bytes.data());
+  const std::size_t n = bytes.size(), overlap = engine_->max_length_;
+
+  struct Piece {
+    std::size_t side;   // offset in narrow_
+    std::uint64_t at;   // byte offset of its first character in `bytes`
+    std::size_t chars;
+    std::size_t owned;  // matches starting at or after this character belong to the next piece
+  };
+  std::vector<Piece> pieces;
+  std::vector<Span> found;
+  narrow_.clear();
+
+  auto flush = [&] {
+    if (pieces.empty()) return;
+    collect({reinterpret_cast<const std::uint8_t*>(narrow_.data()), narrow_.size()});
+    std::vector<std::uint64_t> cursor(rules.size(), 0);
+    for (const Hit& h : hits_) {
+      // The first piece that holds an end of this run (ends are exclusive offsets).
+      auto it = std::upper_bound(pieces.begin(), pieces.end(), h.first_end - 1,
+                                 [](std::uint64_t v, const Piece& pc) { return v < pc.side; });
+      if (it != pieces.begin()) --it;
+      for (; it != pieces.end() && it->side < h.last_end; ++it) {
+        const Piece& pc = *it;
+        const std::uint64_t lo = std::max<std::uint64_t>(h.first_end, pc.side + 1);
+        // An end may fall on the separator after the run: a pattern that ends with
+        // "(?:[^...]|$)" matches the separator where PCRE2 matches the run's end.
+        const std::uint64_t hi = std::min<std::uint64_t>(h.last_end, pc.side + pc.chars + 1);
+        if (lo > hi) continue;
+        const std::string_view subject = std::string_view(narrow_).substr(pc.side, pc.chars);
+        std::uint64_t local = cursor[h.rule] > pc.side ? cursor[h.rule] - pc.side : 0;
+        confirm_run(*engine_->compiled_, rules[h.rule], h.rule, static_cast<pcre2_match_data*>(match_data_),
+                    static_cast<pcre2_match_context*>(match_context_), subject, std::min<std::uint64_t>(lo - pc.side, pc.chars),
+                    std::min<std::uint64_t>(hi - pc.side, pc.chars), local, found);
+        cursor[h.rule] = pc.side + local;
+        for (const Span& s : found) {
+          if (s.match_begin >= pc.owned) continue;
+          const std::string_view secret = subject.substr(s.secret_begin, s.secret_end - s.secret_begin);
+          if (!accepted(rules[h.rule], h.rule, secret)) continue;
+          on_match(TextMatch{h.rule, TextEncoding::utf16le, pc.at + 2 * s.secret_begin,
+                             2 * (s.secret_end - s.secret_begin), subject, s.secret_begin, s.secret_end});
+        }
+      }
+    }
+    pieces.clear();
+    narrow_.clear();
+  };
+
+  auto add_run = [&](std::size_t at, std::size_t chars) {
+    for (std::size_t off = 0;;) {
+      const std::size_t len = std::min(chars - off, kMaxPiece);
+      const bool last = off + len == chars;
+      if (narrow_.size() + len + 1 > 2 * kMaxPiece) flush();
+      pieces.push_back({narrow_.size(), at + 2 * off, len, last ? len : len - overlap});
+      for (std::size_t k = 0; k < len; ++k) narrow_.push_back(static_cast<char>(p[at + 2 * (off + k)]));
+      narrow_.push_back('\0');  // keeps Vectorscan's candidates from joining two runs
+      if (last) break;
+      off += len - overlap;
+    }
+  };
+
+  narrow_.reserve(std::min<std::size_t>(n / 2 + 1, 2 * kMaxPiece));
+  for (std::size_t i = 0; i + 1 < n;) {
+    if (!utf16_text_unit(p[i], p[i + 1])) {
+      ++i;
+      continue;
+    }
+    std::size_t j = i;
+    while (j + 1 < n && utf16_text_unit(p[j], p[j + 1])) j += 2;
+    if ((j - i) / 2 >= kMinUtf16Run) add_run(i, (j - i) / 2);
+    i = j;
+  }
+  flush();
+}
+
+}  // namespace dumpguard::rules

@@ -1,0 +1,114 @@
+// The text rule engine. All rules' patterns are compiled once into one Vectorscan block-mode
+// database, which finds where candidate matches END (start-of-match tracking is expensive, so
+// it is off). For each candidate, PCRE2 (JIT) searches a window that starts max_length before
+// that end, and gives the exact span of the match and of its capture group: the secret.
+//
+// Text is matched in two encodings with the same compiled rules, so a rule is written once:
+// ASCII/UTF-8 directly over the bytes, and UTF-16LE by finding runs of printable UTF-16LE text
+// (each ASCII character followed by 0x00, at least 8 characters), narrowing them into a side
+// buffer, matching there, and mapping each span back to the dump's bytes exactly
+// (run start + 2 * offset, 2 * length).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dumpguard/result.hpp"
+#include "rules/rule.hpp"
+
+struct hs_database;
+struct hs_scratch;
+
+namespace dumpguard::rules {
+
+enum class TextEncoding { ascii, utf16le };
+const char* to_string(TextEncoding encoding);
+
+// Printable UTF-16LE runs shorter than this are not searched (no credential is this short).
+inline constexpr std::size_t kMinUtf16Run = 8;
+
+// One secret a rule matched.
+struct TextMatch {
+  std::size_t rule = 0;  // index into RuleEngine::rules()
+  TextEncoding encoding = TextEncoding::ascii;
+  std::uint64_t offset = 0;  // the secret's first byte in the scanned bytes
+  std::uint64_t length = 0;  // its length there (2 bytes per character in UTF-16LE)
+  // The narrow text the match was found in (the scanned bytes, or one narrowed UTF-16LE run),
+  // and the secret's characters within it: for fingerprints and context (a variable's name).
+  // Valid only during the callback (a UTF-16LE run's side buffer is reused).
+  std::string_view subject;
+  std::size_t secret_begin = 0;
+  std::size_t secret_end = 0;
+};
+
+class RuleEngine {
+ public:
+  // Compiles every rule; an error names the rule's FILE:LINE:COL and id. A pattern Vectorscan
+  // cannot prove bounded, or longer than its max_length, or able to match empty text, is refused.
+  static Result<std::shared_ptr<const RuleEngine>> compile(std::vector<Rule> rules);
+  ~RuleEngine();
+  RuleEngine(const RuleEngine&) = delete;
+  RuleEngine& operator=(const RuleEngine&) = delete;
+
+  const std::vector<Rule>& rules() const { return rules_; }
+  // The longest max_length: how far back a window reaches, and the overlap between chunks.
+  std::size_t max_length() const { return max_length_; }
+
+  struct Compiled;  // PCRE2 codes per rule (engine.cpp)
+
+ private:
+  RuleEngine() = default;
+  friend class RuleScanner;
+  std::vector<Rule> rules_;
+  std::size_t max_length_ = 0;
+  hs_database* database_ = nullptr;  // null when there are no rules
+  std::unique_ptr<Compiled> compiled_;
+};
+
+// What one thread needs to scan: Vectorscan scratch, PCRE2 match data, side buffers.
+class RuleScanner {
+ public:
+  explicit RuleScanner(std::shared_ptr<const RuleEngine> engine);
+  ~RuleScanner();
+  RuleScanner(const RuleScanner&) = delete;
+  RuleScanner& operator=(const RuleScanner&) = delete;
+
+  // Every secret in `bytes`, ASCII then UTF-16LE; each match is reported once.
+  void scan(std::span<const std::byte> bytes, const std::function<void(const TextMatch&)>& on_match);
+  // Only one encoding (for `rules check` and tests).
+  void scan_ascii(std::span<const std::byte> bytes, const std::function<void(const TextMatch&)>& on_match);
+  void scan_utf16le(std::span<const std::byte> bytes, const std::function<void(const TextMatch&)>& on_match);
+
+  // True when a scan had more candidates than it keeps at once and skipped some (never in
+  // practice: the cap is a million candidate runs per 8 MiB chunk).
+  bool truncated() const { return truncated_; }
+
+  struct Hit {
+    std::uint32_t rule;
+    std::uint64_t first_end, last_end;  // a run of consecutive match ends of one rule
+  };
+
+ private:
+  void collect(std::span<const std::uint8_t> text);
+  bool accepted(const Rule& rule, std::size_t index, std::string_view secret);
+
+  std::shared_ptr<const RuleEngine> engine_;
+  hs_scratch* scratch_ = nullptr;
+  void* match_data_ = nullptr;     // pcre2_match_data_8
+  void* match_context_ = nullptr;  // pcre2_match_context_8
+  std::vector<Hit> hits_;
+  std::vector<std::size_t> open_hit_;  // per rule: its last hit in hits_, to extend a run
+  bool truncated_ = false;
+  std::string narrow_;  // narrowed UTF-16LE runs
+};
+
+// Shannon entropy of the characters, in bits per character.
+double shannon_entropy(std::string_view text);
+
+}  // namespace dumpguard::rules

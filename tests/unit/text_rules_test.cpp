@@ -1,0 +1,348 @@
+// Text rules: the engine finds each match once, at the exact bytes, in ASCII and UTF-16LE, across
+// chunk and piece boundaries; entropy and allowlists filter; rule files fail closed with
+// FILE:LINE:COL; the detector's findings name the rule and variable, never the secret.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "detect/text_rules.hpp"
+#include "fixtures/detector_harness.hpp"
+#include "rules/engine.hpp"
+#include "rules/rule_check.hpp"
+#include "rules/rule_file.hpp"
+#include "scan/key_groups.hpp"
+
+namespace dumpguard {
+namespace {
+
+using rules::RuleEngine;
+using rules::RuleScanner;
+using rules::TextEncoding;
+using rules::TextMatch;
+
+constexpr const char* kRules = R"(
+[[rule]]
+id = "test-token"
+description = "a test token"
+keywords = ["tok_"]
+pattern = '''\b(tok_[A-Za-z0-9]{20,40})\b'''
+max_length = 44
+[rule.examples]
+positive = [{ text = "x tok_EXAMPLEexample0123456789 y", secret = "tok_EXAMPLEexample0123456789" }]
+negative = ["tok_short"]
+
+[[rule]]
+id = "test-password"
+description = "a password with an entropy threshold"
+severity = "medium"
+keywords = ["pass"]
+pattern = '''pass=([^\s;]{8,64})'''
+max_length = 69
+entropy = 3.0
+allowlist = { patterns = ['''^\$\{'''], stopwords = ["example"] }
+[rule.examples]
+positive = ["pass=Zq8#kL2!vR9@"]
+negative = ["pass=aaaaaaaaaaaa"]
+)";
+
+std::shared_ptr<const RuleEngine> engine() {
+  auto rules = rules::parse_rule_file(kRules, "test.toml");
+  EXPECT_TRUE(rules) << (rules ? "" : rules.error().message);
+  auto compiled = RuleEngine::compile(std::move(*rules));
+  EXPECT_TRUE(compiled) << (compiled ? "" : compiled.error().message);
+  return *compiled;
+}
+
+std::vector<std::uint8_t> utf16(std::string_view s) {
+  std::vector<std::uint8_t> out;
+  for (char c : s) {
+    out.push_back(static_cast<std::uint8_t>(c));
+    out.push_back(0);
+  }
+  return out;
+}
+
+// Filler that holds no text: bytes 0x80-0xff never form ASCII or UTF-16LE text.
+std::vector<std::uint8_t> filler(std::size_t n, std::uint32_t seed) {
+  auto b = test::seeded_bytes(n, seed);
+  for (auto& x : b) x |= 0x80;
+  return b;
+}
+
+void put(std::vector<std::uint8_t>& buf, std::size_t at, std::string_view text) {
+  std::copy(text.begin(), text.end(), buf.begin() + static_cast<std::ptrdiff_t>(at));
+}
+void put(std::vector<std::uint8_t>& buf, std::size_t at, const std::vector<std::uint8_t>& bytes) {
+  std::copy(bytes.begin(), bytes.end(), buf.begin() + static_cast<std::ptrdiff_t>(at));
+}
+
+// A match's subject is valid only during the callback: keep the secret's characters.
+struct Found {
+  TextEncoding encoding;
+  std::uint64_t offset, length;
+  std::string secret;
+};
+
+std::vector<Found> scan(const std::shared_ptr<const RuleEngine>& e, const std::vector<std::uint8_t>& buf) {
+  RuleScanner scanner(e);
+  std::vector<Found> out;
+  scanner.scan(std::as_bytes(std::span(buf)), [&](const TextMatch& m) {
+    out.push_back({m.encoding, m.offset, m.length, std::string(m.subject.substr(m.secret_begin, m.secret_end - m.secret_begin))});
+  });
+  return out;
+}
+
+const std::string kToken = "tok_EXAMPLE0123456789abcdefXYZ";  // 30 characters
+
+TEST(TextRules, AsciiAndUtf16MatchesAtExactOffsets) {
+  const auto e = engine();
+  auto buf = filler(4096, 1);
+  put(buf, 1000, "Authorization: " + kToken + "\n");
+  const std::size_t wide_at = 2001;  // odd: UTF-16LE text is not always aligned
+  put(buf, wide_at, utf16("token=" + kToken + ";"));
+  const auto found = scan(e, buf);
+  ASSERT_EQ(found.size(), 2u);
+  EXPECT_EQ(found[0].encoding, TextEncoding::ascii);
+  EXPECT_EQ(found[0].offset, 1000u + 15);
+  EXPECT_EQ(found[0].length, kToken.size());
+  EXPECT_EQ(found[1].encoding, TextEncoding::utf16le);
+  EXPECT_EQ(found[1].offset, wide_at + 2 * 6);
+  EXPECT_EQ(found[1].length, 2 * kToken.size());
+  const auto wide = utf16(kToken);
+  EXPECT_TRUE(std::equal(wide.begin(), wide.end(), buf.begin() + static_cast<std::ptrdiff_t>(found[1].offset)));
+  for (const Found& m : found) EXPECT_EQ(m.secret, kToken);
+}
+
+TEST(TextRules, MatchAcrossChunkBoundaryIsFoundOnce) {
+  const auto e = engine();
+  // Vectorscan scans 8 MiB chunks overlapped by the longest rule: put tokens across the
+  // boundary, just before it, right after it, and at the very end of the area.
+  constexpr std::size_t kChunk = 8u << 20;
+  auto buf = filler(kChunk + 4096, 2);
+  const std::vector<std::size_t> at = {kChunk - 64, kChunk - 20, kChunk + 20, buf.size() - kToken.size()};
+  for (std::size_t a : at) put(buf, a, kToken);
+  const auto found = scan(e, buf);
+  ASSERT_EQ(found.size(), at.size());
+  for (std::size_t i = 0; i < at.size(); ++i) {
+    EXPECT_EQ(found[i].offset, at[i]);
+    EXPECT_EQ(found[i].length, kToken.size());
+  }
+}
+
+TEST(TextRules, LongUtf16RunIsCutIntoPiecesWithoutLosingOrRepeatingMatches) {
+  const auto e = engine();
+  // One UTF-16LE run of 4.5 Mi characters: longer than a piece (4 Mi), so it is cut with an
+  // overlap; a token across the cut is found once, and so is one at the run's end.
+  constexpr std::size_t kPiece = 4u << 20;
+  std::string text(kPiece + kPiece / 8, ' ');
+  const std::vector<std::size_t> at = {kPiece - 44 - 10, kPiece - 20, text.size() - kToken.size()};
+  for (std::size_t a : at) text.replace(a, kToken.size(), kToken);
+  auto buf = utf16(text);
+  const auto found = scan(e, buf);
+  ASSERT_EQ(found.size(), at.size());
+  for (std::size_t i = 0; i < at.size(); ++i) {
+    EXPECT_EQ(found[i].encoding, TextEncoding::utf16le);
+    EXPECT_EQ(found[i].offset, 2 * at[i]);
+  }
+}
+
+TEST(TextRules, EntropyThresholdAndAllowlistFilter) {
+  const auto e = engine();
+  auto buf = filler(2048, 3);
+  put(buf, 100, "pass=Zq8#kL2!vR9@;");        // passes
+  put(buf, 300, "pass=aaaaaaaabbbb;");        // entropy below 3 bits per character
+  put(buf, 500, "pass=${DB_PASSWORD};");      // allowlist pattern
+  put(buf, 700, "pass=my-Example-Pw1;");      // stopword, case-insensitive
+  const auto found = scan(e, buf);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].offset, 105u);
+  EXPECT_GE(rules::shannon_entropy("Zq8#kL2!vR9@"), 3.0);
+  EXPECT_LT(rules::shannon_entropy("aaaaaaaabbbb"), 3.0);
+}
+
+TEST(TextRules, RuleFileErrorsNameLineAndColumn) {
+  auto unknown = rules::parse_rule_file("[[rule]]\nid = \"x\"\nentropyy = 3\npattern = 'x'\nmax_length = 1\n", "f.toml");
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().message.find("f.toml:3:1:"), std::string::npos) << unknown.error().message;
+  EXPECT_NE(unknown.error().message.find("entropyy"), std::string::npos);
+
+  auto syntax = rules::parse_rule_file("[[rule]]\nid = \"x\"\npattern = 'unterminated\n", "g.toml");
+  ASSERT_FALSE(syntax);
+  EXPECT_NE(syntax.error().message.find("g.toml:3:"), std::string::npos) << syntax.error().message;
+
+  auto no_bound = rules::parse_rule_file("[[rule]]\nid = \"x\"\npattern = 'x'\n", "h.toml");
+  ASSERT_FALSE(no_bound);
+  EXPECT_NE(no_bound.error().message.find("max_length"), std::string::npos);
+
+  auto duplicate = rules::parse_rule_file(
+      "[[rule]]\nid = \"x\"\npattern = 'ab'\nmax_length = 2\n[[rule]]\nid = \"x\"\npattern = 'ab'\nmax_length = 2\n", "d.toml");
+  ASSERT_FALSE(duplicate);
+  EXPECT_NE(duplicate.error().message.find("duplicate"), std::string::npos);
+
+  EXPECT_FALSE(rules::parse_rule_file(std::string(rules::kMaxRuleFileBytes + 1, '#'), "big.toml"));
+}
+
+TEST(TextRules, UnboundedAndOverlongPatternsAreRefused) {
+  auto compile = [](const char* pattern, std::size_t max_length) {
+    rules::Rule r;
+    r.id = "r";
+    r.source = "t:1:1";
+    r.pattern = pattern;
+    r.max_length = max_length;
+    return RuleEngine::compile({r});
+  };
+  auto unbounded = compile("key=[a-z]+", 100);
+  ASSERT_FALSE(unbounded);
+  EXPECT_NE(unbounded.error().message.find("unboundedly"), std::string::npos);
+  auto longer = compile("key=[a-z]{1,200}", 100);
+  ASSERT_FALSE(longer);
+  EXPECT_NE(longer.error().message.find("max_length 100"), std::string::npos);
+  EXPECT_FALSE(compile("(?:key)?", 10));  // matches empty text
+  EXPECT_TRUE(compile("key=[a-z]{1,200}", 204));
+}
+
+TEST(TextRules, CheckRunsExamplesAndWarnsAboutUnanchoredRules) {
+  auto parsed = rules::parse_rule_file(kRules, "test.toml");
+  ASSERT_TRUE(parsed);
+  auto report = rules::check_rules(*parsed);
+  EXPECT_EQ(report.failed_rules, 0u);
+  EXPECT_TRUE(report.messages.empty());
+
+  std::vector<rules::Rule> bad = *parsed;
+  bad[0].negative.push_back("tok_EXAMPLEexample0123456789");  // a negative example that matches
+  bad[1].keywords = {"nothing"};
+  report = rules::check_rules(bad);
+  EXPECT_EQ(report.failed_rules, 1u);
+  ASSERT_EQ(report.messages.size(), 3u);  // the negative example matches in both encodings
+  EXPECT_TRUE(report.messages[0].error);
+  EXPECT_NE(report.messages[0].text.find("negative example 2 matches in ascii"), std::string::npos);
+  EXPECT_NE(report.messages[1].text.find("negative example 2 matches in utf16le"), std::string::npos);
+  EXPECT_FALSE(report.messages[2].error);
+  EXPECT_NE(report.messages[2].text.find("unanchored"), std::string::npos);
+}
+
+// The built-in set is checked by `dumpguard rules check` in ctest (rules_check_builtin).
+
+TEST(TextRules, DetectorFindingNamesRuleAndVariableNeverTheSecret) {
+  const auto e = engine();
+  auto detector = make_text_rules_detector(e);
+  auto buf = filler(1024, 4);
+  const std::string env = "API_TOKEN=" + kToken;
+  put(buf, 200, env);
+  buf[200 + env.size()] = 0;
+  const auto key = test::seeded_bytes(32, 5);
+  const auto sink = test::run_over(*detector, buf, key, 0x1000);
+  ASSERT_EQ(sink.findings.size(), 1u);
+  const Finding& f = sink.findings[0];
+  EXPECT_EQ(f.detector, "text-rules");
+  EXPECT_EQ(f.kind, "test-token");
+  EXPECT_EQ(f.encoding, "ascii");
+  EXPECT_EQ(f.file_offset, 0x1000u + 200 + 10);
+  EXPECT_EQ(f.length, kToken.size());
+  EXPECT_EQ(f.severity, Severity::high);
+  EXPECT_FALSE(f.verified);
+  EXPECT_EQ(f.key.rfind("hmac-sha256:", 0), 0u);
+  EXPECT_NE(f.proof.find("API_TOKEN"), std::string::npos);
+  EXPECT_EQ(f.proof.find(kToken), std::string::npos);
+  EXPECT_EQ(f.key.find(kToken), std::string::npos);
+}
+
+TEST(TextRules, VariableNameIsTheStringsNameOnly) {
+  const std::string s = std::string("\0PATH=/bin\0DATABASE_URL=postgres://u:pw@h", 42);
+  EXPECT_EQ(variable_name(s, s.find("pw")), "DATABASE_URL");
+  EXPECT_EQ(variable_name(s, s.find("/bin")), "PATH");
+  EXPECT_EQ(variable_name("not a var: x", 11), "");
+  EXPECT_EQ(variable_name("=value", 1), "");
+}
+
+TEST(TextRules, StructuredFindingWinsOverTextInsideIt) {
+  Finding pem;
+  pem.detector = "pem";
+  pem.kind = "rsa-private-key";
+  pem.file_offset = 100;
+  pem.length = 1700;
+  pem.key = "sha256:aa";
+  pem.severity = Severity::critical;
+  Finding text = pem;
+  text.detector = "text-rules";
+  text.kind = "private-key-block";
+  text.key = "hmac-sha256:bb";
+  text.severity = Severity::high;
+  Finding generic = text;  // the same secret by a generic rule, elsewhere
+  generic.file_offset = 5000;
+  generic.length = 40;
+  generic.kind = "generic-secret";
+  generic.severity = Severity::medium;
+  Finding specific = generic;
+  specific.kind = "github-pat";
+  specific.severity = Severity::high;
+  std::vector<Finding> findings = {text, generic, pem, specific};
+  settle_findings(findings, KeyRing{});
+  ASSERT_EQ(findings.size(), 2u);
+  EXPECT_EQ(findings[0].detector, "pem");
+  EXPECT_EQ(findings[1].kind, "github-pat");
+}
+
+}  // namespace
+}  // namespace dumpguard
+
+namespace dumpguard {
+namespace {
+
+// Every built-in rule's positive examples, planted at pseudo-random offsets of one large
+// buffer (ASCII and UTF-16LE, odd and even offsets, across the 8 MiB chunk boundary), are
+// found by the whole compiled set at exactly the secret's bytes. `rules check` runs each
+// example alone; this guards against a prefilter that misses matches amid other data (the
+// Vectorscan defect README describes was data-dependent).
+TEST(TextRules, BuiltinExamplesAreFoundAmidOtherDataAtExactBytes) {
+  auto builtin = rules::builtin_rules();
+  ASSERT_TRUE(builtin) << builtin.error().message;
+  auto compiled = RuleEngine::compile(*builtin);
+  ASSERT_TRUE(compiled) << compiled.error().message;
+  struct Planted {
+    std::string rule, secret;
+    TextEncoding encoding;
+    std::uint64_t offset;
+  };
+  std::vector<Planted> planted;
+  auto buf = filler((8u << 20) + (1u << 20), 7);
+  std::mt19937_64 rng(11);
+  std::size_t at = (8u << 20) - 40000;  // the examples straddle the first chunk boundary
+  for (const rules::Rule& r : *builtin) {
+    for (const rules::RuleExample& ex : r.positive) {
+      if (!ex.secret) continue;
+      const std::size_t in_text = ex.text.find(*ex.secret);
+      for (TextEncoding enc : {TextEncoding::ascii, TextEncoding::utf16le}) {
+        at += 64 + rng() % 64;
+        std::vector<std::uint8_t> bytes = enc == TextEncoding::ascii
+                                              ? std::vector<std::uint8_t>(ex.text.begin(), ex.text.end())
+                                              : utf16(ex.text);
+        ASSERT_LT(at + bytes.size() + 2, buf.size());
+        buf[at - 1] = 0;  // a string starts here
+        put(buf, at, bytes);
+        buf[at + bytes.size()] = 0;
+        const std::size_t width = enc == TextEncoding::ascii ? 1 : 2;
+        planted.push_back({r.id, *ex.secret, enc, at + width * in_text});
+        at += bytes.size() + 1;
+      }
+    }
+  }
+  ASSERT_GT(planted.size(), 100u);
+  RuleScanner scanner(*compiled);
+  std::set<std::tuple<std::string, int, std::uint64_t, std::uint64_t>> found;
+  scanner.scan(std::as_bytes(std::span(buf)), [&](const TextMatch& m) {
+    found.insert({(*compiled)->rules()[m.rule].id, static_cast<int>(m.encoding), m.offset, m.length});
+  });
+  for (const Planted& p : planted) {
+    const std::uint64_t length = p.secret.size() * (p.encoding == TextEncoding::ascii ? 1 : 2);
+    EXPECT_TRUE(found.count({p.rule, static_cast<int>(p.encoding), p.offset, length}))
+        << p.rule << " " << rules::to_string(p.encoding) << " at " << p.offset;
+  }
+}
+
+}  // namespace
+}  // namespace dumpguard
