@@ -16,6 +16,7 @@
 #include "detect/public_key_harvest.hpp"
 #include "detect/rsa_factor_hunt.hpp"
 #include "detect/text_rules.hpp"
+#include "detect/environment_secrets.hpp"
 
 namespace dumpguard {
 
@@ -31,6 +32,7 @@ std::vector<std::unique_ptr<Detector>> make_detectors(const ScanOptions& options
   d.push_back(make_capi_blob_detector());
   d.push_back(make_jwk_detector());
   d.push_back(make_text_rules_detector(options.text_rules ? options.text_rules : builtin_rule_engine()));
+  d.push_back(make_environment_secrets_detector());
   d.push_back(make_aes_schedule_detector(options.aes_tolerance));
   d.push_back(make_chacha_state_detector());
   d.push_back(make_rsa_factor_hunt_detector(options.exhaustive));

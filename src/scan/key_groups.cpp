@@ -24,6 +24,10 @@ namespace {
 // A text rule's span inside a structured detector's span (a PEM body the pem detector decoded
 // and checked, an HMAC key the hunt verified) is the same secret seen less well: the
 // structured finding, with its proof, stands for it. `findings` is sorted by offset.
+// Text findings: the text rules' and the environment's (a value named by its variable). Of two
+// text findings on one span the merge below keeps the more severe.
+bool text_finding(const Finding& f) { return f.detector == "text-rules" || f.detector == "environment"; }
+
 void drop_text_inside_structures(std::vector<Finding>& findings) {
   std::vector<bool> drop(findings.size(), false);
   std::uint64_t reach = 0;  // furthest end of a structured span starting at or before here
@@ -31,10 +35,10 @@ void drop_text_inside_structures(std::vector<Finding>& findings) {
     std::size_t j = i;  // [i, j): the findings starting at this offset
     while (j < findings.size() && findings[j].file_offset == findings[i].file_offset) ++j;
     for (std::size_t k = i; k < j; ++k) {
-      if (findings[k].detector != "text-rules") reach = std::max(reach, findings[k].file_offset + findings[k].length);
+      if (!text_finding(findings[k])) reach = std::max(reach, findings[k].file_offset + findings[k].length);
     }
     for (std::size_t k = i; k < j; ++k) {
-      if (findings[k].detector == "text-rules" && findings[k].file_offset + findings[k].length <= reach) drop[k] = true;
+      if (text_finding(findings[k]) && findings[k].file_offset + findings[k].length <= reach) drop[k] = true;
     }
     i = j;
   }
@@ -65,9 +69,12 @@ void settle_findings(std::vector<Finding>& findings, const KeyRing& ring) {
 
   // Severity breaks ties, so of two text rules capturing the same secret the specific one
   // (high) is kept over the generic one (medium) by the merge below.
+  // Then a rule's finding comes before the environment's on the same span: it names the kind
+  // of credential, the environment only the variable.
   std::sort(findings.begin(), findings.end(), [](const Finding& a, const Finding& b) {
-    return std::tie(a.file_offset, b.length, b.severity, a.kind, a.key) <
-           std::tie(b.file_offset, a.length, a.severity, b.kind, b.key);
+    const bool a_env = a.detector == "environment", b_env = b.detector == "environment";
+    return std::tie(a.file_offset, b.length, b.severity, a_env, a.kind, a.key) <
+           std::tie(b.file_offset, a.length, a.severity, b_env, b.kind, b.key);
   });
   drop_text_inside_structures(findings);
   // Merge exact duplicates (overlapping regions) and spans inside a larger span of the same key.

@@ -33,6 +33,35 @@ class Environment(dgtest.DumpTestCase):
         self.assertEqual(data, expected)
         self.assertEqual(block["variables"], len(env))
 
+    def test_secret_bearing_variables_are_findings_named_by_the_variable(self):
+        token, password = secrets.token_urlsafe(24), "changeme-" + secrets.token_hex(4)
+        env = {"LANG": "C", "SERVICE_API_TOKEN": token, "DB_PASSWORD": password,
+               "DB_PASSWORD_FILE": "/run/secrets/db", "PATH": "/usr/bin:/bin"}
+        holder = dgtest.LiveProcess(["/usr/bin/env", "-i"] + [f"{k}={v}" for k, v in env.items()] +
+                                    ["/usr/bin/python3", "-c", "print('ready', flush=True); import sys; sys.stdin.read()"])
+        try:
+            core = dgtest.gcore(holder.pid, self.tmp)
+        finally:
+            holder.stop()
+        code, out, err = dgtest.run_dumpguard("scan", "--json", "--fingerprint-key", os.path.join(self.tmp, "fp"), core)
+        report = json.loads(out)
+        block = report and dgtest.info_json(core)["environment"][0]
+        with open(core, "rb") as f:
+            f.seek(block["file_offset"])
+            data = f.read(block["size"])
+        in_block = [f for f in report["findings"]
+                    if block["file_offset"] <= f["file_offset"] < block["file_offset"] + block["size"]]
+        for name, value in (("SERVICE_API_TOKEN", token), ("DB_PASSWORD", password)):
+            at = block["file_offset"] + data.index(f"{name}={value}\0".encode()) + len(name) + 1
+            hits = [f for f in in_block if f["file_offset"] == at and f["length"] == len(value)]
+            self.assertEqual(len(hits), 1, f"{name}: {in_block}")
+            self.assertIn(name, hits[0]["proof"])
+        self.assertEqual(len(in_block), 2, "LANG, PATH and a *_FILE path are not secrets")
+        self.assertEqual(code, 1, err)
+        for value in (token, password):
+            for form in dgtest.secret_encodings(value.encode()):
+                self.assertNotIn(form, out + err)
+
     def test_breakpad_environ_stream(self):
         path = os.path.join(dgtest.SHARED, "corpus", "minidumps", "linux-mini.dmp")
         model = dgtest.info_json(path)
