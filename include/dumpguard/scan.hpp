@@ -58,6 +58,9 @@ struct ScanOptions {
   std::vector<SuppliedKey> supplied_keys;
   // Registered secrets (`dumpguard fingerprint`, read from --fingerprints files) to find.
   std::vector<RegisteredSecret> registered_secrets;
+  // Key fingerprints accepted by a baseline (--baseline): their findings are suppressed, and
+  // counted in ScanReport::suppressed.
+  std::set<std::string> baseline;
   // HMAC-signed JWTs (--token) whose keys must be found if present.
   std::vector<std::string> tokens;
   // The text rules, compiled once per run (--rules, --rules-only); null: the built-in set.
@@ -111,6 +114,8 @@ struct ScanReport {
   std::uint64_t bytes_searched = 0;    // regions and unaccounted ranges (overlaps once each)
   bool exhaustive = false;             // the RSA hunt ran with --exhaustive
   std::vector<HuntLimit> limits;       // hunts that did not search everything they would
+  std::size_t suppressed_findings = 0;  // findings of keys the baseline accepts, left out
+  std::vector<std::string> suppressed_keys;
 };
 
 ScanReport scan_dump(const Dump& dump, const ScanOptions& options);

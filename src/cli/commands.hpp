@@ -57,6 +57,7 @@ struct ScanCliOptions {
   std::vector<std::string> keyrings; // --keyring DIR ...
   std::vector<std::string> tokens;   // --token TEXT or @FILE ...
   std::vector<std::string> fingerprints;  // --fingerprints FILE ... (made by `dumpguard fingerprint`)
+  std::vector<std::string> baselines;     // --baseline FILE ... (earlier scan --json reports)
   std::vector<std::string> rules;  // --rules FILE ...: text rules added to (or replacing) the built-in set
   bool rules_only = false;         // --rules-only: no built-in rules
 };

@@ -83,6 +83,10 @@ int main(int argc, char** argv) {
                        "token a line); repeatable. JWTs found in the dump are used too");
   scan_cmd->add_option("--keyring", scan.keyrings, "A directory of such public key files; repeatable")
       ->check(CLI::ExistingDirectory);
+  scan_cmd->add_option("--baseline", scan.baselines,
+                       "An earlier `scan --json` report whose keys were reviewed and accepted: their findings are "
+                       "left out and counted (as gitleaks' baseline); repeatable")
+      ->check(CLI::ExistingFile);
   scan_cmd->add_option("--fingerprints", scan.fingerprints,
                        "Fingerprints of registered secrets, made by `dumpguard fingerprint` with the same "
                        "--fingerprint-key; each is reported present or absent; repeatable")

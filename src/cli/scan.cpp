@@ -8,6 +8,7 @@
 #include "cli/commands.hpp"
 #include "crypto/secret_fingerprint.hpp"
 #include "hints/config_file.hpp"
+#include "hints/baseline_file.hpp"
 #include "hints/fingerprint_file.hpp"
 #include "crypto/trust_store.hpp"
 #include "hints/public_key_files.hpp"
@@ -52,6 +53,7 @@ Status merge_config(ScanCliOptions& options) {
   list(options.keyrings, config.keyrings);
   list(options.tokens, config.tokens);
   list(options.fingerprints, config.fingerprints);
+  list(options.baselines, config.baselines);
   return ok_status();
 }
 }  // namespace
@@ -91,6 +93,14 @@ int run_scan(const ScanCliOptions& given) {
     for (std::string line; std::getline(in, line);) {
       if (!line.empty()) scan_options.tokens.push_back(line);
     }
+  }
+  for (const std::string& file : options.baselines) {
+    auto accepted = read_baseline_file(file);
+    if (!accepted) {
+      fmt::print(stderr, "dumpguard: {}\n", accepted.error().message);
+      return kExitError;
+    }
+    scan_options.baseline.insert(accepted->begin(), accepted->end());
   }
   for (const std::string& file : options.fingerprints) {
     auto secrets = read_fingerprint_file(file, *key);

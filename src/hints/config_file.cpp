@@ -17,8 +17,8 @@ namespace dumpguard {
 namespace {
 
 constexpr std::string_view kKnownKeys =
-    "fingerprint-key, pubkey, keyring, token, fingerprints, fail-on, aes-tolerance, hunt-trust-store, exhaustive, "
-    "time-budget";
+    "fingerprint-key, pubkey, keyring, token, fingerprints, baseline, fail-on, aes-tolerance, hunt-trust-store, "
+    "exhaustive, time-budget";
 
 // toml++ quotes what it saw in its messages (a character, or a whole bad value), and a value
 // may be a token: every quoted span is elided but toml++'s own literals ("expected ']'",
@@ -106,6 +106,8 @@ class ConfigReader {
         out.keyrings = paths(value, name);
       } else if (name == "fingerprints") {
         out.fingerprints = paths(value, name);
+      } else if (name == "baseline") {
+        out.baselines = paths(value, name);
       } else if (name == "token") {
         out.tokens = tokens(value, name);
       } else if (name == "fail-on") {

@@ -22,6 +22,7 @@ struct ScanConfig {
   std::vector<std::string> keyrings;           // keyring = ["DIR", ...]
   std::vector<std::string> tokens;             // token = ["TEXT" or "@PATH", ...]
   std::vector<std::string> fingerprints;       // fingerprints = ["PATH", ...]
+  std::vector<std::string> baselines;          // baseline = ["PATH", ...]
   std::optional<std::string> fail_on;          // fail-on = "low" | "medium" | "high" | "critical"
   std::optional<unsigned> aes_tolerance;       // aes-tolerance = 0..64
   std::optional<bool> hunt_trust_store;        // hunt-trust-store = true | false

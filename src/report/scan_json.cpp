@@ -94,6 +94,7 @@ nlohmann::ordered_json scan_json(const Dump& dump, const ScanReport& report, Sev
                    {"detectors", report.detectors},
                    {"exhaustive", report.exhaustive},
                    {"limits", nlohmann::ordered_json::array()}};
+  j["suppressed"] = {{"findings", report.suppressed_findings}, {"keys", report.suppressed_keys}};
   for (const HuntLimit& l : report.limits) j["searched"]["limits"].push_back({{"detector", l.detector}, {"what", l.what}});
   auto& warnings = j["warnings"] = nlohmann::ordered_json::array();
   for (const Warning& w : dump.model.warnings) warnings.push_back({{"file_offset", w.file_offset}, {"message", w.message}});

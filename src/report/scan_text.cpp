@@ -39,6 +39,11 @@ std::string scan_text(const Dump& dump, const ScanReport& report) {
     fmt::format_to(w, "    {:<12} {} ({})\n               {}\n", st.status, st.source, st.fingerprint, st.statement);
   }
   for (const HuntLimit& l : report.limits) fmt::format_to(w, "  limit: {}: {}\n", l.detector, l.what);
+  if (report.suppressed_findings > 0) {
+    fmt::format_to(w, "  baseline: {} finding{} of {} accepted key{} left out\n", report.suppressed_findings,
+                   report.suppressed_findings == 1 ? "" : "s", report.suppressed_keys.size(),
+                   report.suppressed_keys.size() == 1 ? "" : "s");
+  }
   for (const Warning& warning : dump.model.warnings) {
     fmt::format_to(w, "  warning: offset {:#x}: {}\n", warning.file_offset, warning.message);
   }

@@ -63,6 +63,22 @@ std::uint64_t distinct_bytes(std::vector<ScanArea> areas) {
   return total;
 }
 
+// Findings of keys a baseline accepts leave the report; it counts them and names the keys.
+void suppress_baseline(ScanReport& report, const std::set<std::string>& baseline) {
+  std::set<std::string> keys;
+  std::vector<Finding> kept;
+  for (Finding& f : report.findings) {
+    if (!f.key.empty() && baseline.count(f.key)) {
+      ++report.suppressed_findings;
+      keys.insert(f.key);
+    } else {
+      kept.push_back(std::move(f));
+    }
+  }
+  report.findings = std::move(kept);
+  report.suppressed_keys.assign(keys.begin(), keys.end());
+}
+
 }  // namespace
 
 ScanReport scan_dump(const Dump& dump, const ScanOptions& options) {
@@ -105,6 +121,7 @@ ScanReport scan_dump(const Dump& dump, const ScanOptions& options) {
   report.limits = std::move(sink.limits);
   report.findings = std::move(sink.findings);
   settle_findings(report.findings, sink.ring);
+  if (!options.baseline.empty()) suppress_baseline(report, options.baseline);
   report.keys = group_keys(report.findings, sink.ring);
   for (const PublicKey& k : sink.ring.keys()) {
     report.public_keys.push_back({k.fingerprint, key_type_name(k), k.origin, k.ca, k.derived});

@@ -62,6 +62,51 @@ class Environment(dgtest.DumpTestCase):
             for form in dgtest.secret_encodings(value.encode()):
                 self.assertNotIn(form, out + err)
 
+    def test_baseline_leaves_out_accepted_keys_only(self):
+        token, password = secrets.token_urlsafe(24), "changeme-" + secrets.token_hex(4)
+        env = {"SERVICE_API_TOKEN": token, "DB_PASSWORD": password}
+        holder = dgtest.LiveProcess(["/usr/bin/env", "-i"] + [f"{k}={v}" for k, v in env.items()] +
+                                    ["/usr/bin/python3", "-c", "print('ready', flush=True); import sys; sys.stdin.read()"])
+        try:
+            core = dgtest.gcore(holder.pid, self.tmp)
+        finally:
+            holder.stop()
+        fp = os.path.join(self.tmp, "fp")
+        _, out, _ = dgtest.run_dumpguard("scan", "--json", "--fingerprint-key", fp, core)
+        first = json.loads(out)
+        by_proof = {}
+        for f in first["findings"]:
+            for name in env:
+                if name in f["proof"]:
+                    by_proof[name] = f["key"]
+        self.assertEqual(set(by_proof), set(env))
+        # Accept the password only: a baseline that is the first report with that key alone.
+        accepted = dict(first, keys=[k for k in first["keys"] if k["fingerprint"] == by_proof["DB_PASSWORD"]])
+        baseline = os.path.join(self.tmp, "baseline.json")
+        with open(baseline, "w") as f:
+            json.dump(accepted, f)
+        code, out2, err2 = dgtest.run_dumpguard("scan", "--json", "--fingerprint-key", fp, "--baseline", baseline, core)
+        second = json.loads(out2)
+        keys = {f["key"] for f in second["findings"]}
+        self.assertNotIn(by_proof["DB_PASSWORD"], keys)
+        self.assertIn(by_proof["SERVICE_API_TOKEN"], keys)
+        self.assertEqual(second["suppressed"]["keys"], [by_proof["DB_PASSWORD"]])
+        self.assertEqual(second["suppressed"]["findings"],
+                         sum(1 for f in first["findings"] if f["key"] == by_proof["DB_PASSWORD"]))
+        self.assertEqual(code, 1, err2)
+        # The whole first report as the baseline: nothing is left, and the exit code says so.
+        with open(baseline, "w") as f:
+            json.dump(first, f)
+        code, out3, _ = dgtest.run_dumpguard("scan", "--json", "--fingerprint-key", fp, "--baseline", baseline, core)
+        self.assertEqual(json.loads(out3)["findings"], [])
+        self.assertEqual(code, 0)
+        # Not a report: an error, exit 2.
+        with open(baseline, "w") as f:
+            f.write("{}")
+        code, _, err4 = dgtest.run_dumpguard("scan", "--fingerprint-key", fp, "--baseline", baseline, core)
+        self.assertEqual(code, 2)
+        self.assertIn(b"not a dumpguard scan report", err4)
+
     def test_breakpad_environ_stream(self):
         path = os.path.join(dgtest.SHARED, "corpus", "minidumps", "linux-mini.dmp")
         model = dgtest.info_json(path)
