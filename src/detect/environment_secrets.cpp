@@ -13,6 +13,8 @@ namespace dumpguard {
 
 namespace {
 
+constexpr char kNotAscii = '\x7f';
+
 std::string upper(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -41,19 +43,24 @@ class EnvironmentSecrets final : public Detector {
   void finish(const ScanContext& context, FindingSink& sink) override {
     const auto file = context.dump.bytes();
     for (const EnvironmentBlock& block : context.dump.model.environment) {
-      if (block.encoding != "ascii" || block.file_offset > file.size() || block.size > file.size() - block.file_offset) {
+      const bool wide = block.encoding == "utf16le";
+      if ((!wide && block.encoding != "ascii") || block.file_offset > file.size() ||
+          block.size > file.size() - block.file_offset) {
         continue;
       }
-      const std::string_view text(reinterpret_cast<const char*>(file.data()) + block.file_offset, block.size);
+      const std::string text = narrow(file.subspan(block.file_offset, block.size), wide);
       const ScanArea area{block.file_offset, file.subspan(block.file_offset, block.size), region_of(context, block)};
+      const std::size_t unit = wide ? 2 : 1;
       for (std::size_t at = 0; at < text.size();) {
         std::size_t end = text.find('\0', at);
-        if (end == std::string_view::npos) end = text.size();
-        const std::string_view entry = text.substr(at, end - at);
-        const auto eq = entry.find('=');
-        if (eq != std::string_view::npos && eq > 0) {
+        if (end == std::string::npos) end = text.size();
+        const std::string_view entry = std::string_view(text).substr(at, end - at);
+        const auto eq = entry.find('=', 1);  // "=C:=C:\\" is a Windows drive variable
+        if (eq != std::string_view::npos && entry[0] != '=') {
           const std::string_view name = entry.substr(0, eq), value = entry.substr(eq + 1);
-          if (secret_bearing_name(name) && !plain_value(value)) report(context, area, at + eq + 1, name, value, sink);
+          if (secret_bearing_name(name) && !plain_value(value) && value.find(kNotAscii) == std::string_view::npos) {
+            report(context, area, (at + eq + 1) * unit, value.size() * unit, name, value, wide, sink);
+          }
         }
         at = end + 1;
       }
@@ -70,9 +77,23 @@ class EnvironmentSecrets final : public Detector {
     return std::nullopt;
   }
 
-  static void report(const ScanContext& context, const ScanArea& area, std::size_t at, std::string_view name,
-                     std::string_view value, FindingSink& sink) {
-    Finding f = finding_at(context, area, at, value.size(), kEnvironmentDetector, "environment-secret", "ascii");
+  // The block as one character per code unit; a UTF-16 unit beyond ASCII becomes kNotAscii, so
+  // that the key of a value is the fingerprint of its characters, as the text rules make it.
+  static std::string narrow(std::span<const std::byte> bytes, bool wide) {
+    std::string out;
+    if (!wide) return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    out.reserve(bytes.size() / 2);
+    for (std::size_t i = 0; i + 1 < bytes.size(); i += 2) {
+      const unsigned u = std::to_integer<unsigned>(bytes[i]) | (std::to_integer<unsigned>(bytes[i + 1]) << 8);
+      out.push_back(u < 0x80 ? static_cast<char>(u) : kNotAscii);
+    }
+    return out;
+  }
+
+  static void report(const ScanContext& context, const ScanArea& area, std::size_t at, std::size_t length,
+                     std::string_view name, std::string_view value, bool wide, FindingSink& sink) {
+    Finding f = finding_at(context, area, at, length, kEnvironmentDetector, "environment-secret",
+                           wide ? "utf16le" : "ascii");
     f.key = keyed_fingerprint(context.fingerprint_key,
                               {reinterpret_cast<const std::uint8_t*>(value.data()), value.size()});
     f.severity = Severity::medium;

@@ -94,6 +94,59 @@ std::optional<EnvironmentBlock> linux_initial_environment(const DumpModel& model
   return std::nullopt;
 }
 
+std::optional<EnvironmentBlock> windows_environment(const DumpModel& model, std::span<const std::byte> file,
+                                                    std::uint64_t teb) {
+  const bool x64 = model.arch == "x86_64" || model.arch == "aarch64";
+  const bool x86 = model.arch == "x86" || model.arch == "arm";
+  if (teb == 0 || (!x64 && !x86)) return std::nullopt;
+  const unsigned word = x64 ? 8 : 4;
+  const AddressMap map(model);
+  const auto pointer_at = [&](std::uint64_t vaddr) -> std::optional<std::uint64_t> {
+    const auto at = map.file_offset(vaddr, word);
+    if (!at) return std::nullopt;
+    return load_word(file.data() + *at, word);
+  };
+  const auto peb = pointer_at(teb + (x64 ? 0x60 : 0x30));
+  if (!peb || *peb == 0) return std::nullopt;
+  const auto parameters = pointer_at(*peb + (x64 ? 0x20 : 0x10));
+  if (!parameters || *parameters == 0) return std::nullopt;
+  const auto environment = pointer_at(*parameters + (x64 ? 0x80 : 0x48));
+  if (!environment || *environment == 0) return std::nullopt;
+  const auto start = map.file_offset(*environment, 2);
+  if (!start) return std::nullopt;
+  // Walk UTF-16LE strings up to the empty one that ends the block, within the file and 1 MiB.
+  constexpr std::uint64_t kMaxBlock = 1u << 20;
+  const std::uint64_t limit = std::min<std::uint64_t>(file.size(), *start + kMaxBlock);
+  std::uint64_t at = *start;
+  std::size_t variables = 0;
+  const auto unit = [&](std::uint64_t o) {
+    return static_cast<unsigned>(std::to_integer<std::uint8_t>(file[o])) |
+           (static_cast<unsigned>(std::to_integer<std::uint8_t>(file[o + 1])) << 8);
+  };
+  while (at + 2 <= limit) {
+    std::uint64_t end = at;
+    bool has_equals = false;
+    while (end + 2 <= limit && unit(end) != 0) {
+      has_equals = has_equals || (unit(end) == '=' && end > at);
+      end += 2;
+    }
+    if (end + 2 > limit) return std::nullopt;  // no terminator in reach
+    if (end == at) break;                      // the empty string: the block's end
+    if (!has_equals) return std::nullopt;      // not an environment after all
+    ++variables;
+    at = end + 2;
+  }
+  if (variables == 0) return std::nullopt;
+  EnvironmentBlock block;
+  block.file_offset = *start;
+  block.size = at + 2 - *start;
+  block.vaddr = *environment;
+  block.encoding = "utf16le";
+  block.source = "process parameters, located through the TEB and the PEB";
+  block.variables = variables;
+  return block;
+}
+
 std::optional<EnvironmentBlock> environment_stream(std::span<const std::byte> file, std::uint64_t file_offset,
                                                    std::uint64_t size, std::string source) {
   if (file_offset > file.size() || size > file.size() - file_offset || size == 0) return std::nullopt;

@@ -19,6 +19,13 @@ namespace dumpguard {
 std::optional<EnvironmentBlock> linux_initial_environment(const DumpModel& model, std::span<const std::byte> file,
                                                           std::span<const std::byte> auxv, unsigned word);
 
+// Windows: a thread's TEB points at the PEB (TEB+0x60 on x64, +0x30 on x86), whose
+// ProcessParameters (PEB+0x20 / +0x10) hold the Environment pointer (+0x80 / +0x48): UTF-16LE
+// "NAME=VALUE" strings, each NUL-terminated, ending with an empty one. Needs those pages in the
+// dump (full-memory dumps have them); returns nothing otherwise.
+std::optional<EnvironmentBlock> windows_environment(const DumpModel& model, std::span<const std::byte> file,
+                                                    std::uint64_t teb);
+
 // A NUL-separated "NAME=VALUE" block stored whole in the file (Breakpad's linux-environ
 // stream): its count of variables, or nothing when it does not look like an environment.
 std::optional<EnvironmentBlock> environment_stream(std::span<const std::byte> file, std::uint64_t file_offset,

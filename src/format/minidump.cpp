@@ -169,6 +169,11 @@ Result<DumpModel> Builder::run() {
   add_threads();
   classify_memory();
   add_modules();
+  if (!s_.threads.empty()) {
+    if (auto env = windows_environment(model_, file_.data(), s_.threads.front().teb)) {
+      model_.environment.push_back(std::move(*env));
+    }
+  }
 
   if (dropped_warnings_ > 0) {
     model_.warnings.push_back({0, fmt::format("{} more warnings not shown", dropped_warnings_)});

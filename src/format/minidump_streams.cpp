@@ -111,6 +111,7 @@ Result<std::vector<ThreadRecord>> parse_thread_list(const ByteReader& stream, bo
     // MINIDUMP_THREAD: ThreadId, SuspendCount, PriorityClass, Priority, Teb (u64),
     // Stack (MINIDUMP_MEMORY_DESCRIPTOR) at 24, ThreadContext (location) at 40.
     DG_TRY(t.tid, stream.u32le(at));
+    DG_TRY(t.teb, stream.u64le(at + 16));
     DG_TRY(t.stack, read_memory_descriptor(stream, at + 24));
     DG_TRY(t.context, read_location(stream, at + 40));
     if (extended) {

@@ -46,6 +46,7 @@ struct MemoryDescriptor {
 
 struct ThreadRecord {
   std::uint32_t tid = 0;
+  std::uint64_t teb = 0;  // the thread environment block's address (Windows)
   MemoryDescriptor stack;
   Location context;
   std::optional<MemoryDescriptor> backing_store;  // MINIDUMP_THREAD_EX only (IA-64 RSE)

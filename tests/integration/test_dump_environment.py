@@ -6,6 +6,7 @@ with as many variables as the stream's own NUL-separated entries."""
 import json
 import os
 import secrets
+import subprocess
 import sys
 import unittest
 
@@ -106,6 +107,22 @@ class Environment(dgtest.DumpTestCase):
         code, _, err4 = dgtest.run_dumpguard("scan", "--fingerprint-key", fp, "--baseline", baseline, core)
         self.assertEqual(code, 2)
         self.assertIn(b"not a dumpguard scan report", err4)
+
+    def test_windows_full_memory_minidump(self):
+        """dbghelp's full-memory dump (Wine): the UTF-16LE environment, through TEB and PEB."""
+        packed = os.path.join(dgtest.SHARED, "corpus", "minidumps", "fullmem-full.dmp.zst")
+        model = dgtest.info_json(packed)
+        self.assertEqual(len(model["environment"]), 1, model["environment"])
+        block = model["environment"][0]
+        self.assertEqual(block["encoding"], "utf16le")
+        raw = subprocess.run(["zstd", "-dc", packed], check=True, capture_output=True).stdout
+        text = raw[block["file_offset"]:block["file_offset"] + block["size"]].decode("utf-16-le")
+        entries = text.split("\0")
+        self.assertEqual(entries[-2:], ["", ""], "the block ends with an empty string")
+        variables = entries[:-2]
+        self.assertEqual(len(variables), block["variables"])
+        self.assertTrue(all("=" in v[1:] for v in variables), variables[:3])
+        self.assertTrue(any(v.upper().startswith("PATH=") for v in variables))
 
     def test_breakpad_environ_stream(self):
         path = os.path.join(dgtest.SHARED, "corpus", "minidumps", "linux-mini.dmp")
