@@ -1,16 +1,13 @@
 #include "hints/config_file.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstdint>
 #include <filesystem>
 #include <fmt/format.h>
 #include <tuple>
 
 #include "io/toml.hpp"
+#include "io/whole_file.hpp"
 
 namespace dumpguard {
 
@@ -272,19 +269,9 @@ Result<ScanConfig> parse_config(std::string_view text, const std::string& path) 
 Result<ScanConfig> read_config_file(const std::string& path) {
   // One read buffer of fixed size, whatever the file claims: a bigger file is refused.
   std::string text(kMaxConfigFile + 1, '\0');
-  std::size_t got = 0;
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  bool ok = fd >= 0;
-  while (ok && got < text.size()) {
-    const ssize_t n = read(fd, text.data() + got, text.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) ok = false;
-    if (n <= 0) break;
-    got += static_cast<std::size_t>(n);
-  }
-  if (fd >= 0) close(fd);
-  if (!ok) return Error{Errc::io, 0, fmt::format("{}: cannot read the config file", path)};
-  text.resize(got);
+  const auto got = read_file_into(path, text);
+  if (!got) return Error{Errc::io, 0, fmt::format("{}: cannot read the config file", path)};
+  text.resize(*got);
   return parse_config(text, path);
 }
 

@@ -1,10 +1,7 @@
 #include "hints/fingerprint_file.hpp"
 
-#include <fcntl.h>
 #include <openssl/crypto.h>
-#include <unistd.h>
 
-#include <cerrno>
 
 #include <charconv>
 #include <fmt/format.h>
@@ -12,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "crypto/secret_fingerprint.hpp"
+#include "io/whole_file.hpp"
 
 namespace dumpguard {
 
@@ -28,22 +26,13 @@ bool is_text(std::span<const std::uint8_t> s) {
 
 Result<std::vector<std::uint8_t>> read_secret_file(const std::string& path, bool keep_newline) {
   std::vector<std::uint8_t> secret(kMaxSecretLength + 2);
-  std::size_t got = 0;
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  bool ok = fd >= 0;
-  while (ok && got < secret.size()) {
-    const ssize_t n = read(fd, secret.data() + got, secret.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) ok = false;
-    if (n <= 0) break;
-    got += static_cast<std::size_t>(n);
-  }
-  if (fd >= 0) close(fd);
+  const auto read = read_file_into(path, {reinterpret_cast<char*>(secret.data()), secret.size()});
   const auto refuse = [&](Error e) {
     OPENSSL_cleanse(secret.data(), secret.size());
     return e;
   };
-  if (!ok) return refuse(Error{Errc::io, 0, fmt::format("cannot read secret file {}", path)});
+  if (!read) return refuse(Error{Errc::io, 0, fmt::format("cannot read secret file {}", path)});
+  std::size_t got = *read;
   if (!keep_newline && is_text({secret.data(), got})) {
     if (got > 0 && secret[got - 1] == '\n') --got;
     if (got > 0 && secret[got - 1] == '\r') --got;

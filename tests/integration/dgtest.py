@@ -105,15 +105,7 @@ def start_s_server(directory, key_path, cert_path):
     proc = subprocess.Popen(["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-key", key_path,
                              "-cert", cert_path, "-www", "-quiet"], cwd=directory, stdin=subprocess.PIPE,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    import socket
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            time.sleep(0.1)
-    else:
+    if not wait_for_port(port, timeout=60):
         proc.kill()
         raise RuntimeError("s_server did not start listening")
     return proc
@@ -145,3 +137,56 @@ def secret_encodings(secret):
              base64.b64encode(secret).rstrip(b"="), base64.urlsafe_b64encode(secret).rstrip(b"=")]
     forms.append(secret.hex().encode("utf-16-le"))
     return [f for f in forms if len(f) >= 8]
+
+
+NGINX_CONFIG = """
+daemon off;
+master_process on;
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log;
+events {{ worker_connections 16; }}
+http {{
+  access_log off;
+  client_body_temp_path {d}/tmp; proxy_temp_path {d}/tmp; fastcgi_temp_path {d}/tmp;
+  uwsgi_temp_path {d}/tmp; scgi_temp_path {d}/tmp;
+  server {{
+    {listen}
+    location / {{ return 200 "ok"; }}
+  }}
+}}
+"""
+
+
+def wait_for_port(port, timeout=30):
+    import socket
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
+def dump_nginx(directory, server_lines, env=None):
+    """Starts nginx (master and one worker) in `directory` with `server_lines` ("{port}" is
+    replaced by a free port) in its one server block, waits until it listens, dumps master and
+    workers with gcore and stops them; returns the cores' paths."""
+    import shutil
+    os.makedirs(os.path.join(directory, "tmp"), exist_ok=True)
+    port = free_port()
+    with open(os.path.join(directory, "nginx.conf"), "w") as f:
+        f.write(NGINX_CONFIG.format(d=directory, listen=server_lines.format(port=port)))
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    master = subprocess.Popen([nginx, "-c", os.path.join(directory, "nginx.conf"), "-p", directory], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port)
+        workers = subprocess.run(["pgrep", "-P", str(master.pid)], capture_output=True, text=True).stdout.split()
+        return [gcore(int(pid), directory) for pid in [master.pid] + [int(w) for w in workers]]
+    finally:
+        master.kill()
+        master.wait()
+        subprocess.run(["pkill", "-KILL", "-P", str(master.pid)], capture_output=True)

@@ -15,14 +15,18 @@ import dgtest  # noqa: E402
 
 
 class Environment(dgtest.DumpTestCase):
-    def test_initial_environment_of_a_live_process(self):
-        env = {"DG_ENV_TEST": "1", "DG_RANDOM": secrets.token_hex(16), "PATH": "/usr/bin:/bin", "LANG": "C"}
+    def dump_with_environment(self, env):
+        """A Python process started with exactly `env`, dumped with gcore."""
         holder = dgtest.LiveProcess(["/usr/bin/env", "-i"] + [f"{k}={v}" for k, v in env.items()] +
                                     ["/usr/bin/python3", "-c", "print('ready', flush=True); import sys; sys.stdin.read()"])
         try:
-            core = dgtest.gcore(holder.pid, self.tmp)
+            return dgtest.gcore(holder.pid, self.tmp)
         finally:
             holder.stop()
+
+    def test_initial_environment_of_a_live_process(self):
+        env = {"DG_ENV_TEST": "1", "DG_RANDOM": secrets.token_hex(16), "PATH": "/usr/bin:/bin", "LANG": "C"}
+        core = self.dump_with_environment(env)
         model = dgtest.info_json(core)
         self.assertEqual(len(model["environment"]), 1, model["environment"])
         block = model["environment"][0]
@@ -38,12 +42,7 @@ class Environment(dgtest.DumpTestCase):
         token, password = secrets.token_urlsafe(24), "changeme-" + secrets.token_hex(4)
         env = {"LANG": "C", "SERVICE_API_TOKEN": token, "DB_PASSWORD": password,
                "DB_PASSWORD_FILE": "/run/secrets/db", "PATH": "/usr/bin:/bin"}
-        holder = dgtest.LiveProcess(["/usr/bin/env", "-i"] + [f"{k}={v}" for k, v in env.items()] +
-                                    ["/usr/bin/python3", "-c", "print('ready', flush=True); import sys; sys.stdin.read()"])
-        try:
-            core = dgtest.gcore(holder.pid, self.tmp)
-        finally:
-            holder.stop()
+        core = self.dump_with_environment(env)
         code, out, err = dgtest.run_dumpguard("scan", "--json", "--fingerprint-key", os.path.join(self.tmp, "fp"), core)
         report = json.loads(out)
         block = report and dgtest.info_json(core)["environment"][0]
@@ -66,12 +65,7 @@ class Environment(dgtest.DumpTestCase):
     def test_baseline_leaves_out_accepted_keys_only(self):
         token, password = secrets.token_urlsafe(24), "changeme-" + secrets.token_hex(4)
         env = {"SERVICE_API_TOKEN": token, "DB_PASSWORD": password}
-        holder = dgtest.LiveProcess(["/usr/bin/env", "-i"] + [f"{k}={v}" for k, v in env.items()] +
-                                    ["/usr/bin/python3", "-c", "print('ready', flush=True); import sys; sys.stdin.read()"])
-        try:
-            core = dgtest.gcore(holder.pid, self.tmp)
-        finally:
-            holder.stop()
+        core = self.dump_with_environment(env)
         fp = os.path.join(self.tmp, "fp")
         _, out, _ = dgtest.run_dumpguard("scan", "--json", "--fingerprint-key", fp, core)
         first = json.loads(out)

@@ -7,9 +7,7 @@ naming the rule (never the bytes). The counts per severity are printed for READM
 import json
 import os
 import shutil
-import subprocess
 import sys
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -25,20 +23,6 @@ STDLIB = ("import " + ", ".join([
     "xmlrpc.client", "multiprocessing", "concurrent.futures", "ipaddress", "getpass", "netrc",
 ]) + "; print('ready', flush=True); import sys; sys.stdin.read()")
 
-NGINX_CONFIG = """
-daemon off;
-master_process on;
-worker_processes 1;
-pid {d}/nginx.pid;
-error_log {d}/error.log;
-events {{ worker_connections 16; }}
-http {{
-  access_log off;
-  client_body_temp_path {d}/tmp; proxy_temp_path {d}/tmp; fastcgi_temp_path {d}/tmp;
-  uwsgi_temp_path {d}/tmp; scgi_temp_path {d}/tmp;
-  server {{ listen 127.0.0.1:{port}; location / {{ return 200 "ok"; }} }}
-}}
-"""
 
 
 class FalsePositives(dgtest.DumpTestCase):
@@ -79,29 +63,7 @@ class FalsePositives(dgtest.DumpTestCase):
 
     @unittest.skipIf(shutil.which("nginx") is None and not os.path.exists("/usr/sbin/nginx"), "no nginx")
     def test_nginx_without_tls(self):
-        d = self.tmp
-        os.mkdir(os.path.join(d, "tmp"))
-        port = dgtest.free_port()
-        with open(os.path.join(d, "nginx.conf"), "w") as f:
-            f.write(NGINX_CONFIG.format(d=d, port=port))
-        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-        master = subprocess.Popen([nginx, "-c", os.path.join(d, "nginx.conf"), "-p", d], env=CLEAN_ENV,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            import socket
-            deadline = time.time() + 30
-            while time.time() < deadline:
-                try:
-                    with socket.create_connection(("127.0.0.1", port), timeout=1):
-                        break
-                except OSError:
-                    time.sleep(0.1)
-            workers = subprocess.run(["pgrep", "-P", str(master.pid)], capture_output=True, text=True).stdout.split()
-            cores = [dgtest.gcore(int(pid), d) for pid in [master.pid] + [int(w) for w in workers]]
-        finally:
-            master.kill()
-            master.wait()
-            subprocess.run(["pkill", "-KILL", "-P", str(master.pid)], capture_output=True)
+        cores = dgtest.dump_nginx(self.tmp, "listen 127.0.0.1:{port};", env=CLEAN_ENV)
         self.check("nginx (plain HTTP)", cores)
 
 

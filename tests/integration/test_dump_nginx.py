@@ -4,9 +4,7 @@ all, the scan of each must cover every copy of the EC scalar and of p, q, d, dp,
 the test itself finds in that core, and report each key verified under its SPKI fingerprint."""
 import os
 import shutil
-import subprocess
 import sys
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -16,27 +14,11 @@ from test_dump_scan_openssl import components  # noqa: E402
 
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 
-CONFIG = """
-daemon off;
-master_process on;
-worker_processes 1;
-pid {d}/nginx.pid;
-error_log {d}/error.log;
-events {{ worker_connections 16; }}
-http {{
-  access_log off;
-  client_body_temp_path {d}/tmp; proxy_temp_path {d}/tmp; fastcgi_temp_path {d}/tmp;
-  uwsgi_temp_path {d}/tmp; scgi_temp_path {d}/tmp;
-  server {{
-    listen 127.0.0.1:{port} ssl;
+SERVER = """listen 127.0.0.1:{{port}} ssl;
     ssl_certificate {d}/ec.crt;
     ssl_certificate_key {d}/ec.key;
     ssl_certificate {d}/rsa.crt;
-    ssl_certificate_key {d}/rsa.key;
-    location / {{ return 200 "ok"; }}
-  }}
-}}
-"""
+    ssl_certificate_key {d}/rsa.key;"""
 
 
 @unittest.skipIf(shutil.which("nginx") is None and not os.path.exists("/usr/sbin/nginx"), "nginx-light is not installed")
@@ -45,33 +27,12 @@ class NginxTls(dgtest.DumpTestCase):
     def setUpClass(cls):
         cls._dir = dgtest.tempfile.TemporaryDirectory(prefix="dg-nginx-")
         d = cls._dir.name
-        os.mkdir(os.path.join(d, "tmp"))
         for name, args in (("ec", ("-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256")),
                            ("rsa", ("-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"))):
             dgtest.openssl("genpkey", *args, "-out", os.path.join(d, f"{name}.key"))
             dgtest.openssl("req", "-x509", "-key", os.path.join(d, f"{name}.key"), "-out",
                            os.path.join(d, f"{name}.crt"), "-days", "2", "-subj", "/CN=localhost")
-        port = dgtest.free_port()
-        with open(os.path.join(d, "nginx.conf"), "w") as f:
-            f.write(CONFIG.format(d=d, port=port))
-        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-        master = subprocess.Popen([nginx, "-c", os.path.join(d, "nginx.conf"), "-p", d],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            import socket
-            deadline = time.time() + 30
-            while time.time() < deadline:
-                try:
-                    with socket.create_connection(("127.0.0.1", port), timeout=1):
-                        break
-                except OSError:
-                    time.sleep(0.1)
-            workers = subprocess.run(["pgrep", "-P", str(master.pid)], capture_output=True, text=True).stdout.split()
-            cls.cores = [dgtest.gcore(int(pid), d) for pid in [master.pid] + [int(w) for w in workers]]
-        finally:
-            master.kill()
-            master.wait()
-            subprocess.run(["pkill", "-KILL", "-P", str(master.pid)], capture_output=True)
+        cls.cores = dgtest.dump_nginx(d, SERVER.format(d=d))
         cls.keys = {name: serialization.load_pem_private_key(open(os.path.join(d, f"{name}.key"), "rb").read(), None)
                     for name in ("ec", "rsa")}
         cls.fp_key = os.path.join(d, "fp.key")

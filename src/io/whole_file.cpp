@@ -1,4 +1,4 @@
-#include "io/atomic_file.hpp"
+#include "io/whole_file.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -54,6 +54,25 @@ Status write_file_atomically(const std::string& path, std::string_view content) 
     close(dir);
   }
   return std::monostate{};
+}
+
+Result<std::size_t> read_file_into(const std::string& path, std::span<char> buffer) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return os_error(fmt::format("cannot open {}", path));
+  std::size_t got = 0;
+  while (got < buffer.size()) {
+    const ssize_t n = read(fd, buffer.data() + got, buffer.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      Error e = os_error(fmt::format("cannot read {}", path));
+      close(fd);
+      return e;
+    }
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  close(fd);
+  return got;
 }
 
 }  // namespace dumpguard
