@@ -10,9 +10,9 @@ PACKAGES=(
   # libraries
   libcli11-dev nlohmann-json3-dev libfmt-dev libssl-dev
   libzstd-dev liblz4-dev liblzma-dev
-  libtomlplusplus-dev               # the config file (TOML, header-only use)
+  libtomlplusplus-dev               # config and rule files (TOML, header-only use: src/io/toml.hpp)
   libgtest-dev
-  libvectorscan-dev libpcre2-dev libtomlplusplus-dev   # text rules: prefilter, exact span, rule files
+  libvectorscan-dev libpcre2-dev    # text rules: the prefilter and the exact span
   # tools the tests and the demo drive
   gdb elfutils lldb python3-lldb-14 python3 python3-cryptography openssl procps
   zstd lz4 xz-utils openssh-client
