@@ -114,11 +114,17 @@ std::optional<EnvironmentBlock> windows_environment(const DumpModel& model, std:
   if (!environment || *environment == 0) return std::nullopt;
   const auto start = map.file_offset(*environment, 2);
   if (!start) return std::nullopt;
-  // Walk UTF-16LE strings up to the empty one that ends the block, within the file and 1 MiB.
+  // Walk UTF-16LE strings up to the empty one that ends the block, within the memory region
+  // that holds its start (the bytes after it in the file are another range) and 1 MiB.
   constexpr std::uint64_t kMaxBlock = 1u << 20;
-  const std::uint64_t limit = std::min<std::uint64_t>(file.size(), *start + kMaxBlock);
+  std::uint64_t region_end = 0;
+  for (const Region& r : model.regions) {
+    if (r.vaddr && *start >= r.file_offset && *start - r.file_offset < r.size) region_end = r.file_offset + r.size;
+  }
+  const std::uint64_t limit = std::min<std::uint64_t>({file.size(), region_end, *start + kMaxBlock});
   std::uint64_t at = *start;
   std::size_t variables = 0;
+  bool terminated = false;
   const auto unit = [&](std::uint64_t o) {
     return static_cast<unsigned>(std::to_integer<std::uint8_t>(file[o])) |
            (static_cast<unsigned>(std::to_integer<std::uint8_t>(file[o + 1])) << 8);
@@ -131,12 +137,15 @@ std::optional<EnvironmentBlock> windows_environment(const DumpModel& model, std:
       end += 2;
     }
     if (end + 2 > limit) return std::nullopt;  // no terminator in reach
-    if (end == at) break;                      // the empty string: the block's end
+    if (end == at) {                           // the empty string: the block's end
+      terminated = true;
+      break;
+    }
     if (!has_equals) return std::nullopt;      // not an environment after all
     ++variables;
     at = end + 2;
   }
-  if (variables == 0) return std::nullopt;
+  if (variables == 0 || !terminated) return std::nullopt;
   EnvironmentBlock block;
   block.file_offset = *start;
   block.size = at + 2 - *start;

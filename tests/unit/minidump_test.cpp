@@ -636,3 +636,66 @@ TEST(MinidumpCorpus, MalformedDumpsGiveWarningsNotErrors) {
 
 }  // namespace
 }  // namespace dumpguard
+
+namespace dumpguard {
+namespace {
+
+// A Windows process environment reached through TEB → PEB → ProcessParameters (x64 offsets
+// 0x60, 0x20, 0x80), built from those pages alone; then the same chain broken at each link.
+std::vector<std::byte> environment_dump(bool terminated, std::uint64_t peb_pointer) {
+  constexpr std::uint64_t kTeb = 0x7ffde000, kPeb = 0x7ffdf000, kParams = 0x20000, kEnv = 0x30000;
+  MinidumpBuilder b;
+  LeBytes teb;
+  teb.zeros(0x60).u64(peb_pointer).zeros(0x18);
+  LeBytes peb;
+  peb.zeros(0x20).u64(kParams).zeros(0x18);
+  LeBytes params;
+  params.zeros(0x80).u64(kEnv).zeros(0x18);
+  LeBytes env;
+  for (const char* var : {"PATH=C:\\Windows", "=C:=C:\\app", "API_TOKEN=not-a-real-token-1234"}) {
+    for (const char* c = var; *c != 0; ++c) env.u16(static_cast<std::uint16_t>(*c));
+    env.u16(0);
+  }
+  if (terminated) env.u16(0);
+  const Loc teb_at = b.add(teb), peb_at = b.add(peb), params_at = b.add(params), env_at = b.add(env);
+  const Loc ctx = b.add(MinidumpBuilder::amd64_context(0));
+  b.stream(kSystemInfo, MinidumpBuilder::system_info(9));
+  b.stream(kThreadList, MinidumpBuilder::list({MinidumpBuilder::thread(0x10, 0, Loc{}, ctx)}));
+  b.stream(kMemoryList, MinidumpBuilder::list({
+                            MinidumpBuilder::memory_descriptor(kTeb, teb_at),
+                            MinidumpBuilder::memory_descriptor(kPeb, peb_at),
+                            MinidumpBuilder::memory_descriptor(kParams, params_at),
+                            MinidumpBuilder::memory_descriptor(kEnv, env_at),
+                        }));
+  return b.build();
+}
+
+TEST(MinidumpReader, WindowsEnvironmentThroughTebAndPeb) {
+  const auto bytes = environment_dump(true, 0x7ffdf000);
+  auto result = read_minidump(bytes);
+  ASSERT_TRUE(result.ok()) << describe(result.error());
+  ASSERT_EQ(result->environment.size(), 1u);
+  const EnvironmentBlock& e = result->environment[0];
+  EXPECT_EQ(e.encoding, "utf16le");
+  EXPECT_EQ(e.variables, 3u);
+  EXPECT_EQ(e.vaddr, 0x30000u);
+  // The block ends with the empty string's terminator.
+  EXPECT_EQ(bytes[e.file_offset + e.size - 1], std::byte{0});
+  EXPECT_EQ(bytes[e.file_offset], std::byte{'P'});
+}
+
+TEST(MinidumpReader, BrokenEnvironmentChainsGiveNoBlock) {
+  const std::pair<const char*, std::vector<std::byte>> cases[] = {
+      {"no terminating empty string", environment_dump(false, 0x7ffdf000)},
+      {"PEB pointer to memory the dump lacks", environment_dump(true, 0x12345000)},
+      {"no PEB", environment_dump(true, 0)},
+  };
+  for (const auto& [what, bytes] : cases) {
+    auto result = read_minidump(bytes);
+    ASSERT_TRUE(result.ok()) << describe(result.error());
+    EXPECT_TRUE(result->environment.empty()) << what;
+  }
+}
+
+}  // namespace
+}  // namespace dumpguard
