@@ -682,6 +682,11 @@ TEST(MinidumpReader, WindowsEnvironmentThroughTebAndPeb) {
   // The block ends with the empty string's terminator.
   EXPECT_EQ(bytes[e.file_offset + e.size - 1], std::byte{0});
   EXPECT_EQ(bytes[e.file_offset], std::byte{'P'});
+  // `DG_WRITE_MINIDUMP_SEED=DIR` keeps this dump as a fuzz seed (fuzz/corpus/minidump).
+  if (const char* dir = std::getenv("DG_WRITE_MINIDUMP_SEED")) {
+    std::ofstream out(std::string(dir) + "/windows_environment.dmp", std::ios::binary);
+    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  }
 }
 
 TEST(MinidumpReader, BrokenEnvironmentChainsGiveNoBlock) {
