@@ -79,4 +79,13 @@ struct RulesCheckOptions {
 };
 int run_rules_check(const RulesCheckOptions& options);
 
+struct AuditVerifyOptions {
+  std::string log;          // the JSON Lines audit log
+  std::string key;          // the HMAC key file
+  std::string checkpoint;   // the gate's checkpoint: also detects records cut from the end
+  std::string expect_head;  // or the head hash, from an anchor off the host
+  std::string continues;    // the sealed previous file's head, for a rotated log
+};
+int run_audit_verify(const AuditVerifyOptions& options);
+
 }  // namespace dumpguard::cli

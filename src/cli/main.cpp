@@ -124,6 +124,21 @@ int main(int argc, char** argv) {
   rules_check_cmd->add_flag("--rules-only", rules_check.rules_only, "Check only the --rules files, not the built-in set");
   rules_check_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
 
+  cli::AuditVerifyOptions audit_verify;
+  CLI::App* audit_cmd = app.add_subcommand("audit", "Work with the gate's audit log");
+  audit_cmd->require_subcommand(1);
+  CLI::App* audit_verify_cmd = audit_cmd->add_subcommand(
+      "verify", "Check the audit log's chain and signatures; exit 0 sound, 1 broken (names the record), 2 error");
+  audit_verify_cmd->add_option("log", audit_verify.log, "The audit log (JSON Lines)")->required()->check(CLI::ExistingFile);
+  audit_verify_cmd->add_option("--key", audit_verify.key, "The log's HMAC key file")->required()->check(CLI::ExistingFile);
+  auto* checkpoint_opt = audit_verify_cmd->add_option(
+      "--checkpoint", audit_verify.checkpoint, "The gate's checkpoint file: also detects records cut from the end");
+  audit_verify_cmd->add_option("--expect-head", audit_verify.expect_head, "The head hash from an anchor off the host")
+      ->excludes(checkpoint_opt);
+  audit_verify_cmd->add_option("--continues", audit_verify.continues,
+                               "For a rotated log: the head of the sealed file it continues");
+  audit_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -139,6 +154,7 @@ int main(int argc, char** argv) {
     if (info_cmd->parsed()) return cli::run_info(info);
     if (scan_cmd->parsed()) return cli::run_scan(scan);
     if (fingerprint_cmd->parsed()) return cli::run_fingerprint(fingerprint);
+    if (audit_verify_cmd->parsed()) return cli::run_audit_verify(audit_verify);
     if (rules_check_cmd->parsed()) return cli::run_rules_check(rules_check);
   } catch (const std::exception& e) {
     fmt::print(stderr, "dumpguard: internal error: {}\n", e.what());
