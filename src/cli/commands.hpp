@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "dumpguard/open_dump.hpp"
+#include "dumpguard/scan.hpp"
 
 namespace dumpguard::cli {
 
@@ -62,6 +63,11 @@ struct ScanCliOptions {
   bool rules_only = false;         // --rules-only: no built-in rules
 };
 int run_scan(const ScanCliOptions& options);
+
+// The ScanOptions asked for: the config file merged into `options` (README, "The config
+// file"), the fingerprint key loaded, key, token, baseline and fingerprint files read, text
+// rules compiled. Nothing after a one-line error on stderr. `scan` and `redact` share it.
+std::optional<ScanOptions> build_scan_options(ScanCliOptions& options);
 
 struct FingerprintOptions {
   std::vector<std::string> secrets;  // files, each holding one secret
