@@ -69,6 +69,16 @@ int run_scan(const ScanCliOptions& options);
 // rules compiled. Nothing after a one-line error on stderr. `scan` and `redact` share it.
 std::optional<ScanOptions> build_scan_options(ScanCliOptions& options);
 
+// `dumpguard redact`: exit 0 the copy was written and verified clean, 2 an error (nothing
+// written). The scan options are scan's, so the rescan sees what scan would.
+struct RedactCliOptions {
+  ScanCliOptions scan;  // input.dumps holds the one dump; json, sarif and fail_on are unused
+  std::string output;   // -o OUT
+  std::string report;   // --report FILE: the dumpguard-redact/1 JSON report; empty: none
+  std::string fill = "zero";  // zero | 0defaced
+};
+int run_redact(const RedactCliOptions& options);
+
 struct FingerprintOptions {
   std::vector<std::string> secrets;  // files, each holding one secret
   std::string output;                // the fingerprint file to write (mode 0600)

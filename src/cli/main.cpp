@@ -116,6 +116,22 @@ int main(int argc, char** argv) {
       ->default_str("medium");
   scan_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
 
+  cli::RedactCliOptions redact;
+  ScanFlags redact_flags;
+  CLI::App* redact_cmd = app.add_subcommand(
+      "redact", "Write a copy of a dump with every finding overwritten, verified clean by a rescan; exit 0 written, 2 error");
+  add_input_options(*redact_cmd, redact.scan.input);
+  add_scan_options(*redact_cmd, redact.scan, redact_flags);
+  redact_cmd->add_option("-o,--output", redact.output,
+                         "The redacted copy to write (mode 0600, same size and layout, uncompressed); written "
+                         "atomically and only after a rescan of it finds nothing")
+      ->required();
+  redact_cmd->add_option("--report", redact.report,
+                         "Write the redaction report here (JSON, schema dumpguard-redact/1; no secret bytes)");
+  redact_cmd->add_option("--fill", redact.fill, "What overwritten bytes become: zero (default) or 0defaced (0d ef ac ed repeated)")
+      ->check(CLI::IsMember({"zero", "0defaced"}));
+  redact_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
+
   cli::FingerprintOptions fingerprint;
   CLI::App* fingerprint_cmd = app.add_subcommand(
       "fingerprint", "Write keyed fingerprints of secrets, for `scan --fingerprints`; the secrets are not stored");
@@ -151,10 +167,12 @@ int main(int argc, char** argv) {
   }
 
   scan_flags.apply(scan);
+  if (redact_cmd->parsed()) redact_flags.apply(redact.scan);
 
   try {
     if (info_cmd->parsed()) return cli::run_info(info);
     if (scan_cmd->parsed()) return cli::run_scan(scan);
+    if (redact_cmd->parsed()) return cli::run_redact(redact);
     if (fingerprint_cmd->parsed()) return cli::run_fingerprint(fingerprint);
     if (rules_check_cmd->parsed()) return cli::run_rules_check(rules_check);
   } catch (const std::exception& e) {
