@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <memory>
 #include <set>
+#include <utility>
 
 #include "crypto/digest.hpp"
 
