@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "dumpguard/open_dump.hpp"
+#include "dumpguard/scan.hpp"
 
 namespace dumpguard::cli {
 
@@ -62,6 +63,22 @@ struct ScanCliOptions {
   bool rules_only = false;         // --rules-only: no built-in rules
 };
 int run_scan(const ScanCliOptions& options);
+
+// The ScanOptions asked for: the config file merged into `options` (README, "The config
+// file"), the fingerprint key loaded, key, token, baseline and fingerprint files read, text
+// rules compiled. Nothing after a one-line error on stderr. `scan` and `redact` share it.
+std::optional<ScanOptions> build_scan_options(ScanCliOptions& options);
+
+// `dumpguard redact`: exit 0 the copy was written and verified clean, 2 an error (nothing
+// written). The scan options are scan's, so the rescan sees what scan would.
+struct RedactCliOptions {
+  ScanCliOptions scan;  // input.dumps holds the one dump; json, sarif and fail_on are unused
+  std::string output;   // -o OUT
+  std::string report;   // --report FILE: the dumpguard-redact/1 JSON report; empty: none
+  std::string fill = "zero";  // zero | 0defaced
+  bool allow_partial = false;  // redact a dump that was only partly parsed (DECISIONS.md)
+};
+int run_redact(const RedactCliOptions& options);
 
 struct FingerprintOptions {
   std::vector<std::string> secrets;  // files, each holding one secret

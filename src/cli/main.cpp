@@ -25,6 +25,70 @@ void add_input_options(CLI::App& cmd, dumpguard::cli::InputOptions& in) {
       ->transform(CLI::AsSizeValue(false));
 }
 
+// The flags whose absence must not override a config file: known given only by count().
+struct ScanFlags {
+  bool exhaustive = false;
+  bool hunt_trust_store = false;
+  CLI::Option* exhaustive_flag = nullptr;
+  CLI::Option* hunt_trust_store_flag = nullptr;
+
+  void apply(dumpguard::cli::ScanCliOptions& scan) const {
+    if (hunt_trust_store_flag->count() > 0) scan.hunt_trust_store = hunt_trust_store;
+    if (exhaustive_flag->count() > 0) scan.exhaustive = exhaustive;
+  }
+};
+
+// The options that decide what a scan finds, shared by `scan` and `redact` (which rescans
+// its copy with the same options): the two commands cannot drift apart.
+void add_scan_options(CLI::App& cmd, dumpguard::cli::ScanCliOptions& scan, ScanFlags& flags) {
+  cmd.add_option("--config", scan.config,
+               "A TOML file of scan options ([scan] table, see README); lists in it come before the "
+               "command line's, and options given here override its values")
+      ->check(CLI::ExistingFile);
+  cmd.add_option("--fingerprint-key", scan.fingerprint_key,
+               "32-byte key file for keyed fingerprints (made with mode 0600 on first use; "
+               "default $XDG_CONFIG_HOME/dumpguard/fingerprint.key)");
+  cmd.add_option("--aes-tolerance", scan.aes_tolerance,
+               "Bit errors allowed in an AES key schedule (default 0: exact schedules only)")
+      ->check(CLI::Range(0u, 64u));
+  // A flag is known to be given only by its count(): --hunt-trust-store=false must override a
+  // config file's true, and its absence must not. The same for --exhaustive.
+  flags.exhaustive_flag = cmd.add_flag(
+      "--exhaustive", flags.exhaustive,
+      "Test every byte offset (big-endian) and every 4-byte-aligned address (limbs) for factors of each RSA "
+      "modulus, with no structure prior or prefilter; slow (README, \"--exhaustive\")");
+  cmd.add_option("--time-budget", scan.time_budget,
+               "Seconds the hunts may take in all; a hunt cut short says where it stopped, and no key it "
+               "covers is then reported absent (default: no budget)")
+      ->check(CLI::PositiveNumber);
+  flags.hunt_trust_store_flag = cmd.add_flag(
+      "--hunt-trust-store", flags.hunt_trust_store,
+      "Also hunt the private halves of keys in the system trust store (skipped by default; "
+      "--hunt-trust-store=false overrides a config file)");
+  cmd.add_option("--pubkey", scan.pubkeys,
+               "A public key to answer for (PEM/DER key or certificate, PEM bundle, OpenSSH .pub or "
+               "authorized_keys, JWK/JWKS); repeatable. Each is reported present or absent")
+      ->check(CLI::ExistingFile);
+  cmd.add_option("--token", scan.tokens,
+               "An HS256/384/512 JWT whose HMAC key must be found if present (TEXT, or @FILE with one "
+               "token a line); repeatable. JWTs found in the dump are used too");
+  cmd.add_option("--keyring", scan.keyrings, "A directory of such public key files; repeatable")
+      ->check(CLI::ExistingDirectory);
+  cmd.add_option("--baseline", scan.baselines,
+               "An earlier `scan --json` report whose keys were reviewed and accepted: their findings are "
+               "left out and counted (as gitleaks' baseline); repeatable")
+      ->check(CLI::ExistingFile);
+  cmd.add_option("--fingerprints", scan.fingerprints,
+               "Fingerprints of registered secrets, made by `dumpguard fingerprint` with the same "
+               "--fingerprint-key; each is reported present or absent; repeatable")
+      ->check(CLI::ExistingFile);
+  cmd.add_option("--rules", scan.rules,
+               "A TOML file of text rules, added to the built-in set (a rule with a built-in rule's id "
+               "replaces it); repeatable")
+      ->check(CLI::ExistingFile);
+  cmd.add_flag("--rules-only", scan.rules_only, "Use only the --rules files' text rules, not the built-in set");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -40,63 +104,36 @@ int main(int argc, char** argv) {
   info_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
 
   cli::ScanCliOptions scan;
+  ScanFlags scan_flags;
   CLI::App* scan_cmd = app.add_subcommand("scan", "Find key material in each dump; exit 0 none, 1 findings, 2 error");
   add_input_options(*scan_cmd, scan.input);
   auto* scan_json = scan_cmd->add_flag("--json", scan.json, "Print JSON (schema dumpguard-scan/1, see README)");
   scan_cmd->add_flag("--sarif", scan.sarif, "Print SARIF 2.1.0: one result per key, one location per finding")
       ->excludes(scan_json);
-  scan_cmd->add_option("--config", scan.config,
-                       "A TOML file of scan options ([scan] table, see README); lists in it come before the "
-                       "command line's, and options given here override its values")
-      ->check(CLI::ExistingFile);
+  add_scan_options(*scan_cmd, scan, scan_flags);
   scan_cmd->add_option("--fail-on", scan.fail_on, "Exit 1 when a finding is at or above this severity")
       ->check(CLI::IsMember({"low", "medium", "high", "critical"}))
       ->default_str("medium");
-  scan_cmd->add_option("--fingerprint-key", scan.fingerprint_key,
-                       "32-byte key file for keyed fingerprints (made with mode 0600 on first use; "
-                       "default $XDG_CONFIG_HOME/dumpguard/fingerprint.key)");
-  scan_cmd->add_option("--aes-tolerance", scan.aes_tolerance,
-                       "Bit errors allowed in an AES key schedule (default 0: exact schedules only)")
-      ->check(CLI::Range(0u, 64u));
-  // A flag is known to be given only by its count(): --hunt-trust-store=false must override a
-  // config file's true, and its absence must not. The same for --exhaustive.
-  bool exhaustive = false;
-  CLI::Option* exhaustive_flag = scan_cmd->add_flag(
-      "--exhaustive", exhaustive,
-      "Test every byte offset (big-endian) and every 4-byte-aligned address (limbs) for factors of each RSA "
-      "modulus, with no structure prior or prefilter; slow (README, \"--exhaustive\")");
-  scan_cmd->add_option("--time-budget", scan.time_budget,
-                       "Seconds the hunts may take in all; a hunt cut short says where it stopped, and no key it "
-                       "covers is then reported absent (default: no budget)")
-      ->check(CLI::PositiveNumber);
-  bool hunt_trust_store = false;
-  CLI::Option* hunt_trust_store_flag = scan_cmd->add_flag(
-      "--hunt-trust-store", hunt_trust_store,
-      "Also hunt the private halves of keys in the system trust store (skipped by default; "
-      "--hunt-trust-store=false overrides a config file)");
-  scan_cmd->add_option("--pubkey", scan.pubkeys,
-                       "A public key to answer for (PEM/DER key or certificate, PEM bundle, OpenSSH .pub or "
-                       "authorized_keys, JWK/JWKS); repeatable. Each is reported present or absent")
-      ->check(CLI::ExistingFile);
-  scan_cmd->add_option("--token", scan.tokens,
-                       "An HS256/384/512 JWT whose HMAC key must be found if present (TEXT, or @FILE with one "
-                       "token a line); repeatable. JWTs found in the dump are used too");
-  scan_cmd->add_option("--keyring", scan.keyrings, "A directory of such public key files; repeatable")
-      ->check(CLI::ExistingDirectory);
-  scan_cmd->add_option("--baseline", scan.baselines,
-                       "An earlier `scan --json` report whose keys were reviewed and accepted: their findings are "
-                       "left out and counted (as gitleaks' baseline); repeatable")
-      ->check(CLI::ExistingFile);
-  scan_cmd->add_option("--fingerprints", scan.fingerprints,
-                       "Fingerprints of registered secrets, made by `dumpguard fingerprint` with the same "
-                       "--fingerprint-key; each is reported present or absent; repeatable")
-      ->check(CLI::ExistingFile);
-  scan_cmd->add_option("--rules", scan.rules,
-                       "A TOML file of text rules, added to the built-in set (a rule with a built-in rule's id "
-                       "replaces it); repeatable")
-      ->check(CLI::ExistingFile);
-  scan_cmd->add_flag("--rules-only", scan.rules_only, "Use only the --rules files' text rules, not the built-in set");
   scan_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
+
+  cli::RedactCliOptions redact;
+  ScanFlags redact_flags;
+  CLI::App* redact_cmd = app.add_subcommand(
+      "redact", "Write a copy of a dump with every finding overwritten, verified clean by a rescan; exit 0 written, 2 error");
+  add_input_options(*redact_cmd, redact.scan.input);
+  add_scan_options(*redact_cmd, redact.scan, redact_flags);
+  redact_cmd->add_option("-o,--output", redact.output,
+                         "The redacted copy to write (mode 0600, same size and layout, uncompressed); written "
+                         "atomically and only after a rescan of it finds nothing")
+      ->required();
+  redact_cmd->add_option("--report", redact.report,
+                         "Write the redaction report here (JSON, schema dumpguard-redact/1; no secret bytes)");
+  redact_cmd->add_option("--fill", redact.fill, "What overwritten bytes become: zero (default) or 0defaced (0d ef ac ed repeated)")
+      ->check(CLI::IsMember({"zero", "0defaced"}));
+  redact_cmd->add_flag("--allow-partial", redact.allow_partial,
+                       "Redact a dump that was only partly parsed (refused by default: its unparsed bytes are "
+                       "scanned as raw bytes only)");
+  redact_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
 
   cli::FingerprintOptions fingerprint;
   CLI::App* fingerprint_cmd = app.add_subcommand(
@@ -147,12 +184,13 @@ int main(int argc, char** argv) {
     return code == 0 ? cli::kExitOk : cli::kExitError;
   }
 
-  if (hunt_trust_store_flag->count() > 0) scan.hunt_trust_store = hunt_trust_store;
-  if (exhaustive_flag->count() > 0) scan.exhaustive = exhaustive;
+  scan_flags.apply(scan);
+  if (redact_cmd->parsed()) redact_flags.apply(redact.scan);
 
   try {
     if (info_cmd->parsed()) return cli::run_info(info);
     if (scan_cmd->parsed()) return cli::run_scan(scan);
+    if (redact_cmd->parsed()) return cli::run_redact(redact);
     if (fingerprint_cmd->parsed()) return cli::run_fingerprint(fingerprint);
     if (audit_verify_cmd->parsed()) return cli::run_audit_verify(audit_verify);
     if (rules_check_cmd->parsed()) return cli::run_rules_check(rules_check);
