@@ -56,8 +56,9 @@ struct RedactedSpan {
 
 struct RedactOutcome {
   std::string output_path;
-  std::uint64_t output_size = 0;
-  std::string output_sha256;        // hex, of the bytes written
+  std::uint64_t output_size = 0;    // of the file as stored (compressed, when the input was)
+  std::string output_sha256;        // hex, of the file as stored
+  std::string output_compression;   // "" or the input's: "zstd", "lz4", "xz"
   std::string input_sha256;         // hex, of the input's bytes as read (decompressed if it was compressed)
   std::vector<RedactedSpan> spans;  // one per finding, in file order
   std::vector<ByteRange> overwritten;  // the merged spans actually filled

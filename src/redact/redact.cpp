@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "crypto/digest.hpp"
+#include "io/compress.hpp"
 
 namespace dumpguard {
 
@@ -180,7 +181,17 @@ Result<RedactOutcome> redact_dump(const Dump& dump, const ScanReport& report, co
     outcome.output_size += bytes.size();
     return ok_status();
   };
-  DG_CHECK(write_redacted(input, outcome.overwritten, fill, to_file));
+  // A compressed dump is redacted to the same compression (DECISIONS.md): the plain bytes go
+  // through the compressor on their way to the file, and the hash and size are of the file.
+  const std::unique_ptr<Compressor> compressor = make_compressor(dump.source.compression, to_file);
+  if (compressor) {
+    DG_CHECK(write_redacted(input, outcome.overwritten, fill,
+                            [&](std::span<const std::byte> bytes) { return compressor->write(bytes); }));
+    DG_CHECK(compressor->finish());
+  } else {
+    DG_CHECK(write_redacted(input, outcome.overwritten, fill, to_file));
+  }
+  outcome.output_compression = compressor ? dump.source.compression : "";
   outcome.output_sha256 = output_hash.finish();
   if (fsync(temp.fd()) != 0) return os_error(fmt::format("cannot fsync {}", temp.path()));
   DG_CHECK(temp.close_file());
