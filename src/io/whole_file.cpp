@@ -13,8 +13,6 @@
 namespace dumpguard {
 
 namespace {
-Error os_error(const std::string& what) { return Error{Errc::io, 0, fmt::format("{}: {}", what, std::strerror(errno))}; }
-
 std::string directory_of(const std::string& path) {
   const auto slash = path.rfind('/');
   if (slash == std::string::npos) return ".";
@@ -43,12 +41,18 @@ Status write_file_atomically(const std::string& path, std::string_view content) 
     unlink(temp.c_str());
     return os_error(fmt::format("cannot close {}", temp));
   }
-  if (rename(temp.c_str(), path.c_str()) != 0) {
-    Error e = os_error(fmt::format("cannot rename {} to {}", temp, path));
+  if (Status renamed = rename_durably(temp, path); !renamed) {
     unlink(temp.c_str());
-    return e;
+    return renamed;
   }
-  const int dir = open(directory_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  return std::monostate{};
+}
+
+Error os_error(const std::string& what) { return Error{Errc::io, 0, fmt::format("{}: {}", what, std::strerror(errno))}; }
+
+Status rename_durably(const std::string& from, const std::string& to) {
+  if (rename(from.c_str(), to.c_str()) != 0) return os_error(fmt::format("cannot rename {} to {}", from, to));
+  const int dir = open(directory_of(to).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir >= 0) {
     fsync(dir);
     close(dir);

@@ -12,6 +12,13 @@ namespace dumpguard {
 
 Status write_file_atomically(const std::string& path, std::string_view content);
 
+// The last step of an atomic write: rename `from` (a finished, fsync'd temporary file in the
+// same directory) to `to`, then fsync the directory so the rename itself survives a crash.
+Status rename_durably(const std::string& from, const std::string& to);
+
+// An Errc::io error "what: strerror(errno)", for a system call that just failed.
+Error os_error(const std::string& what);
+
 // Reads at most buffer.size() bytes of the file at `path` into `buffer` with read(2) (so no
 // stdio buffer keeps a copy: the callers read secrets and tokens), and returns how many. A
 // caller that wants to refuse larger files passes one byte more than it accepts.

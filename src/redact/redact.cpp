@@ -17,18 +17,12 @@
 
 #include "crypto/digest.hpp"
 #include "io/compress.hpp"
+#include "io/whole_file.hpp"
 
 namespace dumpguard {
 
 namespace {
 
-Error os_error(const std::string& what) { return Error{Errc::io, 0, fmt::format("{}: {}", what, std::strerror(errno))}; }
-
-std::string directory_of(const std::string& path) {
-  const auto slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
 
 // A streaming SHA-256: the dump may be far larger than memory.
 class Sha256Stream {
@@ -215,15 +209,8 @@ Result<RedactOutcome> redact_dump(const Dump& dump, const ScanReport& report, co
                  fmt::format("the verification scan found {} findings in the redacted copy; nothing was written",
                              outcome.verification.findings.size())};
   }
-  if (rename(temp.path().c_str(), output_path.c_str()) != 0) {
-    return os_error(fmt::format("cannot rename {} to {}", temp.path(), output_path));
-  }
+  DG_CHECK(rename_durably(temp.path(), output_path));
   temp.renamed();
-  const int dir = ::open(directory_of(output_path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir >= 0) {
-    fsync(dir);
-    close(dir);
-  }
   return outcome;
 }
 
