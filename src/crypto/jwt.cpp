@@ -8,32 +8,17 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "crypto/base64.hpp"
+
 namespace dumpguard {
 
 namespace {
-bool base64url_char(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-}
+bool base64url_char(char c) { return base64_digit(c, true) >= 0; }
 
+// RFC 7515 2: base64url with no padding; any other character makes it not a token part.
 std::optional<std::vector<std::uint8_t>> base64url_decode(std::string_view s) {
   std::vector<std::uint8_t> out;
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (char c : s) {
-    int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '-') v = 62;
-    else if (c == '_') v = 63;
-    else return std::nullopt;
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<std::uint8_t>((acc >> bits) & 0xFF));
-    }
-  }
+  if (base64_append(s, true, {}, out) != s.size()) return std::nullopt;
   return out;
 }
 

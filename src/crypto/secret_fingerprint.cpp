@@ -10,6 +10,7 @@
 #include <cctype>
 #include <fmt/format.h>
 
+#include "crypto/base64.hpp"
 #include "crypto/digest.hpp"
 
 namespace dumpguard {
@@ -49,24 +50,6 @@ Bytes utf16le(std::span<const std::uint8_t> ascii) {
   return wide;
 }
 
-std::string base64(std::span<const std::uint8_t> in, bool url) {
-  static constexpr char kStd[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  static constexpr char kUrl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  const char* alphabet = url ? kUrl : kStd;
-  std::string out;
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (std::uint8_t b : in) {
-    acc = (acc << 8) | b;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(alphabet[(acc >> bits) & 63]);
-    }
-  }
-  if (bits > 0) out.push_back(alphabet[(acc << (6 - bits)) & 63]);
-  return out;  // unpadded: also a prefix of the padded form, so both are found
-}
 
 bool printable(std::span<const std::uint8_t> s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](std::uint8_t c) { return c >= 0x20 && c < 0x7f; });
@@ -108,9 +91,9 @@ RegisteredSecret fingerprint_secret(std::span<const std::uint8_t> fingerprint_ke
   for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   forms.emplace_back("hex", text_of(hex(secret)));
   forms.emplace_back("HEX", text_of(upper));
-  forms.emplace_back("base64", text_of(base64(secret, false)));
-  const std::string url = base64(secret, true);
-  if (url != base64(secret, false)) forms.emplace_back("base64url", text_of(url));
+  forms.emplace_back("base64", text_of(base64_encode(secret, false)));
+  const std::string url = base64_encode(secret, true);
+  if (url != base64_encode(secret, false)) forms.emplace_back("base64url", text_of(url));
   // Every text form is looked for in UTF-16LE too; the raw form when the secret is text.
   const std::size_t narrow = forms.size();
   for (std::size_t i = 0; i < narrow; ++i) {

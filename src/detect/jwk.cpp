@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "crypto/base64.hpp"
 #include "crypto/openssl_ptr.hpp"
 #include "crypto/private_key.hpp"
 #include "crypto/spki.hpp"
@@ -158,24 +159,13 @@ class WipedValues {
   std::optional<ByteSpan> decode(std::string_view text) {
     if (text.size() > kMaxObject || bytes_.size() + text.size() > bytes_.capacity()) return std::nullopt;
     const std::size_t start = bytes_.size();
-    std::uint32_t acc = 0;
-    int bits = 0;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-      const char c = text[i];
-      int v = -1;
-      if (c >= 'A' && c <= 'Z') v = c - 'A';
-      else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-      else if (c >= '0' && c <= '9') v = c - '0' + 52;
-      else if (c == '-') v = 62;
-      else if (c == '_') v = 63;
-      else if (c == '=' && i + 2 >= text.size()) break;  // tolerated trailing padding
-      if (v < 0) return std::nullopt;
-      acc = (acc << 6) | static_cast<std::uint32_t>(v);
-      bits += 6;
-      if (bits >= 8) {
-        bits -= 8;
-        bytes_.push_back(static_cast<std::uint8_t>((acc >> bits) & 0xFF));
-      }
+    // Up to two '=' of padding are tolerated at the end (RFC 7515 2 omits them).
+    std::string_view digits = text;
+    for (int pad = 0; pad < 2 && !digits.empty() && digits.back() == '='; ++pad) digits.remove_suffix(1);
+    if (base64_append(digits, true, {}, bytes_) != digits.size()) {
+      OPENSSL_cleanse(bytes_.data() + start, bytes_.size() - start);
+      bytes_.resize(start);
+      return std::nullopt;
     }
     return ByteSpan(bytes_).subspan(start);
   }

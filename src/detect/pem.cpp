@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "crypto/base64.hpp"
 #include "crypto/digest.hpp"
 #include "crypto/public_key_der.hpp"
 #include "detect/openssh.hpp"
@@ -25,14 +26,6 @@ constexpr std::size_t kMaxBody = 64 * 1024;
 // The smallest body worth a look: an Ed25519 PKCS#8 key is 64 base64 characters.
 constexpr std::size_t kMinBase64 = 64;
 
-int base64_value(std::uint8_t c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
 
 // Decoded body bytes live only here, and are wiped when the block has been checked.
 class SecretBytes {
@@ -41,24 +34,8 @@ class SecretBytes {
   std::vector<std::uint8_t> bytes;
 };
 
-// Decodes base64, skipping whitespace; stops at the first other character.
-void decode_base64(std::string_view text, std::vector<std::uint8_t>& out) {
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (char ch : text) {
-    const auto c = static_cast<std::uint8_t>(ch);
-    if (c == '\r' || c == '\n' || c == ' ' || c == '\t') continue;
-    if (c == '=') break;
-    const int v = base64_value(c);
-    if (v < 0) break;
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<std::uint8_t>((acc >> bits) & 0xFF));
-    }
-  }
-}
+// Decodes base64, skipping whitespace; stops at the first other character (padding included).
+void decode_base64(std::string_view text, std::vector<std::uint8_t>& out) { base64_append(text, false, "\r\n \t", out); }
 
 class PemDetector final : public Detector {
  public:
@@ -106,7 +83,7 @@ class PemDetector final : public Detector {
     std::size_t run = 0, base64_chars = 0;
     while (run < body.size()) {
       const auto c = static_cast<std::uint8_t>(body[run]);
-      if (base64_value(c) >= 0) {
+      if (base64_digit(static_cast<char>(c), false) >= 0) {
         ++base64_chars;
       } else if (c != '=' && c != '\r' && c != '\n' && c != ' ' && c != '\t') {
         break;

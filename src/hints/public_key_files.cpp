@@ -14,6 +14,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "crypto/base64.hpp"
 #include "crypto/openssh_key.hpp"
 #include "crypto/public_key_der.hpp"
 #include "crypto/spki.hpp"
@@ -25,26 +26,10 @@ namespace {
 using Bytes = std::vector<std::uint8_t>;
 constexpr std::uintmax_t kMaxFile = 16u << 20;  // a JWKS or bundle is kilobytes
 
+// Key files wrap their base64 and pad it: newlines, spaces and '=' are passed over.
 std::optional<Bytes> base64_decode(std::string_view text, bool url) {
   Bytes out;
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (char ch : text) {
-    int v = -1;
-    if (ch >= 'A' && ch <= 'Z') v = ch - 'A';
-    else if (ch >= 'a' && ch <= 'z') v = ch - 'a' + 26;
-    else if (ch >= '0' && ch <= '9') v = ch - '0' + 52;
-    else if (ch == (url ? '-' : '+')) v = 62;
-    else if (ch == (url ? '_' : '/')) v = 63;
-    else if (ch == '=' || ch == '\n' || ch == '\r' || ch == ' ') continue;
-    else return std::nullopt;
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<std::uint8_t>((acc >> bits) & 0xFF));
-    }
-  }
+  if (base64_append(text, url, "=\n\r ", out) != text.size()) return std::nullopt;
   return out;
 }
 
