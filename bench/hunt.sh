@@ -47,16 +47,8 @@ find "$work" -mindepth 1 -delete
 touch "$work/.dg-hunt"
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 mkdir "$work/held"
-mkfifo "$work/in"
-"$BUILD/bench/large_process" "$MIB" "$work/held" <"$work/in" >"$work/out" &
-pid=$!
-exec 3>"$work/in"
-for _ in $(seq 600); do grep -q ready "$work/out" 2>/dev/null && break; sleep 0.2; done
-grep -q ready "$work/out" || { echo "hunt.sh: large_process did not get ready" >&2; exit 1; }
-( ulimit -f $((MIB * 1024 + 1000000)); gcore -o "$work/core" "$pid" >/dev/null 2>&1 )
-kill "$pid"; pid=""
-exec 3>&-
-core=$(ls "$work"/core.* | head -1)
+source "$(dirname "$0")/lib.sh"
+make_core hunt.sh "$work/held"
 cat "$core" >/dev/null  # page-cache the file: we measure the tools, not the disk
 
 # Public keys the process never held. The held key comes first in every bundle.

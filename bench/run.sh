@@ -13,14 +13,8 @@ pid=""
 cleanup() { [[ -n "$pid" ]] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
-mkfifo "$work/in"
-"$BUILD/bench/large_process" "$MIB" <"$work/in" >"$work/out" &
-pid=$!
-exec 3>"$work/in"
-for _ in $(seq 600); do grep -q ready "$work/out" 2>/dev/null && break; sleep 0.2; done
-( ulimit -f $((MIB * 1024 + 1000000)); gcore -o "$work/core" "$pid" >/dev/null 2>&1 )
-kill "$pid"; pid=""
-core=$(ls "$work"/core.* | head -1)
+source "$(dirname "$0")/lib.sh"
+make_core run.sh
 size=$(stat -c %s "$core")
 cat "$core" >/dev/null  # page-cache the file: we measure the tools, not the disk
 

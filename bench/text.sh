@@ -29,16 +29,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
-mkfifo "$work/in"
-"$BUILD/bench/large_process" "$MIB" <"$work/in" >"$work/out" &
-pid=$!
-exec 3>"$work/in"
-for _ in $(seq 600); do grep -q ready "$work/out" 2>/dev/null && break; sleep 0.2; done
-grep -q ready "$work/out" || { echo "text.sh: large_process did not get ready" >&2; exit 1; }
-( ulimit -f $((MIB * 1024 + 1000000)); gcore -o "$work/core" "$pid" >/dev/null 2>&1 )
-kill "$pid"; pid=""
-exec 3>&-
-core=$(ls "$work"/core.* | head -1)
+source "$(dirname "$0")/lib.sh"
+make_core text.sh
 size=$(stat -c %s "$core")
 
 # One run of configuration NAME: appends "wall_s max_rss_kb cpu_s" to $work/NAME.runs; the
