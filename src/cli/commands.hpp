@@ -77,6 +77,7 @@ struct RedactCliOptions {
   std::string report;   // --report FILE: the dumpguard-redact/1 JSON report; empty: none
   std::string fill = "zero";  // zero | 0defaced
   bool allow_partial = false;  // redact a dump that was only partly parsed (DECISIONS.md)
+  std::vector<std::string> drops;  // --drop heap|env|KIND ... (redact/policy.hpp)
 };
 int run_redact(const RedactCliOptions& options);
 

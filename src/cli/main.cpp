@@ -130,6 +130,10 @@ int main(int argc, char** argv) {
                          "Write the redaction report here (JSON, schema dumpguard-redact/1; no secret bytes)");
   redact_cmd->add_option("--fill", redact.fill, "What overwritten bytes become: zero (default) or 0defaced (0d ef ac ed repeated)")
       ->check(CLI::IsMember({"zero", "0defaced"}));
+  redact_cmd->add_option("--drop", redact.drops,
+                         "Also fill whole kinds of memory: heap (all but stacks, module images and metadata), env "
+                         "(environment blocks), or a region kind (stack, module, file-mapping, heap, anon, metadata, "
+                         "unknown); repeatable");
   redact_cmd->add_flag("--allow-partial", redact.allow_partial,
                        "Redact a dump that was only partly parsed (refused by default: its unparsed bytes are "
                        "scanned as raw bytes only)");

@@ -8,6 +8,7 @@
 #include "cli/commands.hpp"
 #include "dumpguard/redact.hpp"
 #include "io/whole_file.hpp"
+#include "redact/policy.hpp"
 #include "report/redact_json.hpp"
 
 namespace dumpguard::cli {
@@ -51,7 +52,14 @@ int run_redact(const RedactCliOptions& given) {
                path);
     return kExitError;
   }
-  const ScanReport report = scan_dump(*dump, *scan_options);
+  ScanReport report = scan_dump(*dump, *scan_options);
+  // Policies add ranges to the plan: the findings say what was secret, the policies what else goes.
+  auto dropped = drop_findings(dump->model, options.drops);
+  if (!dropped) {
+    fmt::print(stderr, "dumpguard: {}\n", dropped.error().message);
+    return kExitError;
+  }
+  report.findings.insert(report.findings.end(), dropped->begin(), dropped->end());
   Result<RedactOutcome> outcome = redact_dump(*dump, report, options.output, fill, *scan_options, open);
   if (!outcome) {
     print_error(options.output, outcome.error());

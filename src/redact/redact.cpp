@@ -151,7 +151,7 @@ Result<RedactOutcome> redact_dump(const Dump& dump, const ScanReport& report, co
   std::set<std::string> keys;
   for (const Finding& f : report.findings) {
     outcome.spans.push_back(RedactedSpan{f.file_offset, f.length, f.kind, f.detector, f.key});
-    keys.insert(f.key);
+    if (!f.key.empty()) keys.insert(f.key);
   }
   outcome.keys = keys.size();
 

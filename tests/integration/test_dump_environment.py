@@ -118,6 +118,44 @@ class Environment(dgtest.DumpTestCase):
         self.assertTrue(all("=" in v[1:] for v in variables), variables[:3])
         self.assertTrue(any(v.upper().startswith("PATH=") for v in variables))
 
+    def test_redact_drop_env_and_heap(self):
+        """redact --drop env fills the environment block; --drop heap every region but stacks,
+        module images and metadata. Everything else is the input's, byte for byte."""
+        env = {"LANG": "C", "DG_MARKER": "visible-" + secrets.token_hex(8)}
+        core = self.dump_with_environment(env)
+        model = dgtest.info_json(core)
+        fp = os.path.join(self.tmp, "fp")
+        with open(core, "rb") as f:
+            original = f.read()
+        for policy in ("env", "heap"):
+            out = os.path.join(self.tmp, f"drop-{policy}.core")
+            code, stdout, err = dgtest.run_dumpguard("redact", "--drop", policy, "--fingerprint-key", fp, core, "-o", out)
+            self.assertEqual(code, 0, err)
+            with open(out, "rb") as f:
+                copy = f.read()
+            self.assertEqual(len(copy), len(original))
+            if policy == "env":
+                ranges = [(b["file_offset"], b["size"]) for b in model["environment"]]
+            else:
+                ranges = [(r["file_offset"], r["size"]) for r in model["regions"]
+                          if r["kind"] not in ("stack", "module", "metadata")]
+            self.assertTrue(ranges)
+            for start, size in ranges:
+                self.assertEqual(copy[start:start + size], bytes(size), f"{policy}: {start:#x}+{size:#x} not filled")
+            kept = [r for r in model["regions"] if r["kind"] in ("stack", "module")]
+            for r in kept:
+                inside_env = any(b["file_offset"] >= r["file_offset"] and
+                                 b["file_offset"] < r["file_offset"] + r["size"] for b in model["environment"])
+                if policy == "heap" or not inside_env:
+                    self.assertEqual(copy[r["file_offset"]:r["file_offset"] + r["size"]],
+                                     original[r["file_offset"]:r["file_offset"] + r["size"]], f"{policy}: {r['kind']}")
+            self.assertEqual(dgtest.info_json(out)["regions"], model["regions"])
+        code, _, err = dgtest.run_dumpguard("redact", "--drop", "everything", "--fingerprint-key", fp, core,
+                                            "-o", os.path.join(self.tmp, "never.core"))
+        self.assertEqual(code, 2)
+        self.assertIn(b"not a policy", err)
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "never.core")))
+
     def test_breakpad_environ_stream(self):
         path = os.path.join(dgtest.SHARED, "corpus", "minidumps", "linux-mini.dmp")
         model = dgtest.info_json(path)
