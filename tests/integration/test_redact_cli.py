@@ -90,6 +90,32 @@ class RedactCli(dgtest.DumpTestCase):
         self.assertEqual(json.loads(read(report))["spans"], [])
         self.assertEqual(dgtest.info_json(out)["regions"], dgtest.info_json(dump)["regions"])
 
+    def test_minidump_with_a_planted_key_still_opens_in_lldb(self):
+        """The shared dbghelp minidump with an Ed25519 PKCS#8 key (made here) planted into its
+        largest memory range: the redacted copy holds no byte of the key's DER, and lldb lists
+        the same threads and modules for it as for the planted input."""
+        from cryptography.hazmat.primitives.asymmetric import ed25519
+        from test_minidump_corpus import run_lldb
+        source = os.path.join(dgtest.SHARED, "corpus", "minidumps", "fullmem-normal.dmp")
+        model = dgtest.info_json(source)
+        target = max((r for r in model["regions"] if r["kind"] != "metadata"), key=lambda r: r["size"])
+        der = ed25519.Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        self.assertGreaterEqual(target["size"], len(der) + 16)
+        data = bytearray(read(source))
+        at = target["file_offset"] + 8
+        data[at:at + len(der)] = der
+        planted = self.write("planted.dmp", bytes(data))
+        out = os.path.join(self.tmp, "redacted.dmp")
+        code, _, err = dgtest.run_dumpguard("redact", "--fingerprint-key", self.fp_key(), planted, "-o", out)
+        self.assertEqual(code, 0, err)
+        redacted = read(out)
+        self.assertEqual(len(redacted), len(data))
+        self.assertIn(der[-32:], bytes(data))
+        self.assertNotIn(der[-32:], redacted, "the key's seed is still in the copy")
+        self.assertEqual(run_lldb(out), run_lldb(planted))
+        self.assertEqual(dgtest.info_json(out)["regions"], dgtest.info_json(planted)["regions"])
+
     def test_partly_parsed_dump_needs_allow_partial(self):
         # DECISIONS.md: redact refuses a partly parsed dump unless --allow-partial is given.
         dump = os.path.join(dgtest.SHARED, "corpus", "minidumps", "invalid-range.dmp")
