@@ -4,8 +4,9 @@
 # zeroed pages) and gcore dumps it. On the same page-cached core in the same run, median of 3:
 #   - bench/text_scan: dumpguard's text rule engine alone (src/rules/engine.hpp), every built-in
 #     rule, ASCII/UTF-8 and UTF-16LE, over the whole file as one area (as YARA scans a file);
-#   - YARA (Debian yara) with bench/text_rules.yar, the same rules translated by
-#     bench/yara_rules.py, each string `ascii wide` (both encodings), `-p 1` and `-p 2`;
+#   - YARA (Debian yara) with text_rules.yar, the same rules translated by bench/yara_rules.py
+#     at run time (so it always matches rules/*.toml), each string `ascii wide` (both
+#     encodings), `-p 1` and `-p 2`;
 #   - `dumpguard scan` with every default detector, with the built-in rules and with none
 #     (`--rules-only` and no file), so their difference is what the rules cost inside a scan.
 # `dumpguard scan` has no switch to run one detector alone, hence the driver.
@@ -16,10 +17,9 @@ MIB=${2:-1024}
 RUNS=${RUNS:-3}
 DG="$BUILD/dumpguard"
 TS="$BUILD/bench/text_scan"
-YAR=bench/text_rules.yar
 command -v yara >/dev/null || { echo "text.sh: yara is not installed (apt-get install yara)" >&2; exit 2; }
-python3 bench/yara_rules.py | cmp -s - "$YAR" || { echo "text.sh: $YAR is stale: run bench/yara_rules.py > $YAR" >&2; exit 2; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/dg-text.XXXXXX")
+YAR="$work/text_rules.yar"
 pid=""
 cleanup() {
   if [[ -n "$pid" ]]; then kill "$pid" 2>/dev/null || true; fi
@@ -27,6 +27,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+python3 bench/yara_rules.py > "$YAR"
 
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 source "$(dirname "$0")/lib.sh"
@@ -84,7 +85,7 @@ model=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
   echo
   echo "Machine: ${model}, $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB RAM, $(uname -sr); $(yara --version | sed 's/^/YARA /')."
   echo "Command: \`bench/text.sh $BUILD $MIB\`. $RUNS rounds (one run of each row per round), the median shown;"
-  echo "core page-cached. Rule set: the $nrules built-in rules (rules/*.toml); for YARA, \`$YAR\` (bench/yara_rules.py)."
+  echo "core page-cached. Rule set: the $nrules built-in rules (rules/*.toml); for YARA, their translation by \`bench/yara_rules.py\`."
   echo
   echo "| what | wall time | all runs (s) | throughput | CPU time | peak RSS |"
   echo "| --- | --- | --- | --- | --- | --- |"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the YARA counterpart of dumpguard's built-in text rules (rules/*.toml), for bench/text.sh.
 
-Usage: bench/yara_rules.py [RULES_DIR] > bench/text_rules.yar
+Usage: bench/yara_rules.py [RULES_DIR] > text_rules.yar (bench/text.sh runs it into its work directory)
 
 Each dumpguard rule becomes one YARA rule with one string: the rule's full pattern (not its
 prefilter) as a YARA regex with the `ascii wide` modifiers, so YARA also searches both encodings
