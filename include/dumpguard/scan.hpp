@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -42,6 +43,22 @@ struct SuppliedKey {
   std::string kid;                    // JWK key id, if any
 };
 
+// What each detector cost, for `scan --stats` and the benchmarks: CPU time summed over the
+// threads that ran it. Filled only when ScanOptions::stats points here; never in a report.
+struct DetectorCost {
+  std::string detector;
+  double scan_cpu_seconds = 0;    // scan() over every chunk (hunts: their walk and tests)
+  double finish_cpu_seconds = 0;  // finish(): closures, exact searches for found keys
+};
+struct ScanStats {
+  std::vector<DetectorCost> detectors;  // in the order they ran
+  double structure_seconds = 0;         // wall time of the structure phase
+  double hunt_seconds = 0;              // wall time of the hunt phase
+  double settle_seconds = 0;            // grouping and statuses after the detectors
+  unsigned threads = 0;                 // threads the scan used
+  std::uint64_t chunks = 0;             // pieces the areas were split into
+};
+
 struct ScanOptions {
   unsigned aes_tolerance = 0;                 // bit errors allowed in an AES schedule
   // Test every window for RSA factors, with no structure prior and no prefilter (README,
@@ -65,6 +82,11 @@ struct ScanOptions {
   std::vector<std::string> tokens;
   // The text rules, compiled once per run (--rules, --rules-only); null: the built-in set.
   std::shared_ptr<const rules::RuleEngine> text_rules;
+  // Run only these detectors (their names, as ScanReport::detectors lists them); empty: all.
+  // Hunts still hunt supplied keys without the structure detectors that harvest the rest.
+  std::vector<std::string> detectors;
+  // When set, the scan writes what each detector cost here (`scan --stats`).
+  ScanStats* stats = nullptr;
 };
 
 // The answer for one supplied key: what an auditor signs off on.
@@ -119,5 +141,8 @@ struct ScanReport {
 };
 
 ScanReport scan_dump(const Dump& dump, const ScanOptions& options);
+
+// Every detector's name, in the order a scan runs them (for ScanOptions::detectors).
+std::vector<std::string> detector_names();
 
 }  // namespace dumpguard

@@ -61,6 +61,8 @@ struct ScanCliOptions {
   std::vector<std::string> baselines;     // --baseline FILE ... (earlier scan --json reports)
   std::vector<std::string> rules;  // --rules FILE ...: text rules added to (or replacing) the built-in set
   bool rules_only = false;         // --rules-only: no built-in rules
+  std::vector<std::string> detectors;  // --detectors A,B: run only these (scan only; default all)
+  bool stats = false;                  // --stats: each detector's CPU time on stderr (scan only)
 };
 int run_scan(const ScanCliOptions& options);
 

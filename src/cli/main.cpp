@@ -114,6 +114,12 @@ int main(int argc, char** argv) {
   scan_cmd->add_option("--fail-on", scan.fail_on, "Exit 1 when a finding is at or above this severity")
       ->check(CLI::IsMember({"low", "medium", "high", "critical"}))
       ->default_str("medium");
+  scan_cmd->add_option("--detectors", scan.detectors,
+                       "Run only these detectors (comma-separated names, as the report's \"detectors\" lists "
+                       "them; default: all). Hunts then hunt only supplied keys unless the detectors that "
+                       "harvest public keys run too")
+      ->delimiter(',');
+  scan_cmd->add_flag("--stats", scan.stats, "Print each detector's CPU time and the phases' wall times on stderr");
   scan_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
 
   cli::RedactCliOptions redact;

@@ -19,6 +19,20 @@ Severity parse_severity(const std::string& s) {
   if (s == "critical") return Severity::critical;
   return Severity::medium;
 }
+
+// --stats: what each detector cost, on stderr (never in a report: it is about this machine).
+void print_stats(const std::string& path, const ScanStats& stats) {
+  fmt::print(stderr, "dumpguard: {}: stats: {} thread(s), {} chunk(s); structure phase {:.3f} s, hunt phase {:.3f} s, "
+                     "settling {:.3f} s (wall)\n",
+             path, stats.threads, stats.chunks, stats.structure_seconds, stats.hunt_seconds, stats.settle_seconds);
+  double total = 0;
+  for (const DetectorCost& c : stats.detectors) total += c.scan_cpu_seconds + c.finish_cpu_seconds;
+  for (const DetectorCost& c : stats.detectors) {
+    fmt::print(stderr, "dumpguard: {}: stats: {:<18} scan {:8.3f} s  finish {:8.3f} s  CPU\n", path, c.detector,
+               c.scan_cpu_seconds, c.finish_cpu_seconds);
+  }
+  fmt::print(stderr, "dumpguard: {}: stats: {:<18} {:8.3f} s CPU in detectors\n", path, "total", total);
+}
 }  // namespace
 
 int run_scan(const ScanCliOptions& given) {
@@ -39,7 +53,11 @@ int run_scan(const ScanCliOptions& given) {
       continue;
     }
     print_warnings(*dump);
-    const ScanReport report = scan_dump(*dump, scan_options);
+    ScanStats stats;
+    ScanOptions this_scan = scan_options;
+    if (options.stats) this_scan.stats = &stats;
+    const ScanReport report = scan_dump(*dump, this_scan);
+    if (options.stats) print_stats(path, stats);
     for (const Finding& f : report.findings) failing = failing || f.severity >= fail_on;
     if (options.sarif) {
       all.push_back(sarif_run(*dump, report));

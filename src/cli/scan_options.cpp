@@ -1,6 +1,9 @@
 // What `scan` and `redact` share: the ScanOptions the command line and the config file ask
 // for. redact rescans its copy with exactly these, so both must be built in one place.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
 
 #include <cstdio>
 #include <fstream>
@@ -52,6 +55,15 @@ std::optional<ScanOptions> build_scan_options(ScanCliOptions& options) {
   const auto key = load_fingerprint_key_or_report(options.fingerprint_key.value_or(""));
   if (!key) return std::nullopt;
   ScanOptions scan_options;
+  const std::vector<std::string> known = detector_names();
+  for (const std::string& name : options.detectors) {
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      fmt::print(stderr, "dumpguard: unknown detector \"{}\" in --detectors (known: {})\n", name,
+                 fmt::join(known, ", "));
+      return std::nullopt;
+    }
+  }
+  scan_options.detectors = options.detectors;
   scan_options.fingerprint_key = *key;
   scan_options.aes_tolerance = options.aes_tolerance.value_or(0);
   scan_options.exhaustive = options.exhaustive.value_or(false);

@@ -18,9 +18,13 @@
 #include "detect/text_rules.hpp"
 #include "detect/environment_secrets.hpp"
 
+#include <algorithm>
+
 namespace dumpguard {
 
-std::vector<std::unique_ptr<Detector>> make_detectors(const ScanOptions& options) {
+namespace {
+
+std::vector<std::unique_ptr<Detector>> every_detector(const ScanOptions& options) {
   std::vector<std::unique_ptr<Detector>> d;
   d.push_back(make_pem_detector());
   d.push_back(make_der_private_key_detector());
@@ -40,6 +44,27 @@ std::vector<std::unique_ptr<Detector>> make_detectors(const ScanOptions& options
   d.push_back(make_ed25519_seed_hunt_detector());
   d.push_back(make_hmac_key_hunt_detector());
   return d;
+}
+
+}  // namespace
+
+std::vector<std::unique_ptr<Detector>> make_detectors(const ScanOptions& options) {
+  std::vector<std::unique_ptr<Detector>> d = every_detector(options);
+  if (options.detectors.empty()) return d;
+  std::vector<std::unique_ptr<Detector>> chosen;
+  for (auto& detector : d) {
+    const auto& names = options.detectors;
+    if (std::find(names.begin(), names.end(), detector->name()) != names.end()) chosen.push_back(std::move(detector));
+  }
+  return chosen;
+}
+
+std::vector<std::string> detector_names() {
+  ScanOptions options;
+  options.registered_secrets.push_back({});  // so that registered-secret is listed too
+  std::vector<std::string> names;
+  for (const auto& detector : every_detector(options)) names.emplace_back(detector->name());
+  return names;
 }
 
 }  // namespace dumpguard

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "detect/registry.hpp"
+#include "scan/cpu_clock.hpp"
 #include "scan/key_groups.hpp"
 #include "scan/supplied_keys.hpp"
 
@@ -101,18 +102,30 @@ ScanReport scan_dump(const Dump& dump, const ScanOptions& options) {
   }
 
   const std::vector<PublicKey> supplied = supplied_public_keys(options.supplied_keys);
+  std::vector<DetectorCost> costs(detectors.size());
   for (Detector::Phase phase : {Detector::Phase::structure, Detector::Phase::hunt}) {
+    const auto phase_start = std::chrono::steady_clock::now();
     if (phase == Detector::Phase::hunt) {
       sink.ring.mark_ca(options.trusted_public_keys);
       // Supplied keys are hunted whatever they are: the user asked about them.
       for (const PublicKey& k : supplied) sink.ring.add_supplied(k);
     }
-    for (auto& detector : detectors) {
-      if (detector->phase() != phase) continue;
-      for (const ScanArea& area : areas) detector->scan(context, area, sink);
-      detector->finish(context, sink);
+    for (std::size_t d = 0; d < detectors.size(); ++d) {
+      Detector& detector = *detectors[d];
+      if (detector.phase() != phase) continue;
+      const double t0 = thread_cpu_seconds();
+      for (const ScanArea& area : areas) detector.scan(context, area, sink);
+      const double t1 = thread_cpu_seconds();
+      detector.finish(context, sink);
+      costs[d].scan_cpu_seconds += t1 - t0;
+      costs[d].finish_cpu_seconds += thread_cpu_seconds() - t1;
+    }
+    if (options.stats) {
+      (phase == Detector::Phase::structure ? options.stats->structure_seconds : options.stats->hunt_seconds) =
+          seconds_since(phase_start);
     }
   }
+  const auto settle_start = std::chrono::steady_clock::now();
 
   ScanReport report;
   for (const auto& d : detectors) report.detectors.emplace_back(d->name());
@@ -129,6 +142,15 @@ ScanReport scan_dump(const Dump& dump, const ScanOptions& options) {
   report.supplied = supplied_status(options.supplied_keys, supplied, report, dump, options.exhaustive);
   report.supplied_tokens = supplied_token_status(options.tokens, report, dump);
   report.registered = registered_status(options.registered_secrets, report, dump);
+  if (options.stats) {
+    options.stats->settle_seconds = seconds_since(settle_start);
+    options.stats->threads = 1;
+    options.stats->detectors.clear();
+    for (std::size_t d = 0; d < detectors.size(); ++d) {
+      costs[d].detector = std::string(detectors[d]->name());
+      options.stats->detectors.push_back(costs[d]);
+    }
+  }
   return report;
 }
 
