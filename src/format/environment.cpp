@@ -4,6 +4,7 @@
 #include <cstring>
 #include <fmt/format.h>
 #include <string_view>
+#include <vector>
 
 #include "format/address_map.hpp"
 
@@ -54,13 +55,22 @@ std::optional<EnvironmentBlock> linux_initial_environment(const DumpModel& model
   if (needle < 4u * 2 * word || (word != 4 && word != 8)) return std::nullopt;
   constexpr std::size_t kMaxVariables = 1u << 16;
   const AddressMap map(model);
-  for (const Region& r : model.regions) {
-    if (r.kind != RegionKind::stack && r.kind != RegionKind::heap && r.kind != RegionKind::anon) continue;
+  // The initial stack is a stack region: those are searched first, so a large heap is read
+  // only when no stack holds the vector (memmem: glibc's two-way search, far faster than
+  // std::search on a GiB of heap).
+  std::vector<const Region*> order;
+  for (RegionKind kind : {RegionKind::stack, RegionKind::heap, RegionKind::anon}) {
+    for (const Region& r : model.regions) {
+      if (r.kind == kind) order.push_back(&r);
+    }
+  }
+  for (const Region* region : order) {
+    const Region& r = *region;
     if (!r.vaddr || r.file_offset > file.size() || r.size > file.size() - r.file_offset) continue;
     const std::byte* begin = file.data() + r.file_offset;
-    const std::byte* end = begin + r.size;
-    const std::byte* hit = std::search(begin, end, auxv.begin(), auxv.begin() + static_cast<std::ptrdiff_t>(needle));
-    if (hit == end) continue;
+    const void* found = ::memmem(begin, r.size, auxv.data(), needle);
+    if (found == nullptr) continue;
+    const std::byte* hit = static_cast<const std::byte*>(found);
     // envp[] ends with a NULL word right before auxv; walk back over the pointers to the NULL
     // that ends argv[].
     const std::uint64_t auxv_at = static_cast<std::uint64_t>(hit - begin);
