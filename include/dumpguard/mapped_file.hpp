@@ -29,6 +29,14 @@ class MappedFile {
   ~MappedFile();
 
   std::span<const std::byte> bytes() const { return {data_, size_}; }
+
+  // Drops this process's references to every mapped page (madvise MADV_DONTNEED), so resident
+  // memory stays bounded while a scan walks a large dump. The mapping is private, read-only and
+  // file-backed, so the next read faults the same bytes back in from the page cache: the
+  // content cannot change. Safe while other threads read. No-op for borrowed bytes.
+  void release() const;
+  // Hint (MADV_WILLNEED) that [offset, offset + length) is read soon: readahead from disk.
+  void will_need(std::uint64_t offset, std::uint64_t length) const;
   std::uint64_t size() const { return size_; }
   int fd() const { return fd_; }
 

@@ -87,6 +87,17 @@ struct ScanOptions {
   std::vector<std::string> detectors;
   // When set, the scan writes what each detector cost here (`scan --stats`).
   ScanStats* stats = nullptr;
+  // Threads (--threads): 0 uses every core the process may run on. The report does not depend
+  // on it.
+  unsigned threads = 0;
+  // Bytes per chunk (0: the default, 16 MiB). Tests make it small so that a small dump has
+  // many chunk boundaries; the report does not depend on it either, but for structures longer
+  // than 1 MiB that cross a boundary (README, "Parallel scan").
+  std::uint64_t chunk_size = 0;
+  // Called as the scan advances, with bytes done and the total (area bytes, twice: the
+  // structure phase, then the hunts). Calls never overlap and `done` never decreases; they may
+  // come from any of the scan's threads.
+  std::function<void(std::uint64_t done, std::uint64_t total)> progress;
 };
 
 // The answer for one supplied key: what an auditor signs off on.

@@ -61,6 +61,8 @@ struct ScanCliOptions {
   std::vector<std::string> baselines;     // --baseline FILE ... (earlier scan --json reports)
   std::vector<std::string> rules;  // --rules FILE ...: text rules added to (or replacing) the built-in set
   bool rules_only = false;         // --rules-only: no built-in rules
+  unsigned threads = 0;             // --threads N; 0: every core
+  std::uint64_t chunk_size = 0;     // --chunk-size (hidden, for tests): bytes per chunk; 0: default
   std::vector<std::string> detectors;  // --detectors A,B: run only these (scan only; default all)
   bool stats = false;                  // --stats: each detector's CPU time on stderr (scan only)
 };

@@ -87,6 +87,14 @@ void add_scan_options(CLI::App& cmd, dumpguard::cli::ScanCliOptions& scan, ScanF
                "replaces it); repeatable")
       ->check(CLI::ExistingFile);
   cmd.add_flag("--rules-only", scan.rules_only, "Use only the --rules files' text rules, not the built-in set");
+  cmd.add_option("--threads", scan.threads,
+                 "Threads to scan with (default: every core); the report is the same for any number")
+      ->check(CLI::Range(1u, 1024u));
+  // Hidden: tests make chunks small so that a small dump has many chunk boundaries.
+  cmd.add_option("--chunk-size", scan.chunk_size, "Bytes per chunk of the parallel scan")
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::Range(std::uint64_t{4096}, std::uint64_t{1} << 40))
+      ->group("");
 }
 
 }  // namespace

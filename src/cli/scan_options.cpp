@@ -64,6 +64,8 @@ std::optional<ScanOptions> build_scan_options(ScanCliOptions& options) {
     }
   }
   scan_options.detectors = options.detectors;
+  scan_options.threads = options.threads;
+  scan_options.chunk_size = options.chunk_size;
   scan_options.fingerprint_key = *key;
   scan_options.aes_tolerance = options.aes_tolerance.value_or(0);
   scan_options.exhaustive = options.exhaustive.value_or(false);

@@ -65,7 +65,7 @@ bool MacVerifier::verifies(const MacToken& token, std::span<const std::uint8_t> 
 
 std::optional<MacToken> parse_hmac_jwt(std::string_view text, std::size_t& length) {
   // Three base64url parts joined by dots; a token is at most a few KiB.
-  constexpr std::size_t kMaxToken = 16 * 1024;
+  constexpr std::size_t kMaxToken = kMaxJwt;
   std::size_t dots[2] = {0, 0};
   std::size_t n_dots = 0, i = 0;
   for (; i < text.size() && i < kMaxToken; ++i) {

@@ -17,6 +17,8 @@ struct MacToken {
   std::string origin;                   // where the token came from
 };
 
+// The longest token parse_hmac_jwt reads.
+inline constexpr std::size_t kMaxJwt = 16 * 1024;
 // The compact JWS at the start of `text` (it may continue past the token), when its header
 // names an HMAC algorithm. `length` receives the token's length.
 std::optional<MacToken> parse_hmac_jwt(std::string_view text, std::size_t& length);

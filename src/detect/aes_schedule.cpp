@@ -271,6 +271,7 @@ class AesScheduleDetector final : public Detector {
 
   std::string_view name() const override { return "aes-schedule"; }
   Phase phase() const override { return Phase::structure; }
+  Reach reach() const override { return {0, kSpan256}; }
 
   void scan(const ScanContext& context, const ScanArea& area, FindingSink& sink) override {
     const auto* base = reinterpret_cast<const std::uint8_t*>(area.bytes.data());

@@ -64,6 +64,8 @@ class CapiBlobDetector final : public Detector {
  public:
   std::string_view name() const override { return "capi"; }
   Phase phase() const override { return Phase::structure; }
+  // The BLOBHEADER sits 8 bytes before RSAPUBKEY; a 16384-bit PRIVATEKEYBLOB is about 9.2 KiB.
+  Reach reach() const override { return {kBlobHeader, 16 * 1024}; }
 
   void scan(const ScanContext& context, const ScanArea& area, FindingSink& sink) override {
     const std::string_view text(reinterpret_cast<const char*>(area.bytes.data()), area.bytes.size());

@@ -49,6 +49,7 @@ class ChaChaStateDetector final : public Detector {
  public:
   std::string_view name() const override { return "chacha-state"; }
   Phase phase() const override { return Phase::structure; }
+  Reach reach() const override { return {0, kStateBytes}; }
 
   void scan(const ScanContext& context, const ScanArea& area, FindingSink& sink) override {
     if (!live_memory(context, area)) return;

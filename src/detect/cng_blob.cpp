@@ -62,6 +62,8 @@ class CngBlobDetector final : public Detector {
  public:
   std::string_view name() const override { return "cng"; }
   Phase phase() const override { return Phase::structure; }
+  // The largest blob: a BCRYPT_RSAFULLPRIVATE_BLOB of a 16384-bit key, about 9.3 KiB.
+  Reach reach() const override { return {0, 16 * 1024}; }
 
   void scan(const ScanContext& context, const ScanArea& area, FindingSink& sink) override {
     const std::string_view text(reinterpret_cast<const char*>(area.bytes.data()), area.bytes.size());

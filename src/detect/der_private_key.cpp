@@ -15,6 +15,9 @@ class DerPrivateKeyDetector final : public Detector {
  public:
   std::string_view name() const override { return "der"; }
   Phase phase() const override { return Phase::structure; }
+  // DER carries its own length and has no cap; a key longer than kMaxStructure that crosses a
+  // chunk boundary is missed (README, "Parallel scan").
+  Reach reach() const override { return {0, kMaxStructure}; }
 
   void scan(const ScanContext& context, const ScanArea& area, FindingSink& sink) override {
     const auto* data = reinterpret_cast<const std::uint8_t*>(area.bytes.data());

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "crypto/jwt.hpp"
+#include "detect/chunks.hpp"
 #include "detect/public_key.hpp"
 #include "dumpguard/dump.hpp"
 #include "dumpguard/finding.hpp"
@@ -52,6 +53,8 @@ struct ScanContext {
   // --time-budget: when the hunts must stop, and the budget in seconds (for their reports).
   std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt;
   double time_budget = 0;
+  // The scan's chunks and threads (detect/chunks.hpp); null when a test runs a detector alone.
+  const ChunkRunner* runner = nullptr;
 };
 
 // A hunt's view of the scan's time budget: once it has run out the hunt stops where it is,
@@ -65,6 +68,10 @@ class HuntClock {
     return stopped_at_.has_value();
   }
   bool stopped() const { return stopped_at_.has_value(); }
+  // Records a stop another thread's clock saw (hunts that test on several threads).
+  void stop_at(std::uint64_t file_offset) {
+    if (!stopped_at_) stopped_at_ = file_offset;
+  }
   void report(std::string_view detector, const ScanContext& context, FindingSink& sink) const;
 
  private:
@@ -80,7 +87,20 @@ class Detector {
   virtual ~Detector() = default;
   virtual std::string_view name() const = 0;
   virtual Phase phase() const = 0;
+  // Structure detectors: the scanner calls scan() on chunk windows (detect/chunks.hpp), from
+  // several threads, each with its own instance, and keeps the findings that start in the
+  // chunk. So scan() keeps no state from one call to the next that changes what it finds, and
+  // reach() says how far around a chunk it must see to find every structure starting in it as
+  // a single pass over the area would.
   virtual void scan(const ScanContext& context, const ScanArea& area, FindingSink& sink) = 0;
+  virtual Reach reach() const { return {}; }
+  // Hunts: the scanner calls scan_areas() once, after the structure phase. By default it is
+  // scan() over every area in order; hunts override it to walk the chunks on the scan's
+  // threads and test their candidates on one, in the order of that single pass, so that what
+  // crosses areas (keys found, budgets, candidates tried) comes out the same.
+  virtual void scan_areas(const ScanContext& context, FindingSink& sink) {
+    for (const ScanArea& area : context.areas) scan(context, area, sink);
+  }
   // Called once after every area was scanned, for detectors that need a second pass
   // (the RSA key closure searches for the components it derived from the primes).
   virtual void finish(const ScanContext& /*context*/, FindingSink& /*sink*/) {}

@@ -14,13 +14,16 @@
 #include <fmt/format.h>
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
+#include <tuple>
 #include <vector>
 
 #include "crypto/openssl_ptr.hpp"
 #include "crypto/private_key.hpp"
 #include "detect/exact_search.hpp"
 #include "detect/limb_candidates.hpp"
+#include "detect/pass_order.hpp"
 
 namespace dumpguard {
 
@@ -44,35 +47,15 @@ class EcScalarHunt final : public Detector {
 
   void scan(const ScanContext& context, const ScanArea& area, FindingSink& /*sink*/) override {
     prepare(context);
-    if (curves_.empty() || clock_.expired(context, area.file_offset)) return;
-    if (area.region && !may_hold_live_keys(context.dump.model.regions[*area.region])) return;
-    const auto* data = reinterpret_cast<const std::uint8_t*>(area.bytes.data());
-    const auto* all = reinterpret_cast<const std::uint8_t*>(context.dump.bytes().data());
-    const std::uint64_t base = vaddr_of(context.dump, area, 0).value_or(area.file_offset);
-    for (Curve& curve : curves_) {
-      if (curve.found == curve.targets.size()) continue;  // every key on this curve is proven
-      const LimbSearch search{{data, area.bytes.size()}, base, word_, curve.scalar_len};
-      for_each_chunk(search, 32, [&](std::size_t o) {
-        test(context, curve, data + o, area.file_offset + o, true);
-        test(context, curve, data + o, area.file_offset + o, false);
-      });
-      for_each_bignum(search, *map_, [&](std::uint64_t at) { test(context, curve, all + at, at, true); });
-    }
-    // Then everywhere else, with the strict prefilters: islands of random bytes.
-    for (Curve& curve : curves_) {
-      if (curve.found == curve.targets.size()) continue;
-      const LimbSearch search{{data, area.bytes.size()}, base, word_, curve.scalar_len};
-      for_each_island(search, [&](std::size_t o) {
-        if (!looks_random(data + o, curve.scalar_len) || curve.stopped_at) return;
-        if (curve.islands == island_budget_) {
-          curve.stopped_at = area.file_offset + o;
-          return;
-        }
-        ++curve.islands;
-        test(context, curve, data + o, area.file_offset + o, true);
-        test(context, curve, data + o, area.file_offset + o, false);
-      });
-    }
+    ScanContext one = context;
+    one.areas = std::span<const ScanArea>(&area, 1);
+    one.runner = nullptr;
+    hunt(one);
+  }
+
+  void scan_areas(const ScanContext& context, FindingSink& /*sink*/) override {
+    prepare(context);
+    hunt(context);
   }
 
   void finish(const ScanContext& context, FindingSink& sink) override {
@@ -103,8 +86,8 @@ class EcScalarHunt final : public Detector {
       }
       OPENSSL_cleanse(buf.data(), buf.size());
     }
-    for (const ScanArea& area : context.areas) {
-      patterns.search(area.bytes, [&](std::size_t offset, std::size_t length, std::size_t tag) {
+    {
+      patterns.search_areas(context, [&](const ScanArea& area, std::size_t offset, std::size_t length, std::size_t tag) {
         const Origin& o = origins[tag];
         sink.finding(proven_copy(context, area, offset, length, "ec-scalar", "ec-private-scalar",
                                  o.little_endian ? "le" : "be",
@@ -121,7 +104,6 @@ class EcScalarHunt final : public Detector {
     prepared_ = true;
     word_ = pointer_width(context.dump.model);
     map_.emplace(context.dump.model);
-    ctx_.reset(BN_CTX_new());
     for (const PublicKey& k : context.keys.keys()) {
       if (k.type != KeyType::ec || k.ca) continue;
       Curve* curve = nullptr;
@@ -142,28 +124,258 @@ class EcScalarHunt final : public Detector {
     }
   }
 
-  void test(const ScanContext& context, Curve& curve, const std::uint8_t* p, std::uint64_t file_offset,
-            bool little_endian) {
-    if (clock_.expired(context, file_offset)) return;
+  // Streams of one area, in the order one pass tests them: for each curve, the limbs after
+  // glibc chunk headers (each tried little- then big-endian) and the limbs BIGNUMs point to;
+  // then for each curve its islands (little- then big-endian), under the island budget.
+  std::size_t chunk_stream(std::size_t curve) const { return 2 * curve; }
+  std::size_t bignum_stream(std::size_t curve) const { return 2 * curve + 1; }
+  std::size_t island_stream(std::size_t curve) const { return 2 * curves_.size() + curve; }
+
+  // A scalar multiplication whose point is a target's: where, and which target.
+  struct Hit {
+    std::size_t stream = 0;
+    std::size_t index = 0;  // in the stream within the chunk; a window's two byte orders are 2j, 2j+1
+    std::uint64_t file_offset = 0;
+    bool little_endian = false;
+    std::size_t target = 0;  // index into the curve's targets
+    const std::uint8_t* bytes = nullptr;  // the window's bytes in the mapping
+  };
+  struct Island {
+    std::uint64_t file_offset;
+    const std::uint8_t* bytes;
+  };
+  struct ChunkOutcome {
+    std::vector<Hit> hits;
+    std::optional<Hit> stop;                        // where this chunk's clock ran out
+    std::vector<std::vector<Island>> islands;  // per curve: windows that pass looks_random
+  };
+
+  void hunt(const ScanContext& context) {
+    if (curves_.empty()) return;
+    const std::vector<ChunkBounds> chunks = chunks_of(context);
+    // earliest[curve][target]: the first pass position where that key's scalar was found.
+    std::vector<std::vector<EarliestHit>> earliest(curves_.size());
+    for (std::size_t ci = 0; ci < curves_.size(); ++ci) {
+      earliest[ci].resize(curves_[ci].targets.size());
+      for (std::size_t t = 0; t < curves_[ci].targets.size(); ++t) {
+        if (found_.count(curves_[ci].targets[t])) earliest[ci][t].note(0);
+      }
+    }
+    std::vector<ChunkOutcome> outcomes(chunks.size());
+    std::vector<BnCtxPtr> contexts(worker_count(context));
+    // First on every thread: the structure streams, tested as they are walked, and the islands,
+    // walked only (the budget counts them in pass order, which no thread knows yet).
+    run_chunks(context, [&](std::size_t c, unsigned worker) {
+      if (!contexts[worker]) contexts[worker].reset(BN_CTX_new());
+      walk_structures(context, chunks, c, earliest, contexts[worker].get(), outcomes[c]);
+    });
+    // The islands one pass would test: per curve, the first island_budget_ in pass order.
+    std::vector<std::vector<std::size_t>> budget_left(chunks.size(), std::vector<std::size_t>(curves_.size(), 0));
+    for (std::size_t ci = 0; ci < curves_.size(); ++ci) {
+      std::size_t left = island_budget_ > curves_[ci].islands ? island_budget_ - curves_[ci].islands : 0;
+      for (std::size_t c = 0; c < chunks.size(); ++c) {
+        budget_left[c][ci] = std::min(left, outcomes[c].islands.empty() ? 0 : outcomes[c].islands[ci].size());
+        left -= budget_left[c][ci];
+      }
+    }
+    run_chunks(context, [&](std::size_t c, unsigned worker) {
+      if (!contexts[worker]) contexts[worker].reset(BN_CTX_new());
+      test_islands(context, chunks, c, earliest, budget_left[c], contexts[worker].get(), outcomes[c]);
+    });
+    replay(context, chunks, outcomes);
+  }
+
+  void walk_structures(const ScanContext& context, const std::vector<ChunkBounds>& chunks, std::size_t c,
+                       std::vector<std::vector<EarliestHit>>& earliest, BN_CTX* ctx, ChunkOutcome& out) const {
+    const ChunkBounds& chunk = chunks[c];
+    const ScanArea& area = context.areas[chunk.area];
+    if (area.region && !may_hold_live_keys(context.dump.model.regions[*area.region])) return;
+    out.islands.resize(curves_.size());
+    const auto* all = reinterpret_cast<const std::uint8_t*>(context.dump.bytes().data());
+    std::size_t longest = 0;
+    for (const Curve& curve : curves_) longest = std::max(longest, curve.scalar_len);
+    const ScanArea window = chunk_window(area, chunk, {island_reach(longest), island_reach(longest) + 64});
+    const auto* data = reinterpret_cast<const std::uint8_t*>(window.bytes.data());
+    std::set<std::pair<std::uint64_t, std::size_t>> tried;
+    HuntClock clock;
+    for (std::size_t ci = 0; ci < curves_.size() && !out.stop; ++ci) {
+      const Curve& curve = curves_[ci];
+      const LimbSearch search = limb_search(context, area, window, chunk, curve.scalar_len);
+      for (std::size_t stream : {chunk_stream(ci), bignum_stream(ci)}) {
+        if (out.stop || all_found_before(earliest[ci], pass_position(chunk.area, stream, c))) continue;
+        std::size_t index = 0;
+        const auto try_at = [&](const std::uint8_t* p, std::uint64_t at, bool little_endian) {
+          test(context, ci, p, at, little_endian, stream, index++, c, chunk.area, earliest, tried, clock, ctx, out);
+        };
+        if (stream == chunk_stream(ci)) {
+          for_each_chunk(search, 32, [&](std::size_t o) {
+            try_at(data + o, window.file_offset + o, true);
+            try_at(data + o, window.file_offset + o, false);
+          });
+        } else {
+          for_each_bignum(search, *map_, [&](std::uint64_t at) { try_at(all + at, at, true); });
+        }
+      }
+      // Then everywhere else, with the strict prefilters: islands of random bytes.
+      if (all_found_before(earliest[ci], pass_position(chunk.area, island_stream(ci), c))) continue;
+      for_each_island(search, [&](std::size_t o) {
+        if (looks_random(data + o, curve.scalar_len)) out.islands[ci].push_back({window.file_offset + o, data + o});
+      });
+    }
+  }
+
+  void test_islands(const ScanContext& context, const std::vector<ChunkBounds>& chunks, std::size_t c,
+                    std::vector<std::vector<EarliestHit>>& earliest, const std::vector<std::size_t>& budget,
+                    BN_CTX* ctx, ChunkOutcome& out) const {
+    if (out.islands.empty() || out.stop) return;
+    std::set<std::pair<std::uint64_t, std::size_t>> tried;
+    HuntClock clock;
+    for (std::size_t ci = 0; ci < curves_.size() && !out.stop; ++ci) {
+      const std::size_t stream = island_stream(ci);
+      for (std::size_t j = 0; j < budget[ci] && !out.stop; ++j) {
+        if (all_found_before(earliest[ci], pass_position(chunks[c].area, stream, c))) break;
+        const Island& at = out.islands[ci][j];
+        test(context, ci, at.bytes, at.file_offset, true, stream, 2 * j, c, chunks[c].area, earliest, tried, clock, ctx,
+             out);
+        test(context, ci, at.bytes, at.file_offset, false, stream, 2 * j + 1, c, chunks[c].area, earliest, tried,
+             clock, ctx, out);
+      }
+    }
+  }
+
+  static bool all_found_before(const std::vector<EarliestHit>& earliest, std::uint64_t position) {
+    for (const EarliestHit& e : earliest) {
+      if (!e.before(position)) return false;
+    }
+    return true;
+  }
+
+  // One scalar multiplication, if the window passes the prefilters and a target it could be
+  // the first for is left. Any thread.
+  void test(const ScanContext& context, std::size_t ci, const std::uint8_t* p, std::uint64_t file_offset,
+            bool little_endian, std::size_t stream, std::size_t index, std::size_t chunk, std::size_t area,
+            std::vector<std::vector<EarliestHit>>& earliest, std::set<std::pair<std::uint64_t, std::size_t>>& tried,
+            HuntClock& clock, BN_CTX* ctx, ChunkOutcome& out) const {
+    if (out.stop) return;
+    if (clock.expired(context, file_offset)) {
+      out.stop = Hit{stream, index, file_offset, little_endian, 0, p};
+      return;
+    }
+    const Curve& curve = curves_[ci];
     const std::size_t len = curve.scalar_len;
     if (distinct_bytes(p, len) < len / 2 || has_pointer_word(p, len)) return;
-    if (!tried_.insert({file_offset, len * 2 + (little_endian ? 1 : 0)}).second) return;
+    const std::uint64_t position = pass_position(area, stream, chunk);
+    if (all_found_before(earliest[ci], position)) return;
+    if (!tried.insert({file_offset, len * 2 + (little_endian ? 1 : 0)}).second) return;
     BnPtr d(little_endian ? BN_lebin2bn(p, static_cast<int>(len), nullptr) : BN_bin2bn(p, static_cast<int>(len), nullptr));
     if (!d || BN_is_zero(d.get()) || BN_cmp(d.get(), EC_GROUP_get0_order(curve.group.get())) >= 0) return;
     EcPointPtr q(EC_POINT_new(curve.group.get()));
-    ++multiplications_;
-    if (!q || EC_POINT_mul(curve.group.get(), q.get(), d.get(), nullptr, nullptr, ctx_.get()) != 1) return;
-    std::vector<std::uint8_t> point(EC_POINT_point2oct(curve.group.get(), q.get(), POINT_CONVERSION_UNCOMPRESSED,
-                                                       nullptr, 0, ctx_.get()));
-    EC_POINT_point2oct(curve.group.get(), q.get(), POINT_CONVERSION_UNCOMPRESSED, point.data(), point.size(), ctx_.get());
-    for (const PublicKey* key : curve.targets) {
-      if (key->point.size() == point.size() && std::equal(point.begin(), point.end(), key->point.begin()) &&
-          !found_.count(key)) {
-        found_.emplace(key, std::move(d));
-        ++curve.found;
+    if (!q || EC_POINT_mul(curve.group.get(), q.get(), d.get(), nullptr, nullptr, ctx) != 1) return;
+    std::vector<std::uint8_t> point(
+        EC_POINT_point2oct(curve.group.get(), q.get(), POINT_CONVERSION_UNCOMPRESSED, nullptr, 0, ctx));
+    EC_POINT_point2oct(curve.group.get(), q.get(), POINT_CONVERSION_UNCOMPRESSED, point.data(), point.size(), ctx);
+    for (std::size_t t = 0; t < curve.targets.size(); ++t) {
+      const PublicKey* key = curve.targets[t];
+      if (key->point.size() == point.size() && std::equal(point.begin(), point.end(), key->point.begin())) {
+        earliest[ci][t].note(position);
+        out.hits.push_back({stream, index, file_offset, little_endian, t, p});
         return;
       }
     }
+  }
+
+  // The outcomes in the order of one pass: the first window whose scalar gives a target's point
+  // proves it, a curve's streams stop once all its keys are proven, islands count against the
+  // budget, and the clock stops at the first position that saw it run out.
+  void replay(const ScanContext& context, const std::vector<ChunkBounds>& chunks,
+              std::vector<ChunkOutcome>& outcomes) {
+    std::optional<std::tuple<std::uint64_t, std::size_t>> stop;  // earliest (position, index)
+    std::optional<std::uint64_t> stop_offset;
+    for (std::size_t c = 0; c < chunks.size(); ++c) {
+      if (const auto& s = outcomes[c].stop) {
+        const auto at = std::make_tuple(pass_position(chunks[c].area, s->stream, c), s->index);
+        if (!stop || at < *stop) {
+          stop = at;
+          stop_offset = s->file_offset;
+        }
+      }
+    }
+    const auto stopped = [&](std::size_t c, std::size_t stream, std::size_t index) {
+      return stop && std::make_tuple(pass_position(chunks[c].area, stream, c), index) >= *stop;
+    };
+    const auto apply = [&](Curve& curve, const Hit& h) {
+      const PublicKey* key = curve.targets[h.target];
+      if (found_.count(key)) return;
+      const std::uint8_t* p = h.bytes;
+      const int n = static_cast<int>(curve.scalar_len);
+      BnPtr d(h.little_endian ? BN_lebin2bn(p, n, nullptr) : BN_bin2bn(p, n, nullptr));
+      if (!d) return;
+      found_.emplace(key, std::move(d));
+      ++curve.found;
+    };
+    for (auto& out : outcomes) {
+      std::sort(out.hits.begin(), out.hits.end(),
+                [](const Hit& a, const Hit& b) { return std::tie(a.stream, a.index) < std::tie(b.stream, b.index); });
+    }
+    for (std::size_t first = 0; first < chunks.size();) {
+      std::size_t last = first;
+      while (last < chunks.size() && chunks[last].area == chunks[first].area) ++last;
+      const ScanArea& area = context.areas[chunks[first].area];
+      if (stopped(first, 0, 0)) break;
+      if (area.region && !may_hold_live_keys(context.dump.model.regions[*area.region])) {
+        first = last;
+        continue;
+      }
+      for (std::size_t ci = 0; ci < curves_.size(); ++ci) {
+        Curve& curve = curves_[ci];
+        if (curve.found == curve.targets.size()) continue;
+        for (std::size_t stream : {chunk_stream(ci), bignum_stream(ci)}) {
+          for (std::size_t c = first; c < last; ++c) {
+            for (const Hit& h : outcomes[c].hits) {
+              if (h.stream != stream) continue;
+              if (stopped(c, h.stream, h.index)) return clock_.stop_at(*stop_offset);
+              apply(curve, h);
+            }
+          }
+        }
+      }
+      for (std::size_t ci = 0; ci < curves_.size(); ++ci) {
+        Curve& curve = curves_[ci];
+        if (curve.found == curve.targets.size()) continue;
+        const std::size_t stream = island_stream(ci);
+        for (std::size_t c = first; c < last; ++c) {
+          if (outcomes[c].islands.empty()) continue;
+          const auto& islands = outcomes[c].islands[ci];
+          auto hit = std::find_if(outcomes[c].hits.begin(), outcomes[c].hits.end(),
+                                  [&](const Hit& h) { return h.stream == stream; });
+          for (std::size_t j = 0; j < islands.size(); ++j) {
+            if (curve.stopped_at) break;
+            if (curve.islands == island_budget_) {
+              curve.stopped_at = islands[j].file_offset;
+              break;
+            }
+            ++curve.islands;
+            if (stopped(c, stream, 2 * j)) return clock_.stop_at(*stop_offset);
+            for (; hit != outcomes[c].hits.end() && hit->stream == stream && hit->index <= 2 * j + 1; ++hit) {
+              if (stopped(c, stream, hit->index)) return clock_.stop_at(*stop_offset);
+              apply(curve, *hit);
+            }
+          }
+        }
+      }
+      first = last;
+    }
+    if (stop) clock_.stop_at(*stop_offset);
+  }
+
+  // The LimbSearch of a chunk's window that visits the walk positions the chunk owns.
+  LimbSearch limb_search(const ScanContext& context, const ScanArea& area, const ScanArea& window,
+                         const ChunkBounds& chunk, std::size_t len) const {
+    const std::uint64_t base = vaddr_of(context.dump, window, 0).value_or(window.file_offset);
+    LimbSearch s{{reinterpret_cast<const std::uint8_t*>(window.bytes.data()), window.bytes.size()}, base, word_, len};
+    s.from = static_cast<std::size_t>(area.file_offset + chunk.begin - window.file_offset);
+    s.to = s.from + static_cast<std::size_t>(chunk.end - chunk.begin);
+    return s;
   }
 
   std::size_t island_budget_;
@@ -171,11 +383,8 @@ class EcScalarHunt final : public Detector {
   bool prepared_ = false;
   unsigned word_ = 8;
   std::optional<AddressMap> map_;
-  BnCtxPtr ctx_;
   std::vector<Curve> curves_;
   std::map<const PublicKey*, BnPtr> found_;
-  std::set<std::pair<std::uint64_t, std::size_t>> tried_;
-  std::uint64_t multiplications_ = 0;
 };
 
 }  // namespace

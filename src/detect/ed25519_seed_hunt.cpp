@@ -9,13 +9,17 @@
 #include <openssl/crypto.h>
 
 #include <fmt/format.h>
+#include <algorithm>
 #include <map>
+#include <optional>
+#include <tuple>
 #include <vector>
 
 #include "crypto/private_key.hpp"
 #include "detect/byte_statistics.hpp"
 #include "detect/exact_search.hpp"
 #include "detect/limb_candidates.hpp"
+#include "detect/pass_order.hpp"
 
 namespace dumpguard {
 
@@ -29,40 +33,15 @@ class Ed25519SeedHunt final : public Detector {
 
   void scan(const ScanContext& context, const ScanArea& area, FindingSink& /*sink*/) override {
     prepare(context);
-    if (publics_.empty() || clock_.expired(context, area.file_offset)) return;
-    publics_.search(area.bytes, [&](std::size_t offset, std::size_t, std::size_t tag) {
-      const PublicKey* key = targets_[tag];
-      if (offset < 32 || found_.count(key)) return;
-      const auto* seed = reinterpret_cast<const std::uint8_t*>(area.bytes.data()) + offset - 32;
-      if (distinct_bytes(seed, 32) < 16) return;
-      const KeyCheck check = check_edwards(key->type, {seed, 32}, key->point);
-      if (check.verified) found_.emplace(key, std::vector<std::uint8_t>(seed, seed + 32));
-    });
-    // Then seeds stored apart from their public key (OpenSSL keeps the private half in an
-    // allocation of its own): islands of 32 random bytes, one derivation per key type.
-    if (found_.size() == targets_.size() || stopped_at_) return;
-    if (area.region && !may_hold_live_keys(context.dump.model.regions[*area.region])) return;
-    const auto* data = reinterpret_cast<const std::uint8_t*>(area.bytes.data());
-    const std::uint64_t base = vaddr_of(context.dump, area, 0).value_or(area.file_offset);
-    const LimbSearch search{{data, area.bytes.size()}, base, 8, 32};
-    for_each_island(search, [&](std::size_t o) {
-      if (stopped_at_ || !looks_random(data + o, 32) || clock_.expired(context, area.file_offset + o)) return;
-      if (islands_ == island_budget_) {
-        stopped_at_ = area.file_offset + o;
-        return;
-      }
-      ++islands_;
-      for (KeyType type : {KeyType::ed25519, KeyType::x25519}) {
-        if (!wanted(type)) continue;
-        const KeyCheck check = check_edwards(type, {data + o, 32}, {});
-        if (!check.public_key) continue;
-        for (const PublicKey* key : targets_) {
-          if (key->type == type && key->point == check.public_key->point && !found_.count(key)) {
-            found_.emplace(key, std::vector<std::uint8_t>(data + o, data + o + 32));
-          }
-        }
-      }
-    });
+    ScanContext one = context;
+    one.areas = std::span<const ScanArea>(&area, 1);
+    one.runner = nullptr;
+    hunt(one);
+  }
+
+  void scan_areas(const ScanContext& context, FindingSink& /*sink*/) override {
+    prepare(context);
+    hunt(context);
   }
 
   void finish(const ScanContext& context, FindingSink& sink) override {
@@ -79,8 +58,8 @@ class Ed25519SeedHunt final : public Detector {
       owners.push_back(key);
     }
     for (auto& [key, seed] : found_) OPENSSL_cleanse(seed.data(), seed.size());
-    for (const ScanArea& area : context.areas) {
-      seeds.search(area.bytes, [&](std::size_t offset, std::size_t length, std::size_t tag) {
+    {
+      seeds.search_areas(context, [&](const ScanArea& area, std::size_t offset, std::size_t length, std::size_t tag) {
         const PublicKey* key = owners[tag];
         const bool ed = key->type == KeyType::ed25519;
         sink.finding(proven_copy(context, area, offset, length, "edwards-seed",
@@ -93,12 +72,181 @@ class Ed25519SeedHunt final : public Detector {
   }
 
  private:
-  // A key of this type is still sought.
-  bool wanted(KeyType type) const {
-    for (const PublicKey* key : targets_) {
-      if (key->type == type && !found_.count(key)) return true;
+  // Streams of one area, in the order one pass tests them: the 32 bytes before each copy of a
+  // public key (seed‖public key), then the islands of 32 random bytes, under the budget.
+  static constexpr std::size_t kBesidePublic = 0;
+  static constexpr std::size_t kIslands = 1;
+
+  // A seed that gives a target's public key: where, and which target.
+  struct Hit {
+    std::size_t stream = 0;
+    std::size_t index = 0;  // in the stream within the chunk
+    std::uint64_t file_offset = 0;
+    const std::uint8_t* seed = nullptr;  // in the mapping
+    std::size_t target = 0;              // index into targets_
+  };
+  struct Island {
+    std::uint64_t file_offset;
+    const std::uint8_t* bytes;
+  };
+  struct ChunkOutcome {
+    std::vector<Hit> hits;
+    std::optional<Hit> stop;     // where this chunk's clock ran out
+    std::vector<Island> islands;  // windows that pass looks_random (live areas only)
+  };
+
+  void hunt(const ScanContext& context) {
+    if (publics_.empty()) return;
+    const std::vector<ChunkBounds> chunks = chunks_of(context);
+    std::vector<EarliestHit> earliest(targets_.size());
+    for (std::size_t t = 0; t < targets_.size(); ++t) {
+      if (found_.count(targets_[t])) earliest[t].note(0);
     }
-    return false;
+    std::vector<ChunkOutcome> outcomes(chunks.size());
+    run_chunks(context, [&](std::size_t c, unsigned /*worker*/) { walk(context, chunks, c, earliest, outcomes[c]); });
+    // The islands one pass would test: the first island_budget_ in pass order.
+    std::size_t left = island_budget_ > islands_ ? island_budget_ - islands_ : 0;
+    std::vector<std::size_t> budget(chunks.size(), 0);
+    for (std::size_t c = 0; c < chunks.size(); ++c) {
+      budget[c] = std::min(left, outcomes[c].islands.size());
+      left -= budget[c];
+    }
+    run_chunks(context, [&](std::size_t c, unsigned /*worker*/) {
+      test_islands(context, chunks, c, earliest, budget[c], outcomes[c]);
+    });
+    replay(context, chunks, outcomes);
+  }
+
+  void walk(const ScanContext& context, const std::vector<ChunkBounds>& chunks, std::size_t c,
+            std::vector<EarliestHit>& earliest, ChunkOutcome& out) const {
+    const ChunkBounds& chunk = chunks[c];
+    const ScanArea& area = context.areas[chunk.area];
+    HuntClock clock;
+    if (clock.expired(context, area.file_offset + chunk.begin)) {
+      out.stop = Hit{kBesidePublic, 0, area.file_offset + chunk.begin, nullptr, 0};
+      return;
+    }
+    const ScanArea window = chunk_window(area, chunk, {island_reach(32), island_reach(32) + 64});
+    const auto* data = reinterpret_cast<const std::uint8_t*>(window.bytes.data());
+    const std::uint64_t position = pass_position(chunk.area, kBesidePublic, c);
+    std::size_t index = 0;
+    publics_.search(window.bytes, [&](std::size_t offset, std::size_t, std::size_t tag) {
+      const std::uint64_t at = window.file_offset + offset;
+      if (!owns(area, chunk, at)) return;
+      const std::size_t i = index++;
+      if (at - area.file_offset < 32 || earliest[tag].before(position)) return;
+      const std::uint8_t* seed = data + offset - 32;  // the window reaches 32 bytes before the chunk
+      if (distinct_bytes(seed, 32) < 16) return;
+      const PublicKey* key = targets_[tag];
+      if (check_edwards(key->type, {seed, 32}, key->point).verified) {
+        earliest[tag].note(position);
+        out.hits.push_back({kBesidePublic, i, at - 32, seed, tag});
+      }
+    });
+    if (area.region && !may_hold_live_keys(context.dump.model.regions[*area.region])) return;
+    if (all_found_before(earliest, pass_position(chunk.area, kIslands, c))) return;
+    LimbSearch search{{data, window.bytes.size()}, vaddr_of(context.dump, window, 0).value_or(window.file_offset), 8, 32};
+    search.from = static_cast<std::size_t>(area.file_offset + chunk.begin - window.file_offset);
+    search.to = search.from + static_cast<std::size_t>(chunk.end - chunk.begin);
+    for_each_island(search, [&](std::size_t o) {
+      if (looks_random(data + o, 32)) out.islands.push_back({window.file_offset + o, data + o});
+    });
+  }
+
+  void test_islands(const ScanContext& context, const std::vector<ChunkBounds>& chunks, std::size_t c,
+                    std::vector<EarliestHit>& earliest, std::size_t budget, ChunkOutcome& out) const {
+    if (out.stop) return;
+    const std::uint64_t position = pass_position(chunks[c].area, kIslands, c);
+    HuntClock clock;
+    for (std::size_t j = 0; j < budget; ++j) {
+      const Island& island = out.islands[j];
+      if (clock.expired(context, island.file_offset)) {
+        out.stop = Hit{kIslands, j, island.file_offset, nullptr, 0};
+        return;
+      }
+      for (KeyType type : {KeyType::ed25519, KeyType::x25519}) {
+        bool open = false;
+        for (std::size_t t = 0; t < targets_.size() && !open; ++t) {
+          open = targets_[t]->type == type && !earliest[t].before(position);
+        }
+        if (!open) continue;
+        const KeyCheck check = check_edwards(type, {island.bytes, 32}, {});
+        if (!check.public_key) continue;
+        for (std::size_t t = 0; t < targets_.size(); ++t) {
+          if (targets_[t]->type == type && targets_[t]->point == check.public_key->point) {
+            earliest[t].note(position);
+            out.hits.push_back({kIslands, j, island.file_offset, island.bytes, t});
+          }
+        }
+      }
+    }
+  }
+
+  static bool all_found_before(const std::vector<EarliestHit>& earliest, std::uint64_t position) {
+    for (const EarliestHit& e : earliest) {
+      if (!e.before(position)) return false;
+    }
+    return true;
+  }
+
+  // The outcomes in the order of one pass: the first seed that gives a target's public key
+  // proves it, islands stop once every key is proven, count against the budget, and the clock
+  // stops at the first position that saw it run out.
+  void replay(const ScanContext& context, const std::vector<ChunkBounds>& chunks, std::vector<ChunkOutcome>& outcomes) {
+    std::optional<std::tuple<std::uint64_t, std::size_t>> stop;
+    std::uint64_t stop_offset = 0;
+    for (std::size_t c = 0; c < chunks.size(); ++c) {
+      if (const auto& s = outcomes[c].stop) {
+        const auto at = std::make_tuple(pass_position(chunks[c].area, s->stream, c), s->index);
+        if (!stop || at < *stop) {
+          stop = at;
+          stop_offset = s->file_offset;
+        }
+      }
+    }
+    const auto stopped = [&](std::size_t c, std::size_t stream, std::size_t index) {
+      return stop && std::make_tuple(pass_position(chunks[c].area, stream, c), index) >= *stop;
+    };
+    const auto apply = [&](const Hit& h) {
+      const PublicKey* key = targets_[h.target];
+      if (!found_.count(key)) found_.emplace(key, std::vector<std::uint8_t>(h.seed, h.seed + 32));
+    };
+    for (auto& out : outcomes) {
+      std::sort(out.hits.begin(), out.hits.end(),
+                [](const Hit& a, const Hit& b) { return std::tie(a.stream, a.index) < std::tie(b.stream, b.index); });
+    }
+    for (std::size_t first = 0; first < chunks.size();) {
+      std::size_t last = first;
+      while (last < chunks.size() && chunks[last].area == chunks[first].area) ++last;
+      const ScanArea& area = context.areas[chunks[first].area];
+      if (stopped(first, kBesidePublic, 0)) break;
+      for (std::size_t c = first; c < last; ++c) {
+        for (const Hit& h : outcomes[c].hits) {
+          if (h.stream == kBesidePublic) apply(h);
+        }
+      }
+      const bool live = !area.region || may_hold_live_keys(context.dump.model.regions[*area.region]);
+      if (found_.size() == targets_.size() || stopped_at_ || !live) {
+        first = last;
+        continue;
+      }
+      for (std::size_t c = first; c < last && !stopped_at_; ++c) {
+        auto hit = std::find_if(outcomes[c].hits.begin(), outcomes[c].hits.end(),
+                                [](const Hit& h) { return h.stream == kIslands; });
+        const auto& islands = outcomes[c].islands;
+        for (std::size_t j = 0; j < islands.size(); ++j) {
+          if (stopped(c, kIslands, j)) return clock_.stop_at(stop_offset);
+          if (islands_ == island_budget_) {
+            stopped_at_ = islands[j].file_offset;
+            break;
+          }
+          ++islands_;
+          for (; hit != outcomes[c].hits.end() && hit->index == j; ++hit) apply(*hit);
+        }
+      }
+      first = last;
+    }
+    if (stop) clock_.stop_at(stop_offset);
   }
 
   void prepare(const ScanContext& context) {

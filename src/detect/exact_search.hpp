@@ -10,6 +10,9 @@
 
 namespace dumpguard {
 
+struct ScanArea;
+struct ScanContext;
+
 class ExactPatterns {
  public:
   ExactPatterns();
@@ -24,6 +27,12 @@ class ExactPatterns {
   // Calls found(offset, length, tag) for every occurrence, in offset order.
   void search(std::span<const std::byte> data,
               const std::function<void(std::size_t offset, std::size_t length, std::size_t tag)>& found) const;
+  // The same over every area of a scan, on its threads (detect/chunks.hpp); found() is called
+  // on this thread, in area order then offset order, exactly as search() over each area.
+  void search_areas(const ScanContext& context,
+                    const std::function<void(const ScanArea& area, std::size_t offset, std::size_t length,
+                                             std::size_t tag)>& found) const;
+  std::size_t longest() const { return longest_; }
 
  private:
   struct Pattern {
@@ -32,6 +41,7 @@ class ExactPatterns {
   };
   std::vector<Pattern> patterns_;
   std::vector<std::uint64_t> first_two_;  // bitmap over the first two bytes, 65536 bits
+  std::size_t longest_ = 0;
 };
 
 }  // namespace dumpguard

@@ -12,13 +12,17 @@
 #include <algorithm>
 #include <array>
 #include <fmt/format.h>
+#include <memory>
+#include <optional>
 #include <set>
+#include <tuple>
 #include <vector>
 
 #include "crypto/digest.hpp"
 #include "detect/byte_statistics.hpp"
 #include "detect/exact_search.hpp"
 #include "detect/limb_candidates.hpp"
+#include "detect/pass_order.hpp"
 
 namespace dumpguard {
 
@@ -36,42 +40,13 @@ class HmacKeyHunt final : public Detector {
   Phase phase() const override { return Phase::hunt; }
 
   void scan(const ScanContext& context, const ScanArea& area, FindingSink& /*sink*/) override {
-    if (context.tokens == nullptr || context.tokens->empty()) return;
-    if (area.region && !may_hold_live_keys(context.dump.model.regions[*area.region])) return;
-    if (found_.size() == context.tokens->size() || clock_.expired(context, area.file_offset)) return;
-    area_offset_ = area.file_offset;
-    const auto* p = reinterpret_cast<const std::uint8_t*>(area.bytes.data());
-    const std::size_t n = area.bytes.size();
-    // ASCII runs.
-    for (std::size_t i = 0; i < n;) {
-      std::size_t j = i;
-      while (j < n && printable(p[j])) ++j;
-      if (j - i >= kMinRun && j - i <= kMaxRun) test(context, {p + i, j - i});
-      i = j + 1;
-    }
-    // UTF-16LE runs, tried as the UTF-8 (ASCII) bytes a framework would sign with. A run
-    // longer than kMaxRun is skipped whole, as an ASCII one is: only whole runs are tried.
-    std::vector<std::uint8_t> narrow;
-    for (std::size_t i = 0; i + 1 < n;) {
-      std::size_t j = i;
-      narrow.clear();
-      while (j + 1 < n && printable(p[j]) && p[j + 1] == 0) {
-        if (narrow.size() <= kMaxRun) narrow.push_back(p[j]);
-        j += 2;
-      }
-      if (narrow.size() >= kMinRun && narrow.size() <= kMaxRun) test(context, narrow);
-      i = j > i ? j : i + 1;
-    }
-    OPENSSL_cleanse(narrow.data(), narrow.size());
-    // Binary keys in malloc chunks of their size.
-    const unsigned word = pointer_width(context.dump.model);
-    const std::uint64_t base = vaddr_of(context.dump, area, 0).value_or(area.file_offset);
-    for (std::size_t size : kBinarySizes) {
-      for_each_chunk(LimbSearch{{p, n}, base, word, size}, 16, [&](std::size_t o) {
-        if (distinct_bytes(p + o, size) >= size / 2 && !has_pointer_word(p + o, size)) test(context, {p + o, size});
-      });
-    }
+    ScanContext one = context;
+    one.areas = std::span<const ScanArea>(&area, 1);
+    one.runner = nullptr;
+    hunt(one);
   }
+
+  void scan_areas(const ScanContext& context, FindingSink& /*sink*/) override { hunt(context); }
 
   void finish(const ScanContext& context, FindingSink& sink) override {
     clock_.report(name(), context, sink);
@@ -97,8 +72,8 @@ class HmacKeyHunt final : public Detector {
         OPENSSL_cleanse(wide.data(), wide.size());
       }
     }
-    for (const ScanArea& area : context.areas) {
-      patterns.search(area.bytes, [&](std::size_t offset, std::size_t length, std::size_t tag) {
+    {
+      patterns.search_areas(context, [&](const ScanArea& area, std::size_t offset, std::size_t length, std::size_t tag) {
         const Secret& secret = secrets_[origins[tag].secret];
         sink.finding(proven_copy(context, area, offset, length, "hmac-key", "hmac-key", origins[tag].encoding,
                                  fmt::format("the {} signature of the {} verifies under it", secret.alg,
@@ -117,43 +92,206 @@ class HmacKeyHunt final : public Detector {
     std::string token_origin;
   };
 
-  void test(const ScanContext& context, std::span<const std::uint8_t> candidate) {
-    // An HMAC costs a few µs: the clock is read every 256 candidates.
-    if (clock_.stopped() || (++tests_ % 256 == 0 && clock_.expired(context, area_offset_))) return;
-    if (tried_before(candidate)) return;
-    for (std::size_t t = 0; t < context.tokens->size(); ++t) {
-      if (found_.count(t)) continue;
-      const MacToken& token = (*context.tokens)[t];
-      if (!verifier_.verifies(token, candidate)) continue;
-      found_.insert(t);
+  // Streams of one area, in the order one pass tests them: ASCII runs, UTF-16LE runs, then
+  // binary windows of each size in kBinarySizes.
+  static constexpr std::size_t kAscii = 0;
+  static constexpr std::size_t kUtf16 = 1;
+  static constexpr std::size_t kBinary = 2;  // + the size's index
+  static constexpr std::size_t kStreams = kBinary + kBinarySizes.size();
+
+  // A candidate that verifies a token: where, and which token. `bytes` are in the mapping
+  // (UTF-16LE runs: the wide bytes, `length` characters).
+  struct Hit {
+    std::size_t stream = 0;
+    std::size_t index = 0;  // in the stream within the chunk
+    std::size_t token = 0;
+    const std::uint8_t* bytes = nullptr;
+    std::size_t length = 0;
+  };
+  struct ChunkOutcome {
+    std::vector<Hit> hits;
+    std::optional<Hit> stop;  // where this chunk's clock ran out (bytes unused)
+    std::uint64_t stop_offset = 0;
+  };
+  // What one thread needs: its HMAC context and its cache of candidates tried.
+  struct Tester {
+    MacVerifier verifier;
+    std::vector<std::uint64_t> tried = std::vector<std::uint64_t>(std::size_t{1} << 20);
+    std::uint64_t tests = 0;
+  };
+
+  void hunt(const ScanContext& context) {
+    if (context.tokens == nullptr || context.tokens->empty()) return;
+    const std::vector<ChunkBounds> chunks = chunks_of(context);
+    std::vector<EarliestHit> earliest(context.tokens->size());
+    for (std::size_t t : found_) earliest[t].note(0);
+    std::vector<std::unique_ptr<Tester>> testers(worker_count(context));
+    std::vector<ChunkOutcome> outcomes(chunks.size());
+    run_chunks(context, [&](std::size_t c, unsigned worker) {
+      if (!testers[worker]) testers[worker] = std::make_unique<Tester>();
+      walk(context, chunks, c, earliest, *testers[worker], outcomes[c]);
+    });
+    replay(context, chunks, outcomes);
+  }
+
+  void walk(const ScanContext& context, const std::vector<ChunkBounds>& chunks, std::size_t c,
+            std::vector<EarliestHit>& earliest, Tester& tester, ChunkOutcome& out) const {
+    const ChunkBounds& chunk = chunks[c];
+    const ScanArea& area = context.areas[chunk.area];
+    if (area.region && !may_hold_live_keys(context.dump.model.regions[*area.region])) return;
+    HuntClock clock;
+    const std::uint64_t chunk_at = area.file_offset + chunk.begin;
+    if (clock.expired(context, chunk_at)) {
+      out.stop = Hit{kAscii, 0, 0, nullptr, 0};
+      out.stop_offset = chunk_at;
+      return;
+    }
+    const std::size_t tokens = context.tokens->size();
+    const auto open = [&](std::size_t stream) {
+      const std::uint64_t position = pass_position(chunk.area, stream, c);
+      for (std::size_t t = 0; t < tokens; ++t) {
+        if (!earliest[t].before(position)) return true;
+      }
+      return false;
+    };
+    // Runs are found from their first character, so a window reaching one byte (ASCII) or two
+    // (UTF-16LE) before the chunk tells a run's start from its middle; kMaxRun + 1 characters
+    // after it tell a run too long to try from one that ends in reach.
+    const ScanArea window = chunk_window(area, chunk, {64, 2 * kMaxRun + 64});
+    const auto* p = reinterpret_cast<const std::uint8_t*>(window.bytes.data());
+    const std::size_t n = window.bytes.size();
+    const std::size_t from = static_cast<std::size_t>(chunk_at - window.file_offset);
+    const std::size_t to = from + static_cast<std::size_t>(chunk.end - chunk.begin);
+    const bool at_area_start = window.file_offset == area.file_offset;
+    std::vector<std::uint8_t> narrow;
+    const auto test = [&](std::size_t stream, std::size_t index, std::span<const std::uint8_t> candidate,
+                          const std::uint8_t* bytes) {
+      if (out.stop) return;
+      // An HMAC costs a few µs: the clock is read every 256 candidates.
+      if (++tester.tests % 256 == 0 && clock.expired(context, chunk_at)) {
+        out.stop = Hit{stream, index, 0, nullptr, 0};
+        out.stop_offset = chunk_at;
+        return;
+      }
+      if (tried_before(tester.tried, candidate)) return;
+      const std::uint64_t position = pass_position(chunk.area, stream, c);
+      for (std::size_t t = 0; t < tokens; ++t) {
+        if (earliest[t].before(position)) continue;
+        if (!tester.verifier.verifies((*context.tokens)[t], candidate)) continue;
+        earliest[t].note(position);
+        out.hits.push_back({stream, index, t, bytes, candidate.size()});
+      }
+    };
+    // ASCII runs.
+    if (open(kAscii)) {
+      std::size_t index = 0;
+      for (std::size_t i = from; i < to && !out.stop; ++i) {
+        if (!printable(p[i]) || (i > 0 && printable(p[i - 1])) || (i == 0 && !at_area_start)) continue;
+        std::size_t j = i;
+        while (j < n && printable(p[j]) && j - i <= kMaxRun) ++j;
+        if (j - i >= kMinRun && j - i <= kMaxRun) test(kAscii, index++, {p + i, j - i}, p + i);
+        i = j;
+      }
+    }
+    // UTF-16LE runs, tried as the UTF-8 (ASCII) bytes a framework would sign with. A run
+    // longer than kMaxRun is skipped whole, as an ASCII one is: only whole runs are tried.
+    // A run starts where a unit (printable, then 0) is not preceded by one.
+    const auto unit = [&](std::size_t i) { return i + 1 < n && printable(p[i]) && p[i + 1] == 0; };
+    if (open(kUtf16)) {
+      std::size_t index = 0;
+      for (std::size_t i = from; i < to && !out.stop; ++i) {
+        if (!unit(i) || (i >= 2 && unit(i - 2)) || (i < 2 && !at_area_start)) continue;
+        narrow.clear();
+        std::size_t j = i;
+        while (unit(j) && narrow.size() <= kMaxRun) {
+          narrow.push_back(p[j]);
+          j += 2;
+        }
+        if (narrow.size() >= kMinRun && narrow.size() <= kMaxRun) test(kUtf16, index++, narrow, p + i);
+      }
+      OPENSSL_cleanse(narrow.data(), narrow.size());
+    }
+    // Binary keys in malloc chunks of their size.
+    const unsigned word = pointer_width(context.dump.model);
+    const std::uint64_t base = vaddr_of(context.dump, window, 0).value_or(window.file_offset);
+    for (std::size_t k = 0; k < kBinarySizes.size() && !out.stop; ++k) {
+      const std::size_t size = kBinarySizes[k];
+      if (!open(kBinary + k)) continue;
+      LimbSearch search{{p, n}, base, word, size};
+      search.from = from;
+      search.to = to;
+      std::size_t index = 0;
+      for_each_chunk(search, 16, [&](std::size_t o) {
+        if (distinct_bytes(p + o, size) >= size / 2 && !has_pointer_word(p + o, size)) {
+          test(kBinary + k, index++, {p + o, size}, p + o);
+        }
+      });
+    }
+  }
+
+  // The outcomes in the order of one pass: the first candidate that verifies a token gives its
+  // key, and the clock stops at the first position that saw it run out.
+  void replay(const ScanContext& context, const std::vector<ChunkBounds>& chunks, std::vector<ChunkOutcome>& outcomes) {
+    struct Event {
+      std::uint64_t position;
+      std::size_t index;
+      std::size_t token;
+      const Hit* hit;
+      std::uint64_t stop_offset;  // for a stop
+    };
+    std::vector<Event> events;
+    constexpr std::size_t kStop = SIZE_MAX;
+    for (std::size_t c = 0; c < chunks.size(); ++c) {
+      for (const Hit& h : outcomes[c].hits) {
+        events.push_back({pass_position(chunks[c].area, h.stream, c), h.index, h.token, &h, 0});
+      }
+      if (const auto& s = outcomes[c].stop) {
+        events.push_back({pass_position(chunks[c].area, s->stream, c), s->index, kStop, nullptr,
+                          outcomes[c].stop_offset});
+      }
+    }
+    // A stop sorts before a hit at the same candidate: that candidate was not tested.
+    std::sort(events.begin(), events.end(), [](const Event& a, const Event& b) {
+      const bool a_stop = a.token == kStop, b_stop = b.token == kStop;
+      return std::tie(a.position, a.index, b_stop, a.token) < std::tie(b.position, b.index, a_stop, b.token);
+    });
+    std::vector<std::uint8_t> candidate;
+    for (const Event& e : events) {
+      if (e.token == kStop) {
+        clock_.stop_at(e.stop_offset);
+        break;
+      }
+      if (found_.count(e.token)) continue;
+      const Hit& h = *e.hit;
+      candidate.clear();
+      for (std::size_t i = 0; i < h.length; ++i) candidate.push_back(h.stream == kUtf16 ? h.bytes[2 * i] : h.bytes[i]);
+      found_.insert(e.token);
+      const MacToken& token = (*context.tokens)[e.token];
       const std::string fp = keyed_fingerprint(context.fingerprint_key, candidate);
       bool known = false;
       for (const Secret& s : secrets_) known = known || s.fingerprint == fp;
-      if (!known) {
-        secrets_.push_back({std::vector<std::uint8_t>(candidate.begin(), candidate.end()), fp, token.alg, token.origin});
-      }
+      if (!known) secrets_.push_back({candidate, fp, token.alg, token.origin});
     }
+    OPENSSL_cleanse(candidate.data(), candidate.size());
   }
 
   // A heap repeats its strings (log lines, JSON keys): a candidate already tried against every
   // token is skipped. The table is a direct-mapped cache of 64-bit hashes, so its memory is
   // fixed, and a candidate is skipped only when its hash equals the one in its slot: the same
   // string, but for a 2^-64 chance.
-  bool tried_before(std::span<const std::uint8_t> candidate) {
+  // Each thread has its own table; it sees its chunks in pass order, so a string it skips was
+  // tried at an earlier position.
+  static bool tried_before(std::vector<std::uint64_t>& tried, std::span<const std::uint8_t> candidate) {
     std::uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a
     for (std::uint8_t b : candidate) h = (h ^ b) * 0x100000001b3ULL;
     h ^= candidate.size();
-    std::uint64_t& slot = tried_[(h ^ (h >> 29)) & (tried_.size() - 1)];
+    std::uint64_t& slot = tried[(h ^ (h >> 29)) & (tried.size() - 1)];
     if (slot == h) return true;
     slot = h;
     return false;
   }
 
-  MacVerifier verifier_;
-  std::vector<std::uint64_t> tried_ = std::vector<std::uint64_t>(std::size_t{1} << 20);
   HuntClock clock_;
-  std::uint64_t tests_ = 0;
-  std::uint64_t area_offset_ = 0;  // of the area being searched, for the clock's report
   std::set<std::size_t> found_;  // tokens whose key is known
   std::vector<Secret> secrets_;
 };

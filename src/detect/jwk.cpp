@@ -208,6 +208,8 @@ class JwkDetector final : public Detector {
  public:
   std::string_view name() const override { return "jwk"; }
   Phase phase() const override { return Phase::structure; }
+  // An anchor's object starts at most kMaxObject before it and ends kMaxObject after its brace.
+  Reach reach() const override { return {kMaxObject, kMaxObject + kAnchor.size()}; }
 
   void scan(const ScanContext& context, const ScanArea& area, FindingSink& sink) override {
     const std::string_view text(reinterpret_cast<const char*>(area.bytes.data()), area.bytes.size());

@@ -14,6 +14,7 @@ class JwtHarvest final : public Detector {
  public:
   std::string_view name() const override { return "jwt"; }
   Phase phase() const override { return Phase::structure; }
+  Reach reach() const override { return {0, kMaxJwt + 16}; }
 
   void scan(const ScanContext& /*context*/, const ScanArea& area, FindingSink& sink) override {
     const std::string_view text(reinterpret_cast<const char*>(area.bytes.data()), area.bytes.size());

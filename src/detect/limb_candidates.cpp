@@ -10,9 +10,11 @@ void for_each_chunk(const LimbSearch& s, std::size_t slack, const std::function<
   const std::size_t size = s.data.size();
   std::size_t o = (align - s.base_vaddr % align) % align;
   if (o < s.word) o += align;
+  if (o < s.from) o += (s.from - o + align - 1) / align * align;
+  const std::size_t end = std::min(size, s.to);
   const std::uint64_t min_chunk = s.length + s.word;
   const std::uint64_t max_chunk = s.length + slack + s.word + align;
-  for (; o + s.length <= size; o += align) {
+  for (; o < end && o + s.length <= size; o += align) {
     const std::uint64_t chunk = load_le(s.data.data() + o - s.word, s.word) & ~std::uint64_t{7};
     if (chunk < min_chunk || chunk > max_chunk || chunk % align != 0) continue;
     found(o);
@@ -24,7 +26,10 @@ void for_each_bignum(const LimbSearch& s, const AddressMap& map, const std::func
   const std::size_t record = s.word + 16;  // d, top, dmax, neg, flags
   const std::size_t size = s.data.size();
   const std::uint8_t* data = s.data.data();
-  for (std::size_t o = (s.word - s.base_vaddr % s.word) % s.word; o + record <= size; o += s.word) {
+  std::size_t o = (s.word - s.base_vaddr % s.word) % s.word;
+  if (o < s.from) o += (s.from - o + s.word - 1) / s.word * s.word;
+  const std::size_t end = std::min(size, s.to);
+  for (; o < end && o + record <= size; o += s.word) {
     if (load_le(data + o + s.word, 4) != limbs) continue;
     const std::uint64_t dmax = load_le(data + o + s.word + 4, 4);
     const std::uint64_t neg = load_le(data + o + s.word + 8, 4);
@@ -47,7 +52,10 @@ void for_each_island(const LimbSearch& s, const std::function<void(std::size_t)>
     }
     return false;
   };
-  for (std::size_t o = first; o + 8 <= size; o += 8) {
+  std::size_t o = first;
+  if (o < s.from) o += (s.from - o + 7) / 8 * 8;
+  const std::size_t end = std::min(size, s.to);
+  for (; o < end && o + 8 <= size; o += 8) {
     if (!structured_word(data + o)) continue;
     // A structured word cannot be inside a random window, so the window after it and the one
     // before it are the only islands it bounds; the run of random bytes must also end within

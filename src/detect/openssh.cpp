@@ -55,6 +55,9 @@ class OpensshDetector final : public Detector {
  public:
   std::string_view name() const override { return "openssh"; }
   Phase phase() const override { return Phase::structure; }
+  // A key type is preceded by its 4-byte length; a container holds at most a 64 KiB private
+  // section, a 4 KiB public blob and 1 KiB of KDF options (crypto/openssh_key.cpp).
+  Reach reach() const override { return {4, 96 * 1024}; }
 
   void scan(const ScanContext& context, const ScanArea& area, FindingSink& sink) override {
     const ByteSpan bytes(reinterpret_cast<const std::uint8_t*>(area.bytes.data()), area.bytes.size());

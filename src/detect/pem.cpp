@@ -41,6 +41,8 @@ class PemDetector final : public Detector {
  public:
   std::string_view name() const override { return "pem"; }
   Phase phase() const override { return Phase::structure; }
+  // A block: BEGIN line (at most 80 bytes with its label), then the body window and END line.
+  Reach reach() const override { return {0, kMaxBody + 256}; }
 
   void scan(const ScanContext& context, const ScanArea& area, FindingSink& sink) override {
     const std::string_view text(reinterpret_cast<const char*>(area.bytes.data()), area.bytes.size());

@@ -17,6 +17,7 @@ class PublicKeyHarvest final : public Detector {
  public:
   std::string_view name() const override { return "public-keys"; }
   Phase phase() const override { return Phase::structure; }
+  Reach reach() const override { return {0, kMaxStructure}; }  // as der: certificates carry their length
 
   void scan(const ScanContext& /*context*/, const ScanArea& area, FindingSink& sink) override {
     const auto* data = reinterpret_cast<const std::uint8_t*>(area.bytes.data());

@@ -42,6 +42,13 @@ class RegisteredSecretDetector final : public Detector {
 
   std::string_view name() const override { return "registered-secret"; }
   Phase phase() const override { return Phase::structure; }
+  Reach reach() const override {
+    std::size_t longest = 0;
+    for (const RegisteredSecret& s : secrets_) {
+      for (const SecretForm& f : s.forms) longest = std::max(longest, f.length);
+    }
+    return {0, longest};
+  }
 
   void scan(const ScanContext& context, const ScanArea& area, FindingSink& sink) override {
     const auto* p = reinterpret_cast<const std::uint8_t*>(area.bytes.data());

@@ -20,8 +20,10 @@
 #include <fmt/format.h>
 #include <algorithm>
 #include <deque>
+#include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "crypto/digest.hpp"
@@ -29,6 +31,7 @@
 #include "crypto/spki.hpp"
 #include "detect/exact_search.hpp"
 #include "detect/limb_candidates.hpp"
+#include "detect/pass_order.hpp"
 #include "format/address_map.hpp"
 
 namespace dumpguard {
@@ -71,19 +74,15 @@ class RsaFactorHunt final : public Detector {
 
   void scan(const ScanContext& context, const ScanArea& area, FindingSink& /*sink*/) override {
     prepare(context);
-    if (moduli_.empty() || unfactored_ == 0 || clock_.expired(context, area.file_offset)) return;
-    if (exhaustive_) return every_window(context, area);
-    if (area.region && !may_hold_live_keys(context.dump.model.regions[*area.region])) return;
-    const auto* data = reinterpret_cast<const std::uint8_t*>(area.bytes.data());
-    const std::size_t size = area.bytes.size();
-    // Alignment is a property of virtual addresses; unaccounted bytes fall back to file offsets.
-    const std::uint64_t base = vaddr_of(context.dump, area, 0).value_or(area.file_offset);
-    for (std::size_t len : prime_lengths_) {
-      const LimbSearch search{{data, size}, base, word_, len};
-      chunk_candidates(context, area, search);
-      bignum_candidates(context, search);
-      integer_candidates(context, area, data, size, len);
-    }
+    ScanContext one = context;
+    one.areas = std::span<const ScanArea>(&area, 1);
+    one.runner = nullptr;
+    hunt(one);
+  }
+
+  void scan_areas(const ScanContext& context, FindingSink& /*sink*/) override {
+    prepare(context);
+    hunt(context);
   }
 
   void finish(const ScanContext& context, FindingSink& sink) override {
@@ -127,46 +126,72 @@ class RsaFactorHunt final : public Detector {
   // (the inverse of 65537) is found.
   void add_memory_moduli(const ScanContext& context) {
     constexpr std::size_t kMaxMemoryModuli = 64;
+    constexpr std::array<std::size_t, 4> kBits{1024, 2048, 3072, 4096};
     const auto* all = reinterpret_cast<const std::uint8_t*>(context.dump.bytes().data());
-    std::set<std::array<std::uint8_t, 32>> seen;  // SHA-256 of each modulus already hunted
-    for (const Modulus& m : moduli_) seen.insert(sha256(m.key->n));
-    for (const ScanArea& area : context.areas) {
-      if (!area.region) continue;
+    // The walk, on the scan's threads: per chunk and size, the BIGNUMs that look like moduli.
+    const std::vector<ChunkBounds> chunks = chunks_of(context);
+    std::vector<std::array<std::vector<std::uint64_t>, kBits.size()>> found(chunks.size());
+    run_chunks(context, [&](std::size_t c, unsigned /*worker*/) {
+      const ScanArea& area = context.areas[chunks[c].area];
+      if (!area.region) return;
       const Region& r = context.dump.model.regions[*area.region];
-      if (r.kind != RegionKind::heap && r.kind != RegionKind::anon && r.kind != RegionKind::unknown) continue;
-      const std::uint64_t base = vaddr_of(context.dump, area, 0).value_or(area.file_offset);
-      for (std::size_t bits : {1024u, 2048u, 3072u, 4096u}) {
-        const std::size_t len = bits / 8;
-        const LimbSearch search{{reinterpret_cast<const std::uint8_t*>(area.bytes.data()), area.bytes.size()}, base,
-                                word_, len};
-        for_each_bignum(search, *map_, [&](std::uint64_t at) {
+      if (r.kind != RegionKind::heap && r.kind != RegionKind::anon && r.kind != RegionKind::unknown) return;
+      const ScanArea window = chunk_window(area, chunks[c], {0, 64});
+      for (std::size_t b = 0; b < kBits.size(); ++b) {
+        const std::size_t len = kBits[b] / 8;
+        for_each_bignum(limb_search(context, area, window, chunks[c], len), *map_, [&](std::uint64_t at) {
           const std::uint8_t* p = all + at;
-          if (memory_keys_.size() >= kMaxMemoryModuli || !(p[0] & 1) || !(p[len - 1] & 0x80) ||
-              distinct_bytes(p, len) < len / 4) {
-            return;
-          }
-          PublicKey k;
-          k.type = KeyType::rsa;
-          k.n.assign(p, p + len);
-          std::reverse(k.n.begin(), k.n.end());  // limbs are little-endian
-          if (!seen.insert(sha256(k.n)).second) return;
-          k.e = {0x01, 0x00, 0x01};
-          fingerprint(k);
-          k.derived = true;
-          k.origin = fmt::format("a {}-bit BIGNUM at file offset {:#x}, taken as an RSA modulus with e = 65537",
-                                 k.bits, at);
-          memory_keys_.push_back(std::move(k));
-          Modulus m;
-          m.key = &memory_keys_.back();
-          m.n = bn_from_be(m.key->n.data(), m.key->n.size());
-          m.prime_bits = static_cast<unsigned>(bits / 2);
-          m.prime_len = len / 2;
-          m.from_memory = true;
-          prime_lengths_.insert(m.prime_len);
-          moduli_.push_back(std::move(m));
+          if ((p[0] & 1) && (p[len - 1] & 0x80) && distinct_bytes(p, len) >= len / 4) found[c][b].push_back(at);
         });
       }
+    });
+    // Then in the order of one pass (area, size, chunk): the first 64 distinct ones.
+    std::set<std::array<std::uint8_t, 32>> seen;  // SHA-256 of each modulus already hunted
+    for (const Modulus& m : moduli_) seen.insert(sha256(m.key->n));
+    for (std::size_t first = 0; first < chunks.size();) {
+      std::size_t last = first;
+      while (last < chunks.size() && chunks[last].area == chunks[first].area) ++last;
+      for (std::size_t b = 0; b < kBits.size(); ++b) {
+        const std::size_t len = kBits[b] / 8;
+        for (std::size_t c = first; c < last; ++c) {
+          for (std::uint64_t at : found[c][b]) {
+            if (memory_keys_.size() >= kMaxMemoryModuli) return;
+            const std::uint8_t* p = all + at;
+            PublicKey k;
+            k.type = KeyType::rsa;
+            k.n.assign(p, p + len);
+            std::reverse(k.n.begin(), k.n.end());  // limbs are little-endian
+            if (!seen.insert(sha256(k.n)).second) continue;
+            k.e = {0x01, 0x00, 0x01};
+            fingerprint(k);
+            k.derived = true;
+            k.origin = fmt::format("a {}-bit BIGNUM at file offset {:#x}, taken as an RSA modulus with e = 65537",
+                                   k.bits, at);
+            memory_keys_.push_back(std::move(k));
+            Modulus m;
+            m.key = &memory_keys_.back();
+            m.n = bn_from_be(m.key->n.data(), m.key->n.size());
+            m.prime_bits = static_cast<unsigned>(kBits[b] / 2);
+            m.prime_len = len / 2;
+            m.from_memory = true;
+            prime_lengths_.insert(m.prime_len);
+            moduli_.push_back(std::move(m));
+          }
+        }
+      }
+      first = last;
     }
+  }
+
+  // The LimbSearch of a chunk's window that visits the walk positions the chunk owns.
+  LimbSearch limb_search(const ScanContext& context, const ScanArea& area, const ScanArea& window,
+                         const ChunkBounds& chunk, std::size_t len) const {
+    // Alignment is a property of virtual addresses; unaccounted bytes fall back to file offsets.
+    const std::uint64_t base = vaddr_of(context.dump, window, 0).value_or(window.file_offset);
+    LimbSearch s{{reinterpret_cast<const std::uint8_t*>(window.bytes.data()), window.bytes.size()}, base, word_, len};
+    s.from = static_cast<std::size_t>(area.file_offset + chunk.begin - window.file_offset);
+    s.to = s.from + static_cast<std::size_t>(chunk.end - chunk.begin);
+    return s;
   }
 
   // Cheap statistics before any division: odd, the right bit length, diverse bytes.
@@ -182,28 +207,161 @@ class RsaFactorHunt final : public Detector {
     return distinct >= len / 4;
   }
 
-  void test(const ScanContext& context, const std::uint8_t* p, std::size_t len, std::uint64_t file_offset,
-            bool little_endian) {
-    if (clock_.expired(context, file_offset)) return;
-    bool wanted = false;
-    for (std::size_t i = 0; i < moduli_.size() && !wanted; ++i) {
-      wanted = moduli_[i].prime_len == len && !factors_[i] && plausible(p, len, little_endian, moduli_[i].prime_bits);
-    }
-    // Remember only plausible candidates: the set stays small while the same limbs, reached
-    // through a chunk header and through a BIGNUM pointer, are divided once.
-    if (!wanted || !tried_.insert({file_offset, len * 2 + (little_endian ? 1 : 0)}).second) return;
-    BnPtr x(little_endian ? BN_lebin2bn(p, static_cast<int>(len), nullptr) : BN_bin2bn(p, static_cast<int>(len), nullptr));
-    BnPtr r = bn_new();
-    if (!x || !r) return;
-    for (std::size_t i = 0; i < moduli_.size(); ++i) {
-      Modulus& m = moduli_[i];
-      if (m.prime_len != len || factors_[i] || !plausible(p, len, little_endian, m.prime_bits)) continue;
-      ++divisions_;
-      if (BN_mod(r.get(), m.n.get(), x.get(), ctx_.get()) == 1 && BN_is_zero(r.get()) && !BN_is_one(x.get()) &&
-          BN_cmp(x.get(), m.n.get()) != 0) {
-        factors_[i].reset(BN_dup(x.get()));
-        --unfactored_;
+  // A division that found a factor: where, in the order of one pass, and of which modulus.
+  struct Hit {
+    std::size_t stream = 0;  // 3 per prime length, in length order: chunk limbs, BIGNUM limbs, integers
+    std::size_t index = 0;   // the candidate's index in its stream, within the chunk
+    std::uint64_t file_offset = 0;
+    std::size_t modulus = 0;
+    const std::uint8_t* bytes = nullptr;  // the candidate's bytes in the mapping
+  };
+  struct ChunkOutcome {
+    std::vector<Hit> hits;
+    std::optional<Hit> stop;  // where this chunk's clock ran out (modulus unused)
+  };
+
+  // Candidates come in streams: for each prime length (in order), the limbs after glibc chunk
+  // headers, the limbs BIGNUMs point to (little-endian), then DER INTEGER and SSH mpint
+  // contents (big-endian). One pass tests them area by area, stream by stream.
+  static constexpr std::size_t kStreamsPerLength = 3;
+
+  void hunt(const ScanContext& context) {
+    if (moduli_.empty()) return;
+    if (exhaustive_) {
+      for (const ScanArea& area : context.areas) {
+        if (unfactored_ == 0 || clock_.expired(context, area.file_offset)) return;
+        every_window(context, area);
       }
+      return;
+    }
+    const std::vector<ChunkBounds> chunks = chunks_of(context);
+    const std::vector<std::size_t> lengths(prime_lengths_.begin(), prime_lengths_.end());
+    std::vector<EarliestHit> earliest(moduli_.size());
+    for (std::size_t i = 0; i < moduli_.size(); ++i) {
+      if (factors_[i]) earliest[i].note(0);  // factored by an earlier call (tests scan area by area)
+    }
+    std::vector<BnCtxPtr> contexts(worker_count(context));
+    std::vector<ChunkOutcome> outcomes(chunks.size());
+    run_chunks(context, [&](std::size_t c, unsigned worker) {
+      if (!contexts[worker]) contexts[worker].reset(BN_CTX_secure_new());
+      outcomes[c] = walk_and_divide(context, chunks, c, lengths, earliest, contexts[worker].get());
+    });
+    replay(chunks, outcomes);
+  }
+
+  // One chunk: walk each stream, and divide each candidate by every modulus of its prime
+  // length that no earlier position has factored yet. Runs on any thread: reads moduli_ and
+  // map_ only, writes its outcome and `earliest`.
+  ChunkOutcome walk_and_divide(const ScanContext& context, const std::vector<ChunkBounds>& chunks, std::size_t c,
+                               const std::vector<std::size_t>& lengths, std::vector<EarliestHit>& earliest,
+                               BN_CTX* ctx) const {
+    ChunkOutcome out;
+    const ChunkBounds& chunk = chunks[c];
+    const ScanArea& area = context.areas[chunk.area];
+    if (area.region && !may_hold_live_keys(context.dump.model.regions[*area.region])) return out;
+    std::size_t longest = 0;
+    for (std::size_t len : lengths) longest = std::max(longest, len);
+    const ScanArea window = chunk_window(area, chunk, {2 * word_, longest + 64});
+    const auto* all = reinterpret_cast<const std::uint8_t*>(context.dump.bytes().data());
+    HuntClock clock;
+    std::set<std::pair<std::uint64_t, std::size_t>> tried;  // (file offset, length·2 + little-endian)
+    std::vector<bool> found(moduli_.size(), false);           // by this chunk, at an earlier candidate
+    BnPtr x = bn_new(), r = bn_new();
+    if (!x || !r) return out;
+    for (std::size_t l = 0; l < lengths.size() && !out.stop; ++l) {
+      const std::size_t len = lengths[l];
+      const LimbSearch search = limb_search(context, area, window, chunk, len);
+      for (std::size_t k = 0; k < kStreamsPerLength && !out.stop; ++k) {
+        const std::size_t stream = l * kStreamsPerLength + k;
+        const std::uint64_t position = pass_position(chunk.area, stream, c);
+        // Every modulus of this length was factored at an earlier position: nothing here matters.
+        bool open = false;
+        for (std::size_t i = 0; i < moduli_.size() && !open; ++i) {
+          open = moduli_[i].prime_len == len && !earliest[i].before(position);
+        }
+        if (!open) continue;
+        std::size_t index = 0;
+        const bool little_endian = k != 2;
+        const auto candidate = [&](const std::uint8_t* p, std::uint64_t file_offset) {
+          const std::size_t at = index++;
+          if (out.stop) return;
+          if (clock.expired(context, file_offset)) {
+            out.stop = Hit{stream, at, file_offset, 0, p};
+            return;
+          }
+          bool wanted = false;
+          for (std::size_t i = 0; i < moduli_.size() && !wanted; ++i) {
+            wanted = moduli_[i].prime_len == len && !found[i] && plausible(p, len, little_endian, moduli_[i].prime_bits);
+          }
+          // Remember only plausible candidates: the set stays small while the same limbs, reached
+          // through a chunk header and through a BIGNUM pointer, are divided once.
+          if (!wanted || !tried.insert({file_offset, len * 2 + (little_endian ? 1 : 0)}).second) return;
+          bool loaded = false;
+          for (std::size_t i = 0; i < moduli_.size(); ++i) {
+            const Modulus& m = moduli_[i];
+            if (m.prime_len != len || found[i] || earliest[i].before(position) ||
+                !plausible(p, len, little_endian, m.prime_bits)) {
+              continue;
+            }
+            if (!loaded) {
+              const int n = static_cast<int>(len);
+              if ((little_endian ? BN_lebin2bn(p, n, x.get()) : BN_bin2bn(p, n, x.get())) == nullptr) return;
+              loaded = true;
+            }
+            if (BN_mod(r.get(), m.n.get(), x.get(), ctx) == 1 && BN_is_zero(r.get()) && !BN_is_one(x.get()) &&
+                BN_cmp(x.get(), m.n.get()) != 0) {
+              found[i] = true;
+              earliest[i].note(position);
+              out.hits.push_back({stream, at, file_offset, i, p});
+            }
+          }
+        };
+        const auto* data = reinterpret_cast<const std::uint8_t*>(window.bytes.data());
+        if (k == 0) {
+          // dmax may exceed top: up to twice the limbs, as BN_MONT_CTX sizes some of its numbers.
+          for_each_chunk(search, len + 64, [&](std::size_t o) { candidate(data + o, window.file_offset + o); });
+        } else if (k == 1) {
+          for_each_bignum(search, *map_, [&](std::uint64_t at) { candidate(all + at, at); });
+        } else {
+          integer_candidates(search, [&](std::size_t o) { candidate(data + o, window.file_offset + o); });
+        }
+        BN_clear(x.get());
+      }
+    }
+    return out;
+  }
+
+  // Applies the chunks' outcomes in the order of one pass: the first division that found a
+  // factor of a modulus gives it (p or q), the clock stops at the first position that saw it
+  // run out, and nothing after that counts.
+  void replay(const std::vector<ChunkBounds>& chunks, std::vector<ChunkOutcome>& outcomes) {
+    struct Event {
+      std::uint64_t position;
+      std::size_t index;
+      bool stop;
+      const Hit* hit;
+    };
+    std::vector<Event> events;
+    for (std::size_t c = 0; c < chunks.size(); ++c) {
+      for (const Hit& h : outcomes[c].hits) events.push_back({pass_position(chunks[c].area, h.stream, c), h.index, false, &h});
+      if (const auto& s = outcomes[c].stop) events.push_back({pass_position(chunks[c].area, s->stream, c), s->index, true, &*s});
+    }
+    std::sort(events.begin(), events.end(), [](const Event& a, const Event& b) {
+      return std::tie(a.position, a.index, a.stop) < std::tie(b.position, b.index, b.stop);
+    });
+    for (const Event& e : events) {
+      if (e.stop) {
+        clock_.stop_at(e.hit->file_offset);
+        return;
+      }
+      const Hit& h = *e.hit;
+      if (factors_[h.modulus]) continue;
+      const std::size_t len = moduli_[h.modulus].prime_len;
+      const bool little_endian = h.stream % kStreamsPerLength != 2;
+      const std::uint8_t* p = h.bytes;
+      const int n = static_cast<int>(len);
+      factors_[h.modulus].reset(little_endian ? BN_lebin2bn(p, n, nullptr) : BN_bin2bn(p, n, nullptr));
+      if (factors_[h.modulus]) --unfactored_;
     }
   }
 
@@ -227,7 +385,6 @@ class RsaFactorHunt final : public Detector {
       for (std::size_t i = 0; i < moduli_.size(); ++i) {
         Modulus& m = moduli_[i];
         if (m.prime_len != len || factors_[i]) continue;
-        ++divisions_;
         if (BN_mod(r.get(), m.n.get(), x.get(), ctx_.get()) == 1 && BN_is_zero(r.get()) &&
             BN_cmp(x.get(), m.n.get()) != 0) {
           factors_[i].reset(BN_dup(x.get()));
@@ -244,21 +401,13 @@ class RsaFactorHunt final : public Detector {
     }
   }
 
-  void chunk_candidates(const ScanContext& context, const ScanArea& area, const LimbSearch& search) {
-    // dmax may exceed top: up to twice the limbs, as BN_MONT_CTX sizes some of its numbers.
-    for_each_chunk(search, search.length + 64, [&](std::size_t o) {
-      test(context, search.data.data() + o, search.length, area.file_offset + o, true);
-    });
-  }
-
-  void bignum_candidates(const ScanContext& context, const LimbSearch& search) {
-    const auto* all = reinterpret_cast<const std::uint8_t*>(context.dump.bytes().data());
-    for_each_bignum(search, *map_, [&](std::uint64_t at) { test(context, all + at, search.length, at, true); });
-  }
-
-  void integer_candidates(const ScanContext& context, const ScanArea& area, const std::uint8_t* data,
-                          std::size_t size, std::size_t len) {
-    for (std::size_t i = 0; i + 4 + len < size; ++i) {
+  // DER INTEGER headers (02 81 xx, 02 82 xx xx) and SSH mpint lengths (uint32, big-endian)
+  // whose content is the prime's length (with a leading zero when the top bit is set): the
+  // content's offset in s.data, for each header at a walk position in [from, to).
+  static void integer_candidates(const LimbSearch& s, const std::function<void(std::size_t)>& found_at) {
+    const std::uint8_t* data = s.data.data();
+    const std::size_t size = s.data.size(), len = s.length;
+    for (std::size_t i = s.from; i < s.to && i + 4 + len < size; ++i) {
       std::size_t content = 0;
       std::size_t at = 0;
       if (data[i] == 0x02 && data[i + 1] == 0x81 && len + 1 < 256) {  // DER INTEGER, 1 length byte
@@ -278,7 +427,7 @@ class RsaFactorHunt final : public Detector {
       } else if (content != len || at + content > size) {
         continue;
       }
-      test(context, data + at, len, area.file_offset + at, false);
+      found_at(at);
     }
   }
 
@@ -310,8 +459,8 @@ class RsaFactorHunt final : public Detector {
       }
     }
     if (patterns.empty()) return;
-    for (const ScanArea& area : context.areas) {
-      patterns.search(area.bytes, [&](std::size_t offset, std::size_t length, std::size_t tag) {
+    {
+      patterns.search_areas(context, [&](const ScanArea& area, std::size_t offset, std::size_t length, std::size_t tag) {
         const Origin& o = origins[tag];
         const Modulus& m = moduli_[o.modulus];
         const Component& c = kComponents[o.component];
@@ -368,8 +517,6 @@ class RsaFactorHunt final : public Detector {
   std::set<std::size_t> prime_lengths_;
   std::vector<BnPtr> factors_;
   std::size_t unfactored_ = 0;
-  std::set<std::pair<std::uint64_t, std::size_t>> tried_;  // (file offset, length·2 + little-endian)
-  std::uint64_t divisions_ = 0;
   BnCtxPtr ctx_;
 };
 

@@ -21,6 +21,12 @@ class TextRules final : public Detector {
 
   std::string_view name() const override { return kTextRulesDetector; }
   Phase phase() const override { return Phase::structure; }
+  // A match ends within max_length characters of its start, and variable_name() looks 256
+  // characters further back; UTF-16LE doubles both. The lookahead is rules' \\b and separators.
+  Reach reach() const override {
+    const std::size_t chars = engine_->max_length() + 256 + 16;
+    return {2 * chars, 2 * chars};
+  }
 
   void scan(const ScanContext& context, const ScanArea& area, FindingSink& sink) override {
     scanner_.scan(area.bytes, [&](const rules::TextMatch& m) {

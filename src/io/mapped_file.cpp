@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fmt/format.h>
@@ -32,7 +33,23 @@ Result<MappedFile> MappedFile::adopt(int fd) {
     ::close(fd);
     return Error{Errc::io, 0, fmt::format("cannot map: {}", std::strerror(err))};
   }
+  // Scans read the dump front to back (each thread its own chunk, in order): readahead
+  // ahead of them. A hint only; its failure changes nothing.
+  (void)::madvise(p, size, MADV_SEQUENTIAL);
   return MappedFile(fd, static_cast<const std::byte*>(p), size);
+}
+
+void MappedFile::release() const {
+  if (data_ == nullptr || !owned_) return;  // borrowed bytes may be anonymous memory: never
+  (void)::madvise(const_cast<std::byte*>(data_), size_, MADV_DONTNEED);
+}
+
+void MappedFile::will_need(std::uint64_t offset, std::uint64_t length) const {
+  if (data_ == nullptr || !owned_ || offset >= size_) return;
+  const std::uint64_t page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  const std::uint64_t begin = offset / page * page;
+  const std::uint64_t end = std::min<std::uint64_t>(size_, offset + std::min<std::uint64_t>(length, size_ - offset));
+  (void)::madvise(const_cast<std::byte*>(data_) + begin, end - begin, MADV_WILLNEED);
 }
 
 Result<MappedFile> MappedFile::open(const std::string& path) {

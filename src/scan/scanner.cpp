@@ -1,6 +1,8 @@
-// The scanner: builds the list of areas (every region, every unaccounted range), runs the
-// structure detectors over all of them, then the hunt detectors with the public keys the
-// first phase harvested, then hands the raw findings to key grouping.
+// The scanner: builds the list of areas (every region, every unaccounted range), splits them
+// into chunks, runs the structure detectors over all chunks on every core, then the hunt
+// detectors with the public keys the first phase harvested, then hands the raw findings to
+// key grouping. Chunking does not depend on the thread count, and outputs are merged in a
+// fixed order, so the report is the same for any --threads.
 #include "dumpguard/scan.hpp"
 
 #include <algorithm>
@@ -9,6 +11,7 @@
 #include "scan/cpu_clock.hpp"
 #include "scan/key_groups.hpp"
 #include "scan/supplied_keys.hpp"
+#include "scan/thread_runner.hpp"
 
 namespace dumpguard {
 
@@ -80,13 +83,99 @@ void suppress_baseline(ScanReport& report, const std::set<std::string>& baseline
   report.suppressed_keys.assign(keys.begin(), keys.end());
 }
 
+
+// What one detector found in one chunk: kept apart per chunk and detector, so that merging them
+// in detector order, then chunk order, gives the same sequence whatever the thread count.
+class ChunkSink final : public FindingSink {
+ public:
+  void finding(Finding f) override { findings.push_back(std::move(f)); }
+  void public_key(PublicKey k) override { keys.push_back(std::move(k)); }
+  void mac_token(MacToken t) override { tokens.push_back(std::move(t)); }
+  void limit(std::string_view detector, std::string what) override {
+    limits.push_back({std::string(detector), std::move(what)});
+  }
+
+  std::vector<Finding> findings;
+  std::vector<PublicKey> keys;
+  std::vector<MacToken> tokens;
+  std::vector<HuntLimit> limits;
+};
+
+void add_limit(std::vector<HuntLimit>& limits, HuntLimit limit) {
+  for (const HuntLimit& l : limits) {
+    if (l.detector == limit.detector && l.what == limit.what) return;  // one per instance and thread
+  }
+  limits.push_back(std::move(limit));
+}
+
+// The structure phase: every structure detector over every chunk, on the runner's threads,
+// each thread with its own detector instances; then the outputs merged in a fixed order, each
+// finding kept only by the chunk where it starts.
+void structure_phase(const ScanContext& context, const ScanOptions& options, const ChunkRunner& runner,
+                     std::vector<std::unique_ptr<Detector>>& detectors, CollectingSink& sink,
+                     std::vector<DetectorCost>& costs) {
+  std::vector<std::size_t> chosen;  // indices into detectors
+  for (std::size_t d = 0; d < detectors.size(); ++d) {
+    if (detectors[d]->phase() == Detector::Phase::structure) chosen.push_back(d);
+  }
+  const auto chunks = runner.chunks();
+  const std::size_t n = chosen.size();
+  std::vector<ChunkSink> outputs(chunks.size() * n);
+  // Worker 0 uses the scan's own instances; the others make theirs when they start.
+  std::vector<std::vector<std::unique_ptr<Detector>>> instances(runner.threads());
+  std::vector<std::vector<double>> cpu(runner.threads(), std::vector<double>(n, 0.0));
+  runner.run([&](std::size_t c, unsigned worker) {
+    auto& mine = instances[worker];
+    if (worker != 0 && mine.empty()) mine = make_detectors(options);
+    auto& set = worker == 0 ? detectors : mine;
+    const ChunkBounds& chunk = chunks[c];
+    const ScanArea& area = context.areas[chunk.area];
+    for (std::size_t k = 0; k < n; ++k) {
+      Detector& detector = *set[chosen[k]];
+      const double t0 = options.stats ? thread_cpu_seconds() : 0;
+      detector.scan(context, chunk_window(area, chunk, detector.reach()), outputs[c * n + k]);
+      if (options.stats) cpu[worker][k] += thread_cpu_seconds() - t0;
+    }
+  });
+  for (std::size_t k = 0; k < n; ++k) {
+    for (std::size_t c = 0; c < chunks.size(); ++c) {
+      ChunkSink& out = outputs[c * n + k];
+      const ScanArea& area = context.areas[chunks[c].area];
+      for (Finding& f : out.findings) {
+        if (owns(area, chunks[c], f.file_offset)) sink.finding(std::move(f));
+      }
+      for (PublicKey& key : out.keys) sink.public_key(std::move(key));
+      for (MacToken& token : out.tokens) sink.mac_token(std::move(token));
+      for (HuntLimit& limit : out.limits) add_limit(sink.limits, std::move(limit));
+      out = ChunkSink();
+    }
+    for (const auto& per_worker : cpu) costs[chosen[k]].scan_cpu_seconds += per_worker[k];
+  }
+  // finish() once, on the scan's own instances (the environment blocks are read there).
+  for (std::size_t d : chosen) {
+    const double t0 = thread_cpu_seconds();
+    detectors[d]->finish(context, sink);
+    costs[d].finish_cpu_seconds += thread_cpu_seconds() - t0;
+  }
+}
+
+// 16 MiB: a few dozen chunks per GiB keep two or three threads busy to the end, and the
+// longest reach (kMaxStructure, 1 MiB) adds at most 1/16 to the detectors that use it.
+constexpr std::uint64_t kDefaultChunkSize = std::uint64_t{16} << 20;
+// Resident pages are dropped after every 64 MiB of finished chunks (README, "Bounded memory").
+constexpr std::uint64_t kReleaseEvery = std::uint64_t{64} << 20;
+
 }  // namespace
 
 ScanReport scan_dump(const Dump& dump, const ScanOptions& options) {
   const std::vector<ScanArea> areas = areas_of(dump);
   auto detectors = make_detectors(options);
   CollectingSink sink;
+  const unsigned threads = options.threads > 0 ? options.threads : available_cores();
+  ThreadRunner runner(areas, options.chunk_size > 0 ? options.chunk_size : kDefaultChunkSize, threads,
+                      dump.file.get(), kReleaseEvery);
   ScanContext context{dump, sink.ring, areas, options.fingerprint_key, &sink.tokens};
+  context.runner = &runner;
   if (options.time_budget > 0) {
     context.time_budget = options.time_budget;
     context.deadline = std::chrono::steady_clock::now() +
@@ -101,30 +190,43 @@ ScanReport scan_dump(const Dump& dump, const ScanOptions& options) {
     }
   }
 
+  // Progress, in bytes of areas: the structure phase's chunks are the first half of the work;
+  // the second advances as each hunt finishes.
+  std::uint64_t area_bytes = 0;
+  for (const ScanArea& a : areas) area_bytes += a.bytes.size();
+  const std::uint64_t total = 2 * area_bytes;
+  if (options.progress) runner.on_progress([&](std::uint64_t done) { options.progress(done, total); });
+
   const std::vector<PublicKey> supplied = supplied_public_keys(options.supplied_keys);
   std::vector<DetectorCost> costs(detectors.size());
-  for (Detector::Phase phase : {Detector::Phase::structure, Detector::Phase::hunt}) {
-    const auto phase_start = std::chrono::steady_clock::now();
-    if (phase == Detector::Phase::hunt) {
-      sink.ring.mark_ca(options.trusted_public_keys);
-      // Supplied keys are hunted whatever they are: the user asked about them.
-      for (const PublicKey& k : supplied) sink.ring.add_supplied(k);
-    }
-    for (std::size_t d = 0; d < detectors.size(); ++d) {
-      Detector& detector = *detectors[d];
-      if (detector.phase() != phase) continue;
-      const double t0 = thread_cpu_seconds();
-      for (const ScanArea& area : areas) detector.scan(context, area, sink);
-      const double t1 = thread_cpu_seconds();
-      detector.finish(context, sink);
-      costs[d].scan_cpu_seconds += t1 - t0;
-      costs[d].finish_cpu_seconds += thread_cpu_seconds() - t1;
-    }
-    if (options.stats) {
-      (phase == Detector::Phase::structure ? options.stats->structure_seconds : options.stats->hunt_seconds) =
-          seconds_since(phase_start);
-    }
+  auto phase_start = std::chrono::steady_clock::now();
+  structure_phase(context, options, runner, detectors, sink, costs);
+  if (options.stats) options.stats->structure_seconds = seconds_since(phase_start);
+  runner.on_progress(nullptr);
+
+  phase_start = std::chrono::steady_clock::now();
+  sink.ring.mark_ca(options.trusted_public_keys);
+  // Supplied keys are hunted whatever they are: the user asked about them.
+  for (const PublicKey& k : supplied) sink.ring.add_supplied(k);
+  std::size_t hunts = 0, hunts_done = 0;
+  for (const auto& d : detectors) hunts += d->phase() == Detector::Phase::hunt ? 1 : 0;
+  for (std::size_t d = 0; d < detectors.size(); ++d) {
+    Detector& detector = *detectors[d];
+    if (detector.phase() != Detector::Phase::hunt) continue;
+    // Hunts run one at a time, so the process's CPU time is this hunt's, on every thread.
+    const double t0 = process_cpu_seconds();
+    detector.scan_areas(context, sink);
+    const double t1 = process_cpu_seconds();
+    detector.finish(context, sink);
+    costs[d].scan_cpu_seconds += t1 - t0;
+    costs[d].finish_cpu_seconds += process_cpu_seconds() - t1;
+    ++hunts_done;
+    if (options.progress) options.progress(area_bytes + area_bytes * hunts_done / hunts, total);
   }
+  if (options.progress) options.progress(total, total);
+  if (options.stats) options.stats->hunt_seconds = seconds_since(phase_start);
+  if (options.progress) options.progress(total, total);
+
   const auto settle_start = std::chrono::steady_clock::now();
 
   ScanReport report;
@@ -144,7 +246,8 @@ ScanReport scan_dump(const Dump& dump, const ScanOptions& options) {
   report.registered = registered_status(options.registered_secrets, report, dump);
   if (options.stats) {
     options.stats->settle_seconds = seconds_since(settle_start);
-    options.stats->threads = 1;
+    options.stats->threads = runner.threads();
+    options.stats->chunks = runner.chunks().size();
     options.stats->detectors.clear();
     for (std::size_t d = 0; d < detectors.size(); ++d) {
       costs[d].detector = std::string(detectors[d]->name());

@@ -1,0 +1,39 @@
+// What lets a hunt test candidates on several threads and still end up where one pass in order
+// would: every candidate has a position in that pass (area, then stream, then chunk, then its
+// index), threads share the earliest position where each target was found so they can skip
+// what cannot matter any more, and one thread then replays the outcomes in order, applying the
+// state that crosses candidates (first found wins, budgets, the clock) exactly as the pass did.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+
+namespace dumpguard {
+
+// Position at chunk resolution; the order is the pass's: area, then stream, then chunk.
+// Areas < 2^24, streams < 2^8, chunks < 2^32 (a chunk is at least 4 KiB of a dump).
+inline std::uint64_t pass_position(std::size_t area, std::size_t stream, std::size_t chunk) {
+  return (std::uint64_t{area} << 40) | (std::uint64_t{stream & 0xFF} << 32) | (chunk & 0xFFFFFFFFu);
+}
+
+// The earliest pass position where a target (a modulus, a key, a token) was found so far.
+class EarliestHit {
+ public:
+  EarliestHit() = default;
+  EarliestHit(const EarliestHit& other) : at_(other.at_.load(std::memory_order_relaxed)) {}
+  // True when a hit at a position before `position` is known: candidates at `position` can no
+  // longer be the first for this target.
+  bool before(std::uint64_t position) const { return at_.load(std::memory_order_relaxed) < position; }
+  void note(std::uint64_t position) {
+    std::uint64_t seen = at_.load(std::memory_order_relaxed);
+    while (position < seen && !at_.compare_exchange_weak(seen, position, std::memory_order_relaxed)) {
+    }
+  }
+
+ private:
+  std::atomic<std::uint64_t> at_{std::numeric_limits<std::uint64_t>::max()};
+};
+
+}  // namespace dumpguard
