@@ -31,12 +31,13 @@
 #include <openssl/crypto.h>
 
 #include <array>
-#if defined(__SSE2__)
-#include <emmintrin.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
 #endif
 #include <bit>
 #include <cstring>
 #include <fmt/format.h>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -127,33 +128,118 @@ inline bool plausible(const std::uint8_t* p, unsigned tolerance) {
   return true;
 }
 
-#if defined(__SSE2__)
-// The same relations for 16 offsets at once. XOR works byte by byte, so relation k holds at
+#if defined(__x86_64__)
+// The same relations for a block of W offsets at once (16 with SSE2, 32 with AVX2, 64 with
+// AVX-512BW, chosen once by what the CPU has). XOR works byte by byte, so relation k holds at
 // offset q iff the 4 bytes X(q..q+3) are zero, where X(j) = B[j+4a] ^ B[j+4b] ^ B[j+4c].
-// Bit i of the result: at least one of the first `relations` relations holds exactly at
-// q0 + i. With t bit errors and more than t disjoint relations, one of the first t + 1 holds
-// exactly, so this never drops a candidate plausible() would keep. A variant with no more
-// than t relations (tolerance 7 and up for AES-128) passes every offset to plausible().
-template <unsigned Nk, bool Reversed>
-inline unsigned exact_relation_mask(const std::uint8_t* q0, unsigned relations) {
-  constexpr const RelationSet& set = kRelations<Nk, Reversed>;
-  if (relations > set.count) return 0xFFFF;
-  unsigned hits = 0;
-  for (unsigned k = 0; k < relations; ++k) {
-    const Relation& r = set.relations[k];
-    const auto x = [&](unsigned shift) {
-      const __m128i v = _mm_xor_si128(
-          _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q0 + shift + 4 * r.a)),
-                        _mm_loadu_si128(reinterpret_cast<const __m128i*>(q0 + shift + 4 * r.b))),
-          _mm_loadu_si128(reinterpret_cast<const __m128i*>(q0 + shift + 4 * r.c)));
-      return static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128())));
-    };
-    // Zero flags for X(q0 .. q0+18): lanes 0-15 from q0, lanes 16-18 from q0 + 3.
-    const unsigned m = x(0) | (x(3) << 3);
-    hits |= m & (m >> 1) & (m >> 2) & (m >> 3);
-  }
-  return hits & 0xFFFF;
+// Bit i of a variant's mask: at least one of the first `relations` relations holds exactly at
+// q0 + i, and the first relation's three words are not all zero there (plausible() rejects
+// those: zero pages pass every linear relation, and letting every offset of a zero page through
+// cost a third of the detector's time). With t bit errors and more than t disjoint relations,
+// one of the first t + 1 holds exactly, so this never drops a candidate plausible() would keep.
+// A variant with no more than t relations (tolerance 7 and up for AES-128) passes every offset
+// with nonzero words. Flags are computed once per block: a block's last three offsets take
+// their bytes from the next block's flags.
+using VariantMasks = std::array<std::uint64_t, 6>;  // in try_offset's order
+constexpr std::array<RelationSet, 6> kVariants = {kRelations<4, false>, kRelations<4, true>, kRelations<6, false>,
+                                                  kRelations<6, true>,  kRelations<8, false>, kRelations<8, true>};
+// Per block, relation and variant: lanes where the XOR of the three words is zero (x), and where
+// their OR is (o, first relation only).
+struct ZeroFlags {
+  std::uint64_t x = 0;
+  std::uint64_t o = 0;
+};
+using BlockVisitor = std::function<void(std::size_t at, const VariantMasks& masks)>;
+
+inline std::uint64_t four_in_a_row(std::uint64_t cur, std::uint64_t next, unsigned width) {
+  const unsigned __int128 m = static_cast<unsigned __int128>(cur) | (static_cast<unsigned __int128>(next) << width);
+  return static_cast<std::uint64_t>(m & (m >> 1) & (m >> 2) & (m >> 3));
 }
+
+// The loop, the same for every vector width: FLAGS(q, relation, with_or) gives one block's
+// ZeroFlags. Returns where it stopped: the caller tries the remaining offsets one by one.
+#define DG_AES_BLOCKS(NAME, ATTR, WIDTH, FLAGS)                                                           \
+  ATTR std::size_t NAME(const std::uint8_t* base, std::size_t at, std::size_t size, unsigned relations,   \
+                        const BlockVisitor& visit) {                                                      \
+    constexpr std::size_t kWidth = WIDTH;                                                                 \
+    /* the next block's loads reach 2·W + 4·59 + 4 bytes past `at` */                                     \
+    constexpr std::size_t kReach = 2 * kWidth + 4 * aes::kMaxScheduleWords;                                \
+    const std::uint64_t lanes = kWidth == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << kWidth) - 1;       \
+    std::array<std::array<std::array<ZeroFlags, kMaxRelations>, 6>, 2> flags{}; /* this block, the next */ \
+    std::array<unsigned, 6> used{};                                                                       \
+    for (std::size_t v = 0; v < 6; ++v) used[v] = relations > kVariants[v].count ? 1 : relations;         \
+    if (at + kReach > size) return at;                                                                    \
+    for (std::size_t v = 0; v < 6; ++v) {                                                                 \
+      for (unsigned k = 0; k < used[v]; ++k) flags[0][v][k] = FLAGS(base + at, kVariants[v].relations[k], k == 0); \
+    }                                                                                                     \
+    for (unsigned now = 0; at + kReach <= size; at += kWidth, now ^= 1) {                                  \
+      auto& cur = flags[now];                                                                             \
+      auto& next = flags[now ^ 1];                                                                        \
+      VariantMasks masks{};                                                                               \
+      std::uint64_t any = 0;                                                                              \
+      for (std::size_t v = 0; v < 6; ++v) {                                                               \
+        const bool every = relations > kVariants[v].count;                                                \
+        std::uint64_t hits = every ? lanes : 0;                                                           \
+        for (unsigned k = 0; k < used[v]; ++k) {                                                          \
+          next[v][k] = FLAGS(base + at + kWidth, kVariants[v].relations[k], k == 0);                      \
+          if (!every) hits |= four_in_a_row(cur[v][k].x, next[v][k].x, kWidth);                            \
+        }                                                                                                 \
+        masks[v] = hits & ~four_in_a_row(cur[v][0].o, next[v][0].o, kWidth) & lanes;                       \
+        any |= masks[v];                                                                                  \
+      }                                                                                                   \
+      if (any != 0) visit(at, masks);                                                                     \
+    }                                                                                                     \
+    return at;                                                                                            \
+  }
+
+inline ZeroFlags flags_sse2(const std::uint8_t* q, const Relation& r, bool with_or) {
+  const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q + 4 * r.a));
+  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q + 4 * r.b));
+  const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q + 4 * r.c));
+  const __m128i zero = _mm_setzero_si128();
+  ZeroFlags z;
+  z.x = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_xor_si128(_mm_xor_si128(a, b), c), zero)));
+  if (with_or) z.o = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_or_si128(_mm_or_si128(a, b), c), zero)));
+  return z;
+}
+DG_AES_BLOCKS(blocks_sse2, , 16, flags_sse2)
+
+__attribute__((target("avx2"))) inline ZeroFlags flags_avx2(const std::uint8_t* q, const Relation& r, bool with_or) {
+  const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 4 * r.a));
+  const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 4 * r.b));
+  const __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 4 * r.c));
+  const __m256i zero = _mm256_setzero_si256();
+  ZeroFlags z;
+  z.x = static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_xor_si256(_mm256_xor_si256(a, b), c), zero)));
+  if (with_or) {
+    z.o = static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_or_si256(_mm256_or_si256(a, b), c), zero)));
+  }
+  return z;
+}
+DG_AES_BLOCKS(blocks_avx2, __attribute__((target("avx2"))), 32, flags_avx2)
+
+__attribute__((target("avx512f,avx512bw"))) inline ZeroFlags flags_avx512(const std::uint8_t* q, const Relation& r,
+                                                                          bool with_or) {
+  const __m512i a = _mm512_loadu_si512(q + 4 * r.a);
+  const __m512i b = _mm512_loadu_si512(q + 4 * r.b);
+  const __m512i c = _mm512_loadu_si512(q + 4 * r.c);
+  ZeroFlags z;
+  const __m512i x = _mm512_ternarylogic_epi32(a, b, c, 0x96);  // a ^ b ^ c
+  z.x = _mm512_testn_epi8_mask(x, x);
+  if (with_or) {
+    const __m512i o = _mm512_ternarylogic_epi32(a, b, c, 0xFE);  // a | b | c
+    z.o = _mm512_testn_epi8_mask(o, o);
+  }
+  return z;
+}
+DG_AES_BLOCKS(blocks_avx512, __attribute__((target("avx512f,avx512bw"))), 64, flags_avx512)
+#undef DG_AES_BLOCKS
+
+// The widest the CPU has, chosen once.
+using BlocksFn = std::size_t (*)(const std::uint8_t*, std::size_t, std::size_t, unsigned, const BlockVisitor&);
+const BlocksFn kBlocks = __builtin_cpu_supports("avx512bw") ? blocks_avx512
+                         : __builtin_cpu_supports("avx2")   ? blocks_avx2
+                                                            : blocks_sse2;
 #endif
 
 struct Match {
@@ -278,24 +364,16 @@ class AesScheduleDetector final : public Detector {
     const std::size_t size = area.bytes.size();
     if (size < kSpan128) return;
     std::size_t at = 0;
-#if defined(__SSE2__)
-    // Vector prefilter over whole 16-offset blocks while every load stays inside the area
-    // (the largest relation index is word 59, read up to 4 * 59 + 3 + 15 bytes on).
-    constexpr std::size_t kBlockReach = 16 + kSpan256 + 16;
-    const unsigned relations = tolerance_ + 1;
-    for (; at + kBlockReach <= size; at += 16) {
-      const std::uint8_t* q0 = base + at;
-      const std::array<unsigned, 6> hits = {
-          exact_relation_mask<4, false>(q0, relations), exact_relation_mask<4, true>(q0, relations),
-          exact_relation_mask<6, false>(q0, relations), exact_relation_mask<6, true>(q0, relations),
-          exact_relation_mask<8, false>(q0, relations), exact_relation_mask<8, true>(q0, relations)};
-      for (unsigned any = hits[0] | hits[1] | hits[2] | hits[3] | hits[4] | hits[5]; any != 0; any &= any - 1) {
+#if defined(__x86_64__)
+    // Vector prefilter over whole blocks of offsets while every load stays inside the area.
+    at = kBlocks(base, 0, size, tolerance_ + 1, [&](std::size_t block, const VariantMasks& hits) {
+      for (std::uint64_t any = hits[0] | hits[1] | hits[2] | hits[3] | hits[4] | hits[5]; any != 0; any &= any - 1) {
         const auto lane = static_cast<unsigned>(std::countr_zero(any));
-        try_offset(context, area, sink, at + lane, 1u << lane, hits);
+        try_offset(context, area, sink, block + lane, std::uint64_t{1} << lane, hits);
       }
-    }
+    });
 #endif
-    const std::array<unsigned, 6> all = {1, 1, 1, 1, 1, 1};
+    const std::array<std::uint64_t, 6> all = {1, 1, 1, 1, 1, 1};
     for (; at + kSpan128 <= size; ++at) try_offset(context, area, sink, at, 1, all);
   }
 
@@ -307,7 +385,7 @@ class AesScheduleDetector final : public Detector {
   // Tries the variants whose bit `lane` is set in `hits`, cheapest and most common first;
   // at most one schedule starts at one offset.
   void try_offset(const ScanContext& context, const ScanArea& area, FindingSink& sink, std::size_t at,
-                  unsigned lane, const std::array<unsigned, 6>& hits) const {
+                  std::uint64_t lane, const std::array<std::uint64_t, 6>& hits) const {
     const std::uint8_t* p = reinterpret_cast<const std::uint8_t*>(area.bytes.data()) + at;
     const std::size_t room = area.bytes.size() - at;
     const unsigned t = tolerance_;

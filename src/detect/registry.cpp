@@ -19,51 +19,62 @@
 #include "detect/environment_secrets.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace dumpguard {
 
 namespace {
 
-std::vector<std::unique_ptr<Detector>> every_detector(const ScanOptions& options) {
-  std::vector<std::unique_ptr<Detector>> d;
-  d.push_back(make_pem_detector());
-  d.push_back(make_der_private_key_detector());
-  d.push_back(make_public_key_harvest_detector());
-  d.push_back(make_jwt_harvest_detector());
-  if (!options.registered_secrets.empty()) d.push_back(make_registered_secret_detector(options.registered_secrets, options.fingerprint_key));
-  d.push_back(make_openssh_detector());
-  d.push_back(make_cng_blob_detector());
-  d.push_back(make_capi_blob_detector());
-  d.push_back(make_jwk_detector());
-  d.push_back(make_text_rules_detector(options.text_rules ? options.text_rules : builtin_rule_engine()));
-  d.push_back(make_environment_secrets_detector());
-  d.push_back(make_aes_schedule_detector(options.aes_tolerance));
-  d.push_back(make_chacha_state_detector());
-  d.push_back(make_rsa_factor_hunt_detector(options.exhaustive));
-  d.push_back(make_ec_scalar_hunt_detector());
-  d.push_back(make_ed25519_seed_hunt_detector());
-  d.push_back(make_hmac_key_hunt_detector());
-  return d;
-}
+// Each detector by the name it reports, in the order a scan runs them. Made only when chosen:
+// the text rules compile their database when made.
+struct Entry {
+  const char* name;
+  std::unique_ptr<Detector> (*make)(const ScanOptions& options);
+};
+
+const Entry kDetectors[] = {
+    {"pem", [](const ScanOptions&) { return make_pem_detector(); }},
+    {"der", [](const ScanOptions&) { return make_der_private_key_detector(); }},
+    {"public-keys", [](const ScanOptions&) { return make_public_key_harvest_detector(); }},
+    {"jwt", [](const ScanOptions&) { return make_jwt_harvest_detector(); }},
+    {"registered-secret",
+     [](const ScanOptions& o) -> std::unique_ptr<Detector> {
+       if (o.registered_secrets.empty()) return nullptr;
+       return make_registered_secret_detector(o.registered_secrets, o.fingerprint_key);
+     }},
+    {"openssh", [](const ScanOptions&) { return make_openssh_detector(); }},
+    {"cng", [](const ScanOptions&) { return make_cng_blob_detector(); }},
+    {"capi", [](const ScanOptions&) { return make_capi_blob_detector(); }},
+    {"jwk", [](const ScanOptions&) { return make_jwk_detector(); }},
+    {"text-rules",
+     [](const ScanOptions& o) { return make_text_rules_detector(o.text_rules ? o.text_rules : builtin_rule_engine()); }},
+    {"environment", [](const ScanOptions&) { return make_environment_secrets_detector(); }},
+    {"aes-schedule", [](const ScanOptions& o) { return make_aes_schedule_detector(o.aes_tolerance); }},
+    {"chacha-state", [](const ScanOptions&) { return make_chacha_state_detector(); }},
+    {"rsa-factor", [](const ScanOptions& o) { return make_rsa_factor_hunt_detector(o.exhaustive); }},
+    {"ec-scalar", [](const ScanOptions&) { return make_ec_scalar_hunt_detector(); }},
+    {"edwards-seed", [](const ScanOptions&) { return make_ed25519_seed_hunt_detector(); }},
+    {"hmac-key", [](const ScanOptions&) { return make_hmac_key_hunt_detector(); }},
+};
 
 }  // namespace
 
 std::vector<std::unique_ptr<Detector>> make_detectors(const ScanOptions& options) {
-  std::vector<std::unique_ptr<Detector>> d = every_detector(options);
-  if (options.detectors.empty()) return d;
-  std::vector<std::unique_ptr<Detector>> chosen;
-  for (auto& detector : d) {
-    const auto& names = options.detectors;
-    if (std::find(names.begin(), names.end(), detector->name()) != names.end()) chosen.push_back(std::move(detector));
+  std::vector<std::unique_ptr<Detector>> d;
+  const auto& names = options.detectors;
+  for (const Entry& e : kDetectors) {
+    if (!names.empty() && std::find(names.begin(), names.end(), e.name) == names.end()) continue;
+    if (auto detector = e.make(options)) {
+      if (detector->name() != e.name) throw std::logic_error("registry: a detector's name differs from its entry");
+      d.push_back(std::move(detector));
+    }
   }
-  return chosen;
+  return d;
 }
 
 std::vector<std::string> detector_names() {
-  ScanOptions options;
-  options.registered_secrets.push_back({});  // so that registered-secret is listed too
   std::vector<std::string> names;
-  for (const auto& detector : every_detector(options)) names.emplace_back(detector->name());
+  for (const Entry& e : kDetectors) names.emplace_back(e.name);
   return names;
 }
 
