@@ -90,9 +90,9 @@ struct ScanOptions {
   // Threads (--threads): 0 uses every core the process may run on. The report does not depend
   // on it.
   unsigned threads = 0;
-  // Bytes per chunk (0: the default, 16 MiB). Tests make it small so that a small dump has
-  // many chunk boundaries; the report does not depend on it either, but for structures longer
-  // than 1 MiB that cross a boundary (README, "Parallel scan").
+  // Bytes per chunk (0: the default, 4 MiB). Tests make it small so that a small dump has
+  // many chunk boundaries; the report does not depend on it either, but for DER structures
+  // longer than 256 KiB that cross a boundary (README, "Scan speed and memory").
   std::uint64_t chunk_size = 0;
   // Called as the scan advances, with bytes done and the total (area bytes, twice: the
   // structure phase, then the hunts). Calls never overlap and `done` never decreases; they may

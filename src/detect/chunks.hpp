@@ -33,7 +33,7 @@ struct Reach {
 
 // How far past a chunk detectors parse structures that carry their own length and no cap (DER
 // keys and certificates): one that is longer and crosses a chunk boundary is not found.
-inline constexpr std::size_t kMaxStructure = std::size_t{1} << 20;
+inline constexpr std::size_t kMaxStructure = std::size_t{256} << 10;
 
 // Runs work on the chunks of a scan's areas, on the scan's threads.
 class ChunkRunner {

@@ -1,28 +1,75 @@
 #include "detect/limb_candidates.hpp"
 
+#include <endian.h>
+
 #include <algorithm>
 
 
 namespace dumpguard {
 
-void for_each_chunk(const LimbSearch& s, std::size_t slack, const std::function<void(std::size_t)>& found) {
+namespace {
+
+// Little-endian words of the process's width, read in one load (the byte loop of load_le
+// was most of the walks' time).
+inline std::uint64_t word_at(const std::uint8_t* p, unsigned width) {
+  if (width == 8) {
+    std::uint64_t v;
+    std::memcpy(&v, p, 8);
+    return le64toh(v);
+  }
+  std::uint32_t v;
+  std::memcpy(&v, p, 4);
+  return le32toh(v);
+}
+
+inline std::uint32_t u32_at(const std::uint8_t* p) {
+  std::uint32_t v;
+  std::memcpy(&v, p, 4);
+  return le32toh(v);
+}
+
+}  // namespace
+
+void for_each_chunk_of(const LimbSearch& s, std::span<const ChunkTarget> targets,
+                       const std::function<void(std::size_t target, std::size_t offset)>& found) {
+  if (targets.empty()) return;
   const unsigned align = 2 * s.word;
   const std::size_t size = s.data.size();
+  std::uint64_t lowest = UINT64_MAX, highest = 0;
+  std::size_t shortest = SIZE_MAX;
+  for (const ChunkTarget& t : targets) {
+    lowest = std::min<std::uint64_t>(lowest, t.length + s.word);
+    highest = std::max<std::uint64_t>(highest, t.length + t.slack + s.word + align);
+    shortest = std::min(shortest, t.length);
+  }
   std::size_t o = (align - s.base_vaddr % align) % align;
   if (o < s.word) o += align;
   if (o < s.from) o += (s.from - o + align - 1) / align * align;
   const std::size_t end = std::min(size, s.to);
-  const std::uint64_t min_chunk = s.length + s.word;
-  const std::uint64_t max_chunk = s.length + slack + s.word + align;
-  for (; o < end && o + s.length <= size; o += align) {
-    const std::uint64_t chunk = load_le(s.data.data() + o - s.word, s.word) & ~std::uint64_t{7};
-    if (chunk < min_chunk || chunk > max_chunk || chunk % align != 0) continue;
-    found(o);
+  for (; o < end && o + shortest <= size; o += align) {
+    const std::uint64_t chunk = word_at(s.data.data() + o - s.word, s.word) & ~std::uint64_t{7};
+    if (chunk < lowest || chunk > highest || chunk % align != 0) continue;
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+      const ChunkTarget& t = targets[i];
+      if (o + t.length > size || chunk < t.length + s.word || chunk > t.length + t.slack + s.word + align) continue;
+      found(i, o);
+    }
   }
 }
 
-void for_each_bignum(const LimbSearch& s, const AddressMap& map, const std::function<void(std::uint64_t)>& found) {
-  const std::uint64_t limbs = (s.length + s.word - 1) / s.word;
+void for_each_chunk(const LimbSearch& s, std::size_t slack, const std::function<void(std::size_t)>& found) {
+  const ChunkTarget target{s.length, slack};
+  for_each_chunk_of(s, {&target, 1}, [&](std::size_t, std::size_t o) { found(o); });
+}
+
+void for_each_bignum_of(const LimbSearch& s, std::span<const std::size_t> lengths, const AddressMap& map,
+                        const std::function<void(std::size_t which, std::uint64_t limbs_file_offset)>& found) {
+  if (lengths.empty()) return;
+  std::uint64_t fewest = UINT64_MAX, most = 0;
+  for (std::size_t len : lengths) {
+    fewest = std::min<std::uint64_t>(fewest, (len + s.word - 1) / s.word);
+    most = std::max<std::uint64_t>(most, (len + s.word - 1) / s.word);
+  }
   const std::size_t record = s.word + 16;  // d, top, dmax, neg, flags
   const std::size_t size = s.data.size();
   const std::uint8_t* data = s.data.data();
@@ -30,15 +77,24 @@ void for_each_bignum(const LimbSearch& s, const AddressMap& map, const std::func
   if (o < s.from) o += (s.from - o + s.word - 1) / s.word * s.word;
   const std::size_t end = std::min(size, s.to);
   for (; o < end && o + record <= size; o += s.word) {
-    if (load_le(data + o + s.word, 4) != limbs) continue;
-    const std::uint64_t dmax = load_le(data + o + s.word + 4, 4);
-    const std::uint64_t neg = load_le(data + o + s.word + 8, 4);
-    const std::uint64_t flags = load_le(data + o + s.word + 12, 4);
-    if (dmax < limbs || dmax > limbs + 64 || neg > 1 || flags > 0x3F) continue;
-    const std::uint64_t d = load_le(data + o, s.word);
+    const std::uint32_t top = u32_at(data + o + s.word);
+    if (top < fewest || top > most) continue;
+    const std::uint32_t dmax = u32_at(data + o + s.word + 4);
+    const std::uint32_t neg = u32_at(data + o + s.word + 8);
+    const std::uint32_t flags = u32_at(data + o + s.word + 12);
+    if (neg > 1 || flags > 0x3F || dmax < top || dmax > std::uint64_t{top} + 64) continue;
+    const std::uint64_t d = word_at(data + o, s.word);
     if (d == 0 || d % s.word != 0) continue;
-    if (auto at = map.file_offset(d, s.length)) found(*at);
+    for (std::size_t i = 0; i < lengths.size(); ++i) {
+      if (top != (lengths[i] + s.word - 1) / s.word) continue;
+      if (auto at = map.file_offset(d, lengths[i])) found(i, *at);
+    }
   }
+}
+
+void for_each_bignum(const LimbSearch& s, const AddressMap& map, const std::function<void(std::uint64_t)>& found) {
+  const std::size_t length = s.length;
+  for_each_bignum_of(s, {&length, 1}, map, [&](std::size_t, std::uint64_t at) { found(at); });
 }
 
 void for_each_island(const LimbSearch& s, const std::function<void(std::size_t)>& found) {

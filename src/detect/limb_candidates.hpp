@@ -43,6 +43,14 @@ struct LimbSearch {
 // bits. Calls found(offset) for every chunk whose size could hold `length` bytes plus at most
 // `slack` more (dmax can exceed top). The walk position is the user pointer's offset.
 void for_each_chunk(const LimbSearch& s, std::size_t slack, const std::function<void(std::size_t offset)>& found);
+// The same for several lengths in one walk (s.length unused): found(target index, offset), in
+// walk order, and for one offset in the order of `targets`.
+struct ChunkTarget {
+  std::size_t length = 0;
+  std::size_t slack = 0;
+};
+void for_each_chunk_of(const LimbSearch& s, std::span<const ChunkTarget> targets,
+                       const std::function<void(std::size_t target, std::size_t offset)>& found);
 
 // OpenSSL BIGNUMs (crypto/bn/bn_local.h: { BN_ULONG *d; int top; int dmax; int neg; int
 // flags; }) whose top is the limb count of `length` bytes: calls found(file_offset) with the
@@ -50,6 +58,10 @@ void for_each_chunk(const LimbSearch& s, std::size_t slack, const std::function<
 // is the record's offset.
 void for_each_bignum(const LimbSearch& s, const AddressMap& map,
                      const std::function<void(std::uint64_t limbs_file_offset)>& found);
+// The same for several lengths in one walk (s.length unused): found(index into lengths, limbs'
+// file offset), in walk order.
+void for_each_bignum_of(const LimbSearch& s, std::span<const std::size_t> lengths, const AddressMap& map,
+                        const std::function<void(std::size_t which, std::uint64_t limbs_file_offset)>& found);
 
 // Islands: 8-byte-aligned windows of `length` bytes that begin right after, or end right
 // before, a structured word (byte_statistics.hpp), in a run of unstructured words that ends

@@ -14,8 +14,12 @@
 #include "detect/rsa_factor_hunt.hpp"
 
 #include <openssl/bn.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include <array>
+#include <bit>
 #include <cstring>
 #include <fmt/format.h>
 #include <algorithm>
@@ -137,13 +141,15 @@ class RsaFactorHunt final : public Detector {
       const Region& r = context.dump.model.regions[*area.region];
       if (r.kind != RegionKind::heap && r.kind != RegionKind::anon && r.kind != RegionKind::unknown) return;
       const ScanArea window = chunk_window(area, chunks[c], {0, 64});
-      for (std::size_t b = 0; b < kBits.size(); ++b) {
-        const std::size_t len = kBits[b] / 8;
-        for_each_bignum(limb_search(context, area, window, chunks[c], len), *map_, [&](std::uint64_t at) {
-          const std::uint8_t* p = all + at;
-          if ((p[0] & 1) && (p[len - 1] & 0x80) && distinct_bytes(p, len) >= len / 4) found[c][b].push_back(at);
-        });
-      }
+      constexpr std::array<std::size_t, kBits.size()> kLengths{kBits[0] / 8, kBits[1] / 8, kBits[2] / 8, kBits[3] / 8};
+      for_each_bignum_of(limb_search(context, area, window, chunks[c], 0), kLengths, *map_,
+                         [&](std::size_t b, std::uint64_t at) {
+                           const std::size_t len = kLengths[b];
+                           const std::uint8_t* p = all + at;
+                           if ((p[0] & 1) && (p[len - 1] & 0x80) && distinct_bytes(p, len) >= len / 4) {
+                             found[c][b].push_back(at);
+                           }
+                         });
     });
     // Then in the order of one pass (area, size, chunk): the first 64 distinct ones.
     std::set<std::array<std::uint8_t, 32>> seen;  // SHA-256 of each modulus already hunted
@@ -268,66 +274,72 @@ class RsaFactorHunt final : public Detector {
     std::vector<bool> found(moduli_.size(), false);           // by this chunk, at an earlier candidate
     BnPtr x = bn_new(), r = bn_new();
     if (!x || !r) return out;
-    for (std::size_t l = 0; l < lengths.size() && !out.stop; ++l) {
-      const std::size_t len = lengths[l];
-      const LimbSearch search = limb_search(context, area, window, chunk, len);
-      for (std::size_t k = 0; k < kStreamsPerLength && !out.stop; ++k) {
-        const std::size_t stream = l * kStreamsPerLength + k;
-        const std::uint64_t position = pass_position(chunk.area, stream, c);
-        // Every modulus of this length was factored at an earlier position: nothing here matters.
-        bool open = false;
-        for (std::size_t i = 0; i < moduli_.size() && !open; ++i) {
-          open = moduli_[i].prime_len == len && !earliest[i].before(position);
+    // One walk of each kind gathers every length's candidates, in walk order per stream.
+    struct Candidate {
+      const std::uint8_t* bytes;
+      std::uint64_t file_offset;
+    };
+    std::vector<std::vector<Candidate>> streams(kStreamsPerLength * lengths.size());
+    const auto* data = reinterpret_cast<const std::uint8_t*>(window.bytes.data());
+    const LimbSearch search = limb_search(context, area, window, chunk, 0);
+    std::vector<ChunkTarget> targets;
+    // dmax may exceed top: up to twice the limbs, as BN_MONT_CTX sizes some of its numbers.
+    for (std::size_t len : lengths) targets.push_back({len, len + 64});
+    for_each_chunk_of(search, targets, [&](std::size_t l, std::size_t o) {
+      streams[l * kStreamsPerLength].push_back({data + o, window.file_offset + o});
+    });
+    for_each_bignum_of(search, lengths, *map_, [&](std::size_t l, std::uint64_t at) {
+      streams[l * kStreamsPerLength + 1].push_back({all + at, at});
+    });
+    integer_candidates(search, lengths, [&](std::size_t l, std::size_t o) {
+      streams[l * kStreamsPerLength + 2].push_back({data + o, window.file_offset + o});
+    });
+    for (std::size_t stream = 0; stream < streams.size() && !out.stop; ++stream) {
+      const std::size_t len = lengths[stream / kStreamsPerLength];
+      const bool little_endian = stream % kStreamsPerLength != 2;
+      const std::uint64_t position = pass_position(chunk.area, stream, c);
+      // Every modulus of this length was factored at an earlier position: nothing here matters.
+      bool open = false;
+      for (std::size_t i = 0; i < moduli_.size() && !open; ++i) {
+        open = moduli_[i].prime_len == len && !earliest[i].before(position);
+      }
+      if (!open) continue;
+      for (std::size_t at = 0; at < streams[stream].size() && !out.stop; ++at) {
+        const std::uint8_t* p = streams[stream][at].bytes;
+        const std::uint64_t file_offset = streams[stream][at].file_offset;
+        if (clock.expired(context, file_offset)) {
+          out.stop = Hit{stream, at, file_offset, 0, p};
+          break;
         }
-        if (!open) continue;
-        std::size_t index = 0;
-        const bool little_endian = k != 2;
-        const auto candidate = [&](const std::uint8_t* p, std::uint64_t file_offset) {
-          const std::size_t at = index++;
-          if (out.stop) return;
-          if (clock.expired(context, file_offset)) {
-            out.stop = Hit{stream, at, file_offset, 0, p};
-            return;
-          }
-          bool wanted = false;
-          for (std::size_t i = 0; i < moduli_.size() && !wanted; ++i) {
-            wanted = moduli_[i].prime_len == len && !found[i] && plausible(p, len, little_endian, moduli_[i].prime_bits);
-          }
-          // Remember only plausible candidates: the set stays small while the same limbs, reached
-          // through a chunk header and through a BIGNUM pointer, are divided once.
-          if (!wanted || !tried.insert({file_offset, len * 2 + (little_endian ? 1 : 0)}).second) return;
-          bool loaded = false;
-          for (std::size_t i = 0; i < moduli_.size(); ++i) {
-            const Modulus& m = moduli_[i];
-            if (m.prime_len != len || found[i] || earliest[i].before(position) ||
-                !plausible(p, len, little_endian, m.prime_bits)) {
-              continue;
-            }
-            if (!loaded) {
-              const int n = static_cast<int>(len);
-              if ((little_endian ? BN_lebin2bn(p, n, x.get()) : BN_bin2bn(p, n, x.get())) == nullptr) return;
-              loaded = true;
-            }
-            if (BN_mod(r.get(), m.n.get(), x.get(), ctx) == 1 && BN_is_zero(r.get()) && !BN_is_one(x.get()) &&
-                BN_cmp(x.get(), m.n.get()) != 0) {
-              found[i] = true;
-              earliest[i].note(position);
-              out.hits.push_back({stream, at, file_offset, i, p});
-            }
-          }
-        };
-        const auto* data = reinterpret_cast<const std::uint8_t*>(window.bytes.data());
-        if (k == 0) {
-          // dmax may exceed top: up to twice the limbs, as BN_MONT_CTX sizes some of its numbers.
-          for_each_chunk(search, len + 64, [&](std::size_t o) { candidate(data + o, window.file_offset + o); });
-        } else if (k == 1) {
-          for_each_bignum(search, *map_, [&](std::uint64_t at) { candidate(all + at, at); });
-        } else {
-          integer_candidates(search, [&](std::size_t o) { candidate(data + o, window.file_offset + o); });
+        bool wanted = false;
+        for (std::size_t i = 0; i < moduli_.size() && !wanted; ++i) {
+          wanted = moduli_[i].prime_len == len && !found[i] && plausible(p, len, little_endian, moduli_[i].prime_bits);
         }
-        BN_clear(x.get());
+        // Remember only plausible candidates: the set stays small while the same limbs, reached
+        // through a chunk header and through a BIGNUM pointer, are divided once.
+        if (!wanted || !tried.insert({file_offset, len * 2 + (little_endian ? 1 : 0)}).second) continue;
+        bool loaded = false;
+        for (std::size_t i = 0; i < moduli_.size(); ++i) {
+          const Modulus& m = moduli_[i];
+          if (m.prime_len != len || found[i] || earliest[i].before(position) ||
+              !plausible(p, len, little_endian, m.prime_bits)) {
+            continue;
+          }
+          if (!loaded) {
+            const int n = static_cast<int>(len);
+            if ((little_endian ? BN_lebin2bn(p, n, x.get()) : BN_bin2bn(p, n, x.get())) == nullptr) break;
+            loaded = true;
+          }
+          if (BN_mod(r.get(), m.n.get(), x.get(), ctx) == 1 && BN_is_zero(r.get()) && !BN_is_one(x.get()) &&
+              BN_cmp(x.get(), m.n.get()) != 0) {
+            found[i] = true;
+            earliest[i].note(position);
+            out.hits.push_back({stream, at, file_offset, i, p});
+          }
+        }
       }
     }
+    BN_clear(x.get());
     return out;
   }
 
@@ -402,33 +414,71 @@ class RsaFactorHunt final : public Detector {
   }
 
   // DER INTEGER headers (02 81 xx, 02 82 xx xx) and SSH mpint lengths (uint32, big-endian)
-  // whose content is the prime's length (with a leading zero when the top bit is set): the
-  // content's offset in s.data, for each header at a walk position in [from, to).
-  static void integer_candidates(const LimbSearch& s, const std::function<void(std::size_t)>& found_at) {
+  // whose content is one of the prime lengths (with a leading zero when the top bit is set):
+  // found(length index, content's offset in s.data) for each header at a walk position in
+  // [from, to), in walk order. A vector test finds the positions where a header can start.
+  static void integer_candidates(const LimbSearch& s, const std::vector<std::size_t>& lengths,
+                                 const std::function<void(std::size_t, std::size_t)>& found) {
     const std::uint8_t* data = s.data.data();
-    const std::size_t size = s.data.size(), len = s.length;
-    for (std::size_t i = s.from; i < s.to && i + 4 + len < size; ++i) {
-      std::size_t content = 0;
-      std::size_t at = 0;
-      if (data[i] == 0x02 && data[i + 1] == 0x81 && len + 1 < 256) {  // DER INTEGER, 1 length byte
-        content = data[i + 2];
-        at = i + 3;
-      } else if (data[i] == 0x02 && data[i + 1] == 0x82) {  // DER INTEGER, 2 length bytes
-        content = (std::size_t{data[i + 2]} << 8) | data[i + 3];
-        at = i + 4;
-      } else if (data[i] == 0 && data[i + 1] == 0) {  // SSH mpint: uint32 length, big-endian
-        content = load_be32(data + i);
-        at = i + 4;
-      } else {
-        continue;
-      }
-      if (content == len + 1 && at + content <= size && data[at] == 0) {
-        ++at;
-      } else if (content != len || at + content > size) {
-        continue;
-      }
-      found_at(at);
+    const std::size_t size = s.data.size();
+    std::size_t longest = 0, shortest = SIZE_MAX;
+    for (std::size_t len : lengths) {
+      longest = std::max(longest, len);
+      shortest = std::min(shortest, len);
     }
+    const std::size_t end = std::min(s.to, size > 4 + shortest ? size - 4 - shortest : 0);
+    const auto check = [&](std::size_t i) {
+      for (std::size_t l = 0; l < lengths.size(); ++l) {
+        const std::size_t len = lengths[l];
+        if (i + 4 + len >= size) continue;
+        std::size_t content = 0;
+        std::size_t at = 0;
+        if (data[i] == 0x02 && data[i + 1] == 0x81 && len + 1 < 256) {  // DER INTEGER, 1 length byte
+          content = data[i + 2];
+          at = i + 3;
+        } else if (data[i] == 0x02 && data[i + 1] == 0x82) {  // DER INTEGER, 2 length bytes
+          content = (std::size_t{data[i + 2]} << 8) | data[i + 3];
+          at = i + 4;
+        } else if (data[i] == 0 && data[i + 1] == 0) {  // SSH mpint: uint32 length, big-endian
+          content = load_be32(data + i);
+          at = i + 4;
+        } else {
+          continue;
+        }
+        if (content == len + 1 && at + content <= size && data[at] == 0) {
+          ++at;
+        } else if (content != len || at + content > size) {
+          continue;
+        }
+        found(l, at);
+      }
+    };
+    std::size_t i = s.from;
+#if defined(__SSE2__)
+    // 16 positions at once: 02 81|82, or 00 00 followed by a length or length + 1 (big-endian).
+    std::vector<std::pair<std::uint8_t, std::uint8_t>> be16;  // the two low bytes of each length
+    for (std::size_t len : lengths) {
+      for (std::size_t v : {len, len + 1}) be16.push_back({static_cast<std::uint8_t>(v >> 8), static_cast<std::uint8_t>(v)});
+    }
+    const bool small = longest + 1 < 65536;  // else the mpint's high bytes are not zero: check them all
+    const auto at = [&](std::size_t k) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + k)); };
+    const auto eq = [](__m128i v, std::uint8_t b) { return _mm_cmpeq_epi8(v, _mm_set1_epi8(static_cast<char>(b))); };
+    for (; small && i + 16 <= end && i + 16 + 3 <= size; i += 16) {
+      const __m128i b0 = at(i), b1 = at(i + 1);
+      const __m128i der = _mm_and_si128(eq(b0, 0x02), _mm_or_si128(eq(b1, 0x81), eq(b1, 0x82)));
+      const __m128i zeros = _mm_and_si128(eq(b0, 0), eq(b1, 0));
+      if (_mm_movemask_epi8(_mm_or_si128(der, zeros)) == 0) continue;  // most blocks of text and random bytes
+      const __m128i b2 = at(i + 2), b3 = at(i + 3);
+      __m128i hit = der;
+      __m128i lens = _mm_setzero_si128();
+      for (const auto& [hi, lo] : be16) lens = _mm_or_si128(lens, _mm_and_si128(eq(b2, hi), eq(b3, lo)));
+      hit = _mm_or_si128(hit, _mm_and_si128(zeros, lens));
+      for (unsigned m = static_cast<unsigned>(_mm_movemask_epi8(hit)); m != 0; m &= m - 1) {
+        check(i + static_cast<unsigned>(std::countr_zero(m)));
+      }
+    }
+#endif
+    for (; i < end; ++i) check(i);
   }
 
   void closure(const ScanContext& context, FindingSink& sink) {
