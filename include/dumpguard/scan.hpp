@@ -57,6 +57,7 @@ struct ScanStats {
   double settle_seconds = 0;            // grouping and statuses after the detectors
   unsigned threads = 0;                 // threads the scan used
   std::uint64_t chunks = 0;             // pieces the areas were split into
+  double anchor_cpu_seconds = 0;        // the shared Vectorscan pass for anchored detectors
 };
 
 struct ScanOptions {

@@ -93,7 +93,7 @@ void add_scan_options(CLI::App& cmd, dumpguard::cli::ScanCliOptions& scan, ScanF
   // Hidden: tests make chunks small so that a small dump has many chunk boundaries.
   cmd.add_option("--chunk-size", scan.chunk_size, "Bytes per chunk of the parallel scan")
       ->transform(CLI::AsSizeValue(false))
-      ->check(CLI::Range(std::uint64_t{4096}, std::uint64_t{1} << 40))
+      ->check(CLI::Range(std::uint64_t{4096}, std::uint64_t{1} << 30))
       ->group("");
 }
 

@@ -25,8 +25,10 @@ void print_stats(const std::string& path, const ScanStats& stats) {
   fmt::print(stderr, "dumpguard: {}: stats: {} thread(s), {} chunk(s); structure phase {:.3f} s, hunt phase {:.3f} s, "
                      "settling {:.3f} s (wall)\n",
              path, stats.threads, stats.chunks, stats.structure_seconds, stats.hunt_seconds, stats.settle_seconds);
-  double total = 0;
+  double total = stats.anchor_cpu_seconds;
   for (const DetectorCost& c : stats.detectors) total += c.scan_cpu_seconds + c.finish_cpu_seconds;
+  fmt::print(stderr, "dumpguard: {}: stats: {:<18} scan {:8.3f} s                     CPU (anchors of every structure detector)\n", path,
+             "(shared anchors)", stats.anchor_cpu_seconds);
   for (const DetectorCost& c : stats.detectors) {
     fmt::print(stderr, "dumpguard: {}: stats: {:<18} scan {:8.3f} s  finish {:8.3f} s  CPU\n", path, c.detector,
                c.scan_cpu_seconds, c.finish_cpu_seconds);

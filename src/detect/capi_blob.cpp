@@ -60,18 +60,22 @@ std::vector<std::uint8_t> exponent_be(std::uint32_t e) {
   return out;
 }
 
-class CapiBlobDetector final : public Detector {
+class CapiBlobDetector final : public AnchoredDetector {
  public:
   std::string_view name() const override { return "capi"; }
-  Phase phase() const override { return Phase::structure; }
   // The BLOBHEADER sits 8 bytes before RSAPUBKEY; a 16384-bit PRIVATEKEYBLOB is about 9.2 KiB.
   Reach reach() const override { return {kBlobHeader, 16 * 1024}; }
 
-  void scan(const ScanContext& context, const ScanArea& area, FindingSink& sink) override {
-    const std::string_view text(reinterpret_cast<const char*>(area.bytes.data()), area.bytes.size());
+  // RSAPUBKEY's magic reads as ASCII: "RSA1", "RSA2".
+  std::vector<AnchorPattern> anchors() const override { return {AnchorPattern::literal("RSA")}; }
+
+  void scan_anchored(const ScanContext& context, const ScanArea& area, const AnchorHits& hits,
+                     FindingSink& sink) override {
     const ByteReader reader(area.bytes);
-    for (std::size_t pos = text.find("RSA"); pos != std::string_view::npos; pos = text.find("RSA", pos + 1)) {
-      if (const std::size_t end = rsa_at(context, area, reader, pos, sink); end > pos) pos = end - 1;
+    std::size_t next = 0;  // the end of the last structure
+    for (std::size_t pos : hits[0]) {
+      if (pos < next) continue;
+      if (const std::size_t end = rsa_at(context, area, reader, pos, sink); end > pos) next = end;
     }
   }
 

@@ -45,17 +45,22 @@ bool looks_random(const std::array<std::uint8_t, kKeyBytes>& key) {
   return seen.count() >= 16;
 }
 
-class ChaChaStateDetector final : public Detector {
+class ChaChaStateDetector final : public AnchoredDetector {
  public:
   std::string_view name() const override { return "chacha-state"; }
-  Phase phase() const override { return Phase::structure; }
   Reach reach() const override { return {0, kStateBytes}; }
 
-  void scan(const ScanContext& context, const ScanArea& area, FindingSink& sink) override {
+  // ChaCha's whole constant, and Salsa20's first constant word.
+  std::vector<AnchorPattern> anchors() const override {
+    return {AnchorPattern::literal(kSigma), AnchorPattern::literal("expa")};
+  }
+
+  void scan_anchored(const ScanContext& context, const ScanArea& area, const AnchorHits& hits,
+                     FindingSink& sink) override {
     if (!live_memory(context, area)) return;
     const std::string_view text(reinterpret_cast<const char*>(area.bytes.data()), area.bytes.size());
     // ChaCha: the whole constant, then the key.
-    for (std::size_t at = text.find(kSigma); at != std::string_view::npos; at = text.find(kSigma, at + 1)) {
+    for (std::size_t at : hits[0]) {
       if (text.size() - at < kStateBytes) break;
       std::array<std::uint8_t, kKeyBytes> key{};
       std::memcpy(key.data(), text.data() + at + 16, kKeyBytes);
@@ -65,7 +70,7 @@ class ChaChaStateDetector final : public Detector {
       OPENSSL_cleanse(key.data(), key.size());
     }
     // Salsa20: "expa" then "nd 3" 20 bytes on, "2-by" 40 and "te k" 60 bytes on.
-    for (std::size_t at = text.find("expa"); at != std::string_view::npos; at = text.find("expa", at + 1)) {
+    for (std::size_t at : hits[1]) {
       if (text.size() - at < kStateBytes) break;
       if (text.compare(at + 20, 4, "nd 3") != 0 || text.compare(at + 40, 4, "2-by") != 0 ||
           text.compare(at + 60, 4, "te k") != 0) {

@@ -58,21 +58,29 @@ std::optional<EccMagic> ecc_magic(std::uint32_t magic) {
 ByteSpan u8_span(std::span<const std::byte> s) { return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()}; }
 
 
-class CngBlobDetector final : public Detector {
+class CngBlobDetector final : public AnchoredDetector {
  public:
   std::string_view name() const override { return "cng"; }
-  Phase phase() const override { return Phase::structure; }
   // The largest blob: a BCRYPT_RSAFULLPRIVATE_BLOB of a 16384-bit key, about 9.3 KiB.
   Reach reach() const override { return {0, 16 * 1024}; }
 
-  void scan(const ScanContext& context, const ScanArea& area, FindingSink& sink) override {
-    const std::string_view text(reinterpret_cast<const char*>(area.bytes.data()), area.bytes.size());
+  // The magics read as ASCII: "RSA1".."RSA3", "ECK1".."ECS6".
+  std::vector<AnchorPattern> anchors() const override {
+    return {AnchorPattern::literal("RSA"), AnchorPattern::literal("EC")};
+  }
+
+  void scan_anchored(const ScanContext& context, const ScanArea& area, const AnchorHits& hits,
+                     FindingSink& sink) override {
     const ByteReader reader(area.bytes);
-    for (std::size_t pos = text.find("RSA"); pos != std::string_view::npos; pos = text.find("RSA", pos + 1)) {
-      if (const std::size_t used = rsa_at(context, area, reader, pos, sink); used > 0) pos += used - 1;
+    std::size_t next = 0;  // the end of the last blob: magics inside it are its numbers
+    for (std::size_t pos : hits[0]) {
+      if (pos < next) continue;
+      if (const std::size_t used = rsa_at(context, area, reader, pos, sink); used > 0) next = pos + used;
     }
-    for (std::size_t pos = text.find("EC"); pos != std::string_view::npos; pos = text.find("EC", pos + 1)) {
-      if (const std::size_t used = ecc_at(context, area, reader, pos, sink); used > 0) pos += used - 1;
+    next = 0;
+    for (std::size_t pos : hits[1]) {
+      if (pos < next) continue;
+      if (const std::size_t used = ecc_at(context, area, reader, pos, sink); used > 0) next = pos + used;
     }
   }
 

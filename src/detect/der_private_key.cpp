@@ -1,6 +1,7 @@
 // Raw DER private keys sit in memory wherever a key file was read or a key serialised.
-// Every key form starts SEQUENCE { INTEGER 0|1, ... }: the detector jumps from one 0x30
-// byte to the next with memchr and tries a parse only where that INTEGER follows.
+// Every key form starts SEQUENCE { INTEGER 0|1, ... }: the anchors are that SEQUENCE header
+// (short form, or 1 to 3 length bytes) followed by 02 01 00 or 02 01 01, and a parse is tried
+// only there.
 #include "detect/der_private_key.hpp"
 
 #include <cstring>
@@ -11,27 +12,34 @@ namespace dumpguard {
 
 namespace {
 
-class DerPrivateKeyDetector final : public Detector {
+class DerPrivateKeyDetector final : public AnchoredDetector {
  public:
   std::string_view name() const override { return "der"; }
-  Phase phase() const override { return Phase::structure; }
   // DER carries its own length and has no cap; a key longer than kMaxStructure that crosses a
   // chunk boundary is missed (README, "Parallel scan").
   Reach reach() const override { return {0, kMaxStructure}; }
 
-  void scan(const ScanContext& context, const ScanArea& area, FindingSink& sink) override {
+  std::vector<AnchorPattern> anchors() const override {
+    std::vector<AnchorPattern> a;
+    a.push_back(AnchorPattern::literal("\x30").then_range(0x00, 0x7f).then("\x02\x01").then_one_of({0, 1}));
+    for (std::uint8_t count = 1; count <= 3; ++count) {
+      a.push_back(AnchorPattern::literal("\x30")
+                      .then_one_of({static_cast<std::uint8_t>(0x80 | count)})
+                      .then_any(count)
+                      .then("\x02\x01")
+                      .then_one_of({0, 1}));
+    }
+    return a;
+  }
+
+  void scan_anchored(const ScanContext& context, const ScanArea& area, const AnchorHits& hits,
+                     FindingSink& sink) override {
     const auto* data = reinterpret_cast<const std::uint8_t*>(area.bytes.data());
     const std::size_t size = area.bytes.size();
-    std::size_t i = 0;
-    while (i + 8 < size) {
-      const void* hit = std::memchr(data + i, 0x30, size - i - 8);
-      if (hit == nullptr) break;
-      i = static_cast<std::size_t>(static_cast<const std::uint8_t*>(hit) - data);
-      if (const std::size_t consumed = try_at(context, area, data, size, i, sink); consumed > 0) {
-        i += consumed;  // the whole structure is one finding; do not report its inner parts again
-      } else {
-        ++i;
-      }
+    std::size_t next = 0;  // the end of the last key: the whole structure is one finding
+    for (std::size_t i : merged(hits)) {
+      if (i < next || i + 8 >= size) continue;
+      if (const std::size_t consumed = try_at(context, area, data, size, i, sink); consumed > 0) next = i + consumed;
     }
   }
 

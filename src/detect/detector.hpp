@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "crypto/jwt.hpp"
+#include "detect/anchors.hpp"
 #include "detect/chunks.hpp"
 #include "detect/public_key.hpp"
 #include "dumpguard/dump.hpp"
@@ -94,6 +95,12 @@ class Detector {
   // a single pass over the area would.
   virtual void scan(const ScanContext& context, const ScanArea& area, FindingSink& sink) = 0;
   virtual Reach reach() const { return {}; }
+  // Anchored structure detectors (AnchoredDetector) list the fixed-length patterns they start
+  // at; the scanner finds the matches of every detector's anchors in one pass over a chunk.
+  virtual std::vector<AnchorPattern> anchors() const { return {}; }
+  // With every match of anchors()[k] in `area` (its start offsets) in hits[k].
+  virtual void scan_anchored(const ScanContext& /*context*/, const ScanArea& /*area*/, const AnchorHits& /*hits*/,
+                             FindingSink& /*sink*/) {}
   // Hunts: the scanner calls scan_areas() once, after the structure phase. By default it is
   // scan() over every area in order; hunts override it to walk the chunks on the scan's
   // threads and test their candidates on one, in the order of that single pass, so that what
@@ -104,6 +111,19 @@ class Detector {
   // Called once after every area was scanned, for detectors that need a second pass
   // (the RSA key closure searches for the components it derived from the primes).
   virtual void finish(const ScanContext& /*context*/, FindingSink& /*sink*/) {}
+};
+
+// A structure detector that starts at anchors: scan() finds them itself (unit tests, fuzz
+// targets); the scanner hands it the matches of its shared pass instead.
+class AnchoredDetector : public Detector {
+ public:
+  Phase phase() const override { return Phase::structure; }
+  void scan(const ScanContext& context, const ScanArea& area, FindingSink& sink) final {
+    const std::vector<AnchorPattern> patterns = anchors();
+    AnchorHits hits;
+    find_anchors(patterns, area.bytes, hits);
+    scan_anchored(context, area, hits, sink);
+  }
 };
 
 // The file offset of the byte at `at` within the area, and its virtual address if any.

@@ -204,17 +204,19 @@ std::size_t field_bytes(int nid) {
   }
 }
 
-class JwkDetector final : public Detector {
+class JwkDetector final : public AnchoredDetector {
  public:
   std::string_view name() const override { return "jwk"; }
-  Phase phase() const override { return Phase::structure; }
   // An anchor's object starts at most kMaxObject before it and ends kMaxObject after its brace.
   Reach reach() const override { return {kMaxObject, kMaxObject + kAnchor.size()}; }
 
-  void scan(const ScanContext& context, const ScanArea& area, FindingSink& sink) override {
+  std::vector<AnchorPattern> anchors() const override { return {AnchorPattern::literal(kAnchor)}; }
+
+  void scan_anchored(const ScanContext& context, const ScanArea& area, const AnchorHits& hits,
+                     FindingSink& sink) override {
     const std::string_view text(reinterpret_cast<const char*>(area.bytes.data()), area.bytes.size());
     std::size_t done = 0;  // end of the last object handled: anchors before it are inside it
-    for (std::size_t pos = text.find(kAnchor); pos != std::string_view::npos; pos = text.find(kAnchor, pos + 1)) {
+    for (std::size_t pos : hits[0]) {
       if (pos < done) continue;
       std::size_t begin = 0, end = 0;
       std::vector<Member> members;

@@ -51,30 +51,38 @@ std::uint32_t be32(const std::uint8_t* p) {
   return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | std::uint32_t{p[3]};
 }
 
-class OpensshDetector final : public Detector {
+class OpensshDetector final : public AnchoredDetector {
  public:
   std::string_view name() const override { return "openssh"; }
-  Phase phase() const override { return Phase::structure; }
   // A key type is preceded by its 4-byte length; a container holds at most a 64 KiB private
   // section, a 4 KiB public blob and 1 KiB of KDF options (crypto/openssh_key.cpp).
   Reach reach() const override { return {4, 96 * 1024}; }
 
-  void scan(const ScanContext& context, const ScanArea& area, FindingSink& sink) override {
+  // The container's magic, then each key type (anchors 1..3, in kTypePrefixes' order).
+  std::vector<AnchorPattern> anchors() const override {
+    std::vector<AnchorPattern> a{AnchorPattern::literal(kOpensshMagic)};
+    for (std::string_view prefix : kTypePrefixes) a.push_back(AnchorPattern::literal(prefix));
+    return a;
+  }
+
+  void scan_anchored(const ScanContext& context, const ScanArea& area, const AnchorHits& hits,
+                     FindingSink& sink) override {
     const ByteSpan bytes(reinterpret_cast<const std::uint8_t*>(area.bytes.data()), area.bytes.size());
-    const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
     // Containers first; their inner key fields are then skipped by the wire-format pass.
     std::vector<std::pair<std::size_t, std::size_t>> taken;
-    for (std::size_t pos = text.find(kOpensshMagic); pos != std::string_view::npos;
-         pos = text.find(kOpensshMagic, pos + 1)) {
+    std::size_t next = 0;  // the end of the last container
+    for (std::size_t pos : hits[0]) {
+      if (pos < next) continue;
       auto key = parse_openssh_key(bytes.subspan(pos));
       if (!key) continue;
       report_openssh_key(context, area, pos, key->length, *key, bytes.subspan(pos, key->length), "openssh",
                          "openssh", sink);
       taken.emplace_back(pos, pos + key->length);
-      pos += key->length - 1;
+      next = pos + key->length;
     }
-    for (std::string_view prefix : kTypePrefixes) {
-      for (std::size_t pos = text.find(prefix); pos != std::string_view::npos; pos = text.find(prefix, pos + 1)) {
+    for (std::size_t k = 0; k < std::size(kTypePrefixes); ++k) {
+      const std::string_view prefix = kTypePrefixes[k];
+      for (std::size_t pos : hits[k + 1]) {
         if (pos < 4) continue;
         const std::size_t start = pos - 4;
         const std::uint32_t len = be32(bytes.data() + start);

@@ -37,18 +37,20 @@ class SecretBytes {
 // Decodes base64, skipping whitespace; stops at the first other character (padding included).
 void decode_base64(std::string_view text, std::vector<std::uint8_t>& out) { base64_append(text, false, "\r\n \t", out); }
 
-class PemDetector final : public Detector {
+class PemDetector final : public AnchoredDetector {
  public:
   std::string_view name() const override { return "pem"; }
-  Phase phase() const override { return Phase::structure; }
   // A block: BEGIN line (at most 80 bytes with its label), then the body window and END line.
   Reach reach() const override { return {0, kMaxBody + 256}; }
 
-  void scan(const ScanContext& context, const ScanArea& area, FindingSink& sink) override {
+  std::vector<AnchorPattern> anchors() const override { return {AnchorPattern::literal(kBegin)}; }
+
+  void scan_anchored(const ScanContext& context, const ScanArea& area, const AnchorHits& hits,
+                     FindingSink& sink) override {
     const std::string_view text(reinterpret_cast<const char*>(area.bytes.data()), area.bytes.size());
-    std::size_t pos = 0;
-    while ((pos = text.find(kBegin, pos)) != std::string_view::npos) {
-      pos = block_at(context, area, text, pos, sink);
+    std::size_t pos = 0;  // where the search goes on: a block's end, or past a BEGIN that was none
+    for (std::size_t begin : hits[0]) {
+      if (begin >= pos) pos = block_at(context, area, text, begin, sink);
     }
   }
 

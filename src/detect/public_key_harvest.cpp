@@ -13,22 +13,36 @@ namespace {
 // The content of the DER element at p (nullptr if not well-formed), and its header size.
 std::optional<der::Tlv> element(const std::uint8_t* p, std::size_t avail) { return der::read({p, avail}); }
 
-class PublicKeyHarvest final : public Detector {
+class PublicKeyHarvest final : public AnchoredDetector {
  public:
   std::string_view name() const override { return "public-keys"; }
-  Phase phase() const override { return Phase::structure; }
   Reach reach() const override { return {0, kMaxStructure}; }  // as der: certificates carry their length
 
-  void scan(const ScanContext& /*context*/, const ScanArea& area, FindingSink& sink) override {
+  // A SEQUENCE of at least 16 bytes (short form, or 1 to 4 length bytes in DER's shortest
+  // form) whose content starts with a SEQUENCE (certificate, SubjectPublicKeyInfo) or an
+  // INTEGER (PKCS#1 RSAPublicKey).
+  std::vector<AnchorPattern> anchors() const override {
+    std::vector<AnchorPattern> a;
+    a.push_back(AnchorPattern::literal("\x30").then_range(0x10, 0x7f).then_one_of({0x02, 0x30}));
+    a.push_back(AnchorPattern::literal("\x30\x81").then_range(0x80, 0xff).then_one_of({0x02, 0x30}));
+    for (std::uint8_t count = 2; count <= 4; ++count) {
+      a.push_back(AnchorPattern::literal("\x30")
+                      .then_one_of({static_cast<std::uint8_t>(0x80 | count)})
+                      .then_range(0x01, 0xff)
+                      .then_any(count - 1u)
+                      .then_one_of({0x02, 0x30}));
+    }
+    return a;
+  }
+
+  void scan_anchored(const ScanContext& /*context*/, const ScanArea& area, const AnchorHits& hits,
+                     FindingSink& sink) override {
     const auto* data = reinterpret_cast<const std::uint8_t*>(area.bytes.data());
     const std::size_t size = area.bytes.size();
-    std::size_t i = 0;
-    while (i + 16 < size) {
-      const void* hit = std::memchr(data + i, 0x30, size - i - 16);
-      if (hit == nullptr) break;
-      i = static_cast<std::size_t>(static_cast<const std::uint8_t*>(hit) - data);
-      const std::size_t consumed = try_at(area, data + i, size - i, i, sink);
-      i += consumed > 0 ? consumed : 1;
+    std::size_t next = 0;  // the end of the last structure harvested
+    for (std::size_t i : merged(hits)) {
+      if (i < next || i + 16 >= size) continue;
+      if (const std::size_t consumed = try_at(area, data + i, size - i, i, sink); consumed > 0) next = i + consumed;
     }
   }
 

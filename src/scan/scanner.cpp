@@ -109,34 +109,82 @@ void add_limit(std::vector<HuntLimit>& limits, HuntLimit limit) {
 }
 
 // The structure phase: every structure detector over every chunk, on the runner's threads,
-// each thread with its own detector instances; then the outputs merged in a fixed order, each
-// finding kept only by the chunk where it starts.
+// each thread with its own detector instances, the anchored ones fed by one shared Vectorscan
+// pass per chunk; then the outputs merged in a fixed order, each finding kept only by the
+// chunk where it starts.
 void structure_phase(const ScanContext& context, const ScanOptions& options, const ChunkRunner& runner,
                      std::vector<std::unique_ptr<Detector>>& detectors, CollectingSink& sink,
-                     std::vector<DetectorCost>& costs) {
+                     std::vector<DetectorCost>& costs, double& anchor_seconds) {
   std::vector<std::size_t> chosen;  // indices into detectors
   for (std::size_t d = 0; d < detectors.size(); ++d) {
     if (detectors[d]->phase() == Detector::Phase::structure) chosen.push_back(d);
   }
   const auto chunks = runner.chunks();
   const std::size_t n = chosen.size();
+  // The anchors of every anchored detector, in one database: detector k's patterns are
+  // first_anchor[k] .. first_anchor[k + 1].
+  std::vector<AnchorPattern> patterns;
+  std::vector<std::size_t> first_anchor;
+  Reach anchored_reach;
+  for (std::size_t k = 0; k < n; ++k) {
+    first_anchor.push_back(patterns.size());
+    const Detector& d = *detectors[chosen[k]];
+    for (AnchorPattern& p : d.anchors()) patterns.push_back(std::move(p));
+    if (patterns.size() > first_anchor.back()) {
+      anchored_reach.before = std::max(anchored_reach.before, d.reach().before);
+      anchored_reach.after = std::max(anchored_reach.after, d.reach().after);
+    }
+  }
+  first_anchor.push_back(patterns.size());
+  const AnchorDatabase database(std::move(patterns));
+  std::vector<std::unique_ptr<AnchorScanner>> anchor_scanners(runner.threads());
   std::vector<ChunkSink> outputs(chunks.size() * n);
   // Worker 0 uses the scan's own instances; the others make theirs when they start.
   std::vector<std::vector<std::unique_ptr<Detector>>> instances(runner.threads());
-  std::vector<std::vector<double>> cpu(runner.threads(), std::vector<double>(n, 0.0));
+  std::vector<std::vector<double>> cpu(runner.threads(), std::vector<double>(n + 1, 0.0));
+  std::vector<AnchorHits> scratch_hits(runner.threads());
   runner.run([&](std::size_t c, unsigned worker) {
     auto& mine = instances[worker];
     if (worker != 0 && mine.empty()) mine = make_detectors(options);
     auto& set = worker == 0 ? detectors : mine;
+    if (!anchor_scanners[worker]) anchor_scanners[worker] = std::make_unique<AnchorScanner>(database);
     const ChunkBounds& chunk = chunks[c];
     const ScanArea& area = context.areas[chunk.area];
+    // One pass finds every anchored detector's anchors in the widest window any of them needs.
+    const double t0 = options.stats ? thread_cpu_seconds() : 0;
+    const ScanArea wide = chunk_window(area, chunk, anchored_reach);
+    AnchorHits all;
+    if (!database.patterns().empty()) anchor_scanners[worker]->scan(wide.bytes, all);
+    if (options.stats) cpu[worker][n] += thread_cpu_seconds() - t0;
+    AnchorHits& hits = scratch_hits[worker];
     for (std::size_t k = 0; k < n; ++k) {
       Detector& detector = *set[chosen[k]];
-      const double t0 = options.stats ? thread_cpu_seconds() : 0;
-      detector.scan(context, chunk_window(area, chunk, detector.reach()), outputs[c * n + k]);
-      if (options.stats) cpu[worker][k] += thread_cpu_seconds() - t0;
+      const double t1 = options.stats ? thread_cpu_seconds() : 0;
+      const ScanArea window = chunk_window(area, chunk, detector.reach());
+      if (first_anchor[k + 1] == first_anchor[k]) {
+        detector.scan(context, window, outputs[c * n + k]);
+      } else {
+        // This detector's matches that lie wholly in its own window, as offsets into it.
+        const std::size_t shift = static_cast<std::size_t>(window.file_offset - wide.file_offset);
+        hits.resize(first_anchor[k + 1] - first_anchor[k]);
+        for (std::size_t j = 0; j < hits.size(); ++j) {
+          const std::size_t id = first_anchor[k] + j;
+          const std::size_t length = database.patterns()[id].length();
+          hits[j].clear();
+          for (std::size_t at : all[id]) {
+            if (at >= shift && at - shift + length <= window.bytes.size()) hits[j].push_back(at - shift);
+          }
+        }
+        detector.scan_anchored(context, window, hits, outputs[c * n + k]);
+      }
+      if (options.stats) cpu[worker][k] += thread_cpu_seconds() - t1;
     }
   });
+  if (options.stats) {
+    double anchor_cpu = 0;
+    for (const auto& per_worker : cpu) anchor_cpu += per_worker[n];
+    anchor_seconds = anchor_cpu;
+  }
   for (std::size_t k = 0; k < n; ++k) {
     for (std::size_t c = 0; c < chunks.size(); ++c) {
       ChunkSink& out = outputs[c * n + k];
@@ -174,7 +222,10 @@ ScanReport scan_dump(const Dump& dump, const ScanOptions& options) {
   auto detectors = make_detectors(options);
   CollectingSink sink;
   const unsigned threads = options.threads > 0 ? options.threads : available_cores();
-  ThreadRunner runner(areas, options.chunk_size > 0 ? options.chunk_size : kDefaultChunkSize, threads,
+  // Chunks of at most 1 GiB: a window (a chunk and its reach) must stay under 4 GiB for Vectorscan.
+  const std::uint64_t chunk_size = std::min<std::uint64_t>(options.chunk_size > 0 ? options.chunk_size : kDefaultChunkSize,
+                                                           std::uint64_t{1} << 30);
+  ThreadRunner runner(areas, chunk_size, threads,
                       dump.file.get(), kReleaseEvery);
   ScanContext context{dump, sink.ring, areas, options.fingerprint_key, &sink.tokens};
   context.runner = &runner;
@@ -202,7 +253,8 @@ ScanReport scan_dump(const Dump& dump, const ScanOptions& options) {
   const std::vector<PublicKey> supplied = supplied_public_keys(options.supplied_keys);
   std::vector<DetectorCost> costs(detectors.size());
   auto phase_start = std::chrono::steady_clock::now();
-  structure_phase(context, options, runner, detectors, sink, costs);
+  double anchor_seconds = 0;
+  structure_phase(context, options, runner, detectors, sink, costs, anchor_seconds);
   if (options.stats) options.stats->structure_seconds = seconds_since(phase_start);
   runner.on_progress(nullptr);
 
@@ -250,6 +302,7 @@ ScanReport scan_dump(const Dump& dump, const ScanOptions& options) {
     options.stats->settle_seconds = seconds_since(settle_start);
     options.stats->threads = runner.threads();
     options.stats->chunks = runner.chunks().size();
+    options.stats->anchor_cpu_seconds = anchor_seconds;
     options.stats->detectors.clear();
     for (std::size_t d = 0; d < detectors.size(); ++d) {
       costs[d].detector = std::string(detectors[d]->name());
