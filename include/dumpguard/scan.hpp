@@ -48,7 +48,7 @@ struct SuppliedKey {
 struct DetectorCost {
   std::string detector;
   double scan_cpu_seconds = 0;    // scan() over every chunk (hunts: their walk and tests)
-  double finish_cpu_seconds = 0;  // finish(): closures, exact searches for found keys
+  double finish_cpu_seconds = 0;  // finish(): deriving what the closure searches for
 };
 struct ScanStats {
   std::vector<DetectorCost> detectors;  // in the order they ran
@@ -58,6 +58,7 @@ struct ScanStats {
   unsigned threads = 0;                 // threads the scan used
   std::uint64_t chunks = 0;             // pieces the areas were split into
   double anchor_cpu_seconds = 0;        // the shared Vectorscan pass for anchored detectors
+  double closure_cpu_seconds = 0;       // the hunts' closures, searched in one pass
 };
 
 struct ScanOptions {

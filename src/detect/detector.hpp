@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -41,6 +42,18 @@ class FindingSink {
   virtual void limit(std::string_view /*detector*/, std::string /*what*/) {}
 };
 
+class ExactPatterns;
+
+// The exact searches of the hunts' closures (every copy of what a hunt proved), gathered so
+// that the scanner reads the dump once for all of them; found() is called as search_areas()
+// would call it, after every hunt's finish().
+class ClosureSearches {
+ public:
+  using Found = std::function<void(const ScanArea& area, std::size_t offset, std::size_t length, std::size_t tag)>;
+  virtual ~ClosureSearches() = default;
+  virtual void add(ExactPatterns patterns, Found found) = 0;
+};
+
 // What detectors may read besides the bytes: the model and the public keys known so far.
 struct ScanContext {
   const Dump& dump;
@@ -56,7 +69,13 @@ struct ScanContext {
   double time_budget = 0;
   // The scan's chunks and threads (detect/chunks.hpp); null when a test runs a detector alone.
   const ChunkRunner* runner = nullptr;
+  // Where hunts leave their closures' searches; null: each searches at once (search_for_copies).
+  ClosureSearches* closures = nullptr;
 };
+
+// A hunt's closure: every copy of `patterns` in the dump, to found(); with the scanner, in one
+// pass shared with the other hunts (the patterns, secrets, move there and are wiped there).
+void search_for_copies(const ScanContext& context, ExactPatterns patterns, ClosureSearches::Found found);
 
 // A hunt's view of the scan's time budget: once it has run out the hunt stops where it is,
 // and in finish() reports a limit that says where, so no statement claims the rest.

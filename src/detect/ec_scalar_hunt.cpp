@@ -87,7 +87,9 @@ class EcScalarHunt final : public Detector {
       OPENSSL_cleanse(buf.data(), buf.size());
     }
     {
-      patterns.search_areas(context, [&](const ScanArea& area, std::size_t offset, std::size_t length, std::size_t tag) {
+      search_for_copies(context, std::move(patterns),
+                        [&context, &sink, origins](const ScanArea& area, std::size_t offset, std::size_t length,
+                                                   std::size_t tag) {
         const Origin& o = origins[tag];
         sink.finding(proven_copy(context, area, offset, length, "ec-scalar", "ec-private-scalar",
                                  o.little_endian ? "le" : "be",

@@ -59,7 +59,9 @@ class Ed25519SeedHunt final : public Detector {
     }
     for (auto& [key, seed] : found_) OPENSSL_cleanse(seed.data(), seed.size());
     {
-      seeds.search_areas(context, [&](const ScanArea& area, std::size_t offset, std::size_t length, std::size_t tag) {
+      search_for_copies(context, std::move(seeds),
+                        [&context, &sink, owners](const ScanArea& area, std::size_t offset, std::size_t length,
+                                                  std::size_t tag) {
         const PublicKey* key = owners[tag];
         const bool ed = key->type == KeyType::ed25519;
         sink.finding(proven_copy(context, area, offset, length, "edwards-seed",

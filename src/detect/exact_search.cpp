@@ -141,6 +141,12 @@ void ExactPatterns::search(std::span<const std::byte> data,
   for (; i + 1 < n; ++i) try_at(i);
 }
 
+void search_for_copies(const ScanContext& context, ExactPatterns patterns, ClosureSearches::Found found) {
+  if (patterns.empty()) return;
+  if (context.closures) return context.closures->add(std::move(patterns), std::move(found));
+  patterns.search_areas(context, found);
+}
+
 void ExactPatterns::search_areas(
     const ScanContext& context,
     const std::function<void(const ScanArea& area, std::size_t offset, std::size_t length, std::size_t tag)>& found)

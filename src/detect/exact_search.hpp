@@ -19,6 +19,8 @@ class ExactPatterns {
   ~ExactPatterns();
   ExactPatterns(const ExactPatterns&) = delete;
   ExactPatterns& operator=(const ExactPatterns&) = delete;
+  ExactPatterns(ExactPatterns&&) noexcept = default;
+  ExactPatterns& operator=(ExactPatterns&&) = delete;
 
   // Patterns shorter than 8 bytes are ignored: they would match by chance.
   void add(std::span<const std::uint8_t> bytes, std::size_t tag);
@@ -33,6 +35,11 @@ class ExactPatterns {
                     const std::function<void(const ScanArea& area, std::size_t offset, std::size_t length,
                                              std::size_t tag)>& found) const;
   std::size_t longest() const { return longest_; }
+  std::size_t size() const { return patterns_.size(); }
+  // Each pattern and its tag, in the order they were added.
+  void for_each(const std::function<void(std::span<const std::uint8_t> bytes, std::size_t tag)>& fn) const {
+    for (const Pattern& p : patterns_) fn(p.bytes, p.tag);
+  }
 
  private:
   struct Pattern {

@@ -72,13 +72,19 @@ class HmacKeyHunt final : public Detector {
         OPENSSL_cleanse(wide.data(), wide.size());
       }
     }
+    // What the findings say of each secret: no bytes, so it may outlive this call.
+    std::vector<std::pair<std::string, std::string>> names;  // (fingerprint, proof)
+    for (const Secret& secret : secrets_) {
+      names.emplace_back(secret.fingerprint,
+                         fmt::format("the {} signature of the {} verifies under it", secret.alg, secret.token_origin));
+    }
     {
-      patterns.search_areas(context, [&](const ScanArea& area, std::size_t offset, std::size_t length, std::size_t tag) {
-        const Secret& secret = secrets_[origins[tag].secret];
-        sink.finding(proven_copy(context, area, offset, length, "hmac-key", "hmac-key", origins[tag].encoding,
-                                 fmt::format("the {} signature of the {} verifies under it", secret.alg,
-                                             secret.token_origin),
-                                 secret.fingerprint));
+      search_for_copies(context, std::move(patterns),
+                        [&context, &sink, origins, names](const ScanArea& area, std::size_t offset, std::size_t length,
+                                                          std::size_t tag) {
+        const auto& [fingerprint, proof] = names[origins[tag].secret];
+        sink.finding(proven_copy(context, area, offset, length, "hmac-key", "hmac-key", origins[tag].encoding, proof,
+                                 fingerprint));
       });
     }
     for (Secret& s : secrets_) OPENSSL_cleanse(s.bytes.data(), s.bytes.size());

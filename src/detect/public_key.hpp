@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <set>
 #include <string>
 #include <vector>
@@ -25,12 +26,14 @@ struct PublicKey {
   unsigned bits = 0;                // modulus or field size
 };
 
-// Harvested keys, unique by fingerprint (the first origin is kept).
+// Harvested keys, unique by fingerprint (the first origin is kept). Keys stay where they are
+// as others are added (a deque): hunts hold pointers to their targets while the RSA hunt adds
+// the moduli it factored.
 class KeyRing {
  public:
   // Returns false when a key with that fingerprint is already there.
   bool add(PublicKey key);
-  const std::vector<PublicKey>& keys() const { return keys_; }
+  const std::deque<PublicKey>& keys() const { return keys_; }
   const PublicKey* find(const std::string& fingerprint) const;
   // Marks the keys with these fingerprints as CA keys, which the hunts skip.
   void mark_ca(const std::set<std::string>& fingerprints);
@@ -39,7 +42,7 @@ class KeyRing {
   void add_supplied(PublicKey key);
 
  private:
-  std::vector<PublicKey> keys_;
+  std::deque<PublicKey> keys_;
 };
 
 }  // namespace dumpguard

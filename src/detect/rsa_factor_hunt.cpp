@@ -510,7 +510,9 @@ class RsaFactorHunt final : public Detector {
     }
     if (patterns.empty()) return;
     {
-      patterns.search_areas(context, [&](const ScanArea& area, std::size_t offset, std::size_t length, std::size_t tag) {
+      search_for_copies(context, std::move(patterns),
+                        [this, &context, &sink, origins](const ScanArea& area, std::size_t offset, std::size_t length,
+                                                         std::size_t tag) {
         const Origin& o = origins[tag];
         const Modulus& m = moduli_[o.modulus];
         const Component& c = kComponents[o.component];

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "detect/exact_search.hpp"
 #include "detect/registry.hpp"
 #include "scan/cpu_clock.hpp"
 #include "scan/key_groups.hpp"
@@ -99,6 +100,44 @@ class ChunkSink final : public FindingSink {
   std::vector<PublicKey> keys;
   std::vector<MacToken> tokens;
   std::vector<HuntLimit> limits;
+};
+
+// The hunts' closures, searched in one pass after every hunt has finished: one set of
+// patterns (re-tagged), then each hunt's hits handed back in the order it added them.
+class JointClosures final : public ClosureSearches {
+ public:
+  void add(ExactPatterns patterns, Found found) override { searches_.push_back({std::move(patterns), std::move(found)}); }
+
+  void run(const ScanContext& context) {
+    if (searches_.empty()) return;
+    ExactPatterns all;
+    std::vector<std::pair<std::size_t, std::size_t>> owner;  // per tag of `all`: (search, its own tag)
+    for (std::size_t s = 0; s < searches_.size(); ++s) {
+      searches_[s].patterns.for_each([&](std::span<const std::uint8_t> bytes, std::size_t tag) {
+        all.add(bytes, owner.size());
+        owner.emplace_back(s, tag);
+      });
+    }
+    struct Hit {
+      const ScanArea* area;
+      std::size_t offset, length, tag;
+    };
+    std::vector<std::vector<Hit>> hits(searches_.size());
+    all.search_areas(context, [&](const ScanArea& area, std::size_t offset, std::size_t length, std::size_t tag) {
+      hits[owner[tag].first].push_back({&area, offset, length, owner[tag].second});
+    });
+    for (std::size_t s = 0; s < searches_.size(); ++s) {
+      for (const Hit& h : hits[s]) searches_[s].found(*h.area, h.offset, h.length, h.tag);
+    }
+    searches_.clear();
+  }
+
+ private:
+  struct Search {
+    ExactPatterns patterns;
+    Found found;
+  };
+  std::vector<Search> searches_;
 };
 
 void add_limit(std::vector<HuntLimit>& limits, HuntLimit limit) {
@@ -229,6 +268,8 @@ ScanReport scan_dump(const Dump& dump, const ScanOptions& options) {
                       dump.file.get(), kReleaseEvery);
   ScanContext context{dump, sink.ring, areas, options.fingerprint_key, &sink.tokens};
   context.runner = &runner;
+  JointClosures closures;
+  context.closures = &closures;
   if (options.time_budget > 0) {
     context.time_budget = options.time_budget;
     context.deadline = std::chrono::steady_clock::now() +
@@ -278,6 +319,10 @@ ScanReport scan_dump(const Dump& dump, const ScanOptions& options) {
     if (options.progress) options.progress(area_bytes + area_bytes * hunts_done / hunts, total);
   }
   if (options.progress) options.progress(total, total);
+  // Every copy of everything the hunts proved, in one pass over the dump.
+  const double closures_start = process_cpu_seconds();
+  closures.run(context);
+  const double closure_seconds = process_cpu_seconds() - closures_start;
   if (options.stats) options.stats->hunt_seconds = seconds_since(phase_start);
   if (options.progress) options.progress(total, total);
 
@@ -303,6 +348,7 @@ ScanReport scan_dump(const Dump& dump, const ScanOptions& options) {
     options.stats->threads = runner.threads();
     options.stats->chunks = runner.chunks().size();
     options.stats->anchor_cpu_seconds = anchor_seconds;
+    options.stats->closure_cpu_seconds = closure_seconds;
     options.stats->detectors.clear();
     for (std::size_t d = 0; d < detectors.size(); ++d) {
       costs[d].detector = std::string(detectors[d]->name());
