@@ -3,11 +3,13 @@
 // key made at run time, so gcore gives a large real core. Prints "ready pid=N", then
 // waits until stdin closes.
 //
-// Usage: large_process [MiB] [DIR]. With DIR (bench/hunt.sh), the process also holds what a
-// server holds for the hunts to find: the RSA-2048 key and a P-256 key as live EVP_PKEYs, and
-// an HS256 secret (32 random bytes in a heap buffer) with a JWT it signed. It writes only the
-// public halves to DIR: rsa.pub.pem, ec.pub.pem and token.txt. No private key and no secret
-// byte is ever written or printed.
+// Usage: large_process [MiB] [DIR]. With DIR (bench/hunt.sh, bench/compare.sh), the process
+// also holds what a server holds for the hunts to find: the RSA-2048 key and a P-256 key as
+// live EVP_PKEYs, an HS256 secret (32 random bytes in a heap buffer) with a JWT it signed, and
+// AES-128 and AES-256 keys in live EVP encryption and decryption contexts (their expanded
+// schedules only: the raw keys are wiped). It writes only the public halves to DIR:
+// rsa.pub.pem, ec.pub.pem and token.txt. No private key and no secret byte is ever written or
+// printed.
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -121,6 +123,7 @@ int main(int argc, char** argv) {
   EVP_PKEY* ec_key = nullptr;
   std::vector<unsigned char> hmac_secret;  // a 32-byte heap buffer
   std::string jwt;
+  std::vector<EVP_CIPHER_CTX*> ciphers;  // AES-128 and AES-256, each encrypting and decrypting
   if (argc > 2) {
     const std::string dir = argv[2];
     ec_key = EVP_EC_gen("P-256");
@@ -131,6 +134,16 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "large_process: could not make or write the keys in %s\n", dir.c_str());
       return 1;
     }
+    for (const EVP_CIPHER* cipher : {EVP_aes_128_cbc(), EVP_aes_256_gcm()}) {
+      unsigned char aes_key[32], iv[16];
+      if (RAND_bytes(aes_key, sizeof aes_key) != 1 || RAND_bytes(iv, sizeof iv) != 1) return 1;
+      for (int encrypt : {1, 0}) {
+        EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+        if (ctx == nullptr || EVP_CipherInit_ex(ctx, cipher, nullptr, aes_key, iv, encrypt) != 1) return 1;
+        ciphers.push_back(ctx);
+      }
+      OPENSSL_cleanse(aes_key, sizeof aes_key);  // only the expanded schedules stay, as in servers
+    }
   }
   std::printf("ready pid=%d\n", static_cast<int>(getpid()));
   std::fflush(stdout);
@@ -138,6 +151,7 @@ int main(int argc, char** argv) {
   while (read(STDIN_FILENO, buf, sizeof buf) > 0) {
   }
   if (!hmac_secret.empty()) OPENSSL_cleanse(hmac_secret.data(), hmac_secret.size());
+  for (EVP_CIPHER_CTX* ctx : ciphers) EVP_CIPHER_CTX_free(ctx);
   EVP_PKEY_free(ec_key);
   EVP_PKEY_free(key);
   for (auto* c : chunks) std::free(c);
