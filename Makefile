@@ -15,10 +15,10 @@ deps:
 	@scripts/deps.sh
 
 $(BUILD)/build.ninja: | deps
-	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DDUMPGUARD_WERROR=$(WERROR) >/dev/null
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DDUMPGUARD_WERROR=$(WERROR) -DDUMPGUARD_BENCH=ON >/dev/null
 
 build: deps $(BUILD)/build.ninja
-	cmake -S . -B $(BUILD) -DDUMPGUARD_WERROR=$(WERROR) >/dev/null
+	cmake -S . -B $(BUILD) -DDUMPGUARD_WERROR=$(WERROR) -DDUMPGUARD_BENCH=ON >/dev/null
 	ninja -C $(BUILD) -j $(JOBS)
 
 # clang ASan+UBSan build with the libFuzzer targets. No test in it dumps a process.

@@ -1,0 +1,176 @@
+// Google Benchmark micro-benchmarks of the scan's hot kernels (issue 8), built with
+// -DDUMPGUARD_BENCH=ON (the Makefile's Release build does, so they always compile; `make test`
+// does not run them). Run: build/bench/dg_micro [--benchmark_filter=REGEX].
+//  - AesSchedule/*: the AES schedule detector (vector prefilter, then the exact check) over
+//    16 MiB of random bytes, of heap-like text, and of zero pages;
+//  - FactorPrefilter: the RSA hunt over 16 MiB of heap-like words with glibc chunk headers and
+//    BIGNUM records for one 2048-bit modulus: the walks, the prefilter, and the few divisions;
+//  - AnchorScan: the shared Vectorscan pass and its callback, with every structure detector's
+//    anchors, over text dense with matches (DER-like "0" runs, "RSA", "EC", "eyJ");
+//  - TextRules: the built-in text rules' Vectorscan pass, callback and PCRE2 confirmation over
+//    log text in ASCII and UTF-16LE.
+// Inputs are made here from a fixed seed; none holds a real secret.
+#include <benchmark/benchmark.h>
+#include <openssl/bn.h>
+
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "crypto/openssl_ptr.hpp"
+#include "crypto/spki.hpp"
+#include "detect/aes_schedule.hpp"
+#include "detect/anchors.hpp"
+#include "detect/registry.hpp"
+#include "detect/rsa_factor_hunt.hpp"
+#include "rules/engine.hpp"
+#include "detect/text_rules.hpp"
+
+namespace dumpguard {
+namespace {
+
+constexpr std::size_t kSize = 16u << 20;
+
+class NullSink final : public FindingSink {
+ public:
+  void finding(Finding) override { ++findings; }
+  void public_key(PublicKey) override {}
+  std::size_t findings = 0;
+};
+
+std::vector<std::uint8_t> random_bytes(std::size_t n) {
+  std::mt19937_64 rng(42);
+  std::vector<std::uint8_t> out(n);
+  for (std::size_t i = 0; i + 8 <= n; i += 8) {
+    const std::uint64_t v = rng();
+    std::memcpy(out.data() + i, &v, 8);
+  }
+  return out;
+}
+
+std::vector<std::uint8_t> log_text(std::size_t n, bool utf16) {
+  std::mt19937_64 rng(7);
+  std::string text;
+  while (text.size() < n) {
+    text += "2026-11-27T12:00:00Z INFO user=" + std::to_string(rng() % 100000) + " GET /api/v1/items/" +
+            std::to_string(rng() % 1000000) + " token_id=" + std::to_string(rng()) + " served in 1000 ms\n";
+  }
+  std::vector<std::uint8_t> out;
+  for (std::size_t i = 0; out.size() < n; ++i) {
+    out.push_back(static_cast<std::uint8_t>(text[i]));
+    if (utf16) out.push_back(0);
+  }
+  return out;
+}
+
+// One detector's scan over `bytes` as one area, as the unit tests run it.
+void run_detector(Detector& detector, const std::vector<std::uint8_t>& bytes, const KeyRing& ring, NullSink& sink) {
+  static const std::vector<std::uint8_t> fingerprint_key(32, 7);
+  Dump dump;
+  const ScanArea area{0, std::as_bytes(std::span(bytes)), std::nullopt};
+  const ScanContext context{dump, ring, std::span<const ScanArea>(&area, 1), fingerprint_key};
+  detector.scan(context, area, sink);
+}
+
+void AesSchedule(benchmark::State& state, const std::vector<std::uint8_t>& bytes) {
+  auto detector = make_aes_schedule_detector(0);
+  const KeyRing ring;
+  NullSink sink;
+  for (auto _ : state) run_detector(*detector, bytes, ring, sink);
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * bytes.size()));
+}
+BENCHMARK_CAPTURE(AesSchedule, random, random_bytes(kSize))->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(AesSchedule, text, log_text(kSize, false))->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(AesSchedule, zeros, std::vector<std::uint8_t>(kSize, 0))->Unit(benchmark::kMillisecond);
+
+// A heap of 64-byte allocations: a glibc chunk header (size 0x41), then words that are small
+// integers, pointers or random; every 4 KiB a BIGNUM record {d, top, dmax, neg, flags} of 16
+// limbs (a 1024-bit number: a prime's size for a 2048-bit modulus) pointing nowhere mapped.
+std::vector<std::uint8_t> heap_words(std::size_t n) {
+  std::vector<std::uint8_t> out = random_bytes(n);
+  std::mt19937_64 rng(3);
+  for (std::size_t at = 0; at + 64 <= n; at += 64) {
+    const std::uint64_t header = 0x41, small = rng() % 1000, pointer = 0x00007f0000000000ULL | (rng() & ~7ULL & 0xFFFFFFFFFFULL);
+    std::memcpy(out.data() + at, &header, 8);
+    std::memcpy(out.data() + at + 8, &small, 8);
+    std::memcpy(out.data() + at + 16, &pointer, 8);
+    if (at % 4096 == 0) {
+      const std::uint32_t top = 16, dmax = 16, neg = 0, flags = 1;
+      std::memcpy(out.data() + at + 32, &top, 4);
+      std::memcpy(out.data() + at + 36, &dmax, 4);
+      std::memcpy(out.data() + at + 40, &neg, 4);
+      std::memcpy(out.data() + at + 44, &flags, 4);
+    }
+  }
+  return out;
+}
+
+void FactorPrefilter(benchmark::State& state) {
+  const std::vector<std::uint8_t> bytes = heap_words(kSize);
+  // One 2048-bit modulus: two random 1024-bit primes (made once; public key only kept).
+  BnPtr p = bn_new(), q = bn_new(), n = bn_new();
+  BnCtxPtr ctx(BN_CTX_new());
+  BN_generate_prime_ex(p.get(), 1024, 0, nullptr, nullptr, nullptr);
+  BN_generate_prime_ex(q.get(), 1024, 0, nullptr, nullptr, nullptr);
+  BN_mul(n.get(), p.get(), q.get(), ctx.get());
+  PublicKey key;
+  key.type = KeyType::rsa;
+  key.n.resize(static_cast<std::size_t>(BN_num_bytes(n.get())));
+  BN_bn2bin(n.get(), key.n.data());
+  key.e = {1, 0, 1};
+  fingerprint(key);
+  KeyRing ring;
+  ring.add(key);
+  NullSink sink;
+  for (auto _ : state) {
+    auto detector = make_rsa_factor_hunt_detector(false);  // fresh: its state crosses areas
+    run_detector(*detector, bytes, ring, sink);
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * bytes.size()));
+}
+BENCHMARK(FactorPrefilter)->Unit(benchmark::kMillisecond);
+
+void AnchorScan(benchmark::State& state) {
+  std::vector<std::uint8_t> bytes = log_text(kSize, false);
+  std::mt19937_64 rng(5);
+  for (std::size_t at = 0; at + 16 < bytes.size(); at += 61 + rng() % 64) {
+    static const char* kBits[] = {"RSA1", "ECS1", "eyJh", "000\x02", "0\x82\x01\x0a\x02\x01\x00", "\"kty\""};
+    const char* s = kBits[rng() % 6];
+    std::memcpy(bytes.data() + at, s, std::strlen(s));
+  }
+  ScanOptions options;
+  std::vector<AnchorPattern> patterns;
+  for (auto& d : make_detectors(options)) {
+    for (AnchorPattern& p : d->anchors()) patterns.push_back(std::move(p));
+  }
+  const AnchorDatabase database(std::move(patterns));
+  AnchorScanner scanner(database);
+  AnchorHits hits;
+  std::size_t matches = 0;
+  for (auto _ : state) {
+    scanner.scan(std::as_bytes(std::span(bytes)), hits);
+    for (const auto& h : hits) matches += h.size();
+  }
+  benchmark::DoNotOptimize(matches);
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * bytes.size()));
+  state.counters["matches/MiB"] = benchmark::Counter(static_cast<double>(matches) / static_cast<double>(state.iterations()) /
+                                                     static_cast<double>(kSize >> 20));
+}
+BENCHMARK(AnchorScan)->Unit(benchmark::kMillisecond);
+
+void TextRules(benchmark::State& state, bool utf16) {
+  const std::vector<std::uint8_t> bytes = log_text(kSize, utf16);
+  rules::RuleScanner scanner(builtin_rule_engine());
+  std::size_t matches = 0;
+  for (auto _ : state) scanner.scan(std::as_bytes(std::span(bytes)), [&](const rules::TextMatch&) { ++matches; });
+  benchmark::DoNotOptimize(matches);
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * bytes.size()));
+}
+BENCHMARK_CAPTURE(TextRules, ascii, false)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(TextRules, utf16le, true)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace dumpguard
+
+BENCHMARK_MAIN();
