@@ -50,6 +50,11 @@ void MappedFile::will_need(std::uint64_t offset, std::uint64_t length) const {
   const std::uint64_t begin = offset / page * page;
   const std::uint64_t end = std::min<std::uint64_t>(size_, offset + std::min<std::uint64_t>(length, size_ - offset));
   (void)::madvise(const_cast<std::byte*>(data_) + begin, end - begin, MADV_WILLNEED);
+#if defined(MADV_POPULATE_READ)
+  // Map the range's pages in one call (Linux 5.14+) rather than fault them in 16 at a time
+  // as the detectors touch them; older kernels refuse it (EINVAL), which changes nothing.
+  (void)::madvise(const_cast<std::byte*>(data_) + begin, end - begin, MADV_POPULATE_READ);
+#endif
 }
 
 Result<MappedFile> MappedFile::open(const std::string& path) {
