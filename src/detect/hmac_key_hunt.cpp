@@ -103,7 +103,6 @@ class HmacKeyHunt final : public Detector {
   static constexpr std::size_t kAscii = 0;
   static constexpr std::size_t kUtf16 = 1;
   static constexpr std::size_t kBinary = 2;  // + the size's index
-  static constexpr std::size_t kStreams = kBinary + kBinarySizes.size();
 
   // A candidate that verifies a token: where, and which token. `bytes` are in the mapping
   // (UTF-16LE runs: the wide bytes, `length` characters).
