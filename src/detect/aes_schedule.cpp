@@ -17,8 +17,9 @@
 // stored words of the middle rounds, in every layout and byte order. The prefilter sums the
 // popcount of 8 to 12 such relations over disjoint words: a schedule with t flipped bits
 // breaks them by at most t bits in total, and random bytes pass one relation with p = 2^-32.
-// With SSE2 the first t + 1 relations are tested for 16 offsets at once (one of them holds
-// exactly when there are at most t errors), and only the offsets that pass are tried one by one.
+// The first t + 1 relations are tested for 16, 32 or 64 offsets at once (SSE2, AVX2 or
+// AVX-512BW, whichever the CPU has; one of them holds exactly when there are at most t
+// errors), and only the offsets that pass are tried one by one.
 // Blind spot: a candidate whose first relation's three words are all zero is skipped (zero
 // pages pass every linear relation; a real schedule has them with p = 2^-96).
 //
