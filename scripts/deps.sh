@@ -21,7 +21,7 @@ PACKAGES=(
   # real aarch64 cores: a static program run under qemu-aarch64 aborts and dumps core
   qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross
   # benchmarks
-  time libbenchmark-dev             # bench/micro (Google Benchmark)
+  time jq libbenchmark-dev          # bench scripts; bench/micro (Google Benchmark)
 )
 
 missing=()
