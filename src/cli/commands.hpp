@@ -98,12 +98,44 @@ struct RulesCheckOptions {
 int run_rules_check(const RulesCheckOptions& options);
 
 struct AuditVerifyOptions {
-  std::string log;          // the JSON Lines audit log
-  std::string key;          // the HMAC key file
-  std::string checkpoint;   // the gate's checkpoint: also detects records cut from the end
-  std::string expect_head;  // or the head hash, from an anchor off the host
-  std::string continues;    // the sealed previous file's head, for a rotated log
+  std::vector<std::string> logs;  // the log's files, oldest first (rotated files, then the live one)
+  std::vector<std::string> keys;  // key files: HMAC secrets, or Ed25519 public (or private) keys
+  bool chain = false;        // one log given: follow its opened records back through rotated files
+  std::string checkpoint;    // the gate's checkpoint: also detects records cut from the end
+  std::string expect_head;   // or the head hash, from an anchor off the host
+  std::string continues;     // the head of the sealed file the first given file continues
 };
 int run_audit_verify(const AuditVerifyOptions& options);
+
+// `dumpguard audit keygen`: exit 0 written, 2 error (nothing overwritten).
+struct AuditKeygenOptions {
+  bool ed25519 = false;  // else HMAC-SHA256
+  std::string output;    // the key file (mode 0600); FILE.pub too for Ed25519
+};
+int run_audit_keygen(const AuditKeygenOptions& options);
+
+// `dumpguard audit rotate`: exit 0 rotated, 2 error.
+struct AuditRotateOptions {
+  std::string log;
+  std::string key;         // the key that signs the log now
+  std::string new_key;     // sign the next file with this key (the seal names it); empty: the same
+  std::string checkpoint;  // the gate's checkpoint file, kept current
+};
+int run_audit_rotate(const AuditRotateOptions& options);
+
+// `dumpguard audit show`: exit 0 the records read verified, 1 a broken record, 2 error.
+struct AuditShowOptions {
+  std::vector<std::string> logs;
+  std::vector<std::string> keys;  // none: the chain is checked, the signatures are not
+  bool chain = false;
+  std::string checkpoint;
+  std::string dump;
+  std::string key_fingerprint;
+  std::string since;
+  std::string until;
+  std::vector<std::string> events;
+  bool json = false;
+};
+int run_audit_show(const AuditShowOptions& options);
 
 }  // namespace dumpguard::cli

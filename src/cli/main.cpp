@@ -170,15 +170,68 @@ int main(int argc, char** argv) {
   audit_cmd->require_subcommand(1);
   CLI::App* audit_verify_cmd = audit_cmd->add_subcommand(
       "verify", "Check the audit log's chain and signatures; exit 0 sound, 1 broken (names the record), 2 error");
-  audit_verify_cmd->add_option("log", audit_verify.log, "The audit log (JSON Lines)")->required()->check(CLI::ExistingFile);
-  audit_verify_cmd->add_option("--key", audit_verify.key, "The log's HMAC key file")->required()->check(CLI::ExistingFile);
+  audit_verify_cmd->add_option("logs", audit_verify.logs, "The log's files, oldest first (LOG.1 LOG.2 LOG), or one with --chain")
+      ->required()
+      ->check(CLI::ExistingFile);
+  audit_verify_cmd->add_option("--key", audit_verify.keys,
+                               "Key file: an HMAC key, or an Ed25519 public key (.pub); repeatable when the log changed keys")
+      ->required()
+      ->check(CLI::ExistingFile);
+  audit_verify_cmd->add_flag("--chain", audit_verify.chain,
+                             "Follow the log's opened records back through its rotated files (LOG.N) in its directory");
   auto* checkpoint_opt = audit_verify_cmd->add_option(
       "--checkpoint", audit_verify.checkpoint, "The gate's checkpoint file: also detects records cut from the end");
   audit_verify_cmd->add_option("--expect-head", audit_verify.expect_head, "The head hash from an anchor off the host")
       ->excludes(checkpoint_opt);
   audit_verify_cmd->add_option("--continues", audit_verify.continues,
-                               "For a rotated log: the head of the sealed file it continues");
-  audit_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
+                               "The head of the sealed file that the first file given continues");
+
+  cli::AuditKeygenOptions audit_keygen;
+  CLI::App* audit_keygen_cmd =
+      audit_cmd->add_subcommand("keygen", "Make a key for the audit log (mode 0600; never overwrites); exit 0, 2 error");
+  bool audit_keygen_hmac = false;
+  auto* hmac_flag = audit_keygen_cmd->add_flag("--hmac", audit_keygen_hmac,
+                                               "An HMAC-SHA256 key: 32 random bytes (verifiers need the key)");
+  audit_keygen_cmd->add_flag("--ed25519", audit_keygen.ed25519,
+                             "An Ed25519 key pair: FILE (PEM, private) and FILE.pub (verifiers need only this)")
+      ->excludes(hmac_flag);
+  audit_keygen_cmd->add_option("-o,--output", audit_keygen.output, "The key file to write")->required();
+
+  cli::AuditRotateOptions audit_rotate;
+  CLI::App* audit_rotate_cmd = audit_cmd->add_subcommand(
+      "rotate", "Seal the log as LOG.N and open LOG continuing it; exit 0, 2 error");
+  audit_rotate_cmd->add_option("log", audit_rotate.log, "The live audit log")->required()->check(CLI::ExistingFile);
+  audit_rotate_cmd->add_option("--key", audit_rotate.key, "The key that signs the log (HMAC, or Ed25519 private)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  audit_rotate_cmd->add_option("--new-key", audit_rotate.new_key,
+                               "Sign the next file with this key; the seal names it (key rotation)")
+      ->check(CLI::ExistingFile);
+  audit_rotate_cmd->add_option("--checkpoint", audit_rotate.checkpoint, "The gate's checkpoint file, kept current");
+
+  cli::AuditShowOptions audit_show;
+  CLI::App* audit_show_cmd = audit_cmd->add_subcommand(
+      "show", "Print the audit log as a history, verifying it as it reads; exit 0 verified, 1 broken, 2 error");
+  audit_show_cmd->add_option("logs", audit_show.logs, "The log's files, oldest first, or one with --chain")
+      ->required()
+      ->check(CLI::ExistingFile);
+  audit_show_cmd->add_option("--key", audit_show.keys, "Key file to check signatures with; repeatable (none: chain only)")
+      ->check(CLI::ExistingFile);
+  audit_show_cmd->add_flag("--chain", audit_show.chain, "Follow the log's opened records back through its rotated files");
+  audit_show_cmd->add_option("--checkpoint", audit_show.checkpoint, "The gate's checkpoint file");
+  audit_show_cmd->add_option("--dump", audit_show.dump, "Only records about this dump: its path, file name or SHA-256 (8+ hex digits)");
+  audit_show_cmd->add_option("--key-fingerprint", audit_show.key_fingerprint,
+                             "Only records naming this key fingerprint (whole, or 8+ characters of it)");
+  audit_show_cmd->add_option("--since", audit_show.since, "Only records at or after this ISO 8601 time (UTC unless an offset is given)");
+  audit_show_cmd->add_option("--until", audit_show.until, "Only records before this ISO 8601 time");
+  audit_show_cmd->add_option("--event", audit_show.events, "Only records of this event; repeatable");
+  audit_show_cmd->add_flag("--json", audit_show.json, "One JSON document: the records and the verification");
+  for (CLI::App* sub : {audit_cmd, audit_verify_cmd, audit_keygen_cmd, audit_rotate_cmd, audit_show_cmd}) {
+    sub->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
+  }
+  audit_keygen_cmd->callback([&audit_keygen, &audit_keygen_hmac] {
+    if (!audit_keygen_hmac && !audit_keygen.ed25519) throw CLI::RequiredError("--hmac or --ed25519");
+  });
 
   try {
     app.parse(argc, argv);
@@ -197,6 +250,9 @@ int main(int argc, char** argv) {
     if (redact_cmd->parsed()) return cli::run_redact(redact);
     if (fingerprint_cmd->parsed()) return cli::run_fingerprint(fingerprint);
     if (audit_verify_cmd->parsed()) return cli::run_audit_verify(audit_verify);
+    if (audit_keygen_cmd->parsed()) return cli::run_audit_keygen(audit_keygen);
+    if (audit_rotate_cmd->parsed()) return cli::run_audit_rotate(audit_rotate);
+    if (audit_show_cmd->parsed()) return cli::run_audit_show(audit_show);
     if (rules_check_cmd->parsed()) return cli::run_rules_check(rules_check);
   } catch (const std::exception& e) {
     fmt::print(stderr, "dumpguard: internal error: {}\n", e.what());
