@@ -294,7 +294,8 @@ std::string audit_verdict_line(const AuditVerdict& v, std::size_t files, bool an
     return printable(fmt::format("NOT verified: {} record {} is broken: {} ({} records before it are sound)", v.file,
                                  v.broken.value_or(0), v.problem, v.records));
   }
-  return fmt::format("verified: {} records in {} file{}: the chain{}{}; head {}", v.records, files, files == 1 ? "" : "s",
+  return fmt::format("verified: {} record{} in {} file{}: the chain{}{}; head {}", v.records, v.records == 1 ? "" : "s",
+                     files, files == 1 ? "" : "s",
                      v.signatures_checked ? " and every signature" : " (signatures not checked: no --key)",
                      anchored ? ", ending where the checkpoint says" : " (no checkpoint: records cut from the end would not show)",
                      v.head);
