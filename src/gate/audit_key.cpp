@@ -81,6 +81,18 @@ struct AuditKey::Pkey {
 
 std::string_view to_string(AuditAlg alg) { return alg == AuditAlg::hmac_sha256 ? "hmac-sha256" : "ed25519"; }
 
+AuditKey::AuditKey(const AuditKey& other)
+    : alg_(other.alg_), secret_(other.secret_), has_private_(other.has_private_), id_(other.id_) {
+  if (other.pkey_) {
+    EVP_PKEY_up_ref(other.pkey_->key.get());
+    pkey_ = std::make_unique<Pkey>(Pkey{PkeyPtr(other.pkey_->key.get())});
+  }
+}
+AuditKey& AuditKey::operator=(const AuditKey& other) {
+  if (this != &other) *this = AuditKey(other);
+  return *this;
+}
+AuditKey::AuditKey() = default;
 AuditKey::AuditKey(AuditKey&&) noexcept = default;
 AuditKey& AuditKey::operator=(AuditKey&& other) noexcept {
   if (this != &other) {
@@ -97,7 +109,7 @@ AuditKey::~AuditKey() {
   if (!secret_.empty()) OPENSSL_cleanse(secret_.data(), secret_.size());
 }
 
-bool AuditKey::can_sign() const { return alg_ == AuditAlg::hmac_sha256 || has_private_; }
+bool AuditKey::can_sign() const { return alg_ == AuditAlg::hmac_sha256 ? !secret_.empty() : has_private_; }
 
 Result<AuditKey> AuditKey::from_bytes(std::span<const std::uint8_t> bytes, const std::string& name) {
   AuditKey key;
@@ -157,6 +169,7 @@ Result<AuditKey> AuditKey::generate(AuditAlg alg) {
 }
 
 Result<std::string> AuditKey::sign(std::string_view message) const {
+  if (alg_ == AuditAlg::hmac_sha256 && secret_.empty()) return Error{Errc::bad_value, 0, "no audit key"};
   if (alg_ == AuditAlg::hmac_sha256) return hex(hmac_sha256(secret_, message));
   if (!has_private_) return Error{Errc::bad_value, 0, "an Ed25519 public key cannot sign: give the private key"};
   std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
@@ -172,7 +185,10 @@ Result<std::string> AuditKey::sign(std::string_view message) const {
 }
 
 bool AuditKey::verify(std::string_view message, std::string_view sig_hex) const {
-  if (sig_hex.size() != sig_hex_size()) return false;
+  if (sig_hex.size() != sig_hex_size() || (alg_ == AuditAlg::hmac_sha256 && secret_.empty()) ||
+      (alg_ == AuditAlg::ed25519 && !pkey_)) {
+    return false;
+  }
   if (alg_ == AuditAlg::hmac_sha256) {
     const std::string expected = hex(hmac_sha256(secret_, message));
     return CRYPTO_memcmp(expected.data(), sig_hex.data(), expected.size()) == 0;

@@ -27,6 +27,10 @@ class AuditKey {
   // Makes a new random key.
   static Result<AuditKey> generate(AuditAlg alg);
 
+  // Copies share the Ed25519 key object (reference-counted) and copy an HMAC secret, so that
+  // an AuditLog stays copyable as it was.
+  AuditKey(const AuditKey& other);
+  AuditKey& operator=(const AuditKey& other);
   AuditKey(AuditKey&&) noexcept;
   AuditKey& operator=(AuditKey&&) noexcept;
   ~AuditKey();  // wipes an HMAC secret
@@ -52,7 +56,8 @@ class AuditKey {
 
  private:
   struct Pkey;
-  AuditKey() = default;
+  friend class AuditLog;  // an AuditLog made by its default constructor holds an empty key
+  AuditKey();
   AuditAlg alg_ = AuditAlg::hmac_sha256;
   std::vector<std::uint8_t> secret_;  // HMAC only
   std::unique_ptr<Pkey> pkey_;        // Ed25519 only

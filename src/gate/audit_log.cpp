@@ -192,6 +192,7 @@ Result<AuditLog> AuditLog::open(const std::string& path, AuditKey key, AuditLogO
 // Opens and locks the live file, re-opening it when another process rotated it while we waited
 // for the lock, reads its ends, and completes a rotation a crash left half done.
 Result<AuditLog::Locked> AuditLog::lock_live() {
+  if (path_.empty()) return Error{Errc::bad_value, 0, "the audit log was not opened"};
   for (int attempt = 0; attempt < kMaxRelock; ++attempt) {
     struct stat st {};
     const bool existed = ::lstat(path_.c_str(), &st) == 0;

@@ -37,6 +37,9 @@ struct AuditRotation {
 
 class AuditLog {
  public:
+  // An empty log to assign an opened one to; it cannot append (it has no path or key).
+  AuditLog() = default;
+
   // Opens (creating, mode 0600) the log at `path` and reads its head, so that appends continue
   // the chain. Refused: a last line cut short or not in the log's form, a last record signed
   // by another key or whose signature does not verify, a log that is behind its checkpoint

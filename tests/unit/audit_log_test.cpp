@@ -621,6 +621,36 @@ TEST(AuditLogSyslog, EachRecordSendsTheHeadAndCount) {
   EXPECT_NE(last.find("head " + log->head() + " records 2"), std::string::npos) << last;
 }
 
+// ---- the gate's two calls ------------------------------------------------------------------
+
+TEST(AuditLogApi, TheFirstWritersCallsStillWorkAndAnEmptyLogCannotAppend) {
+  // open(path, key bytes, checkpoint) and append(event, data), as the gate calls them; the
+  // object copies and default-constructs as it did.
+  TempDir dir;
+  const std::string path = dir / "audit.jsonl";
+  const std::vector<std::uint8_t> bytes = test::seeded_bytes(32, 19);
+  AuditLog log;
+  EXPECT_FALSE(log.append("received", {{"dump", "x"}}));
+  auto opened = AuditLog::open(path, bytes, dir / "cp");
+  ASSERT_TRUE(opened) << opened.error().message;
+  log = *opened;
+  AuditLog copy = log;
+  ASSERT_TRUE(log.append("received", {{"dump", "x"}}));
+  ASSERT_TRUE(copy.append("released", {{"dump", "x"}})) << "a copy re-reads the head under the lock";
+  const AuditKey key = hmac_key(19);
+  const AuditVerdict v = verify_one(read_all(path), key);
+  EXPECT_TRUE(v.ok) << v.problem;
+  EXPECT_EQ(v.records, 2u);
+  // An Ed25519 private key's PEM bytes work in the same call.
+  const AuditKey ed = ed25519_key();
+  const std::string pem = *ed.private_file();
+  auto ed_log = AuditLog::open(dir / "ed.jsonl", std::vector<std::uint8_t>(pem.begin(), pem.end()));
+  ASSERT_TRUE(ed_log) << ed_log.error().message;
+  ASSERT_TRUE(ed_log->append("received", {}));
+  EXPECT_TRUE(verify_one(read_all(dir / "ed.jsonl"), public_half(ed)).ok);
+  EXPECT_FALSE(AuditLog::open(dir / "short.jsonl", std::vector<std::uint8_t>(8, 1))) << "too short for HMAC";
+}
+
 // ---- the record's own form ------------------------------------------------------------------
 
 TEST(AuditLogForm, HostileDataIsWrittenAsAsciiAndRecordsNestOnlySoDeep) {
