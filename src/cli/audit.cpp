@@ -252,6 +252,12 @@ int run_audit_rotate(const AuditRotateOptions& options) {
     report(log.error());
     return kExitError;
   }
+  if (const auto& done = log->finished_rotation()) {
+    // A crashed rotation was finished on open: that was the rotation asked for.
+    fmt::print("{}: finished an interrupted rotation: sealed as {} ({} records, head {}); {} opened continuing it\n",
+               options.log, done->sealed_as, done->records, done->head, options.log);
+    return kExitOk;
+  }
   auto rotation = log->rotate(std::move(next));
   if (!rotation) {
     report(rotation.error());

@@ -287,7 +287,7 @@ Result<AuditLog::Locked> AuditLog::lock_live() {
       // A crash between sealing and opening the next file: finish the rotation, then lock the
       // new live file.
       std::optional<AuditKey> same;
-      DG_CHECK(rotate_locked(live, same));
+      DG_TRY(finished_, rotate_locked(live, same));
       continue;
     }
     return live;

@@ -62,6 +62,8 @@ class AuditLog {
   const std::string& head() const { return head_; }
   std::uint64_t records() const { return count_; }  // the last record's seq
   const AuditKey& key() const { return key_; }
+  // The rotation this object finished for a crashed one (found sealed but not yet renamed), if any.
+  const std::optional<AuditRotation>& finished_rotation() const { return finished_; }
 
  private:
   struct Locked;
@@ -76,6 +78,7 @@ class AuditLog {
   AuditKey key_;
   std::string head_ = std::string(kGenesisHash);
   std::uint64_t count_ = 0;
+  std::optional<AuditRotation> finished_;
 };
 
 }  // namespace dumpguard

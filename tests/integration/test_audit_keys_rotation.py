@@ -202,6 +202,30 @@ class AuditKeysAndRotation(dgtest.DumpTestCase):
         self.assertEqual(code, 2)
         self.assertIn(b"chmod 600", err)
 
+    def test_a_rotation_cut_short_by_a_crash_is_finished_once(self):
+        # Steps 1 and 2 done by hand, as a crash would leave them: the seal is appended and the
+        # live file linked to LOG.1; then a stale LOG.opening from step 3.
+        secret = os.urandom(32)
+        with open(os.open(self.path("k"), os.O_WRONLY | os.O_CREAT, 0o600), "wb") as f:
+            f.write(secret)
+        log = self.path("audit.jsonl")
+        head, seq = write_records(log, secret, [("received", {"dump": f"core.{i}"}) for i in range(3)])
+        head, seq = write_records(log, secret, [("sealed", {"records": 3, "head": head})], seq=seq, prev=head, mode="a")
+        os.link(log, f"{log}.1")
+        with open(f"{log}.opening", "w") as f:
+            f.write('{"record":{"seq":')
+        code, out, err = dgtest.run_dumpguard("audit", "rotate", log, "--key", self.path("k"))
+        self.assertEqual(code, 0, err)
+        self.assertIn(b"finished an interrupted rotation", out)
+        self.assertFalse(os.path.exists(f"{log}.2"), "one rotation, not two")
+        self.assertFalse(os.path.exists(f"{log}.opening"))
+        self.assertNotEqual(os.stat(log).st_ino, os.stat(f"{log}.1").st_ino)
+        last_head, last_seq = independent_chain_check([f"{log}.1", log], {key_id(secret): secret})
+        self.assertEqual(last_seq, 5)
+        code, out, err = dgtest.run_dumpguard("audit", "verify", "--chain", log, "--key", self.path("k"))
+        self.assertEqual(code, 0, out + err)
+        self.assertIn(last_head.encode(), out)
+
     def test_rotating_to_a_new_key(self):
         self.keygen("--hmac", "old.key")
         self.keygen("--ed25519", "new.key")
