@@ -180,6 +180,19 @@ int main(int argc, char** argv) {
                                "For a rotated log: the head of the sealed file it continues");
   audit_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
 
+  cli::SelftestOptions selftest;
+  CLI::App* selftest_cmd = app.add_subcommand(
+      "selftest", "Dump this process with gcore and check that a key in protected memory is absent and a key in "
+                  "ordinary memory present; exit 0 pass, 1 fail, 2 error");
+  selftest_cmd->add_option("--gcore", selftest.gcore, "The gcore program to run (default: gcore from PATH)");
+  selftest_cmd->add_flag("--gcore-all", selftest.gcore_all,
+                         "Dump with gcore -a, which ignores MADV_DONTDUMP: shows the documented caveat (expect exit 1)");
+  selftest_cmd->add_option("--tmpdir", selftest.tmpdir, "Directory for the core (removed after); default $TMPDIR or /tmp")
+      ->check(CLI::ExistingDirectory);
+  selftest_cmd->add_option("--core-limit", selftest.core_limit, "Largest core gcore may write, e.g. 2G (default)")
+      ->transform(CLI::AsSizeValue(false));
+  selftest_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -198,6 +211,7 @@ int main(int argc, char** argv) {
     if (fingerprint_cmd->parsed()) return cli::run_fingerprint(fingerprint);
     if (audit_verify_cmd->parsed()) return cli::run_audit_verify(audit_verify);
     if (rules_check_cmd->parsed()) return cli::run_rules_check(rules_check);
+    if (selftest_cmd->parsed()) return cli::run_selftest(selftest);
   } catch (const std::exception& e) {
     fmt::print(stderr, "dumpguard: internal error: {}\n", e.what());
     return cli::kExitError;
