@@ -52,10 +52,19 @@ int dg_openssl_secure_heap_init(size_t size, size_t min_size);
 #if defined(_WIN32)
 #include <windows.h>
 #include <dbghelp.h>
-/* Windows: a MINIDUMP_CALLBACK_ROUTINE for MiniDumpWriteDump that keeps every live secret
- * allocation out of the minidump: RemoveMemoryCallback removes each block from the memory
- * lists, and IncludeVmRegionCallback drops the VM regions that overlap one in full-memory
- * dumps (which ignore RemoveMemoryCallback). Pass it with CallbackParam = NULL. */
+/* Windows: a MINIDUMP_CALLBACK_ROUTINE for an in-process MiniDumpWriteDump (a crash handler
+ * dumping its own process) that keeps every live secret allocation out of the minidump:
+ *  - RemoveMemoryCallback removes each block from the memory lists;
+ *  - IncludeVmRegionCallback drops every VM region that overlaps a block, for full-memory
+ *    dumps (MiniDumpWithFullMemory ignores RemoveMemoryCallback);
+ *  - if the library's registry is held by another (crashed) thread, the callback cannot list
+ *    the blocks, so it drops every VM region and cancels the dump (CancelCallback) rather
+ *    than write secrets.
+ * CallbackParam must point to a dg_minidump_filter zeroed before each MiniDumpWriteDump call. */
+typedef struct dg_minidump_filter {
+  size_t next_block; /* RemoveMemoryCallback's position */
+  int busy;          /* set when the registry could not be read: the dump is cancelled */
+} dg_minidump_filter;
 BOOL CALLBACK dg_minidump_callback(PVOID param, PMINIDUMP_CALLBACK_INPUT input, PMINIDUMP_CALLBACK_OUTPUT output);
 #endif
 

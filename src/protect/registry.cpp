@@ -22,6 +22,12 @@ class SpinLock {
     while (flag_.test_and_set(std::memory_order_acquire)) {
     }
   }
+  bool try_lock_for(unsigned spins) noexcept {
+    for (unsigned i = 0; i < spins; ++i) {
+      if (!flag_.test_and_set(std::memory_order_acquire)) return true;
+    }
+    return false;
+  }
   void unlock() noexcept { flag_.clear(std::memory_order_release); }
 
  private:
@@ -101,6 +107,34 @@ bool take_injected_exclusion_failure() noexcept {
   const bool fail = s.fail_next_exclusion;
   s.fail_next_exclusion = false;
   return fail;
+}
+
+Lookup live_block(std::size_t index, std::uintptr_t& start, std::size_t& len) noexcept {
+  State& s = state();
+  if (!s.lock.try_lock_for(1u << 24)) return Lookup::busy;
+  Lookup result = Lookup::none;
+  if (index < s.live.size()) {
+    auto it = std::next(s.live.begin(), static_cast<std::ptrdiff_t>(index));
+    start = it->first;
+    len = it->second.data_len;
+    result = Lookup::found;
+  }
+  s.lock.unlock();
+  return result;
+}
+
+Lookup overlaps_live_block(std::uintptr_t start, std::size_t len) noexcept {
+  State& s = state();
+  if (!s.lock.try_lock_for(1u << 24)) return Lookup::busy;
+  Lookup result = Lookup::none;
+  for (const auto& [first, pages] : s.live) {
+    if (first < start + len && start < first + pages.data_len) {
+      result = Lookup::found;
+      break;
+    }
+  }
+  s.lock.unlock();
+  return result;
 }
 
 void note_openssl_arena(std::size_t bytes) noexcept {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace dumpguard::protect_detail {
 
@@ -42,6 +43,14 @@ void set_release_observer(ReleaseObserver fn, void* context) noexcept;
 // - makes the next exclusion step fail as the OS would, to test that allocation fails closed.
 void fail_next_exclusion_for_testing() noexcept;
 bool take_injected_exclusion_failure() noexcept;  // for the platform files
+
+// For the Windows minidump callback, which may run in a crash handler while another thread
+// holds the registry lock: these give up ("busy") instead of waiting without end.
+enum class Lookup { found, none, busy };
+// The index-th live allocation's data pages, in address order; none past the last one.
+Lookup live_block(std::size_t index, std::uintptr_t& start, std::size_t& len) noexcept;
+// found when [start, start + len) overlaps a live allocation's data pages, none when not.
+Lookup overlaps_live_block(std::uintptr_t start, std::size_t len) noexcept;
 
 // Called by the OpenSSL helper to count its arena in the status.
 void note_openssl_arena(std::size_t bytes) noexcept;
