@@ -35,6 +35,11 @@
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define DG_SANITIZED 1
 #endif
+#if defined(DG_SANITIZED)
+constexpr bool kSanitizerBuild = true;
+#else
+constexpr bool kSanitizerBuild = false;
+#endif
 
 namespace dumpguard::cli {
 namespace {
@@ -148,13 +153,12 @@ const SuppliedKeyStatus* status_of(const ScanReport& report, const std::string& 
 }  // namespace
 
 int run_selftest(const SelftestOptions& options) {
-#if defined(DG_SANITIZED)
-  (void)options;
-  fmt::print(stderr,
-             "dumpguard: selftest refused: this binary is built with a sanitizer, and gcore of a sanitizer "
-             "process writes its whole reserved shadow memory (tens of GB); run the Release build's selftest\n");
-  return kExitError;
-#else
+  if (kSanitizerBuild) {
+    fmt::print(stderr,
+               "dumpguard: selftest refused: this binary is built with a sanitizer, and gcore of a sanitizer "
+               "process writes its whole reserved shadow memory (tens of GB); run the Release build's selftest\n");
+    return kExitError;
+  }
   constexpr std::size_t kKeyBytes = 32;
   // The protected key goes straight from the kernel into secret pages: no copy anywhere else.
   SecretBuffer protected_key(kKeyBytes);
@@ -244,7 +248,6 @@ int run_selftest(const SelftestOptions& options) {
                options.gcore_all ? " (expected with gcore -a, which ignores MADV_DONTDUMP)" : "");
   }
   return kExitFindings;
-#endif
 }
 
 }  // namespace dumpguard::cli
