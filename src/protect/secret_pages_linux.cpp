@@ -8,6 +8,7 @@
 //   5. mlock them; a failure (RLIMIT_MEMLOCK) is reported, not fatal.
 // /proc/PID/smaps shows the result as VmFlags "dd" (dontdump), "wf" (wipeonfork), "lo" (locked).
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -17,6 +18,12 @@
 #include "protect/secret_pages.hpp"
 
 namespace dumpguard::protect_detail {
+namespace {
+// mlock through the system call itself: AddressSanitizer intercepts mlock() as a no-op that
+// reports success, which would make the status claim pages are locked when they are not.
+bool lock_pages(void* p, std::size_t n) { return syscall(SYS_mlock, p, n) == 0; }
+void unlock_pages(void* p, std::size_t n) { syscall(SYS_munlock, p, n); }
+}  // namespace
 
 std::size_t page_size() noexcept {
   static const std::size_t size = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
@@ -39,7 +46,7 @@ bool map_secret_pages(std::size_t data_len, Pages& out) noexcept {
   if (madvise(base, total, MADV_DONTDUMP) != 0) return fail(errno);
   const bool wipe_on_fork = madvise(data, data_len, MADV_WIPEONFORK) == 0;
   if (mprotect(data, data_len, PROT_READ | PROT_WRITE) != 0) return fail(errno);
-  const bool locked = mlock(data, data_len) == 0;
+  const bool locked = lock_pages(data, data_len);
   out = Pages{.base = bytes,
               .total = total,
               .data = data,
@@ -51,7 +58,7 @@ bool map_secret_pages(std::size_t data_len, Pages& out) noexcept {
 }
 
 void unmap_secret_pages(Pages& pages) noexcept {
-  if (pages.locked) munlock(pages.data, pages.data_len);
+  if (pages.locked) unlock_pages(pages.data, pages.data_len);
   munmap(pages.base, pages.total);
   pages = Pages{};
 }
