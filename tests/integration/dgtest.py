@@ -184,24 +184,59 @@ def _named(items, prefix):
     return [(f"{prefix} {i}", item) for i, item in enumerate(items)]
 
 
+def _as_bytes(value):
+    return value.encode() if isinstance(value, str) else bytes(value)
+
+
+def search_forms(secret, piece_forms=True):
+    """[(form name, bytes)]: leak_forms() of the whole secret and of each LEAK_PIECE-byte piece
+    of it (starting every LEAK_PIECE // 2 bytes), so that part of a secret is found too. With
+    piece_forms False, the pieces are taken raw only (what a partly overwritten copy in a dump
+    would leave), which costs twenty times fewer searches."""
+    secret = _as_bytes(secret)
+    if len(secret) < MIN_FORM:
+        raise AssertionError(f"a {len(secret)}-byte secret is too short to search for")
+    pieces = [("whole", secret)]
+    if len(secret) > LEAK_PIECE:
+        pieces += [(f"bytes {at}..{at + LEAK_PIECE}", secret[at:at + LEAK_PIECE])
+                   for at in range(0, len(secret) - LEAK_PIECE + 1, LEAK_PIECE // 2)]
+    return [(f"{piece_name}, as {form_name}", form) for piece_name, piece in pieces
+            for form_name, form in (leak_forms(piece) if piece_forms or piece is secret else [("raw", piece)])]
+
+
+def find_secrets(data, secrets, windows=None):
+    """[(secret name, form name, offset)]: the first place each search_forms() form of each
+    secret (whole in every encoding, pieces raw) occurs in data. With windows ([(offset, size)]), only the raw whole secret is
+    sought in all of data, and the other forms in the windows (for dumps too large to search
+    thousands of times: the caller proves the rest of the data unchanged)."""
+    hits = []
+    for secret_name, secret in _named(secrets, "secret"):
+        for form_name, form in search_forms(secret, piece_forms=False):
+            spans = [(0, len(data))]
+            if windows is not None and form_name != "whole, as raw":
+                spans = windows
+            for start, size in spans:
+                at = data.find(form, start, start + size)
+                if at >= 0:
+                    hits.append((secret_name, form_name, at))
+                    break
+    return hits
+
+
 def assert_no_secret(outputs, secrets):
     """Fails when any output holds any secret, or any LEAK_PIECE-byte piece of one, in any form
     of leak_forms(). outputs and secrets: dicts of name -> bytes (str is UTF-8 encoded), or
     lists. The failure names the secret, the form and the output, never the bytes."""
-    outs = [(name, data.encode() if isinstance(data, str) else bytes(data)) for name, data in _named(outputs, "output")]
+    outs = [(name, _as_bytes(data)) for name, data in _named(outputs, "output")]
     for secret_name, secret in _named(secrets, "secret"):
-        secret = secret.encode() if isinstance(secret, str) else bytes(secret)
-        if len(secret) < MIN_FORM:
-            raise AssertionError(f"{secret_name}: a {len(secret)}-byte secret is too short to search for")
-        pieces = [("whole", secret)]
-        if len(secret) > LEAK_PIECE:
-            pieces += [(f"bytes {at}..{at + LEAK_PIECE}", secret[at:at + LEAK_PIECE])
-                       for at in range(0, len(secret) - LEAK_PIECE + 1, LEAK_PIECE // 2)]
-        for piece_name, piece in pieces:
-            for form_name, form in leak_forms(piece):
-                for out_name, data in outs:
-                    if form in data:
-                        raise AssertionError(f"{secret_name} ({piece_name}, as {form_name}) appears in {out_name}")
+        try:
+            forms = search_forms(secret)
+        except AssertionError as e:
+            raise AssertionError(f"{secret_name}: {e}") from None
+        for form_name, form in forms:
+            for out_name, data in outs:
+                if form in data:
+                    raise AssertionError(f"{secret_name} ({form_name}) appears in {out_name}")
 
 
 NGINX_CONFIG = """

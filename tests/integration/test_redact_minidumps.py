@@ -11,8 +11,8 @@ directory itself (Microsoft's minidumpapiset.h layout), not through dumpguard.
 
 The redacted copy is then checked four ways: lldb lists the same threads and modules as for
 the original; dumpguard's own rescan finds nothing; the test searches it for every secret
-component of every key (p, q, d, dp, dq, qinv) big-endian, little-endian, as 64-bit limbs, in
-hex, base64 and UTF-16LE, and for any 16-byte piece of one; and aeskeyfind and rsakeyfind find
+component of every key (p, q, d, dp, dq, qinv) big-endian, little-endian and as 64-bit limbs,
+each raw, in hex, base64 and UTF-16LE, whole and in 16-byte pieces (dgtest.find_secrets); and aeskeyfind and rsakeyfind find
 nothing, while they do find the planted AES schedule and DER key in the input, so each check
 can fail. Outside the spans the report lists, the copy is the input byte for byte."""
 import hashlib
@@ -102,38 +102,11 @@ def binary_forms(value):
     return {"be": be, "le": be[::-1], "le64": value.to_bytes(-(-len(be) // 8) * 8, "little")}
 
 
-def all_forms(value):
-    """Every encoding the search looks for: the binary forms, dgtest.leak_forms() of each (hex,
-    base64 at each alignment, UTF-16LE, ...), and every 16-byte piece of the big- and
-    little-endian bytes, so that a remnant of a partly overwritten number is found too."""
-    out = {}
-    for name, form in binary_forms(value).items():
-        out[name] = form
-        for leak_name, leak in dgtest.leak_forms(form):
-            out[f"{name} {leak_name}"] = leak
-        if name != "le64":
-            for at in range(0, len(form) - 16 + 1, 8):
-                out[f"{name} bytes {at}..{at + 16}"] = form[at:at + 16]
-    return out
-
-
-def found(data, key_names, windows=None):
-    """[(key, component, form, offset)] of every form of every component in data; with windows
-    ([(offset, size)]), only the big- and little-endian bytes are sought in all of data and
-    the other forms there only (the caller checks that the rest of the data is unchanged)."""
-    hits = []
-    for key_name, key in key_names.items():
-        for comp, value in components(key).items():
-            for form_name, form in all_forms(value).items():
-                spans = [(0, len(data))]
-                if windows is not None and form_name not in ("be", "le"):
-                    spans = windows
-                for start, size in spans:
-                    at = data.find(form, start, start + size)
-                    if at >= 0:
-                        hits.append((key_name, comp, form_name, at))
-                        break
-    return hits
+def key_secrets(keys):
+    """{(key, component, encoding): bytes} of every secret number of every key, in the binary
+    forms; dgtest.find_secrets() adds the text encodings and the pieces."""
+    return {(name, comp, enc): form for name, key in keys.items() for comp, value in components(key).items()
+            for enc, form in binary_forms(value).items()}
 
 
 def rsakeyfind(path):
@@ -194,7 +167,8 @@ class RedactPlantedMinidumps(dgtest.DumpTestCase):
             f.write(planted_bytes)
         search_windows = None if full_search else windows
         # The test's own search sees every planted number in the input, so it can fail.
-        before = {(k, c) for k, c, _, _ in found(planted_bytes, self.keys, search_windows)}
+        hits = dgtest.find_secrets(planted_bytes, key_secrets(self.keys), search_windows)
+        before = {(k, c) for (k, c, _), _, _ in hits}
         expected = {(k, c) for k in ("cng", "capi", "der") for c in components(self.keys[k])}
         expected |= {("limbs", "p"), ("limbs", "q")}
         self.assertEqual(before & expected, expected, "a planted component is missing from the input")
@@ -238,19 +212,16 @@ class RedactPlantedMinidumps(dgtest.DumpTestCase):
         self.assertEqual(rescan_report["verdict"], "clean")
         self.assertEqual([s["status"] for s in rescan_report["supplied"]], ["absent"])
         # The independent search, and the peers.
-        self.assertEqual(found(redacted, self.keys, search_windows), [], f"{name}: key material left")
+        left = dgtest.find_secrets(redacted, key_secrets(self.keys), search_windows)
+        self.assertEqual(left, [], f"{name}: key material left")
         self.assertNotIn(self.aes_key, redacted)
         for layout, schedule in schedules(self.aes_key).items():
             self.assertNotIn(schedule, redacted, layout)
         self.assertEqual(rsakeyfind(out_path), 0)
         self.assertEqual(aeskeyfind(out_path), [])
         # No output carries a secret.
-        secrets_ = {"AES key": self.aes_key}
-        for form, key in self.keys.items():
-            for comp, value in components(key).items():
-                for enc, b in binary_forms(value).items():
-                    if enc != "le64":
-                        secrets_[f"{form} {comp} {enc}"] = b
+        secrets_ = {" ".join(k): v for k, v in key_secrets(self.keys).items() if k[2] != "le64"}
+        secrets_["AES key"] = self.aes_key
         dgtest.assert_no_secret({"redact stdout": r_out, "redact stderr": r_err,
                                  "redact report": report_bytes, "rescan": rescan + rescan_err}, secrets_)
 
