@@ -108,7 +108,25 @@ def start_s_server(directory, key_path, cert_path):
     if not wait_for_port(port, timeout=60):
         proc.kill()
         raise RuntimeError("s_server did not start listening")
+    proc.port = port
     return proc
+
+
+def tls_get(port):
+    """One TLS handshake and HTTP GET to a local server (certificate not checked); returns the
+    response, so the server has used its key and holds session keys."""
+    import socket
+    import ssl
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as raw:
+        with context.wrap_socket(raw) as tls:
+            tls.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            response = b""
+            while chunk := tls.recv(4096):
+                response += chunk
+    return response
 
 
 def le_be_encodings(value):
