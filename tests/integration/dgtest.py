@@ -148,15 +148,6 @@ def covered(findings, offset, length):
     return any(f["file_offset"] <= offset and offset + length <= f["file_offset"] + f["length"] for f in findings)
 
 
-def secret_encodings(secret):
-    """Every form a report could leak a secret in: raw, hex (both cases), base64, base64url, UTF-16LE."""
-    import base64
-    forms = [secret, secret.hex().encode(), secret.hex().upper().encode(),
-             base64.b64encode(secret).rstrip(b"="), base64.urlsafe_b64encode(secret).rstrip(b"=")]
-    forms.append(secret.hex().encode("utf-16-le"))
-    return [f for f in forms if len(f) >= 8]
-
-
 # --- No output carries a secret (STYLE.md, "Secrets"; issue 6) ------------------------------
 # A leak is sought in every form an output could carry it in, and also for pieces of a long
 # secret, so that a report printing part of a key ("first 16 bytes: ...") is caught too.
