@@ -87,6 +87,12 @@ void add_scan_options(CLI::App& cmd, dumpguard::cli::ScanCliOptions& scan, ScanF
                "replaces it); repeatable")
       ->check(CLI::ExistingFile);
   cmd.add_flag("--rules-only", scan.rules_only, "Use only the --rules files' text rules, not the built-in set");
+  // A repeatable option takes one value each time it is given (--pubkey A --pubkey B). CLI11
+  // lets a vector option take every word that follows, so `redact --pubkey k.pem DUMP -o OUT`
+  // (README's synopsis) read DUMP as a second key file and then stopped: "dumps is required".
+  for (const char* name : {"--pubkey", "--token", "--keyring", "--baseline", "--fingerprints", "--rules"}) {
+    cmd.get_option(name)->allow_extra_args(false);
+  }
 }
 
 }  // namespace
@@ -133,7 +139,8 @@ int main(int argc, char** argv) {
   redact_cmd->add_option("--drop", redact.drops,
                          "Also fill whole kinds of memory: heap (all but stacks, module images and metadata), env "
                          "(environment blocks), or a region kind (stack, module, file-mapping, heap, anon, metadata, "
-                         "unknown); repeatable");
+                         "unknown); repeatable")
+      ->allow_extra_args(false);  // one policy each time, as add_scan_options says
   redact_cmd->add_flag("--allow-partial", redact.allow_partial,
                        "Redact a dump that was only partly parsed (refused by default: its unparsed bytes are "
                        "scanned as raw bytes only)");
@@ -161,7 +168,8 @@ int main(int argc, char** argv) {
   CLI::App* rules_check_cmd = rules_cmd->add_subcommand(
       "check", "Compile the text rules and test their examples in ASCII and UTF-16LE; exit 0 pass, 1 a rule fails, 2 error");
   rules_check_cmd->add_option("--rules", rules_check.rules, "A TOML rule file to check with the built-in set; repeatable")
-      ->check(CLI::ExistingFile);
+      ->check(CLI::ExistingFile)
+      ->allow_extra_args(false);
   rules_check_cmd->add_flag("--rules-only", rules_check.rules_only, "Check only the --rules files, not the built-in set");
   rules_check_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
 
