@@ -138,4 +138,16 @@ struct AuditShowOptions {
 };
 int run_audit_show(const AuditShowOptions& options);
 
+// `dumpguard selftest`: exit 0 the ordinary key was found in this process's own dump and the
+// protected one was not, 1 otherwise (the protection failed, or the dump proves nothing), 2 an
+// error (no gcore, ptrace refused, a sanitizer build).
+struct SelftestOptions {
+  std::string gcore = "gcore";           // the program that dumps this process
+  bool gcore_all = false;                // gcore -a: ignores MADV_DONTDUMP (the documented caveat)
+  std::string tmpdir;                    // where the core goes (removed after); default $TMPDIR or /tmp
+  std::uint64_t core_limit = 2ull << 30; // RLIMIT_FSIZE for the dumping child, bytes
+  unsigned timeout = 120;                // seconds gcore may take
+};
+int run_selftest(const SelftestOptions& options);
+
 }  // namespace dumpguard::cli

@@ -87,6 +87,12 @@ void add_scan_options(CLI::App& cmd, dumpguard::cli::ScanCliOptions& scan, ScanF
                "replaces it); repeatable")
       ->check(CLI::ExistingFile);
   cmd.add_flag("--rules-only", scan.rules_only, "Use only the --rules files' text rules, not the built-in set");
+  // A repeatable option takes one value each time it is given (--pubkey A --pubkey B). CLI11
+  // lets a vector option take every word that follows, so `redact --pubkey k.pem DUMP -o OUT`
+  // (README's synopsis) read DUMP as a second key file and then stopped: "dumps is required".
+  for (const char* name : {"--pubkey", "--token", "--keyring", "--baseline", "--fingerprints", "--rules"}) {
+    cmd.get_option(name)->allow_extra_args(false);
+  }
 }
 
 }  // namespace
@@ -133,7 +139,8 @@ int main(int argc, char** argv) {
   redact_cmd->add_option("--drop", redact.drops,
                          "Also fill whole kinds of memory: heap (all but stacks, module images and metadata), env "
                          "(environment blocks), or a region kind (stack, module, file-mapping, heap, anon, metadata, "
-                         "unknown); repeatable");
+                         "unknown); repeatable")
+      ->allow_extra_args(false);  // one policy each time, as add_scan_options says
   redact_cmd->add_flag("--allow-partial", redact.allow_partial,
                        "Redact a dump that was only partly parsed (refused by default: its unparsed bytes are "
                        "scanned as raw bytes only)");
@@ -161,7 +168,8 @@ int main(int argc, char** argv) {
   CLI::App* rules_check_cmd = rules_cmd->add_subcommand(
       "check", "Compile the text rules and test their examples in ASCII and UTF-16LE; exit 0 pass, 1 a rule fails, 2 error");
   rules_check_cmd->add_option("--rules", rules_check.rules, "A TOML rule file to check with the built-in set; repeatable")
-      ->check(CLI::ExistingFile);
+      ->check(CLI::ExistingFile)
+      ->allow_extra_args(false);
   rules_check_cmd->add_flag("--rules-only", rules_check.rules_only, "Check only the --rules files, not the built-in set");
   rules_check_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
 
@@ -176,7 +184,8 @@ int main(int argc, char** argv) {
   audit_verify_cmd->add_option("--key", audit_verify.keys,
                                "Key file: an HMAC key, or an Ed25519 public key (.pub); repeatable when the log changed keys")
       ->required()
-      ->check(CLI::ExistingFile);
+      ->check(CLI::ExistingFile)
+      ->allow_extra_args(false);  // one key each time: `--key K LOG` must not read LOG as a key
   audit_verify_cmd->add_flag("--chain", audit_verify.chain,
                              "Follow the log's opened records back through its rotated files (LOG.N) in its directory");
   auto* checkpoint_opt = audit_verify_cmd->add_option(
@@ -216,7 +225,8 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::ExistingFile);
   audit_show_cmd->add_option("--key", audit_show.keys, "Key file to check signatures with; repeatable (none: chain only)")
-      ->check(CLI::ExistingFile);
+      ->check(CLI::ExistingFile)
+      ->allow_extra_args(false);
   audit_show_cmd->add_flag("--chain", audit_show.chain, "Follow the log's opened records back through its rotated files");
   audit_show_cmd->add_option("--checkpoint", audit_show.checkpoint, "The gate's checkpoint file");
   audit_show_cmd->add_option("--dump", audit_show.dump, "Only records about this dump: its path, file name or SHA-256 (8+ hex digits)");
@@ -224,7 +234,8 @@ int main(int argc, char** argv) {
                              "Only records naming this key fingerprint (whole, or 8+ characters of it)");
   audit_show_cmd->add_option("--since", audit_show.since, "Only records at or after this ISO 8601 time (UTC unless an offset is given)");
   audit_show_cmd->add_option("--until", audit_show.until, "Only records before this ISO 8601 time");
-  audit_show_cmd->add_option("--event", audit_show.events, "Only records of this event; repeatable");
+  audit_show_cmd->add_option("--event", audit_show.events, "Only records of this event; repeatable")
+      ->allow_extra_args(false);
   audit_show_cmd->add_flag("--json", audit_show.json, "One JSON document: the records and the verification");
   for (CLI::App* sub : {audit_cmd, audit_verify_cmd, audit_keygen_cmd, audit_rotate_cmd, audit_show_cmd}) {
     sub->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
@@ -232,6 +243,19 @@ int main(int argc, char** argv) {
   audit_keygen_cmd->callback([&audit_keygen, &audit_keygen_hmac] {
     if (!audit_keygen_hmac && !audit_keygen.ed25519) throw CLI::RequiredError("--hmac or --ed25519");
   });
+
+  cli::SelftestOptions selftest;
+  CLI::App* selftest_cmd = app.add_subcommand(
+      "selftest", "Dump this process with gcore and check that a key in protected memory is absent and a key in "
+                  "ordinary memory present; exit 0 pass, 1 fail, 2 error");
+  selftest_cmd->add_option("--gcore", selftest.gcore, "The gcore program to run (default: gcore from PATH)");
+  selftest_cmd->add_flag("--gcore-all", selftest.gcore_all,
+                         "Dump with gcore -a, which ignores MADV_DONTDUMP: shows the documented caveat (expect exit 1)");
+  selftest_cmd->add_option("--tmpdir", selftest.tmpdir, "Directory for the core (removed after); default $TMPDIR or /tmp")
+      ->check(CLI::ExistingDirectory);
+  selftest_cmd->add_option("--core-limit", selftest.core_limit, "Largest core gcore may write, e.g. 2G (default)")
+      ->transform(CLI::AsSizeValue(false));
+  selftest_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
 
   try {
     app.parse(argc, argv);
@@ -254,6 +278,7 @@ int main(int argc, char** argv) {
     if (audit_rotate_cmd->parsed()) return cli::run_audit_rotate(audit_rotate);
     if (audit_show_cmd->parsed()) return cli::run_audit_show(audit_show);
     if (rules_check_cmd->parsed()) return cli::run_rules_check(rules_check);
+    if (selftest_cmd->parsed()) return cli::run_selftest(selftest);
   } catch (const std::exception& e) {
     fmt::print(stderr, "dumpguard: internal error: {}\n", e.what());
     return cli::kExitError;
