@@ -158,6 +158,9 @@ class AuditKeysAndRotation(dgtest.DumpTestCase):
         code, out, err = dgtest.run_dumpguard("audit", "verify", log, "--key", self.path("ed.pub"))
         self.assertEqual(code, 0, out + err)
         self.assertIn(b"5 records", out)
+        # Options first, as README's synopsis allows: --key takes one value each time.
+        code, out, err = dgtest.run_dumpguard("audit", "verify", "--key", self.path("ed.pub"), log)
+        self.assertEqual(code, 0, out + err)
         with open(log, "rb") as f:
             data = bytearray(f.read())
         data[data.index(b"core.3") + 5] ^= 1
