@@ -50,8 +50,7 @@ class ProtectOnRealDumps(dgtest.DumpTestCase):
         code, out, err = dgtest.run_dumpguard("scan", "--json", "--fingerprint-key", self.fp_key,
                                               "--fingerprints", self.fingerprints, core)
         self.assertIn(code, (0, 1), err)
-        for leaked in dgtest.secret_encodings(self.key):
-            self.assertNotIn(leaked, out + err)
+        dgtest.assert_no_secret({"scan stdout and stderr": out + err}, {"the protected key": self.key})
         report = json.loads(out)
         (status,) = report["registered"]
         return status["status"], [f for f in report["findings"] if f["kind"] == "registered-secret"]
