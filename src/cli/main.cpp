@@ -150,7 +150,7 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingDirectory);
   gate_cmd->add_option("--release", gate.release, "Where redacted, verified dumps go (made 0700)")->required();
   gate_cmd->add_option("--quarantine", gate.quarantine,
-                       "Where refused dumps go: the original (0600) beside reason.json (made 0700)")
+                       "Where refused dumps go: a directory per dump, the original (0600) beside NAME.reason.json (made 0700)")
       ->required();
   gate_cmd->add_option("--audit", gate.audit, "The audit log (JSON Lines, appended, mode 0600)")->required();
   gate_cmd->add_option("--audit-key", gate.audit_key, "The audit log's HMAC key file (16 to 64 bytes, mode 0600)")

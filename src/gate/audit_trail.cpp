@@ -56,6 +56,21 @@ Result<AuditTrail> AuditTrail::open(const std::string& log, const std::string& k
   LogLock hold(trail.lock_.get());
   DG_CHECK(hold.take());
   DG_TRY(AuditLog opened, AuditLog::open(log, trail.key_, checkpoint));
+  // The checkpoint is written after each record: a crash between the two leaves it one record
+  // behind, and the next record brings it level. Any other difference means the log lost
+  // records (or was replaced) since: the gate does not continue it.
+  struct stat cp {};
+  if (!checkpoint.empty() && stat(checkpoint.c_str(), &cp) == 0) {
+    DG_TRY(const auto expected, read_audit_checkpoint(checkpoint));
+    const bool level = expected.second == opened.records() && expected.first == opened.head();
+    const bool one_behind = expected.second + 1 == opened.records();
+    if (!level && !one_behind) {
+      return Error{Errc::bad_value, 0,
+                   fmt::format("{} does not continue where its checkpoint {} says it ended ({} records there, {} "
+                               "here): run `dumpguard audit verify --checkpoint`",
+                               log, checkpoint, expected.second, opened.records())};
+    }
+  }
   trail.log_.emplace(std::move(opened));
   trail.size_after_last_append_ = size_of(trail.lock_.get());
   return trail;

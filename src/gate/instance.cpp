@@ -74,13 +74,20 @@ Result<std::unique_ptr<Instance>> Instance::start(const std::string& work, const
   if (instance->lock_.get() < 0) return os_error(fmt::format("cannot open {}", lock));
   // A process that reclaims this instance's stale claims holds the lock for a moment: wait for it.
   for (int attempt = 0; flock(instance->lock_.get(), LOCK_EX | LOCK_NB) != 0; ++attempt) {
-    if (errno != EWOULDBLOCK || attempt >= 50) {
+    if (errno != EWOULDBLOCK || attempt >= 20) {
       return Error{Errc::io, 0,
                    fmt::format("instance {} is running already (its lock {} is held); give each gate its own "
                                "--instance",
                                id, lock)};
     }
     usleep(100 * 1000);
+  }
+  // Temporary files of lease writes that kill -9 interrupted (lease.XXXXXX).
+  if (DIR* dir = opendir(instance->dir_.c_str())) {
+    while (const dirent* e = readdir(dir)) {
+      if (std::strncmp(e->d_name, "lease.", 6) == 0) unlinkat(dirfd(dir), e->d_name, 0);
+    }
+    closedir(dir);
   }
   DG_CHECK(instance->write_lease());
   // The renewer takes no signals: SIGTERM must interrupt the main thread's wait.

@@ -375,7 +375,8 @@ Status Pipeline::decide_quarantine(const WorkDirs& w, const std::string& name, c
                        {"instance", w.instance},
                        {"time", utc_now()}};
   const std::string reason_text = reason.dump(2) + "\n";
-  DG_CHECK(write_file_atomically(package + "/reason.json", reason_text));
+  // NAME.reason.json beside NAME: one dump per package, so the two names never collide.
+  DG_CHECK(write_file_atomically(package + "/" + name + ".reason.json", reason_text));
   DG_TRY(const std::string target, free_name(name, [&](const std::string& n) { return quarantine_.exists(n); }));
   const auto reason_bytes = std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(reason_text.data()),
                                                           reason_text.size());

@@ -5,8 +5,8 @@
 // Crash safety rests on the files of the instance's work directory, each changed by one atomic
 // rename (README, "The gate"):
 //   claims/NAME    the claimed dump, as renamed from the inbox
-//   out/NAME/      what is being made: the redacted copy, or the quarantine package (the
-//                  original and reason.json)
+//   out/NAME/      what is being made: the redacted copy NAME, or the quarantine package (the
+//                  original NAME, mode 0600, and NAME.reason.json)
 //   decided/NAME   the decision, written once the outcome is known and before anything is
 //                  published: {outcome, target, audited, event, record}
 // On restart, a decided dump is finished where it stopped (each step's file says whether it
