@@ -358,7 +358,7 @@ Status Pipeline::judge(const WorkDirs& w, const std::string& name, int fd, const
                                                 {"input", input_json(input.size, input.sha256)},
                                                 {"output", output}})}};
   DG_CHECK(write_file_atomically(w.decided + "/" + name, decision.dump() + "\n"));
-  return finish(w, name);
+  return finish(w, name, false);
 }
 
 Status Pipeline::decide_quarantine(const WorkDirs& w, const std::string& name, const Input& input, json base,
@@ -395,13 +395,13 @@ Status Pipeline::decide_quarantine(const WorkDirs& w, const std::string& name, c
                              {"output", input_json(input.size, input.sha256)},
                              {"reason_file", input_json(reason_text.size(), hex(sha256(reason_bytes)))}})}};
   DG_CHECK(write_file_atomically(w.decided + "/" + name, decision.dump() + "\n"));
-  return finish(w, name);
+  return finish(w, name, false);
 }
 
 // Takes a decided dump the rest of the way. Every step is safe to repeat after kill -9: the
 // record is appended unless the decision says it was (a crash between the append and that note
 // repeats it, marked "resumed"), and a file that was renamed is simply no longer where it was.
-Status Pipeline::finish(const WorkDirs& w, const std::string& name) {
+Status Pipeline::finish(const WorkDirs& w, const std::string& name, bool resumed) {
   const std::string decision_path = w.decided + "/" + name;
   const std::string claim = w.claims + "/" + name;
   const std::string package = w.out + "/" + name;
@@ -410,7 +410,8 @@ Status Pipeline::finish(const WorkDirs& w, const std::string& name) {
   DumpStore& store = release ? release_ : quarantine_;
   for (int attempt = 0;; ++attempt) {
     if (!d["audited"].get<bool>()) {
-      DG_CHECK(record(d["event"].get<std::string>(), d["record"]));
+      // After a restart the record may have been appended before the crash: say so.
+      DG_CHECK(record(d["event"].get<std::string>(), resumed ? with(d["record"], {{"resumed", true}}) : d["record"]));
       d["audited"] = true;
       DG_CHECK(write_file_atomically(decision_path, d.dump() + "\n"));
     }
@@ -457,7 +458,7 @@ Status Pipeline::recover_own(const WorkDirs& own) {
       DG_CHECK(remove_tree(path));
       continue;
     }
-    DG_CHECK(finish(own, name));
+    DG_CHECK(finish(own, name, true));
   }
   for (const std::string& name : names_in(own.claims)) DG_CHECK(process(own, name, true));
   for (const std::string& name : names_in(own.out)) {
@@ -473,7 +474,7 @@ Status Pipeline::recover_stale(const WorkDirs& stale) {
       DG_CHECK(remove_tree(stale.decided + "/" + name));
       continue;
     }
-    DG_CHECK(finish(stale, name));
+    DG_CHECK(finish(stale, name, true));
   }
   for (const std::string& name : names_in(stale.claims)) {
     DG_TRY(const std::string back, free_name(name, [&](const std::string& n) { return inbox_.exists(n); }));
