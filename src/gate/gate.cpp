@@ -3,6 +3,8 @@
 #include "gate/gate.hpp"
 
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -46,6 +48,11 @@ Result<dev_t> device_of(const std::string& path) {
 Status run_gate(const GateOptions& o, const GateMessages& say) {
   // Every file and directory the gate makes is its own alone: 0600 and 0700.
   umask(077);
+  // The gate maps dumps full of secrets: it must never leave a core of its own (least of all
+  // in an inbox it watches), and no other process of its user may ptrace it.
+  const rlimit no_core{0, 0};
+  setrlimit(RLIMIT_CORE, &no_core);
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   DG_TRY(const dev_t inbox_device, device_of(o.inbox));
   for (const std::string* dir : {&o.release, &o.quarantine, &o.work}) DG_CHECK(make_private_dir(*dir));
   DG_TRY(const dev_t work_device, device_of(o.work));
