@@ -62,9 +62,6 @@ class GateOnRealDumps(dgtest.DumpTestCase):
         cls.corrupted = os.path.join(d, "corrupted")
         with open(cls.corrupted, "wb") as f:
             f.write(corrupted)
-        cls.no_rules = os.path.join(d, "no-rules.toml")
-        with open(cls.no_rules, "w") as f:
-            f.write("# no text rules\n")
 
     @classmethod
     def tearDownClass(cls):
@@ -146,20 +143,18 @@ class GateOnRealDumps(dgtest.DumpTestCase):
                          {f"{HOST}-{i}" for i in (1, 2, 3)})
 
     def test_kill_9_at_random_moments(self):
-        g = gatetest.GateDirs(os.path.join(self.tmp, "kill"))
+        g = gatetest.GateDirs(os.path.join(self.tmp, "kill"), text_rules=False)
         # Dumps arrive during the loop, so that most kills find a dump in hand: one before every
-        # third start. Startup without the built-in text rules (their compilation is most of a
-        # start, and key_holder's keys are found by the structure and hunt detectors) gives each
-        # run the time to get somewhere.
+        # third start. Without the built-in text rules (key_holder's keys are found by the
+        # structure and hunt detectors) each run has the time to get somewhere.
         arrivals = GOOD[:4] + list(BROKEN) + GOOD[4:]
-        fast = ("--rules-only", "--rules", self.no_rules)
         seed = random.randrange(1 << 30)
         rng = random.Random(seed)
         for i in range(33):
             if i % 3 == 0 and arrivals:
                 name = arrivals.pop(0)
                 g.deliver(self.source_of(name), name)
-            gate = g.start(*fast)
+            gate = g.start()
             time.sleep(rng.uniform(0.02, 0.7))
             if gate.poll() is not None:
                 self.fail(f"seed {seed}: the gate stopped by itself (exit {gate.returncode}): "
@@ -168,7 +163,7 @@ class GateOnRealDumps(dgtest.DumpTestCase):
             # After every kill: nothing partial or unverified in release.
             self.assert_release_is_verified(g)
             self.assertEqual([n for n in g.released() if n.startswith(".")], [], f"seed {seed}")
-        code, err = g.run_once(*fast)
+        code, err = g.run_once()
         self.assertEqual(code, 0, f"seed {seed}: {err}")
         self.assert_every_dump_once(g)
         resumed = [r for r in g.records() if r["data"].get("resumed")]
@@ -216,11 +211,11 @@ class GateOnRealDumps(dgtest.DumpTestCase):
         self.assertEqual(code, 0, out + err)
 
     def test_a_dead_instance_claims_go_back_to_the_inbox(self):
-        g = gatetest.GateDirs(os.path.join(self.tmp, "stale"))
+        g = gatetest.GateDirs(os.path.join(self.tmp, "stale"), text_rules=False)
         for i, name in enumerate(GOOD[:3]):
             g.deliver(self.cores[i], name)
         for _ in range(5):
-            gate = g.start("--instance", "1", "--lease", "1", "--rules-only", "--rules", self.no_rules)
+            gate = g.start("--instance", "1", "--lease", "1")
             caught = gatetest.wait_until(lambda: g.claims() != [], timeout=60, step=0.005)
             gatetest.kill9(gate)
             if caught and g.claims():
@@ -228,7 +223,7 @@ class GateOnRealDumps(dgtest.DumpTestCase):
         held = g.claims()
         self.assertTrue(held, "instance 1 was never caught holding a claim")
         time.sleep(1.5)  # its lease runs out
-        code, err = g.run_once("--instance", "2", "--lease", "1", "--rules-only", "--rules", self.no_rules)
+        code, err = g.run_once("--instance", "2", "--lease", "1")
         self.assertEqual(code, 0, err)
         records = g.records()
         returned = [r for r in records if r["event"] == "returned"]
