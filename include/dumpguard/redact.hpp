@@ -69,6 +69,13 @@ struct RedactOutcome {
   bool verification_complete = true;  // the copy parsed completely (as the input did)
 };
 
+// The scan a redaction overwrites: scan_dump's findings, plus one finding per range that the
+// drop policies (`redact --drop`: heap, env, a region kind) fill. `dumpguard redact` and the
+// gate both call this and then redact_dump, so they overwrite the same bytes. An unknown
+// policy name is an error.
+Result<ScanReport> scan_for_redaction(const Dump& dump, const ScanOptions& options,
+                                      const std::vector<std::string>& drops);
+
 // Writes the redacted copy of `dump` to `output_path` atomically: a temporary file (mode
 // 0600) in the output's directory, fsync, rescan of the temporary file (opened with `open`,
 // scanned with `options`), and only when that finds nothing a rename into place and an fsync

@@ -81,6 +81,26 @@ struct RedactCliOptions {
 };
 int run_redact(const RedactCliOptions& options);
 
+// `dumpguard gate`: exit 0 when it stops (--once done, or a signal), 2 when it cannot start or
+// its own machinery fails (the audit log cannot be written): nothing is released unaudited.
+struct GateCliOptions {
+  ScanCliOptions scan;  // the scan options, as redact takes them; input.dumps is unused
+  std::string inbox;
+  std::string release;
+  std::string quarantine;
+  std::string audit;
+  std::string audit_key;
+  std::string checkpoint;  // default AUDIT.checkpoint
+  std::string work;        // default INBOX/.dumpguard-work
+  unsigned instance = 0;   // the id is the host name and this number
+  bool once = false;
+  double settle = 2;
+  double poll = 2;
+  double lease = 30;
+  std::string fill = "zero";
+};
+int run_gate_command(const GateCliOptions& options);
+
 struct FingerprintOptions {
   std::vector<std::string> secrets;  // files, each holding one secret
   std::string output;                // the fingerprint file to write (mode 0600)

@@ -146,6 +146,47 @@ int main(int argc, char** argv) {
                        "scanned as raw bytes only)");
   redact_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
 
+  cli::GateCliOptions gate;
+  ScanFlags gate_flags;
+  CLI::App* gate_cmd = app.add_subcommand(
+      "gate", "Watch an inbox; release each dump redacted and verified clean, or quarantine it; audit every step. "
+              "Exit 0 stopped, 2 error");
+  gate_cmd->add_option("--inbox", gate.inbox, "The directory dumps arrive in (written elsewhere and renamed in, or "
+                                              "closed after writing)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  gate_cmd->add_option("--release", gate.release, "Where redacted, verified dumps go (made 0700)")->required();
+  gate_cmd->add_option("--quarantine", gate.quarantine,
+                       "Where refused dumps go: a directory per dump, the original (0600) beside NAME.reason.json (made 0700)")
+      ->required();
+  gate_cmd->add_option("--audit", gate.audit, "The audit log (JSON Lines, appended, mode 0600)")->required();
+  gate_cmd->add_option("--audit-key", gate.audit_key, "The audit log's HMAC key file (16 to 64 bytes, mode 0600)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  gate_cmd->add_option("--checkpoint", gate.checkpoint,
+                       "Where the log's head and record count go after every record (default AUDIT.checkpoint)");
+  gate_cmd->add_option("--work", gate.work,
+                       "Work directory for every instance, on the inbox's file system (default INBOX/.dumpguard-work)");
+  gate_cmd->add_option("--instance", gate.instance, "This gate's number: its id is HOST-N (default 0)");
+  gate_cmd->add_flag("--once", gate.once, "Process what is in the inbox, then exit");
+  gate_cmd->add_option("--settle", gate.settle,
+                       "Seconds a file must be unchanged to count as complete, when no inotify event said so (default 2)")
+      ->check(CLI::Range(0.0, 3600.0));
+  gate_cmd->add_option("--poll", gate.poll, "Seconds between listings of the inbox (default 2)")
+      ->check(CLI::Range(0.05, 3600.0));
+  gate_cmd->add_option("--lease", gate.lease,
+                       "Seconds an instance's lease lasts; a dead instance's claims go back after it (default 30)")
+      ->check(CLI::Range(0.5, 86400.0));
+  gate_cmd->add_option("--fill", gate.fill, "What overwritten bytes become: zero (default) or 0defaced")
+      ->check(CLI::IsMember({"zero", "0defaced"}));
+  gate_cmd->add_option("--tmpdir", gate.scan.input.tmpdir, "Directory for unnamed temporary files (decompression)")
+      ->check(CLI::ExistingDirectory);
+  gate_cmd->add_option("--max-decompressed", gate.scan.input.max_decompressed,
+                       "Largest decompressed dump accepted, e.g. 64G (gate.max-size caps it too)")
+      ->transform(CLI::AsSizeValue(false));
+  add_scan_options(*gate_cmd, gate.scan, gate_flags);
+  gate_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
+
   cli::FingerprintOptions fingerprint;
   CLI::App* fingerprint_cmd = app.add_subcommand(
       "fingerprint", "Write keyed fingerprints of secrets, for `scan --fingerprints`; the secrets are not stored");
@@ -267,11 +308,13 @@ int main(int argc, char** argv) {
 
   scan_flags.apply(scan);
   if (redact_cmd->parsed()) redact_flags.apply(redact.scan);
+  if (gate_cmd->parsed()) gate_flags.apply(gate.scan);
 
   try {
     if (info_cmd->parsed()) return cli::run_info(info);
     if (scan_cmd->parsed()) return cli::run_scan(scan);
     if (redact_cmd->parsed()) return cli::run_redact(redact);
+    if (gate_cmd->parsed()) return cli::run_gate_command(gate);
     if (fingerprint_cmd->parsed()) return cli::run_fingerprint(fingerprint);
     if (audit_verify_cmd->parsed()) return cli::run_audit_verify(audit_verify);
     if (audit_keygen_cmd->parsed()) return cli::run_audit_keygen(audit_keygen);

@@ -8,7 +8,6 @@
 #include "cli/commands.hpp"
 #include "dumpguard/redact.hpp"
 #include "io/whole_file.hpp"
-#include "redact/policy.hpp"
 #include "report/redact_json.hpp"
 
 namespace dumpguard::cli {
@@ -52,15 +51,13 @@ int run_redact(const RedactCliOptions& given) {
                path);
     return kExitError;
   }
-  ScanReport report = scan_dump(*dump, *scan_options);
-  // Policies add ranges to the plan: the findings say what was secret, the policies what else goes.
-  auto dropped = drop_findings(dump->model, options.drops);
-  if (!dropped) {
-    fmt::print(stderr, "dumpguard: {}\n", dropped.error().message);
+  // The findings say what was secret, the --drop policies what else goes (the gate does the same).
+  Result<ScanReport> report = scan_for_redaction(*dump, *scan_options, options.drops);
+  if (!report) {
+    fmt::print(stderr, "dumpguard: {}\n", report.error().message);
     return kExitError;
   }
-  report.findings.insert(report.findings.end(), dropped->begin(), dropped->end());
-  Result<RedactOutcome> outcome = redact_dump(*dump, report, options.output, fill, *scan_options, open);
+  Result<RedactOutcome> outcome = redact_dump(*dump, *report, options.output, fill, *scan_options, open);
   if (!outcome) {
     print_error(options.output, outcome.error());
     return kExitError;

@@ -51,8 +51,9 @@ Result<DumpModel> read_model(Format format, std::span<const std::byte> bytes) {
   return read_raw(bytes);
 }
 
-Result<Dump> open_dump(const std::string& path, const OpenOptions& options) {
-  Result<MappedFile> mapped = path == "-" ? spool(STDIN_FILENO, options) : MappedFile::open(path);
+namespace {
+
+Result<Dump> open_mapped(Result<MappedFile> mapped, const std::string& path, const OpenOptions& options) {
   if (!mapped) return mapped.error();
 
   Dump dump;
@@ -87,6 +88,16 @@ Result<Dump> open_dump(const std::string& path, const OpenOptions& options) {
     dump.model.complete = false;
   }
   return dump;
+}
+
+}  // namespace
+
+Result<Dump> open_dump(const std::string& path, const OpenOptions& options) {
+  return open_mapped(path == "-" ? spool(STDIN_FILENO, options) : MappedFile::open(path), path, options);
+}
+
+Result<Dump> open_dump_fd(int fd, const std::string& path, const OpenOptions& options) {
+  return open_mapped(MappedFile::adopt(fd), path, options);
 }
 
 }  // namespace dumpguard
