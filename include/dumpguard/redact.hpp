@@ -9,6 +9,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -56,6 +58,7 @@ struct RedactedSpan {
 
 struct RedactOutcome {
   std::string output_path;
+  bool in_place = false;            // output_path is the input's path, replaced
   std::uint64_t output_size = 0;    // of the file as stored (compressed, when the input was)
   std::string output_sha256;        // hex, of the file as stored
   std::string output_compression;   // "" or the input's: "zstd", "lz4", "xz"
@@ -69,12 +72,47 @@ struct RedactOutcome {
   bool verification_complete = true;  // the copy parsed completely (as the input did)
 };
 
-// Writes the redacted copy of `dump` to `output_path` atomically: a temporary file (mode
-// 0600) in the output's directory, fsync, rescan of the temporary file (opened with `open`,
-// scanned with `options`), and only when that finds nothing a rename into place and an fsync
-// of the directory. On any error, including findings in the copy, the temporary file is
-// removed and `output_path` is untouched. The input is only read.
-Result<RedactOutcome> redact_dump(const Dump& dump, const ScanReport& report, const std::string& output_path,
+class StagedFile;  // src/io/staged_file.hpp
+
+// Where the redacted copy goes: a new file (-o OUT), or the input's own path (--in-place),
+// which is replaced only while it is still the file that was read (Source::identity).
+struct RedactDestination {
+  std::string path;
+  bool in_place = false;
+};
+
+// A redacted copy that passed its verification scan, in a temporary file (mode 0600) beside
+// its destination. Nothing is in place until commit(); destroyed before that, the temporary
+// file is removed and the destination is untouched. After commit(), undo() restores the
+// destination as it was (the caller could not put something that belongs with it in place, such
+// as the report), and settle() or destruction makes it final.
+class VerifiedCopy {
+ public:
+  VerifiedCopy(RedactOutcome outcome, std::unique_ptr<StagedFile> file, std::optional<FileIdentity> replaces);
+  VerifiedCopy(VerifiedCopy&&) noexcept;
+  VerifiedCopy& operator=(VerifiedCopy&&) noexcept;
+  ~VerifiedCopy();
+
+  const RedactOutcome& outcome() const { return outcome_; }
+  Status commit();
+  Status undo();
+  void settle();
+
+ private:
+  RedactOutcome outcome_;
+  std::unique_ptr<StagedFile> file_;
+  std::optional<FileIdentity> replaces_;
+};
+
+// Writes the redacted copy of `dump` to a temporary file beside the destination (streamed
+// from the mapping, compressed as the input was), fsyncs it, and rescans it (opened with
+// `open`, scanned with `options`). Any error, including a finding in the copy, removes the
+// temporary file. The input is only read.
+Result<VerifiedCopy> write_verified_copy(const Dump& dump, const ScanReport& report, const RedactDestination& to,
+                                         const Fill& fill, const ScanOptions& options, const OpenOptions& open);
+
+// write_verified_copy, then commit: for callers with nothing to put in place alongside it.
+Result<RedactOutcome> redact_dump(const Dump& dump, const ScanReport& report, const RedactDestination& to,
                                   const Fill& fill, const ScanOptions& options, const OpenOptions& open);
 
 }  // namespace dumpguard

@@ -74,6 +74,7 @@ std::optional<ScanOptions> build_scan_options(ScanCliOptions& options);
 struct RedactCliOptions {
   ScanCliOptions scan;  // input.dumps holds the one dump; json, sarif and fail_on are unused
   std::string output;   // -o OUT
+  bool in_place = false;  // --in-place: replace the input instead (exactly one of the two)
   std::string report;   // --report FILE: the dumpguard-redact/1 JSON report; empty: none
   std::string fill = "zero";  // zero | 0defaced
   bool allow_partial = false;  // redact a dump that was only partly parsed (DECISIONS.md)

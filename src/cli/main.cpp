@@ -122,10 +122,16 @@ int main(int argc, char** argv) {
       "redact", "Write a copy of a dump with every finding overwritten, verified clean by a rescan; exit 0 written, 2 error");
   add_input_options(*redact_cmd, redact.scan.input);
   add_scan_options(*redact_cmd, redact.scan, redact_flags);
-  redact_cmd->add_option("-o,--output", redact.output,
-                         "The redacted copy to write (mode 0600, same size and layout, uncompressed); written "
-                         "atomically and only after a rescan of it finds nothing")
-      ->required();
+  auto* redact_output = redact_cmd->add_option(
+      "-o,--output", redact.output,
+      "The redacted copy to write (mode 0600, same size and layout, compressed as the input was); written "
+      "atomically and only after a rescan of it finds nothing");
+  redact_cmd
+      ->add_flag("--in-place", redact.in_place,
+                 "Replace the input with its redacted copy instead of writing -o OUT: atomically, and only after "
+                 "the copy's rescan finds nothing; the input is untouched on any error (mode 0600; not for -, "
+                 "symlinks or files with several hard links)")
+      ->excludes(redact_output);
   redact_cmd->add_option("--report", redact.report,
                          "Write the redaction report here (JSON, schema dumpguard-redact/1; no secret bytes)");
   redact_cmd->add_option("--fill", redact.fill, "What overwritten bytes become: zero (default) or 0defaced (0d ef ac ed repeated)")

@@ -17,6 +17,7 @@
 
 #include "crypto/digest.hpp"
 #include "io/compress.hpp"
+#include "io/staged_file.hpp"
 #include "io/whole_file.hpp"
 
 namespace dumpguard {
@@ -41,39 +42,6 @@ class Sha256Stream {
     void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
   };
   std::unique_ptr<EVP_MD_CTX, Free> ctx_;
-};
-
-// The temporary file beside the output: removed unless it was renamed into place.
-class TempOutput {
- public:
-  explicit TempOutput(std::string path) : path_(std::move(path)) {}
-  TempOutput(const TempOutput&) = delete;
-  TempOutput& operator=(const TempOutput&) = delete;
-  ~TempOutput() {
-    if (fd_ >= 0) close(fd_);
-    if (!path_.empty()) unlink(path_.c_str());
-  }
-  Status create() {
-    fd_ = mkostemp(path_.data(), O_CLOEXEC);  // mode 0600
-    if (fd_ < 0) {
-      Error e = os_error(fmt::format("cannot create a temporary file {}", path_));
-      path_.clear();
-      return e;
-    }
-    return ok_status();
-  }
-  int fd() const { return fd_; }
-  const std::string& path() const { return path_; }
-  Status close_file() {
-    const int fd = std::exchange(fd_, -1);
-    if (close(fd) != 0) return os_error(fmt::format("cannot close {}", path_));
-    return ok_status();
-  }
-  void renamed() { path_.clear(); }
-
- private:
-  std::string path_;
-  int fd_ = -1;
 };
 
 }  // namespace
@@ -142,11 +110,31 @@ Status write_redacted(std::span<const std::byte> input, const std::vector<ByteRa
   return copy_to(size);
 }
 
-Result<RedactOutcome> redact_dump(const Dump& dump, const ScanReport& report, const std::string& output_path,
-                                  const Fill& fill, const ScanOptions& options, const OpenOptions& open) {
+VerifiedCopy::VerifiedCopy(RedactOutcome outcome, std::unique_ptr<StagedFile> file,
+                           std::optional<FileIdentity> replaces)
+    : outcome_(std::move(outcome)), file_(std::move(file)), replaces_(std::move(replaces)) {}
+VerifiedCopy::VerifiedCopy(VerifiedCopy&&) noexcept = default;
+VerifiedCopy& VerifiedCopy::operator=(VerifiedCopy&&) noexcept = default;
+VerifiedCopy::~VerifiedCopy() = default;
+
+Status VerifiedCopy::commit() { return file_->commit(replaces_); }
+Status VerifiedCopy::undo() { return file_->undo(); }
+void VerifiedCopy::settle() { file_->settle(); }
+
+Result<VerifiedCopy> write_verified_copy(const Dump& dump, const ScanReport& report, const RedactDestination& to,
+                                         const Fill& fill, const ScanOptions& options, const OpenOptions& open) {
+  std::optional<FileIdentity> replaces;
+  if (to.in_place) {
+    // Replacing the input is safe only while its path still names the file that was read.
+    if (!dump.source.identity || to.path != dump.source.path) {
+      return Error{Errc::bad_value, 0, "redacting in place needs the input's own path, read from a file"};
+    }
+    replaces = dump.source.identity;
+  }
   const std::span<const std::byte> input = dump.bytes();
   RedactOutcome outcome;
-  outcome.output_path = output_path;
+  outcome.output_path = to.path;
+  outcome.in_place = to.in_place;
   outcome.overwritten = plan_redaction(report, input.size());
   std::set<std::string> keys;
   for (const Finding& f : report.findings) {
@@ -161,17 +149,12 @@ Result<RedactOutcome> redact_dump(const Dump& dump, const ScanReport& report, co
   }
   outcome.input_sha256 = input_hash.finish();
 
-  TempOutput temp(output_path + ".XXXXXX");
-  DG_CHECK(temp.create());
+  DG_TRY(StagedFile staged, StagedFile::create(to.path));
+  auto file = std::make_unique<StagedFile>(std::move(staged));
   Sha256Stream output_hash;
   const ByteSink to_file = [&](std::span<const std::byte> bytes) -> Status {
     output_hash.update(bytes);
-    for (std::size_t done = 0; done < bytes.size();) {
-      const ssize_t n = write(temp.fd(), bytes.data() + done, bytes.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return os_error(fmt::format("cannot write {}", temp.path()));
-      done += static_cast<std::size_t>(n);
-    }
+    DG_CHECK(file->write(bytes));
     outcome.output_size += bytes.size();
     return ok_status();
   };
@@ -187,11 +170,10 @@ Result<RedactOutcome> redact_dump(const Dump& dump, const ScanReport& report, co
   }
   outcome.output_compression = compressor ? dump.source.compression : "";
   outcome.output_sha256 = output_hash.finish();
-  if (fsync(temp.fd()) != 0) return os_error(fmt::format("cannot fsync {}", temp.path()));
-  DG_CHECK(temp.close_file());
+  DG_CHECK(file->finish_writing());
 
   // Verify before success: the copy as a reader sees it, scanned with the same options.
-  Result<Dump> copy = open_dump(temp.path(), open);
+  Result<Dump> copy = open_dump(file->temp_path(), open);
   if (!copy) {
     return Error{copy.error().code, copy.error().offset,
                  fmt::format("the redacted copy does not parse ({}); nothing was written", copy.error().message)};
@@ -209,9 +191,15 @@ Result<RedactOutcome> redact_dump(const Dump& dump, const ScanReport& report, co
                  fmt::format("the verification scan found {} findings in the redacted copy; nothing was written",
                              outcome.verification.findings.size())};
   }
-  DG_CHECK(rename_durably(temp.path(), output_path));
-  temp.renamed();
-  return outcome;
+  return VerifiedCopy(std::move(outcome), std::move(file), replaces);
+}
+
+Result<RedactOutcome> redact_dump(const Dump& dump, const ScanReport& report, const RedactDestination& to,
+                                  const Fill& fill, const ScanOptions& options, const OpenOptions& open) {
+  DG_TRY(VerifiedCopy copy, write_verified_copy(dump, report, to, fill, options, open));
+  DG_CHECK(copy.commit());
+  copy.settle();
+  return copy.outcome();
 }
 
 }  // namespace dumpguard

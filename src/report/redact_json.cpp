@@ -23,6 +23,7 @@ nlohmann::ordered_json redact_json(const Dump& input, const RedactOutcome& outco
   };
   j["output"] = {
       {"path", outcome.output_path},
+      {"in_place", outcome.in_place},
       {"compression", outcome.output_compression.empty() ? nlohmann::ordered_json(nullptr)
                                                           : nlohmann::ordered_json(outcome.output_compression)},
       {"size", outcome.output_size},
