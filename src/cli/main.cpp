@@ -139,7 +139,8 @@ int main(int argc, char** argv) {
   redact_cmd->add_option("--drop", redact.drops,
                          "Also fill whole kinds of memory: heap (all but stacks, module images and metadata), env "
                          "(environment blocks), or a region kind (stack, module, file-mapping, heap, anon, metadata, "
-                         "unknown); repeatable");
+                         "unknown); repeatable")
+      ->allow_extra_args(false);
   redact_cmd->add_flag("--allow-partial", redact.allow_partial,
                        "Redact a dump that was only partly parsed (refused by default: its unparsed bytes are "
                        "scanned as raw bytes only)");

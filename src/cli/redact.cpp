@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "cli/commands.hpp"
@@ -103,7 +104,9 @@ int run_redact(const RedactCliOptions& given) {
   }
   report.findings.insert(report.findings.end(), dropped->begin(), dropped->end());
   const RedactDestination to{options.in_place ? path : options.output, options.in_place};
-  Result<VerifiedCopy> copy = write_verified_copy(*dump, report, to, fill, *scan_options, open);
+  // --drop heap keeps only thread stacks: a minidump becomes a stack-only dump (DECISIONS.md).
+  const RedactLayout layout{std::find(options.drops.begin(), options.drops.end(), "heap") != options.drops.end()};
+  Result<VerifiedCopy> copy = write_verified_copy(*dump, report, to, fill, *scan_options, open, layout);
   if (!copy) {
     print_error(to.path, copy.error());
     return kExitError;
@@ -138,6 +141,9 @@ int run_redact(const RedactCliOptions& given) {
     report_file->settle();
   }
   copy->settle();
+  if (!copy->outcome().layout_note.empty()) {
+    fmt::print(stderr, "dumpguard: {}: note: {}\n", path, copy->outcome().layout_note);
+  }
   std::fputs(redact_text(*dump, copy->outcome(), fill).c_str(), stdout);
   return kExitOk;
 }

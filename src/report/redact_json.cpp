@@ -42,6 +42,22 @@ nlohmann::ordered_json redact_json(const Dump& input, const RedactOutcome& outco
                      {"detector", s.detector},
                      {"key", s.key}});
   }
+  if (outcome.layout) {
+    const LayoutChange& c = *outcome.layout;
+    auto removed = nlohmann::ordered_json::array();
+    for (const RemovedKind& k : c.removed) {
+      removed.push_back({{"kind", k.kind}, {"regions", k.regions}, {"trimmed", k.trimmed}, {"bytes", k.bytes}});
+    }
+    j["layout"] = {{"changed", true},
+                   {"as", c.as},
+                   {"offsets", "spans[] and overwritten are offsets in the input"},
+                   {"kept_memory", {{"regions", c.kept_regions}, {"bytes", c.kept_bytes}}},
+                   {"removed", removed},
+                   {"replaced_streams", c.replaced_streams}};
+  } else {
+    j["layout"] = {{"changed", false}};
+    if (!outcome.layout_note.empty()) j["layout"]["note"] = outcome.layout_note;
+  }
   auto limits = nlohmann::ordered_json::array();
   for (const HuntLimit& l : outcome.verification.limits) limits.push_back({{"detector", l.detector}, {"what", l.what}});
   j["verification"] = {
