@@ -9,6 +9,7 @@
 
 #include "dumpguard/open_dump.hpp"
 #include "dumpguard/scan.hpp"
+#include "report/text_table.hpp"
 
 namespace dumpguard::cli {
 
@@ -26,6 +27,10 @@ struct InputOptions {
 };
 
 OpenOptions to_open_options(const InputOptions& in);
+
+// The text reports' colour: --color always or never, or auto: only when stdout is a terminal
+// and NO_COLOR is not set to something (https://no-color.org).
+TextStyle text_style(const std::string& color);
 
 // "dumpguard: FILE: offset 0x..: problem" on stderr: one line a person can act on.
 void print_error(const std::string& file, const Error& error);
@@ -45,6 +50,7 @@ struct ScanCliOptions {
   InputOptions input;
   bool json = false;
   bool sarif = false;
+  std::string color = "auto";  // --color auto|always|never, for the text report
   std::string config;  // --config FILE: the options below from a TOML file (README, "The config file")
   // Options a config file can set too. A scalar is unset unless the command line gave it, so
   // that the file's value, else the default, applies; merge_config (scan.cpp) joins the two.

@@ -89,6 +89,14 @@ void add_scan_options(CLI::App& cmd, dumpguard::cli::ScanCliOptions& scan, ScanF
   cmd.add_flag("--rules-only", scan.rules_only, "Use only the --rules files' text rules, not the built-in set");
 }
 
+void add_color_option(CLI::App& cmd, std::string& color) {
+  cmd.add_option("--color", color,
+                 "Colour in the text report: auto (only when stdout is a terminal and NO_COLOR is not set), "
+                 "always, never")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->default_str("auto");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -111,6 +119,7 @@ int main(int argc, char** argv) {
   scan_cmd->add_flag("--sarif", scan.sarif, "Print SARIF 2.1.0: one result per key, one location per finding")
       ->excludes(scan_json);
   add_scan_options(*scan_cmd, scan, scan_flags);
+  add_color_option(*scan_cmd, scan.color);
   scan_cmd->add_option("--fail-on", scan.fail_on, "Exit 1 when a finding is at or above this severity")
       ->check(CLI::IsMember({"low", "medium", "high", "critical"}))
       ->default_str("medium");
@@ -122,6 +131,7 @@ int main(int argc, char** argv) {
       "redact", "Write a copy of a dump with every finding overwritten, verified clean by a rescan; exit 0 written, 2 error");
   add_input_options(*redact_cmd, redact.scan.input);
   add_scan_options(*redact_cmd, redact.scan, redact_flags);
+  add_color_option(*redact_cmd, redact.scan.color);
   auto* redact_output = redact_cmd->add_option(
       "-o,--output", redact.output,
       "The redacted copy to write (mode 0600, same size and layout, compressed as the input was); written "

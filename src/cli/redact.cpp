@@ -144,7 +144,7 @@ int run_redact(const RedactCliOptions& given) {
   if (!copy->outcome().layout_note.empty()) {
     fmt::print(stderr, "dumpguard: {}: note: {}\n", path, copy->outcome().layout_note);
   }
-  std::fputs(redact_text(*dump, copy->outcome(), fill).c_str(), stdout);
+  std::fputs(redact_text(*dump, copy->outcome(), fill, text_style(options.scan.color)).c_str(), stdout);
   return kExitOk;
 }
 

@@ -29,6 +29,7 @@ int run_scan(const ScanCliOptions& given) {
   const Severity fail_on = parse_severity(options.fail_on.value_or("medium"));
 
   const OpenOptions open = to_open_options(options.input);
+  const TextStyle style = text_style(options.color);
   bool error = false, failing = false;
   nlohmann::ordered_json all = nlohmann::ordered_json::array();
   for (const std::string& path : options.input.dumps) {
@@ -46,7 +47,7 @@ int run_scan(const ScanCliOptions& given) {
     } else if (options.json) {
       all.push_back(scan_json(*dump, report, fail_on));
     } else {
-      std::fputs(scan_text(*dump, report).c_str(), stdout);
+      std::fputs(scan_text(*dump, report, style).c_str(), stdout);
     }
   }
   if (options.sarif) {
