@@ -32,6 +32,9 @@ OpenOptions to_open_options(const InputOptions& in);
 // and NO_COLOR is not set to something (https://no-color.org).
 TextStyle text_style(const std::string& color);
 
+// The last component of a path, for short labels.
+std::string base_name(const std::string& path);
+
 // "dumpguard: FILE: offset 0x..: problem" on stderr: one line a person can act on.
 void print_error(const std::string& file, const Error& error);
 // Each warning of a partly sound dump, on stderr.
@@ -51,6 +54,7 @@ struct ScanCliOptions {
   bool json = false;
   bool sarif = false;
   std::string color = "auto";  // --color auto|always|never, for the text report
+  bool no_progress = false;    // --no-progress: no bar on stderr, even on a terminal
   std::string config;  // --config FILE: the options below from a TOML file (README, "The config file")
   // Options a config file can set too. A scalar is unset unless the command line gave it, so
   // that the file's value, else the default, applies; merge_config (scan.cpp) joins the two.

@@ -26,6 +26,11 @@ TextStyle text_style(const std::string& color) {
   return TextStyle{isatty(STDOUT_FILENO) == 1 && (no_color == nullptr || *no_color == '\0')};
 }
 
+std::string base_name(const std::string& path) {
+  const auto slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
 void print_error(const std::string& file, const Error& error) {
   fmt::print(stderr, "dumpguard: {}: {}\n", file, describe(error));
 }

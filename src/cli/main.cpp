@@ -89,6 +89,11 @@ void add_scan_options(CLI::App& cmd, dumpguard::cli::ScanCliOptions& scan, ScanF
   cmd.add_flag("--rules-only", scan.rules_only, "Use only the --rules files' text rules, not the built-in set");
 }
 
+void add_progress_option(CLI::App& cmd, bool& no_progress) {
+  cmd.add_flag("--no-progress", no_progress,
+               "No progress bar on stderr (drawn only when stderr is a terminal, for runs longer than a moment)");
+}
+
 void add_color_option(CLI::App& cmd, std::string& color) {
   cmd.add_option("--color", color,
                  "Colour in the text report: auto (only when stdout is a terminal and NO_COLOR is not set), "
@@ -120,6 +125,7 @@ int main(int argc, char** argv) {
       ->excludes(scan_json);
   add_scan_options(*scan_cmd, scan, scan_flags);
   add_color_option(*scan_cmd, scan.color);
+  add_progress_option(*scan_cmd, scan.no_progress);
   scan_cmd->add_option("--fail-on", scan.fail_on, "Exit 1 when a finding is at or above this severity")
       ->check(CLI::IsMember({"low", "medium", "high", "critical"}))
       ->default_str("medium");
@@ -132,6 +138,7 @@ int main(int argc, char** argv) {
   add_input_options(*redact_cmd, redact.scan.input);
   add_scan_options(*redact_cmd, redact.scan, redact_flags);
   add_color_option(*redact_cmd, redact.scan.color);
+  add_progress_option(*redact_cmd, redact.scan.no_progress);
   auto* redact_output = redact_cmd->add_option(
       "-o,--output", redact.output,
       "The redacted copy to write (mode 0600, same size and layout, compressed as the input was); written "

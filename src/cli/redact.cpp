@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "cli/commands.hpp"
+#include "cli/progress_bar.hpp"
 #include "dumpguard/redact.hpp"
 #include "io/staged_file.hpp"
 #include "redact/policy.hpp"
@@ -77,8 +78,11 @@ int run_redact(const RedactCliOptions& given) {
                options.output);
     return kExitError;
   }
-  const std::optional<ScanOptions> scan_options = build_scan_options(options.scan);
+  std::optional<ScanOptions> scan_options = build_scan_options(options.scan);
   if (!scan_options) return kExitError;
+  // One bar on stderr (only on a terminal) for the scan, the write and the verification.
+  ProgressBar bar(progress_wanted(options.scan.no_progress), base_name(path));
+  scan_options->progress = bar.callback();
   const Fill fill = options.fill == "0defaced" ? defaced_fill() : zero_fill();
 
   const OpenOptions open = to_open_options(options.scan.input);
@@ -107,6 +111,7 @@ int run_redact(const RedactCliOptions& given) {
   // --drop heap keeps only thread stacks: a minidump becomes a stack-only dump (DECISIONS.md).
   const RedactLayout layout{std::find(options.drops.begin(), options.drops.end(), "heap") != options.drops.end()};
   Result<VerifiedCopy> copy = write_verified_copy(*dump, report, to, fill, *scan_options, open, layout);
+  bar.erase();
   if (!copy) {
     print_error(to.path, copy.error());
     return kExitError;

@@ -210,9 +210,11 @@ Result<VerifiedCopy> write_verified_copy(const Dump& dump, const ScanReport& rep
   }
   outcome.keys = keys.size();
 
+  const ProgressCallback& progress = options.progress;
   Sha256Stream input_hash;
   for (std::size_t pos = 0; pos < input.size(); pos += std::min<std::size_t>(input.size() - pos, 8u << 20)) {
     input_hash.update(input.subspan(pos, std::min<std::size_t>(input.size() - pos, 8u << 20)));
+    if (progress) progress({"hash", {}, 0, 1, pos, input.size()});
   }
   outcome.input_sha256 = input_hash.finish();
 
@@ -234,6 +236,8 @@ Result<VerifiedCopy> write_verified_copy(const Dump& dump, const ScanReport& rep
 
   DG_TRY(StagedFile staged, StagedFile::create(to.path));
   auto file = std::make_unique<StagedFile>(std::move(staged));
+  std::uint64_t planned = 0, written = 0;  // bytes of the layout, before any compression
+  for (const LayoutPiece& piece : shape.pieces) planned += piece.made ? piece.bytes.size() : piece.input.size;
   Sha256Stream output_hash;
   const ByteSink to_file = [&](std::span<const std::byte> bytes) -> Status {
     output_hash.update(bytes);
@@ -244,13 +248,14 @@ Result<VerifiedCopy> write_verified_copy(const Dump& dump, const ScanReport& rep
   // A compressed dump is redacted to the same compression (DECISIONS.md): the plain bytes go
   // through the compressor on their way to the file, and the hash and size are of the file.
   const std::unique_ptr<Compressor> compressor = make_compressor(dump.source.compression, to_file);
-  if (compressor) {
-    DG_CHECK(write_layout(input, shape, outcome.overwritten, fill,
-                          [&](std::span<const std::byte> bytes) { return compressor->write(bytes); }));
-    DG_CHECK(compressor->finish());
-  } else {
-    DG_CHECK(write_layout(input, shape, outcome.overwritten, fill, to_file));
-  }
+  const ByteSink to_writer = [&](std::span<const std::byte> bytes) -> Status {
+    DG_CHECK(compressor ? compressor->write(bytes) : to_file(bytes));
+    written += bytes.size();
+    if (progress) progress({"write", {}, 0, 1, written, planned});
+    return ok_status();
+  };
+  DG_CHECK(write_layout(input, shape, outcome.overwritten, fill, to_writer));
+  if (compressor) DG_CHECK(compressor->finish());
   outcome.output_compression = compressor ? dump.source.compression : "";
   outcome.output_sha256 = output_hash.finish();
   DG_CHECK(file->finish_writing());
@@ -262,7 +267,7 @@ Result<VerifiedCopy> write_verified_copy(const Dump& dump, const ScanReport& rep
                  fmt::format("the redacted copy does not parse ({}); nothing was written", copy.error().message)};
   }
   if (outcome.layout) DG_CHECK(check_stack_only(dump.model, copy->model));
-  outcome.verification = scan_dump(*copy, options);
+  outcome.verification = scan_dump(*copy, options, "verify");
   outcome.verification_complete = copy->model.complete;
   if (!outcome.verification.limits.empty()) {
     return Error{Errc::limit, 0,
