@@ -115,6 +115,8 @@ int main(int argc, char** argv) {
   add_input_options(*info_cmd, info.input);
   info_cmd->add_flag("--json", info.json, "Print JSON (schema dumpguard-info/1, see README)");
   info_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
+  info_cmd->footer("Exit codes: 0 every dump was read (some may carry warnings); 2 error (a dump could not be read, "
+                   "a usage error).");
 
   cli::ScanCliOptions scan;
   ScanFlags scan_flags;
@@ -130,6 +132,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"low", "medium", "high", "critical"}))
       ->default_str("medium");
   scan_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
+  scan_cmd->footer("Exit codes: 0 clean: no finding at or above --fail-on (the verdict line says whether the dump "
+                   "was parsed completely); 1 findings at or above --fail-on; 2 error (a dump could not be read, a "
+                   "usage error, a limit reached), whatever was found in the other dumps.");
 
   cli::RedactCliOptions redact;
   ScanFlags redact_flags;
@@ -162,6 +167,9 @@ int main(int argc, char** argv) {
                        "Redact a dump that was only partly parsed (refused by default: its unparsed bytes are "
                        "scanned as raw bytes only)");
   redact_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
+  redact_cmd->footer("Exit codes: 0 the copy was written and its verification scan found nothing (and --report "
+                     "FILE is in place); 2 error: nothing was written, -o OUT was neither created nor replaced, "
+                     "an --in-place input is unchanged, and no report was left. Never 1.");
 
   cli::FingerprintOptions fingerprint;
   CLI::App* fingerprint_cmd = app.add_subcommand(
@@ -177,6 +185,7 @@ int main(int argc, char** argv) {
   fingerprint_cmd->add_flag("--keep-newline", fingerprint.keep_newline,
                             "Keep a trailing newline of a text secret (stripped by default: `echo` adds one)");
   fingerprint_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
+  fingerprint_cmd->footer("Exit codes: 0 the fingerprint file was written; 2 error (nothing written).");
 
   cli::RulesCheckOptions rules_check;
   CLI::App* rules_cmd = app.add_subcommand("rules", "Text rules: check them");
@@ -188,6 +197,8 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   rules_check_cmd->add_flag("--rules-only", rules_check.rules_only, "Check only the --rules files, not the built-in set");
   rules_check_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
+  rules_check_cmd->footer("Exit codes: 0 every rule passes (warnings allowed); 1 a rule fails; 2 error (a rule file "
+                          "cannot be read or parsed).");
 
   cli::AuditVerifyOptions audit_verify;
   CLI::App* audit_cmd = app.add_subcommand("audit", "Work with the gate's audit log");
@@ -203,6 +214,8 @@ int main(int argc, char** argv) {
   audit_verify_cmd->add_option("--continues", audit_verify.continues,
                                "For a rotated log: the head of the sealed file it continues");
   audit_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
+  audit_verify_cmd->footer("Exit codes: 0 the chain and signatures are sound; 1 broken (the first bad record is "
+                           "named); 2 error (a file cannot be read).");
 
   try {
     app.parse(argc, argv);

@@ -140,5 +140,23 @@ class TextReports(dgtest.DumpTestCase):
         self.assert_no_secret(shown)
 
 
+class HelpFooters(unittest.TestCase):
+    def test_every_command_documents_its_exit_codes(self):
+        expected = {("scan",): [b"0 clean", b"1 findings", b"2 error"],
+                    ("redact",): [b"0 the copy was written and its verification scan found nothing", b"2 error",
+                                  b"Never 1"],
+                    ("info",): [b"0 every dump was read", b"2 error"],
+                    ("fingerprint",): [b"0 the fingerprint file was written", b"2 error"],
+                    ("rules", "check"): [b"0 every rule passes", b"1 a rule fails", b"2 error"],
+                    ("audit", "verify"): [b"0 the chain", b"1 broken", b"2 error"]}
+        for command, phrases in expected.items():
+            code, out, err = dgtest.run_dumpguard(*command, "--help")
+            self.assertEqual(code, 0, command)
+            footer = out.rstrip().split(b"\n")[-1]
+            self.assertTrue(footer.startswith(b"Exit codes: "), (command, footer))
+            for phrase in phrases:
+                self.assertIn(phrase, footer, command)
+
+
 if __name__ == "__main__":
     unittest.main()
