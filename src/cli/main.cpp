@@ -146,8 +146,8 @@ int main(int argc, char** argv) {
   add_progress_option(*redact_cmd, redact.scan.no_progress);
   auto* redact_output = redact_cmd->add_option(
       "-o,--output", redact.output,
-      "The redacted copy to write (mode 0600, same size and layout, compressed as the input was); written "
-      "atomically and only after a rescan of it finds nothing");
+      "The redacted copy to write (mode 0600, same size and layout unless --drop heap rewrites a minidump, "
+      "compressed as the input was); written atomically and only after a rescan of it finds nothing");
   redact_cmd
       ->add_flag("--in-place", redact.in_place,
                  "Replace the input with its redacted copy instead of writing -o OUT: atomically, and only after "
@@ -159,9 +159,10 @@ int main(int argc, char** argv) {
   redact_cmd->add_option("--fill", redact.fill, "What overwritten bytes become: zero (default) or 0defaced (0d ef ac ed repeated)")
       ->check(CLI::IsMember({"zero", "0defaced"}));
   redact_cmd->add_option("--drop", redact.drops,
-                         "Also fill whole kinds of memory: heap (all but stacks, module images and metadata), env "
-                         "(environment blocks), or a region kind (stack, module, file-mapping, heap, anon, metadata, "
-                         "unknown); repeatable")
+                         "Also fill whole kinds of memory: heap (all but stacks, module images and metadata; a "
+                         "minidump is rewritten as a stack-only dump, as MiniDumpNormal writes it), env (environment "
+                         "blocks), or a region kind (stack, module, file-mapping, heap, anon, metadata, unknown); one "
+                         "policy per --drop, repeatable")
       ->allow_extra_args(false);
   redact_cmd->add_flag("--allow-partial", redact.allow_partial,
                        "Redact a dump that was only partly parsed (refused by default: its unparsed bytes are "
