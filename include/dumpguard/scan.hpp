@@ -6,10 +6,12 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dumpguard/dump.hpp"
 #include "dumpguard/finding.hpp"
+#include "dumpguard/progress.hpp"
 
 namespace dumpguard {
 
@@ -65,6 +67,8 @@ struct ScanOptions {
   std::vector<std::string> tokens;
   // The text rules, compiled once per run (--rules, --rules-only); null: the built-in set.
   std::shared_ptr<const rules::RuleEngine> text_rules;
+  // Told how far the scan is (stage "scan", one pass per detector); it changes nothing found.
+  ProgressCallback progress;
 };
 
 // The answer for one supplied key: what an auditor signs off on.
@@ -118,6 +122,7 @@ struct ScanReport {
   std::vector<std::string> suppressed_keys;
 };
 
-ScanReport scan_dump(const Dump& dump, const ScanOptions& options);
+// `progress_stage` names the stage in progress reports ("verify" for redact's rescan).
+ScanReport scan_dump(const Dump& dump, const ScanOptions& options, std::string_view progress_stage = "scan");
 
 }  // namespace dumpguard

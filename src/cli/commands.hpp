@@ -9,6 +9,7 @@
 
 #include "dumpguard/open_dump.hpp"
 #include "dumpguard/scan.hpp"
+#include "report/text_table.hpp"
 
 namespace dumpguard::cli {
 
@@ -26,6 +27,13 @@ struct InputOptions {
 };
 
 OpenOptions to_open_options(const InputOptions& in);
+
+// The text reports' colour: --color always or never, or auto: only when stdout is a terminal
+// and NO_COLOR is not set to something (https://no-color.org).
+TextStyle text_style(const std::string& color);
+
+// The last component of a path, for short labels.
+std::string base_name(const std::string& path);
 
 // "dumpguard: FILE: offset 0x..: problem" on stderr: one line a person can act on.
 void print_error(const std::string& file, const Error& error);
@@ -45,6 +53,8 @@ struct ScanCliOptions {
   InputOptions input;
   bool json = false;
   bool sarif = false;
+  std::string color = "auto";  // --color auto|always|never, for the text report
+  bool no_progress = false;    // --no-progress: no bar on stderr, even on a terminal
   std::string config;  // --config FILE: the options below from a TOML file (README, "The config file")
   // Options a config file can set too. A scalar is unset unless the command line gave it, so
   // that the file's value, else the default, applies; merge_config (scan.cpp) joins the two.
@@ -74,6 +84,7 @@ std::optional<ScanOptions> build_scan_options(ScanCliOptions& options);
 struct RedactCliOptions {
   ScanCliOptions scan;  // input.dumps holds the one dump; json, sarif and fail_on are unused
   std::string output;   // -o OUT
+  bool in_place = false;  // --in-place: replace the input instead (exactly one of the two)
   std::string report;   // --report FILE: the dumpguard-redact/1 JSON report; empty: none
   std::string fill = "zero";  // zero | 0defaced
   bool allow_partial = false;  // redact a dump that was only partly parsed (DECISIONS.md)

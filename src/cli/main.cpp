@@ -95,6 +95,19 @@ void add_scan_options(CLI::App& cmd, dumpguard::cli::ScanCliOptions& scan, ScanF
   }
 }
 
+void add_progress_option(CLI::App& cmd, bool& no_progress) {
+  cmd.add_flag("--no-progress", no_progress,
+               "No progress bar on stderr (drawn only when stderr is a terminal, for runs longer than a moment)");
+}
+
+void add_color_option(CLI::App& cmd, std::string& color) {
+  cmd.add_option("--color", color,
+                 "Colour in the text report: auto (only when stdout is a terminal and NO_COLOR is not set), "
+                 "always, never")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->default_str("auto");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -108,6 +121,8 @@ int main(int argc, char** argv) {
   add_input_options(*info_cmd, info.input);
   info_cmd->add_flag("--json", info.json, "Print JSON (schema dumpguard-info/1, see README)");
   info_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
+  info_cmd->footer("Exit codes: 0 every dump was read (some may carry warnings); 2 error (a dump could not be read, "
+                   "a usage error).");
 
   cli::ScanCliOptions scan;
   ScanFlags scan_flags;
@@ -117,10 +132,15 @@ int main(int argc, char** argv) {
   scan_cmd->add_flag("--sarif", scan.sarif, "Print SARIF 2.1.0: one result per key, one location per finding")
       ->excludes(scan_json);
   add_scan_options(*scan_cmd, scan, scan_flags);
+  add_color_option(*scan_cmd, scan.color);
+  add_progress_option(*scan_cmd, scan.no_progress);
   scan_cmd->add_option("--fail-on", scan.fail_on, "Exit 1 when a finding is at or above this severity")
       ->check(CLI::IsMember({"low", "medium", "high", "critical"}))
       ->default_str("medium");
   scan_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
+  scan_cmd->footer("Exit codes: 0 clean: no finding at or above --fail-on (the verdict line says whether the dump "
+                   "was parsed completely); 1 findings at or above --fail-on; 2 error (a dump could not be read, a "
+                   "usage error, a limit reached), whatever was found in the other dumps.");
 
   cli::RedactCliOptions redact;
   ScanFlags redact_flags;
@@ -128,23 +148,35 @@ int main(int argc, char** argv) {
       "redact", "Write a copy of a dump with every finding overwritten, verified clean by a rescan; exit 0 written, 2 error");
   add_input_options(*redact_cmd, redact.scan.input);
   add_scan_options(*redact_cmd, redact.scan, redact_flags);
-  redact_cmd->add_option("-o,--output", redact.output,
-                         "The redacted copy to write (mode 0600, same size and layout, uncompressed); written "
-                         "atomically and only after a rescan of it finds nothing")
-      ->required();
+  add_color_option(*redact_cmd, redact.scan.color);
+  add_progress_option(*redact_cmd, redact.scan.no_progress);
+  auto* redact_output = redact_cmd->add_option(
+      "-o,--output", redact.output,
+      "The redacted copy to write (mode 0600, same size and layout unless --drop heap rewrites a minidump, "
+      "compressed as the input was); written atomically and only after a rescan of it finds nothing");
+  redact_cmd
+      ->add_flag("--in-place", redact.in_place,
+                 "Replace the input with its redacted copy instead of writing -o OUT: atomically, and only after "
+                 "the copy's rescan finds nothing; the input is untouched on any error (mode 0600; not for -, "
+                 "symlinks or files with several hard links)")
+      ->excludes(redact_output);
   redact_cmd->add_option("--report", redact.report,
                          "Write the redaction report here (JSON, schema dumpguard-redact/1; no secret bytes)");
   redact_cmd->add_option("--fill", redact.fill, "What overwritten bytes become: zero (default) or 0defaced (0d ef ac ed repeated)")
       ->check(CLI::IsMember({"zero", "0defaced"}));
   redact_cmd->add_option("--drop", redact.drops,
-                         "Also fill whole kinds of memory: heap (all but stacks, module images and metadata), env "
-                         "(environment blocks), or a region kind (stack, module, file-mapping, heap, anon, metadata, "
-                         "unknown); repeatable")
-      ->allow_extra_args(false);  // one policy each time, as add_scan_options says
+                         "Also fill whole kinds of memory: heap (all but stacks, module images and metadata; a "
+                         "minidump is rewritten as a stack-only dump, as MiniDumpNormal writes it), env (environment "
+                         "blocks), or a region kind (stack, module, file-mapping, heap, anon, metadata, unknown); one "
+                         "policy per --drop, repeatable")
+      ->allow_extra_args(false);
   redact_cmd->add_flag("--allow-partial", redact.allow_partial,
                        "Redact a dump that was only partly parsed (refused by default: its unparsed bytes are "
                        "scanned as raw bytes only)");
   redact_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
+  redact_cmd->footer("Exit codes: 0 the copy was written and its verification scan found nothing (and --report "
+                     "FILE is in place); 2 error: nothing was written, -o OUT was neither created nor replaced, "
+                     "an --in-place input is unchanged, and no report was left. Never 1.");
 
   cli::GateCliOptions gate;
   ScanFlags gate_flags;
@@ -201,6 +233,7 @@ int main(int argc, char** argv) {
   fingerprint_cmd->add_flag("--keep-newline", fingerprint.keep_newline,
                             "Keep a trailing newline of a text secret (stripped by default: `echo` adds one)");
   fingerprint_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
+  fingerprint_cmd->footer("Exit codes: 0 the fingerprint file was written; 2 error (nothing written).");
 
   cli::RulesCheckOptions rules_check;
   CLI::App* rules_cmd = app.add_subcommand("rules", "Text rules: check them");
@@ -213,6 +246,8 @@ int main(int argc, char** argv) {
       ->allow_extra_args(false);
   rules_check_cmd->add_flag("--rules-only", rules_check.rules_only, "Check only the --rules files, not the built-in set");
   rules_check_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
+  rules_check_cmd->footer("Exit codes: 0 every rule passes (warnings allowed); 1 a rule fails; 2 error (a rule file "
+                          "cannot be read or parsed).");
 
   cli::AuditVerifyOptions audit_verify;
   CLI::App* audit_cmd = app.add_subcommand("audit", "Work with the gate's audit log");
@@ -297,6 +332,8 @@ int main(int argc, char** argv) {
   selftest_cmd->add_option("--core-limit", selftest.core_limit, "Largest core gcore may write, e.g. 2G (default)")
       ->transform(CLI::AsSizeValue(false));
   selftest_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
+  audit_verify_cmd->footer("Exit codes: 0 the chain and signatures are sound; 1 broken (the first bad record is "
+                           "named); 2 error (a file cannot be read).");
 
   try {
     app.parse(argc, argv);

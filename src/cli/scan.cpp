@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "cli/progress_bar.hpp"
 #include "dumpguard/scan.hpp"
 #include "report/scan_json.hpp"
 #include "report/scan_sarif.hpp"
@@ -23,12 +24,17 @@ Severity parse_severity(const std::string& s) {
 
 int run_scan(const ScanCliOptions& given) {
   ScanCliOptions options = given;
-  const std::optional<ScanOptions> built = build_scan_options(options);
+  std::optional<ScanOptions> built = build_scan_options(options);
   if (!built) return kExitError;
+  // A bar per dump, drawn on stderr while it is scanned (only on a terminal).
+  const bool progress = progress_wanted(options.no_progress);
+  ProgressBar* bar = nullptr;
+  if (progress) built->progress = [&bar](const Progress& p) { if (bar) bar->update(p); };
   const ScanOptions& scan_options = *built;
   const Severity fail_on = parse_severity(options.fail_on.value_or("medium"));
 
   const OpenOptions open = to_open_options(options.input);
+  const TextStyle style = text_style(options.color);
   bool error = false, failing = false;
   nlohmann::ordered_json all = nlohmann::ordered_json::array();
   for (const std::string& path : options.input.dumps) {
@@ -39,14 +45,18 @@ int run_scan(const ScanCliOptions& given) {
       continue;
     }
     print_warnings(*dump);
+    ProgressBar dump_bar(progress, base_name(path));
+    bar = &dump_bar;
     const ScanReport report = scan_dump(*dump, scan_options);
+    dump_bar.erase();
+    bar = nullptr;
     for (const Finding& f : report.findings) failing = failing || f.severity >= fail_on;
     if (options.sarif) {
       all.push_back(sarif_run(*dump, report));
     } else if (options.json) {
       all.push_back(scan_json(*dump, report, fail_on));
     } else {
-      std::fputs(scan_text(*dump, report).c_str(), stdout);
+      std::fputs(scan_text(*dump, report, style).c_str(), stdout);
     }
   }
   if (options.sarif) {

@@ -15,6 +15,7 @@
 #include "format/minidump.hpp"
 #include "format/raw.hpp"
 #include "io/decompress.hpp"
+#include "io/staged_file.hpp"
 #include "io/temp_file.hpp"
 
 namespace dumpguard {
@@ -59,6 +60,7 @@ Result<Dump> open_mapped(Result<MappedFile> mapped, const std::string& path, con
   Dump dump;
   dump.source.path = path;
   dump.source.stored_size = mapped->size();
+  if (path != "-") dump.source.identity = identity_of_fd(mapped->fd());
 
   std::optional<Warning> decompression_warning;
   const Compression compression = detect_compression(mapped->bytes());

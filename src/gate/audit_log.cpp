@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 
 #include "io/unique_fd.hpp"
+#include "io/staged_file.hpp"
 #include "io/whole_file.hpp"
 
 namespace dumpguard {

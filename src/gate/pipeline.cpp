@@ -327,7 +327,8 @@ Status Pipeline::judge(const WorkDirs& w, const std::string& name, int fd, const
   DG_CHECK(fresh_dir(package));
   // The redacted copy is written and verified in the work directory, never in release: a copy
   // whose rescan finds anything is never renamed anywhere.
-  Result<RedactOutcome> outcome = redact_dump(*dump, *report, package + "/" + name, options_.fill, options_.scan, open);
+  Result<RedactOutcome> outcome = redact_dump(*dump, *report, RedactDestination{package + "/" + name, false}, options_.fill,
+                                              options_.scan, open, layout_for_drops(policy.drop));
   if (!outcome) {
     const Error& e = outcome.error();
     return quarantine({e.code == Errc::io ? "redaction-failed" : "verification-failed", printable(describe(e)),

@@ -3,6 +3,8 @@
 #include "dumpguard/redact.hpp"
 #include "redact/policy.hpp"
 
+#include <algorithm>
+
 namespace dumpguard {
 
 Result<ScanReport> scan_for_redaction(const Dump& dump, const ScanOptions& options,
@@ -13,6 +15,11 @@ Result<ScanReport> scan_for_redaction(const Dump& dump, const ScanOptions& optio
   // The findings say what was secret, the policies what else goes.
   report.findings.insert(report.findings.end(), dropped.begin(), dropped.end());
   return report;
+}
+
+RedactLayout layout_for_drops(const std::vector<std::string>& drops) {
+  // --drop heap keeps only thread stacks: a minidump becomes a stack-only dump (DECISIONS.md).
+  return RedactLayout{std::find(drops.begin(), drops.end(), "heap") != drops.end()};
 }
 
 }  // namespace dumpguard

@@ -81,7 +81,7 @@ void suppress_baseline(ScanReport& report, const std::set<std::string>& baseline
 
 }  // namespace
 
-ScanReport scan_dump(const Dump& dump, const ScanOptions& options) {
+ScanReport scan_dump(const Dump& dump, const ScanOptions& options, std::string_view progress_stage) {
   const std::vector<ScanArea> areas = areas_of(dump);
   auto detectors = make_detectors(options);
   CollectingSink sink;
@@ -101,6 +101,10 @@ ScanReport scan_dump(const Dump& dump, const ScanOptions& options) {
   }
 
   const std::vector<PublicKey> supplied = supplied_public_keys(options.supplied_keys);
+  // Progress: one pass per detector over every area, reported after each area.
+  std::uint64_t pass_bytes = 0;
+  for (const ScanArea& area : areas) pass_bytes += area.bytes.size();
+  Progress progress{progress_stage, {}, 0, detectors.size(), 0, pass_bytes};
   for (Detector::Phase phase : {Detector::Phase::structure, Detector::Phase::hunt}) {
     if (phase == Detector::Phase::hunt) {
       sink.ring.mark_ca(options.trusted_public_keys);
@@ -109,8 +113,16 @@ ScanReport scan_dump(const Dump& dump, const ScanOptions& options) {
     }
     for (auto& detector : detectors) {
       if (detector->phase() != phase) continue;
-      for (const ScanArea& area : areas) detector->scan(context, area, sink);
+      progress.step = detector->name();
+      progress.done = 0;
+      if (options.progress) options.progress(progress);
+      for (const ScanArea& area : areas) {
+        detector->scan(context, area, sink);
+        progress.done += area.bytes.size();
+        if (options.progress) options.progress(progress);
+      }
       detector->finish(context, sink);
+      ++progress.pass;
     }
   }
 
