@@ -4,7 +4,8 @@ signed), a gcore of the server must hold no copy of the key, and `dumpguard scan
 must report it absent:
 - EC P-256: the private scalar in either byte order;
 - RSA-2048: p, q, d, dp, dq and qinv, big- and little-endian, whole or as any 16-byte window
-  (a copy partly overwritten after it was freed still shows).
+  (a copy partly overwritten after it was freed still shows);
+- either key: any line of the PEM file's base64 body (a stdio buffer would hold them).
 The same server loading the key the usual way (--no-protection, SSL_CTX_use_PrivateKey_file)
 holds the key and dumpguard finds it: the checks can fail. Keys are made here; the verdict comes
 from searching the core for the key's components."""
@@ -77,6 +78,12 @@ class ExampleTlsServer(dgtest.DumpTestCase):
         return data, json.loads(out), served
 
     @staticmethod
+    def pem_lines_in(data, key):
+        with open(key, "rb") as f:
+            lines = [line for line in f.read().split(b"\n") if line and not line.startswith(b"-----")]
+        return [i for i, line in enumerate(lines) if data.find(line) >= 0]
+
+    @staticmethod
     def counters(served):
         return {k: int(v) for k, v in (field.split("=") for field in served.split()[1:])}
 
@@ -103,6 +110,7 @@ class ExampleTlsServer(dgtest.DumpTestCase):
         data, report, served = self.serve_and_dump(self.rsa_key, self.rsa_cert)
         self.assertEqual(self.rsa_copies(data), {}, "no component of the RSA key may be in the dump")
         self.assertEqual(self.rsa_windows(data), [], "no part of any component either")
+        self.assertEqual(self.pem_lines_in(data, self.rsa_key), [], "no line of the PEM file")
         (supplied,) = report["supplied"]
         self.assertEqual(supplied["status"], "absent")
         # OpenSSL really allocated from the excluded arena, and never ran out of it.
@@ -128,6 +136,7 @@ class ExampleTlsServer(dgtest.DumpTestCase):
                 data, report, _ = self.serve_and_dump(self.ec_key, self.ec_cert, *flags)
                 hits = [o for form in (self.scalar, self.scalar[::-1]) for o in dgtest.occurrences(data, form)]
                 self.assertEqual(hits, [], "the private scalar must not be in the dump")
+                self.assertEqual(self.pem_lines_in(data, self.ec_key), [], "no line of the PEM file")
                 (supplied,) = report["supplied"]
                 self.assertEqual(supplied["status"], "absent")
 
