@@ -1,18 +1,23 @@
 // An OpenSSL TLS server that keeps its private key out of its core dumps, with the protection
 // library (README, "Keeping keys out of dumps: the protection library").
 //
-//   tls_server --key KEY.pem --cert CERT.pem [--port N] [--no-secure-heap]
+//   tls_server --key KEY.pem --cert CERT.pem [--port N] [--secure-heap-only | --no-protection]
 //
-// 1. Before OpenSSL touches a key: openssl_secure_heap_init() starts OpenSSL's secure heap and
-//    brings its arena under MADV_DONTDUMP + MADV_WIPEONFORK. OpenSSL puts private key
-//    components (BN_secure_new) there.
-// 2. The PEM file is read with read(2) straight into a SecretBuffer: no stdio buffer, no
-//    std::string, so the only plaintext copy of the file is in excluded pages; it is zeroed
-//    when the buffer goes out of scope.
-// 3. PEM_read_bio_PrivateKey parses from a memory BIO over that buffer.
-// With --no-secure-heap it loads the key the usual way (SSL_CTX_use_PrivateKey_file), so a
-// test can show the difference on a real dump. It serves "hello" to each TLS client, prints
-// "ready port=N", and runs until stdin closes.
+// 1. First thing in main, before OpenSSL allocates anything: openssl_heap_init() sends every
+//    allocation OpenSSL makes into an arena excluded from core dumps (MADV_DONTDUMP), so the
+//    copies OpenSSL makes while it decodes and uses a key (decoder buffers it frees without
+//    wiping, Montgomery contexts caching RSA's p and q) never reach a dump.
+// 2. openssl_secure_heap_init() starts OpenSSL's secure heap and brings its arena under
+//    MADV_DONTDUMP + MADV_WIPEONFORK, locked in RAM: the key's own components live there.
+// 3. The PEM file is read with read(2) straight into a SecretBuffer: no stdio buffer (glibc's,
+//    outside OpenSSL's allocator), no std::string, so the only plaintext copy of the file is in
+//    excluded pages; it is zeroed when the buffer goes out of scope.
+// 4. PEM_read_bio_PrivateKey parses from a memory BIO over that buffer.
+// --secure-heap-only skips step 1 (enough for an EC key, not for RSA: README); --no-protection
+// loads the key the usual way (SSL_CTX_use_PrivateKey_file), so a test can show the difference
+// on a real dump. It serves "hello" to each TLS client, prints "ready port=N ..." once and a
+// "served ..." line (the protection counters, never key bytes) after each connection, and runs
+// until stdin closes.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
@@ -66,7 +71,7 @@ int main(int argc, char** argv) {
   const char* key_path = nullptr;
   const char* cert_path = nullptr;
   int port = 0;
-  bool secure_heap = true;
+  enum class Protection { full, secure_heap_only, none } protection = Protection::full;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--key" && i + 1 < argc) {
@@ -75,20 +80,24 @@ int main(int argc, char** argv) {
       cert_path = argv[++i];
     } else if (a == "--port" && i + 1 < argc) {
       port = std::atoi(argv[++i]);
-    } else if (a == "--no-secure-heap") {
-      secure_heap = false;
+    } else if (a == "--secure-heap-only") {
+      protection = Protection::secure_heap_only;
+    } else if (a == "--no-protection") {
+      protection = Protection::none;
     } else {
-      std::fprintf(stderr, "usage: tls_server --key KEY.pem --cert CERT.pem [--port N] [--no-secure-heap]\n");
+      std::fprintf(stderr,
+                   "usage: tls_server --key KEY.pem --cert CERT.pem [--port N] [--secure-heap-only | --no-protection]\n");
       return 2;
     }
   }
   if (key_path == nullptr || cert_path == nullptr) die("--key and --cert are required");
 
-  if (secure_heap) {
-    std::string why;
-    // 128 KiB arena, 32-byte minimum blocks: ample for a few RSA and EC keys.
-    if (!dumpguard::openssl_secure_heap_init(1 << 17, 32, &why)) die(why.c_str());
-  }
+  std::string why;
+  // 64 MiB bounds OpenSSL's heap: this server, one connection at a time, commits 1 MiB of it.
+  if (protection == Protection::full && !dumpguard::openssl_heap_init(std::size_t{64} << 20, &why)) die(why.c_str());
+  const bool secure_heap = protection != Protection::none;
+  // 128 KiB arena, 32-byte minimum blocks: ample for a few RSA and EC keys.
+  if (secure_heap && !dumpguard::openssl_secure_heap_init(1 << 17, 32, &why)) die(why.c_str());
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
   if (ctx == nullptr) die("SSL_CTX_new failed");
   if (SSL_CTX_use_certificate_chain_file(ctx, cert_path) != 1) die("cannot load the certificate");
@@ -111,7 +120,8 @@ int main(int argc, char** argv) {
       getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
     die("cannot listen on 127.0.0.1");
   }
-  std::printf("ready port=%d secure_heap=%d\n", ntohs(addr.sin_port), secure_heap ? 1 : 0);
+  static const char* const kNames[] = {"full", "secure-heap-only", "none"};
+  std::printf("ready port=%d protection=%s\n", ntohs(addr.sin_port), kNames[static_cast<int>(protection)]);
   std::fflush(stdout);
 
   pollfd fds[2] = {{listener, POLLIN, 0}, {STDIN_FILENO, POLLIN, 0}};
@@ -131,6 +141,11 @@ int main(int argc, char** argv) {
     }
     SSL_free(ssl);
     close(client);
+    const dumpguard::ProtectStatus status = dumpguard::protect_status();
+    std::printf("served openssl_heap_live=%zu openssl_heap_committed=%zu openssl_heap_refused=%llu\n",
+                status.openssl_heap_live_bytes, status.openssl_heap_committed_bytes,
+                static_cast<unsigned long long>(status.openssl_heap_refused));
+    std::fflush(stdout);
   }
   SSL_CTX_free(ctx);
   close(listener);

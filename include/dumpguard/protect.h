@@ -23,6 +23,11 @@ typedef struct dg_protect_status_s {
   int last_lock_error;           /* errno (Windows: GetLastError) of the last lock failure */
   uint64_t refused;              /* allocations refused because exclusion failed (fail closed) */
   size_t openssl_arena_bytes;    /* OpenSSL's secure heap, when dg_openssl_secure_heap_init ran */
+  /* OpenSSL's ordinary allocations, when dg_openssl_heap_init ran: */
+  size_t openssl_heap_reserved_bytes;   /* the arena's bound (address space, excluded from dumps) */
+  size_t openssl_heap_committed_bytes;  /* of it, made usable so far (never given back) */
+  size_t openssl_heap_live_bytes;       /* in blocks OpenSSL holds now */
+  uint64_t openssl_heap_refused;        /* allocations refused because the arena was full */
 } dg_protect_status_t;
 
 /* Allocates `size` bytes (at least 1) of zeroed secret memory, aligned to 16 bytes and ending
@@ -41,6 +46,17 @@ int dg_protect_status(dg_protect_status_t* out);
  * function; NULL restores the default, one line on stderr. The message holds no secret. */
 typedef void (*dg_protect_notice_fn)(const char* message, void* context);
 void dg_protect_set_notice(dg_protect_notice_fn fn, void* context);
+
+/* Linux: routes every allocation OpenSSL makes (CRYPTO_malloc, CRYPTO_realloc, CRYPTO_free:
+ * libcrypto's and libssl's own objects, decoder buffers, BIGNUMs outside the secure heap,
+ * Montgomery contexts, TLS state) into one arena of at most max_bytes that is excluded from
+ * core dumps (MADV_DONTDUMP) before any page of it is written; freed blocks are zeroed.
+ * Call it first in main, before anything uses OpenSSL (OpenSSL accepts it only before its
+ * first allocation), and before dg_openssl_secure_heap_init. Returns 1 when OpenSSL now
+ * allocates from the arena, 0 (nothing changed; do not load keys) when it could not.
+ * When the arena is full, OpenSSL's allocations fail (fail closed: nothing falls back to the
+ * ordinary heap), counted in openssl_heap_refused and reported once through the notice. */
+int dg_openssl_heap_init(size_t max_bytes);
 
 /* Linux: initialises OpenSSL's secure heap (CRYPTO_secure_malloc_init(size, min_size)) and
  * brings its arena under the same exclusion as dg_secret_alloc, before any key is loaded.

@@ -42,8 +42,13 @@ void secret_free(void* p) noexcept;
 // True when [p, p + n) lies inside one live secret allocation's pages.
 bool is_protected(const void* p, std::size_t n) noexcept;
 
+// Every allocation OpenSSL makes, in one arena of at most max_bytes excluded from dumps
+// (Linux; see protect.h for the order of calls and what happens when it is full). Call first
+// in main. False on failure, with the reason in *why when given (no secret in it).
+bool openssl_heap_init(std::size_t max_bytes, std::string* why = nullptr);
+
 // OpenSSL's secure heap under the same exclusion (Linux; see protect.h). False on failure,
-// with the reason in *why when given (no secret in it).
+// with the reason in *why when given (no secret in it). After openssl_heap_init.
 bool openssl_secure_heap_init(std::size_t size, std::size_t min_size, std::string* why = nullptr);
 
 // A fixed-size buffer of secret memory. Move-only: a copy would be a second secret to track.

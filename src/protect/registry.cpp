@@ -51,6 +51,7 @@ struct State {
   ReleaseObserver observer = nullptr;
   void* observer_context = nullptr;
   bool fail_next_exclusion = false;
+  const ArenaCounters* openssl_heap = nullptr;
 };
 
 // Never destroyed: secrets freed from other static destructors must still find it.
@@ -141,6 +142,12 @@ void note_openssl_arena(std::size_t bytes) noexcept {
   State& s = state();
   Guard g(s.lock);
   s.status.openssl_arena_bytes = bytes;
+}
+
+void note_openssl_heap(const ArenaCounters* counters) noexcept {
+  State& s = state();
+  Guard g(s.lock);
+  s.openssl_heap = counters;
 }
 
 }  // namespace dumpguard::protect_detail
@@ -247,7 +254,14 @@ bool is_protected(const void* p, std::size_t n) noexcept {
 ProtectStatus protect_status() {
   State& s = state();
   Guard g(s.lock);
-  return s.status;
+  ProtectStatus out = s.status;
+  if (s.openssl_heap != nullptr) {
+    out.openssl_heap_reserved_bytes = s.openssl_heap->reserved.load(std::memory_order_relaxed);
+    out.openssl_heap_committed_bytes = s.openssl_heap->committed.load(std::memory_order_relaxed);
+    out.openssl_heap_live_bytes = s.openssl_heap->live.load(std::memory_order_relaxed);
+    out.openssl_heap_refused = s.openssl_heap->refused.load(std::memory_order_relaxed);
+  }
+  return out;
 }
 
 void set_protect_notice(ProtectNoticeFn fn, void* context) {

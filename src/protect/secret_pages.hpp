@@ -3,6 +3,7 @@
 // registry.cpp (shared) keeps the live allocations and the status on top of it.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -52,10 +53,19 @@ Lookup live_block(std::size_t index, std::uintptr_t& start, std::size_t& len) no
 // found when [start, start + len) overlaps a live allocation's data pages, none when not.
 Lookup overlaps_live_block(std::uintptr_t start, std::size_t len) noexcept;
 
-// Called by the OpenSSL helper to count its arena in the status.
+// Called by the OpenSSL helpers to count their arenas in the status: the secure heap's size,
+// and the counters of the arena that holds OpenSSL's ordinary allocations (read on each
+// protect_status(); the arena outlives every caller).
 void note_openssl_arena(std::size_t bytes) noexcept;
+struct ArenaCounters {
+  std::atomic<std::size_t> reserved{0};   // address space excluded from dumps
+  std::atomic<std::size_t> committed{0};  // of it, readable and writable so far
+  std::atomic<std::size_t> live{0};       // in blocks handed out and not yet freed (class sizes)
+  std::atomic<std::uint64_t> refused{0};  // requests that got nullptr because the arena was full
+};
+void note_openssl_heap(const ArenaCounters* counters) noexcept;
 // One notice per kind (a lock failure, no wipe-on-fork), through the current notice function.
 void notify_once(int kind, const char* message) noexcept;
-enum NoticeKind { kNoticeLock = 0, kNoticeWipeOnFork = 1, kNoticeOpenSsl = 2, kNoticeKinds = 3 };
+enum NoticeKind { kNoticeLock = 0, kNoticeWipeOnFork = 1, kNoticeOpenSsl = 2, kNoticeOpenSslHeapFull = 3, kNoticeKinds = 4 };
 
 }  // namespace dumpguard::protect_detail
