@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "protect/dontdump_arena.hpp"
+#include "protect/smaps.hpp"
 #include "protect/secret_pages.hpp"
 
 namespace dumpguard::protect_detail {
@@ -34,28 +35,7 @@ bool fail(std::string* why, const std::string& reason) {
 }
 
 // True when the smaps entry holding `address` shows VmFlags "dd" (VM_DONTDUMP).
-bool smaps_shows_dontdump(const void* address) {
-  const auto a = reinterpret_cast<std::uintptr_t>(address);
-  FILE* f = std::fopen("/proc/self/smaps", "re");
-  if (f == nullptr) return false;
-  char line[512];
-  bool in = false;
-  bool dd = false;
-  while (std::fgets(line, sizeof line, f) != nullptr) {
-    std::uintmax_t s = 0, e = 0;
-    char perms[5] = {};
-    if (std::sscanf(line, "%jx-%jx %4s", &s, &e, perms) == 3) {
-      in = a >= s && a < e;
-      continue;
-    }
-    if (in && std::strncmp(line, "VmFlags:", 8) == 0) {
-      dd = std::strstr(line, " dd") != nullptr;
-      break;
-    }
-  }
-  std::fclose(f);
-  return dd;
-}
+bool smaps_shows_dontdump(const void* address) { return has_vm_flag(vm_flags_of(address), "dd"); }
 
 }  // namespace
 

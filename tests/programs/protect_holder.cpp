@@ -22,6 +22,7 @@
 #include <string>
 
 #include "dumpguard/protect.hpp"
+#include "protect/smaps.hpp"
 
 namespace {
 
@@ -43,30 +44,11 @@ void write_key(const char* path, const std::uint8_t* key, std::size_t n) {
   close(fd);
 }
 
-// The VmFlags of the smaps entry that holds `address`.
+// The VmFlags of the smaps entry that holds `address`, trimmed ("?" when there is none).
 std::string vm_flags(const void* address) {
-  const auto a = reinterpret_cast<std::uintptr_t>(address);
-  FILE* f = std::fopen("/proc/self/smaps", "re");
-  if (f == nullptr) return "?";
-  char line[512];
-  bool in = false;
-  std::string flags = "?";
-  while (std::fgets(line, sizeof line, f) != nullptr) {
-    unsigned long s = 0, e = 0;
-    char perms[5] = {};
-    if (std::sscanf(line, "%lx-%lx %4s", &s, &e, perms) == 3) {
-      in = a >= s && a < e;
-      continue;
-    }
-    if (in && std::strncmp(line, "VmFlags:", 8) == 0) {
-      flags = line + 8;
-      while (!flags.empty() && (flags.back() == '\n' || flags.back() == ' ')) flags.pop_back();
-      while (!flags.empty() && flags.front() == ' ') flags.erase(0, 1);
-      break;
-    }
-  }
-  std::fclose(f);
-  return flags;
+  std::string flags = dumpguard::protect_detail::vm_flags_of(address);
+  if (flags.empty()) return "?";
+  return flags.substr(1, flags.size() - 2);
 }
 
 void say(const std::string& line) {

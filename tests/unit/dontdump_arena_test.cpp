@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "protect/smaps.hpp"
 #include "protect/dontdump_arena.hpp"
 
 namespace dumpguard::protect_detail {
@@ -18,31 +19,8 @@ namespace {
 
 constexpr std::size_t kMiB = std::size_t{1} << 20;
 
-// The VmFlags of the smaps entry that holds `address`, as " f1 f2 ... ".
-std::string vm_flags(const void* address) {
-  const auto a = reinterpret_cast<std::uintptr_t>(address);
-  FILE* f = std::fopen("/proc/self/smaps", "re");
-  if (f == nullptr) return {};
-  char line[512];
-  bool in = false;
-  std::string flags;
-  while (std::fgets(line, sizeof line, f) != nullptr) {
-    unsigned long s = 0, e = 0;
-    char perms[5] = {};
-    if (std::sscanf(line, "%lx-%lx %4s", &s, &e, perms) == 3) {
-      in = a >= s && a < e;
-      continue;
-    }
-    if (in && std::strncmp(line, "VmFlags:", 8) == 0) {
-      flags = std::string(line + 8);
-      std::replace(flags.begin(), flags.end(), '\n', ' ');
-      break;
-    }
-  }
-  std::fclose(f);
-  return flags;
-}
-bool has(const std::string& flags, const char* flag) { return flags.find(std::string(" ") + flag + " ") != std::string::npos; }
+std::string vm_flags(const void* address) { return protect_detail::vm_flags_of(address); }
+bool has(const std::string& flags, const char* flag) { return protect_detail::has_vm_flag(flags, flag); }
 
 bool all_zero(const void* p, std::size_t n) {
   const auto* b = static_cast<const unsigned char*>(p);

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <string>
 
+#include "protect/smaps.hpp"
 #include "dumpguard/protect.h"
 #include "dumpguard/protect.hpp"
 
@@ -21,29 +22,7 @@ namespace {
 
 constexpr std::size_t kMiB = std::size_t{1} << 20;
 
-std::string vm_flags(const void* address) {
-  const auto a = reinterpret_cast<std::uintptr_t>(address);
-  FILE* f = std::fopen("/proc/self/smaps", "re");
-  if (f == nullptr) return {};
-  char line[512];
-  bool in = false;
-  std::string flags;
-  while (std::fgets(line, sizeof line, f) != nullptr) {
-    unsigned long s = 0, e = 0;
-    char perms[5] = {};
-    if (std::sscanf(line, "%lx-%lx %4s", &s, &e, perms) == 3) {
-      in = a >= s && a < e;
-      continue;
-    }
-    if (in && std::strncmp(line, "VmFlags:", 8) == 0) {
-      flags = std::string(line + 8);
-      std::replace(flags.begin(), flags.end(), '\n', ' ');
-      break;
-    }
-  }
-  std::fclose(f);
-  return flags;
-}
+std::string vm_flags(const void* address) { return protect_detail::vm_flags_of(address); }
 bool excluded(const void* p) { return vm_flags(p).find(" dd ") != std::string::npos; }
 
 void route_openssl_then_use_it() {

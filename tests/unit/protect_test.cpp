@@ -16,6 +16,7 @@
 #include <cstring>
 #include <string>
 
+#include "protect/smaps.hpp"
 #include "dumpguard/protect.h"
 #include "dumpguard/protect.hpp"
 #include "protect/secret_pages.hpp"
@@ -25,32 +26,9 @@ namespace {
 
 std::size_t page() { return static_cast<std::size_t>(sysconf(_SC_PAGESIZE)); }
 
-// The VmFlags of the smaps entry that holds `address`, as " f1 f2 ... " (spaces around each).
-std::string vm_flags(const void* address) {
-  const auto a = reinterpret_cast<unsigned long>(address);
-  FILE* f = std::fopen("/proc/self/smaps", "re");
-  if (f == nullptr) return {};
-  char line[512];
-  bool in = false;
-  std::string flags;
-  while (std::fgets(line, sizeof line, f) != nullptr) {
-    unsigned long s = 0, e = 0;
-    char perms[5] = {};
-    if (std::sscanf(line, "%lx-%lx %4s", &s, &e, perms) == 3) {
-      in = a >= s && a < e;
-      continue;
-    }
-    if (in && std::strncmp(line, "VmFlags:", 8) == 0) {
-      flags = std::string(line + 8);
-      std::replace(flags.begin(), flags.end(), '\n', ' ');
-      break;
-    }
-  }
-  std::fclose(f);
-  return flags;
-}
+std::string vm_flags(const void* address) { return protect_detail::vm_flags_of(address); }
 
-bool has(const std::string& flags, const char* flag) { return flags.find(std::string(" ") + flag + " ") != std::string::npos; }
+bool has(const std::string& flags, const char* flag) { return protect_detail::has_vm_flag(flags, flag); }
 
 std::byte* page_of(const void* p) {
   return reinterpret_cast<std::byte*>(reinterpret_cast<std::uintptr_t>(p) / page() * page());
