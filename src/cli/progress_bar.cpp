@@ -35,8 +35,11 @@ ProgressCallback ProgressBar::callback() {
 void ProgressBar::update(const Progress& p) {
   if (!enabled_) return;
   const auto now = std::chrono::steady_clock::now();
-  if (now - start_ < kFirstDraw || (shown_ && now - last_ < kInterval)) return;
+  // A new stage is drawn at once (once the bar shows at all), so every stage of a long run is
+  // seen, however quickly it follows the one before; within a stage, five times a second.
+  if (now - start_ < kFirstDraw || (shown_ && now - last_ < kInterval && p.stage == stage_)) return;
   last_ = now;
+  stage_ = std::string(p.stage);
   const double fraction = std::clamp(p.fraction(), 0.0, 1.0);
   constexpr std::size_t kBar = 20;
   const auto filled = static_cast<std::size_t>(fraction * kBar);

@@ -33,6 +33,7 @@ class ProgressBar {
   std::string label_;
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point last_;
+  std::string stage_;  // the stage last drawn
   bool shown_ = false;
 };
 
