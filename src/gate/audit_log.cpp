@@ -31,13 +31,6 @@ constexpr std::size_t kMaxLine = std::size_t{16} << 20;
 // Times the live file may be replaced under us (by other processes' rotations) in one append.
 constexpr int kMaxRelock = 1000;
 
-std::string utc_now() {
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                     tm.tm_min, tm.tm_sec);
-}
 
 std::string host_name() {
   std::array<char, 256> name{};
@@ -299,7 +292,7 @@ Result<AuditLog::Locked> AuditLog::lock_live() {
 Status AuditLog::append_locked(Locked& live, const std::string& event, nlohmann::ordered_json data) {
   nlohmann::ordered_json record;
   record["seq"] = live.last_seq + 1;
-  record["time"] = utc_now();
+  record["time"] = audit_time_now();
   record["host"] = host_name();
   record["version"] = DUMPGUARD_VERSION;
   record["event"] = event;
@@ -422,6 +415,14 @@ Result<AuditRotation> AuditLog::rotate_locked(Locked& live, std::optional<AuditK
   DG_CHECK(rename_durably(opening, path_));
   DG_CHECK(after_record());
   return rotation;
+}
+
+std::string audit_time_now() {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                     tm.tm_min, tm.tm_sec);
 }
 
 }  // namespace dumpguard

@@ -22,6 +22,9 @@
 
 namespace dumpguard {
 
+// Now, as audit records and the gate's decision files write times: ISO 8601 UTC, to the second.
+std::string audit_time_now();
+
 struct AuditLogOptions {
   std::string checkpoint;         // {"head","records"} written atomically after every record; empty: none
   std::uint64_t max_bytes = 0;    // rotate once the live file reaches this size; 0: never by size

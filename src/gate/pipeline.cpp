@@ -54,14 +54,6 @@ json with(json base, const json& more) {
   return base;
 }
 
-std::string utc_now() {
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                     tm.tm_min, tm.tm_sec);
-}
-
 // SHA-256 of the stored file, read through a private mapping in windows that are dropped as
 // soon as they are hashed: no copy of the bytes, and a large dump does not stay resident.
 Result<std::pair<std::uint64_t, std::string>> hash_stored(int fd) {
@@ -374,7 +366,7 @@ Status Pipeline::decide_quarantine(const WorkDirs& w, const std::string& name, c
                        {"findings", q.findings.is_null() ? json() : q.findings},
                        {"input", input_json(input.size, input.sha256)},
                        {"instance", w.instance},
-                       {"time", utc_now()}};
+                       {"time", audit_time_now()}};
   const std::string reason_text = reason.dump(2) + "\n";
   // NAME.reason.json beside NAME: one dump per package, so the two names never collide.
   DG_CHECK(write_file_atomically(package + "/" + name + ".reason.json", reason_text));
