@@ -16,12 +16,15 @@ PACKAGES=(
   # tools the tests and the demo drive
   gdb elfutils lldb python3-lldb-14 python3 python3-cryptography openssl procps
   zstd lz4 xz-utils openssh-client
+  python3-jsonschema python3-rfc3987  # SARIF 2.1.0 output validated against the OASIS schema (tests/schemas), URIs included
   # peers for tests and benchmarks
   aeskeyfind rsakeyfind yara nginx-light
   # real aarch64 cores: a static program run under qemu-aarch64 aborts and dumps core
   qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross
   # benchmarks
   time jq libbenchmark-dev          # bench scripts; bench/micro (Google Benchmark)
+  # the protection library's Windows files are cross-compiled in make test (never run)
+  g++-mingw-w64-x86-64
 )
 
 missing=()

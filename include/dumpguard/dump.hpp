@@ -117,11 +117,26 @@ struct DumpModel {
 // Readers call this last; it does not change the regions.
 void account_gaps(DumpModel& model, std::uint64_t file_size);
 
+// Which file a path named when it was read, to tell later whether the path still names the
+// same file with the same content (redact --in-place replaces it only then).
+struct FileIdentity {
+  std::uint64_t device = 0;
+  std::uint64_t inode = 0;
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+  std::uint64_t links = 0;  // hard links; not part of the identity
+  bool regular = false;     // a regular file (not a symlink, device, FIFO, ...)
+  bool same_file_and_content(const FileIdentity& o) const {
+    return device == o.device && inode == o.inode && size == o.size && mtime_ns == o.mtime_ns;
+  }
+};
+
 // Where the bytes came from, for reports.
 struct Source {
   std::string path;                 // as the user named it ("-" for standard input)
   std::string compression;          // "", "zstd", "lz4" or "xz"
   std::uint64_t stored_size = 0;    // size of the file as given
+  std::optional<FileIdentity> identity;  // of the file as given (compressed or not); none for stdin
 };
 
 // An opened dump: the mapped bytes (decompressed if need be) and the model over them.

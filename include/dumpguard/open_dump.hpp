@@ -24,6 +24,10 @@ struct OpenOptions {
 };
 
 Result<Dump> open_dump(const std::string& path, const OpenOptions& options);
+// The same from a descriptor the caller opened (and checked: the gate opens with O_NOFOLLOW
+// and fstats it, so no name is looked up again); takes ownership of `fd`. `path` names the
+// dump in the model and in errors.
+Result<Dump> open_dump_fd(int fd, const std::string& path, const OpenOptions& options);
 
 // Read a DumpModel from bytes in a known format (no decompression). The readers' entry point.
 Result<DumpModel> read_model(Format format, std::span<const std::byte> bytes);

@@ -7,10 +7,12 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dumpguard/dump.hpp"
 #include "dumpguard/finding.hpp"
+#include "dumpguard/progress.hpp"
 
 namespace dumpguard {
 
@@ -96,10 +98,10 @@ struct ScanOptions {
   // many chunk boundaries; the report does not depend on it either, but for DER structures
   // longer than 256 KiB that cross a boundary (README, "Scan speed and memory").
   std::uint64_t chunk_size = 0;
-  // Called as the scan advances, with bytes done and the total (area bytes, twice: the
-  // structure phase, then the hunts). Calls never overlap and `done` never decreases; they may
-  // come from any of the scan's threads.
-  std::function<void(std::uint64_t done, std::uint64_t total)> progress;
+  // Told how far the scan is (stage "scan"; the structure detectors share the first pass, each
+  // hunt has one of its own); it changes nothing found. Calls never overlap, and may come from
+  // any of the scan's threads.
+  ProgressCallback progress;
 };
 
 // The answer for one supplied key: what an auditor signs off on.
@@ -153,7 +155,8 @@ struct ScanReport {
   std::vector<std::string> suppressed_keys;
 };
 
-ScanReport scan_dump(const Dump& dump, const ScanOptions& options);
+// `progress_stage` names the stage in progress reports ("verify" for redact's rescan).
+ScanReport scan_dump(const Dump& dump, const ScanOptions& options, std::string_view progress_stage = "scan");
 
 // Every detector's name, in the order a scan runs them (for ScanOptions::detectors).
 std::vector<std::string> detector_names();

@@ -9,6 +9,7 @@
 
 #include "dumpguard/open_dump.hpp"
 #include "dumpguard/scan.hpp"
+#include "report/text_table.hpp"
 
 namespace dumpguard::cli {
 
@@ -26,6 +27,13 @@ struct InputOptions {
 };
 
 OpenOptions to_open_options(const InputOptions& in);
+
+// The text reports' colour: --color always or never, or auto: only when stdout is a terminal
+// and NO_COLOR is not set to something (https://no-color.org).
+TextStyle text_style(const std::string& color);
+
+// The last component of a path, for short labels.
+std::string base_name(const std::string& path);
 
 // "dumpguard: FILE: offset 0x..: problem" on stderr: one line a person can act on.
 void print_error(const std::string& file, const Error& error);
@@ -45,6 +53,8 @@ struct ScanCliOptions {
   InputOptions input;
   bool json = false;
   bool sarif = false;
+  std::string color = "auto";  // --color auto|always|never, for the text report
+  bool no_progress = false;    // --no-progress: no bar on stderr, even on a terminal
   std::string config;  // --config FILE: the options below from a TOML file (README, "The config file")
   // Options a config file can set too. A scalar is unset unless the command line gave it, so
   // that the file's value, else the default, applies; merge_config (scan.cpp) joins the two.
@@ -78,12 +88,33 @@ std::optional<ScanOptions> build_scan_options(ScanCliOptions& options);
 struct RedactCliOptions {
   ScanCliOptions scan;  // input.dumps holds the one dump; json, sarif and fail_on are unused
   std::string output;   // -o OUT
+  bool in_place = false;  // --in-place: replace the input instead (exactly one of the two)
   std::string report;   // --report FILE: the dumpguard-redact/1 JSON report; empty: none
   std::string fill = "zero";  // zero | 0defaced
   bool allow_partial = false;  // redact a dump that was only partly parsed (DECISIONS.md)
   std::vector<std::string> drops;  // --drop heap|env|KIND ... (redact/policy.hpp)
 };
 int run_redact(const RedactCliOptions& options);
+
+// `dumpguard gate`: exit 0 when it stops (--once done, or a signal), 2 when it cannot start or
+// its own machinery fails (the audit log cannot be written): nothing is released unaudited.
+struct GateCliOptions {
+  ScanCliOptions scan;  // the scan options, as redact takes them; input.dumps is unused
+  std::string inbox;
+  std::string release;
+  std::string quarantine;
+  std::string audit;
+  std::string audit_key;
+  std::string checkpoint;  // default AUDIT.checkpoint
+  std::string work;        // default INBOX/.dumpguard-work
+  unsigned instance = 0;   // the id is the host name and this number
+  bool once = false;
+  double settle = 2;
+  double poll = 2;
+  double lease = 30;
+  std::string fill = "zero";
+};
+int run_gate_command(const GateCliOptions& options);
 
 struct FingerprintOptions {
   std::vector<std::string> secrets;  // files, each holding one secret
@@ -102,12 +133,56 @@ struct RulesCheckOptions {
 int run_rules_check(const RulesCheckOptions& options);
 
 struct AuditVerifyOptions {
-  std::string log;          // the JSON Lines audit log
-  std::string key;          // the HMAC key file
-  std::string checkpoint;   // the gate's checkpoint: also detects records cut from the end
-  std::string expect_head;  // or the head hash, from an anchor off the host
-  std::string continues;    // the sealed previous file's head, for a rotated log
+  std::vector<std::string> logs;  // the log's files, oldest first (rotated files, then the live one)
+  std::vector<std::string> keys;  // key files: HMAC secrets, or Ed25519 public (or private) keys
+  bool chain = false;        // one log given: follow its opened records back through rotated files
+  std::string checkpoint;    // the gate's checkpoint: also detects records cut from the end
+  std::string expect_head;   // or the head hash, from an anchor off the host
+  std::string continues;     // the head of the sealed file the first given file continues
 };
 int run_audit_verify(const AuditVerifyOptions& options);
+
+// `dumpguard audit keygen`: exit 0 written, 2 error (nothing overwritten).
+struct AuditKeygenOptions {
+  bool ed25519 = false;  // else HMAC-SHA256
+  std::string output;    // the key file (mode 0600); FILE.pub too for Ed25519
+};
+int run_audit_keygen(const AuditKeygenOptions& options);
+
+// `dumpguard audit rotate`: exit 0 rotated, 2 error.
+struct AuditRotateOptions {
+  std::string log;
+  std::string key;         // the key that signs the log now
+  std::string new_key;     // sign the next file with this key (the seal names it); empty: the same
+  std::string checkpoint;  // the gate's checkpoint file, kept current
+};
+int run_audit_rotate(const AuditRotateOptions& options);
+
+// `dumpguard audit show`: exit 0 the records read verified, 1 a broken record, 2 error.
+struct AuditShowOptions {
+  std::vector<std::string> logs;
+  std::vector<std::string> keys;  // none: the chain is checked, the signatures are not
+  bool chain = false;
+  std::string checkpoint;
+  std::string dump;
+  std::string key_fingerprint;
+  std::string since;
+  std::string until;
+  std::vector<std::string> events;
+  bool json = false;
+};
+int run_audit_show(const AuditShowOptions& options);
+
+// `dumpguard selftest`: exit 0 the ordinary key was found in this process's own dump and the
+// protected one was not, 1 otherwise (the protection failed, or the dump proves nothing), 2 an
+// error (no gcore, ptrace refused, a sanitizer build).
+struct SelftestOptions {
+  std::string gcore = "gcore";           // the program that dumps this process
+  bool gcore_all = false;                // gcore -a: ignores MADV_DONTDUMP (the documented caveat)
+  std::string tmpdir;                    // where the core goes (removed after); default $TMPDIR or /tmp
+  std::uint64_t core_limit = 2ull << 30; // RLIMIT_FSIZE for the dumping child, bytes
+  unsigned timeout = 120;                // seconds gcore may take
+};
+int run_selftest(const SelftestOptions& options);
 
 }  // namespace dumpguard::cli

@@ -1,7 +1,10 @@
 // What every subcommand shares: input options, one-line errors and warnings, the fingerprint key.
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 
 #include "cli/commands.hpp"
 #include "crypto/fingerprint_key.hpp"
@@ -14,6 +17,18 @@ OpenOptions to_open_options(const InputOptions& in) {
   o.tmpdir = in.tmpdir;
   o.max_decompressed = in.max_decompressed;
   return o;
+}
+
+TextStyle text_style(const std::string& color) {
+  if (color == "always") return TextStyle{true};
+  if (color == "never") return TextStyle{false};
+  const char* no_color = std::getenv("NO_COLOR");
+  return TextStyle{isatty(STDOUT_FILENO) == 1 && (no_color == nullptr || *no_color == '\0')};
+}
+
+std::string base_name(const std::string& path) {
+  const auto slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
 void print_error(const std::string& file, const Error& error) {

@@ -12,13 +12,6 @@
 
 namespace dumpguard::cli {
 
-namespace {
-std::string base_name(const std::string& path) {
-  const auto slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-}  // namespace
-
 int run_fingerprint(const FingerprintOptions& options) {
   const auto key = load_fingerprint_key_or_report(options.fingerprint_key);
   if (!key) return kExitError;

@@ -95,6 +95,25 @@ void add_scan_options(CLI::App& cmd, dumpguard::cli::ScanCliOptions& scan, ScanF
       ->transform(CLI::AsSizeValue(false))
       ->check(CLI::Range(std::uint64_t{4096}, std::uint64_t{1} << 30))
       ->group("");
+  // A repeatable option takes one value each time it is given (--pubkey A --pubkey B). CLI11
+  // lets a vector option take every word that follows, so `redact --pubkey k.pem DUMP -o OUT`
+  // (README's synopsis) read DUMP as a second key file and then stopped: "dumps is required".
+  for (const char* name : {"--pubkey", "--token", "--keyring", "--baseline", "--fingerprints", "--rules"}) {
+    cmd.get_option(name)->allow_extra_args(false);
+  }
+}
+
+void add_progress_option(CLI::App& cmd, bool& no_progress) {
+  cmd.add_flag("--no-progress", no_progress,
+               "No progress bar on stderr (drawn only when stderr is a terminal, for runs longer than a moment)");
+}
+
+void add_color_option(CLI::App& cmd, std::string& color) {
+  cmd.add_option("--color", color,
+                 "Colour in the text report: auto (only when stdout is a terminal and NO_COLOR is not set), "
+                 "always, never")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->default_str("auto");
 }
 
 }  // namespace
@@ -110,6 +129,8 @@ int main(int argc, char** argv) {
   add_input_options(*info_cmd, info.input);
   info_cmd->add_flag("--json", info.json, "Print JSON (schema dumpguard-info/1, see README)");
   info_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
+  info_cmd->footer("Exit codes: 0 every dump was read (some may carry warnings); 2 error (a dump could not be read, "
+                   "a usage error).");
 
   cli::ScanCliOptions scan;
   ScanFlags scan_flags;
@@ -119,6 +140,8 @@ int main(int argc, char** argv) {
   scan_cmd->add_flag("--sarif", scan.sarif, "Print SARIF 2.1.0: one result per key, one location per finding")
       ->excludes(scan_json);
   add_scan_options(*scan_cmd, scan, scan_flags);
+  add_color_option(*scan_cmd, scan.color);
+  add_progress_option(*scan_cmd, scan.no_progress);
   scan_cmd->add_option("--fail-on", scan.fail_on, "Exit 1 when a finding is at or above this severity")
       ->check(CLI::IsMember({"low", "medium", "high", "critical"}))
       ->default_str("medium");
@@ -126,9 +149,13 @@ int main(int argc, char** argv) {
                        "Run only these detectors (comma-separated names, as the report's \"detectors\" lists "
                        "them; default: all). Hunts then hunt only supplied keys unless the detectors that "
                        "harvest public keys run too")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->allow_extra_args(false);
   scan_cmd->add_flag("--stats", scan.stats, "Print each detector's CPU time and the phases' wall times on stderr");
   scan_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
+  scan_cmd->footer("Exit codes: 0 clean: no finding at or above --fail-on (the verdict line says whether the dump "
+                   "was parsed completely); 1 findings at or above --fail-on; 2 error (a dump could not be read, a "
+                   "usage error, a limit reached), whatever was found in the other dumps.");
 
   cli::RedactCliOptions redact;
   ScanFlags redact_flags;
@@ -136,22 +163,76 @@ int main(int argc, char** argv) {
       "redact", "Write a copy of a dump with every finding overwritten, verified clean by a rescan; exit 0 written, 2 error");
   add_input_options(*redact_cmd, redact.scan.input);
   add_scan_options(*redact_cmd, redact.scan, redact_flags);
-  redact_cmd->add_option("-o,--output", redact.output,
-                         "The redacted copy to write (mode 0600, same size and layout, uncompressed); written "
-                         "atomically and only after a rescan of it finds nothing")
-      ->required();
+  add_color_option(*redact_cmd, redact.scan.color);
+  add_progress_option(*redact_cmd, redact.scan.no_progress);
+  auto* redact_output = redact_cmd->add_option(
+      "-o,--output", redact.output,
+      "The redacted copy to write (mode 0600, same size and layout unless --drop heap rewrites a minidump, "
+      "compressed as the input was); written atomically and only after a rescan of it finds nothing");
+  redact_cmd
+      ->add_flag("--in-place", redact.in_place,
+                 "Replace the input with its redacted copy instead of writing -o OUT: atomically, and only after "
+                 "the copy's rescan finds nothing; the input is untouched on any error (mode 0600; not for -, "
+                 "symlinks or files with several hard links)")
+      ->excludes(redact_output);
   redact_cmd->add_option("--report", redact.report,
                          "Write the redaction report here (JSON, schema dumpguard-redact/1; no secret bytes)");
   redact_cmd->add_option("--fill", redact.fill, "What overwritten bytes become: zero (default) or 0defaced (0d ef ac ed repeated)")
       ->check(CLI::IsMember({"zero", "0defaced"}));
   redact_cmd->add_option("--drop", redact.drops,
-                         "Also fill whole kinds of memory: heap (all but stacks, module images and metadata), env "
-                         "(environment blocks), or a region kind (stack, module, file-mapping, heap, anon, metadata, "
-                         "unknown); repeatable");
+                         "Also fill whole kinds of memory: heap (all but stacks, module images and metadata; a "
+                         "minidump is rewritten as a stack-only dump, as MiniDumpNormal writes it), env (environment "
+                         "blocks), or a region kind (stack, module, file-mapping, heap, anon, metadata, unknown); one "
+                         "policy per --drop, repeatable")
+      ->allow_extra_args(false);
   redact_cmd->add_flag("--allow-partial", redact.allow_partial,
                        "Redact a dump that was only partly parsed (refused by default: its unparsed bytes are "
                        "scanned as raw bytes only)");
   redact_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
+  redact_cmd->footer("Exit codes: 0 the copy was written and its verification scan found nothing (and --report "
+                     "FILE is in place); 2 error: nothing was written, -o OUT was neither created nor replaced, "
+                     "an --in-place input is unchanged, and no report was left. Never 1.");
+
+  cli::GateCliOptions gate;
+  ScanFlags gate_flags;
+  CLI::App* gate_cmd = app.add_subcommand(
+      "gate", "Watch an inbox; release each dump redacted and verified clean, or quarantine it; audit every step. "
+              "Exit 0 stopped, 2 error");
+  gate_cmd->add_option("--inbox", gate.inbox, "The directory dumps arrive in (written elsewhere and renamed in, or "
+                                              "closed after writing)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  gate_cmd->add_option("--release", gate.release, "Where redacted, verified dumps go (made 0700)")->required();
+  gate_cmd->add_option("--quarantine", gate.quarantine,
+                       "Where refused dumps go: a directory per dump, the original (0600) beside NAME.reason.json (made 0700)")
+      ->required();
+  gate_cmd->add_option("--audit", gate.audit, "The audit log (JSON Lines, appended, mode 0600)")->required();
+  gate_cmd->add_option("--audit-key", gate.audit_key, "The audit log's HMAC key file (16 to 64 bytes, mode 0600)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  gate_cmd->add_option("--checkpoint", gate.checkpoint,
+                       "Where the log's head and record count go after every record (default AUDIT.checkpoint)");
+  gate_cmd->add_option("--work", gate.work,
+                       "Work directory for every instance, on the inbox's file system (default INBOX/.dumpguard-work)");
+  gate_cmd->add_option("--instance", gate.instance, "This gate's number: its id is HOST-N (default 0)");
+  gate_cmd->add_flag("--once", gate.once, "Process what is in the inbox, then exit");
+  gate_cmd->add_option("--settle", gate.settle,
+                       "Seconds a file must be unchanged to count as complete, when no inotify event said so (default 2)")
+      ->check(CLI::Range(0.0, 3600.0));
+  gate_cmd->add_option("--poll", gate.poll, "Seconds between listings of the inbox (default 2)")
+      ->check(CLI::Range(0.05, 3600.0));
+  gate_cmd->add_option("--lease", gate.lease,
+                       "Seconds an instance's lease lasts; a dead instance's claims go back after it (default 30)")
+      ->check(CLI::Range(0.5, 86400.0));
+  gate_cmd->add_option("--fill", gate.fill, "What overwritten bytes become: zero (default) or 0defaced")
+      ->check(CLI::IsMember({"zero", "0defaced"}));
+  gate_cmd->add_option("--tmpdir", gate.scan.input.tmpdir, "Directory for unnamed temporary files (decompression)")
+      ->check(CLI::ExistingDirectory);
+  gate_cmd->add_option("--max-decompressed", gate.scan.input.max_decompressed,
+                       "Largest decompressed dump accepted, e.g. 64G (gate.max-size caps it too)")
+      ->transform(CLI::AsSizeValue(false));
+  add_scan_options(*gate_cmd, gate.scan, gate_flags);
+  gate_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
 
   cli::FingerprintOptions fingerprint;
   CLI::App* fingerprint_cmd = app.add_subcommand(
@@ -167,6 +248,7 @@ int main(int argc, char** argv) {
   fingerprint_cmd->add_flag("--keep-newline", fingerprint.keep_newline,
                             "Keep a trailing newline of a text secret (stripped by default: `echo` adds one)");
   fingerprint_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
+  fingerprint_cmd->footer("Exit codes: 0 the fingerprint file was written; 2 error (nothing written).");
 
   cli::RulesCheckOptions rules_check;
   CLI::App* rules_cmd = app.add_subcommand("rules", "Text rules: check them");
@@ -175,24 +257,98 @@ int main(int argc, char** argv) {
   CLI::App* rules_check_cmd = rules_cmd->add_subcommand(
       "check", "Compile the text rules and test their examples in ASCII and UTF-16LE; exit 0 pass, 1 a rule fails, 2 error");
   rules_check_cmd->add_option("--rules", rules_check.rules, "A TOML rule file to check with the built-in set; repeatable")
-      ->check(CLI::ExistingFile);
+      ->check(CLI::ExistingFile)
+      ->allow_extra_args(false);
   rules_check_cmd->add_flag("--rules-only", rules_check.rules_only, "Check only the --rules files, not the built-in set");
   rules_check_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
+  rules_check_cmd->footer("Exit codes: 0 every rule passes (warnings allowed); 1 a rule fails; 2 error (a rule file "
+                          "cannot be read or parsed).");
 
   cli::AuditVerifyOptions audit_verify;
   CLI::App* audit_cmd = app.add_subcommand("audit", "Work with the gate's audit log");
   audit_cmd->require_subcommand(1);
   CLI::App* audit_verify_cmd = audit_cmd->add_subcommand(
       "verify", "Check the audit log's chain and signatures; exit 0 sound, 1 broken (names the record), 2 error");
-  audit_verify_cmd->add_option("log", audit_verify.log, "The audit log (JSON Lines)")->required()->check(CLI::ExistingFile);
-  audit_verify_cmd->add_option("--key", audit_verify.key, "The log's HMAC key file")->required()->check(CLI::ExistingFile);
+  audit_verify_cmd->add_option("logs", audit_verify.logs, "The log's files, oldest first (LOG.1 LOG.2 LOG), or one with --chain")
+      ->required()
+      ->check(CLI::ExistingFile);
+  audit_verify_cmd->add_option("--key", audit_verify.keys,
+                               "Key file: an HMAC key, or an Ed25519 public key (.pub); repeatable when the log changed keys")
+      ->required()
+      ->check(CLI::ExistingFile)
+      ->allow_extra_args(false);  // one key each time: `--key K LOG` must not read LOG as a key
+  audit_verify_cmd->add_flag("--chain", audit_verify.chain,
+                             "Follow the log's opened records back through its rotated files (LOG.N) in its directory");
   auto* checkpoint_opt = audit_verify_cmd->add_option(
       "--checkpoint", audit_verify.checkpoint, "The gate's checkpoint file: also detects records cut from the end");
   audit_verify_cmd->add_option("--expect-head", audit_verify.expect_head, "The head hash from an anchor off the host")
       ->excludes(checkpoint_opt);
   audit_verify_cmd->add_option("--continues", audit_verify.continues,
-                               "For a rotated log: the head of the sealed file it continues");
-  audit_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
+                               "The head of the sealed file that the first file given continues");
+
+  cli::AuditKeygenOptions audit_keygen;
+  CLI::App* audit_keygen_cmd =
+      audit_cmd->add_subcommand("keygen", "Make a key for the audit log (mode 0600; never overwrites); exit 0, 2 error");
+  bool audit_keygen_hmac = false;
+  auto* hmac_flag = audit_keygen_cmd->add_flag("--hmac", audit_keygen_hmac,
+                                               "An HMAC-SHA256 key: 32 random bytes (verifiers need the key)");
+  audit_keygen_cmd->add_flag("--ed25519", audit_keygen.ed25519,
+                             "An Ed25519 key pair: FILE (PEM, private) and FILE.pub (verifiers need only this)")
+      ->excludes(hmac_flag);
+  audit_keygen_cmd->add_option("-o,--output", audit_keygen.output, "The key file to write")->required();
+
+  cli::AuditRotateOptions audit_rotate;
+  CLI::App* audit_rotate_cmd = audit_cmd->add_subcommand(
+      "rotate", "Seal the log as LOG.N and open LOG continuing it; exit 0, 2 error");
+  audit_rotate_cmd->add_option("log", audit_rotate.log, "The live audit log")->required()->check(CLI::ExistingFile);
+  audit_rotate_cmd->add_option("--key", audit_rotate.key, "The key that signs the log (HMAC, or Ed25519 private)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  audit_rotate_cmd->add_option("--new-key", audit_rotate.new_key,
+                               "Sign the next file with this key; the seal names it (key rotation)")
+      ->check(CLI::ExistingFile);
+  audit_rotate_cmd->add_option("--checkpoint", audit_rotate.checkpoint, "The gate's checkpoint file, kept current");
+
+  cli::AuditShowOptions audit_show;
+  CLI::App* audit_show_cmd = audit_cmd->add_subcommand(
+      "show", "Print the audit log as a history, verifying it as it reads; exit 0 verified, 1 broken, 2 error");
+  audit_show_cmd->add_option("logs", audit_show.logs, "The log's files, oldest first, or one with --chain")
+      ->required()
+      ->check(CLI::ExistingFile);
+  audit_show_cmd->add_option("--key", audit_show.keys, "Key file to check signatures with; repeatable (none: chain only)")
+      ->check(CLI::ExistingFile)
+      ->allow_extra_args(false);
+  audit_show_cmd->add_flag("--chain", audit_show.chain, "Follow the log's opened records back through its rotated files");
+  audit_show_cmd->add_option("--checkpoint", audit_show.checkpoint, "The gate's checkpoint file");
+  audit_show_cmd->add_option("--dump", audit_show.dump, "Only records about this dump: its path, file name or SHA-256 (8+ hex digits)");
+  audit_show_cmd->add_option("--key-fingerprint", audit_show.key_fingerprint,
+                             "Only records naming this key fingerprint (whole, or 8+ characters of it)");
+  audit_show_cmd->add_option("--since", audit_show.since, "Only records at or after this ISO 8601 time (UTC unless an offset is given)");
+  audit_show_cmd->add_option("--until", audit_show.until, "Only records before this ISO 8601 time");
+  audit_show_cmd->add_option("--event", audit_show.events, "Only records of this event; repeatable")
+      ->allow_extra_args(false);
+  audit_show_cmd->add_flag("--json", audit_show.json, "One JSON document: the records and the verification");
+  for (CLI::App* sub : {audit_cmd, audit_verify_cmd, audit_keygen_cmd, audit_rotate_cmd, audit_show_cmd}) {
+    sub->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
+  }
+  audit_keygen_cmd->callback([&audit_keygen, &audit_keygen_hmac] {
+    if (!audit_keygen_hmac && !audit_keygen.ed25519) throw CLI::RequiredError("--hmac or --ed25519");
+  });
+
+  cli::SelftestOptions selftest;
+  CLI::App* selftest_cmd = app.add_subcommand(
+      "selftest", "Dump this process with gcore and check that a key in protected memory is absent and a key in "
+                  "ordinary memory present; exit 0 pass, 1 fail, 2 error");
+  selftest_cmd->add_option("--gcore", selftest.gcore, "The gcore program to run (default: gcore from PATH)");
+  selftest_cmd->add_flag("--gcore-all", selftest.gcore_all,
+                         "Dump with gcore -a, which ignores MADV_DONTDUMP: shows the documented caveat (expect exit 1)");
+  selftest_cmd->add_option("--tmpdir", selftest.tmpdir, "Directory for the core (removed after); default $TMPDIR or /tmp")
+      ->check(CLI::ExistingDirectory);
+  selftest_cmd->add_option("--core-limit", selftest.core_limit, "Largest core gcore may write, e.g. 2G (default)")
+      ->transform(CLI::AsSizeValue(false));
+  selftest_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
+  audit_verify_cmd->footer("Exit codes: 0 the chain and signatures are sound; 1 broken (the first bad record is "
+                           "named); 2 error (a file cannot be read).");
 
   try {
     app.parse(argc, argv);
@@ -204,14 +360,20 @@ int main(int argc, char** argv) {
 
   scan_flags.apply(scan);
   if (redact_cmd->parsed()) redact_flags.apply(redact.scan);
+  if (gate_cmd->parsed()) gate_flags.apply(gate.scan);
 
   try {
     if (info_cmd->parsed()) return cli::run_info(info);
     if (scan_cmd->parsed()) return cli::run_scan(scan);
     if (redact_cmd->parsed()) return cli::run_redact(redact);
+    if (gate_cmd->parsed()) return cli::run_gate_command(gate);
     if (fingerprint_cmd->parsed()) return cli::run_fingerprint(fingerprint);
     if (audit_verify_cmd->parsed()) return cli::run_audit_verify(audit_verify);
+    if (audit_keygen_cmd->parsed()) return cli::run_audit_keygen(audit_keygen);
+    if (audit_rotate_cmd->parsed()) return cli::run_audit_rotate(audit_rotate);
+    if (audit_show_cmd->parsed()) return cli::run_audit_show(audit_show);
     if (rules_check_cmd->parsed()) return cli::run_rules_check(rules_check);
+    if (selftest_cmd->parsed()) return cli::run_selftest(selftest);
   } catch (const std::exception& e) {
     fmt::print(stderr, "dumpguard: internal error: {}\n", e.what());
     return cli::kExitError;

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "cli/progress_bar.hpp"
 #include "dumpguard/scan.hpp"
 #include "report/scan_json.hpp"
 #include "report/scan_sarif.hpp"
@@ -41,12 +42,17 @@ void print_stats(const std::string& path, const ScanStats& stats) {
 
 int run_scan(const ScanCliOptions& given) {
   ScanCliOptions options = given;
-  const std::optional<ScanOptions> built = build_scan_options(options);
+  std::optional<ScanOptions> built = build_scan_options(options);
   if (!built) return kExitError;
+  // A bar per dump, drawn on stderr while it is scanned (only on a terminal).
+  const bool progress = progress_wanted(options.no_progress);
+  ProgressBar* bar = nullptr;
+  if (progress) built->progress = [&bar](const Progress& p) { if (bar) bar->update(p); };
   const ScanOptions& scan_options = *built;
   const Severity fail_on = parse_severity(options.fail_on.value_or("medium"));
 
   const OpenOptions open = to_open_options(options.input);
+  const TextStyle style = text_style(options.color);
   bool error = false, failing = false;
   nlohmann::ordered_json all = nlohmann::ordered_json::array();
   for (const std::string& path : options.input.dumps) {
@@ -60,7 +66,11 @@ int run_scan(const ScanCliOptions& given) {
     ScanStats stats;
     ScanOptions this_scan = scan_options;
     if (options.stats) this_scan.stats = &stats;
+    ProgressBar dump_bar(progress, base_name(path));
+    bar = &dump_bar;
     const ScanReport report = scan_dump(*dump, this_scan);
+    dump_bar.erase();
+    bar = nullptr;
     if (options.stats) print_stats(path, stats);
     for (const Finding& f : report.findings) failing = failing || f.severity >= fail_on;
     if (options.sarif) {
@@ -68,7 +78,7 @@ int run_scan(const ScanCliOptions& given) {
     } else if (options.json) {
       all.push_back(scan_json(*dump, report, fail_on));
     } else {
-      std::fputs(scan_text(*dump, report).c_str(), stdout);
+      std::fputs(scan_text(*dump, report, style).c_str(), stdout);
     }
   }
   if (options.sarif) {

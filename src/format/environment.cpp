@@ -46,6 +46,30 @@ Run count_strings(std::span<const std::byte> file, std::uint64_t at, std::uint64
   return run;
 }
 
+// The value of auxv entry `type` (elf.h: pairs of words, type then value, ended by AT_NULL).
+std::optional<std::uint64_t> auxv_value(std::span<const std::byte> auxv, unsigned word, std::uint64_t type) {
+  for (std::size_t at = 0; at + 2ull * word <= auxv.size(); at += 2ull * word) {
+    const std::uint64_t t = load_word(auxv.data() + at, word);
+    if (t == 0) break;
+    if (t == type) return load_word(auxv.data() + at + word, word);
+  }
+  return std::nullopt;
+}
+
+// One NUL-terminated "NAME=VALUE" string at `at`, read within `end`: its end (the offset of its
+// NUL), or nothing when it is no variable.
+std::optional<std::uint64_t> variable_at(std::span<const std::byte> file, std::uint64_t at, std::uint64_t end) {
+  if (at >= end) return std::nullopt;
+  const char* base = reinterpret_cast<const char*>(file.data());
+  const void* nul = std::memchr(base + at, 0, end - at);
+  if (nul == nullptr) return std::nullopt;
+  const auto stop = static_cast<std::uint64_t>(static_cast<const char*>(nul) - base);
+  if (!looks_like_variable(std::string_view(base + at, stop - at))) return std::nullopt;
+  return stop;
+}
+
+constexpr std::uint64_t kAtExecfn = 31;  // elf.h: AT_EXECFN, the address of the program's file name
+
 }  // namespace
 
 std::optional<EnvironmentBlock> linux_initial_environment(const DumpModel& model, std::span<const std::byte> file,
@@ -86,19 +110,36 @@ std::optional<EnvironmentBlock> linux_initial_environment(const DumpModel& model
       if (at < word) return std::nullopt;
     }
     if (pointers == 0) return std::nullopt;
-    // The strings are contiguous on the stack: map the first, count forward from it.
+    // The strings are contiguous on the stack: map the first and the last.
     const auto start = map.file_offset(first_string, 1);
     const auto last = map.file_offset(last_string, 1);
-    if (!start || !last || *last < *start) return std::nullopt;
-    const Run run = count_strings(file, *start, std::min<std::uint64_t>(file.size(), *last + 65536), pointers);
-    if (run.variables == 0) return std::nullopt;
+    if (!start || !last || *last < *start || *last - *start != last_string - first_string) return std::nullopt;
+    const std::uint64_t reach = std::min<std::uint64_t>(file.size(), *last + 65536);
+    // Each string is read where its envp pointer says it starts, not one after another up to
+    // an empty one: in a redacted copy a zero-filled value reads as that empty string, and the
+    // block (and `info`) would end there.
+    for (std::uint64_t at = auxv_at - 2ull * word;; at -= word) {
+      const std::uint64_t p = load_word(begin + at, word);
+      if (p == 0) break;
+      if (p < first_string || !variable_at(file, *start + (p - first_string), reach)) return std::nullopt;
+    }
+    // exec copies the program's file name right above the environment strings (fs/exec.c,
+    // do_execveat_common), so AT_EXECFN is where the block ends whatever its last value holds
+    // now. Without it, the block ends with the last string's NUL.
+    std::uint64_t block_end = *variable_at(file, *last, reach) + 1;
+    if (const auto execfn = auxv_value(auxv, word, kAtExecfn); execfn && *execfn > last_string) {
+      const std::uint64_t name_at = *last + (*execfn - last_string);
+      if (*execfn - last_string < reach - *last && name_at >= block_end && file[name_at - 1] == std::byte{0}) {
+        block_end = name_at;
+      }
+    }
     EnvironmentBlock block;
     block.file_offset = *start;
-    block.size = run.end - *start;
+    block.size = block_end - *start;
     block.vaddr = first_string;
     block.encoding = "ascii";
     block.source = "initial stack, located through the NT_AUXV note";
-    block.variables = run.variables;
+    block.variables = pointers;
     return block;
   }
   return std::nullopt;

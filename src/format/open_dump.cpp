@@ -15,6 +15,7 @@
 #include "format/minidump.hpp"
 #include "format/raw.hpp"
 #include "io/decompress.hpp"
+#include "io/staged_file.hpp"
 #include "io/temp_file.hpp"
 
 namespace dumpguard {
@@ -51,13 +52,15 @@ Result<DumpModel> read_model(Format format, std::span<const std::byte> bytes) {
   return read_raw(bytes);
 }
 
-Result<Dump> open_dump(const std::string& path, const OpenOptions& options) {
-  Result<MappedFile> mapped = path == "-" ? spool(STDIN_FILENO, options) : MappedFile::open(path);
+namespace {
+
+Result<Dump> open_mapped(Result<MappedFile> mapped, const std::string& path, const OpenOptions& options) {
   if (!mapped) return mapped.error();
 
   Dump dump;
   dump.source.path = path;
   dump.source.stored_size = mapped->size();
+  if (path != "-") dump.source.identity = identity_of_fd(mapped->fd());
 
   std::optional<Warning> decompression_warning;
   const Compression compression = detect_compression(mapped->bytes());
@@ -87,6 +90,16 @@ Result<Dump> open_dump(const std::string& path, const OpenOptions& options) {
     dump.model.complete = false;
   }
   return dump;
+}
+
+}  // namespace
+
+Result<Dump> open_dump(const std::string& path, const OpenOptions& options) {
+  return open_mapped(path == "-" ? spool(STDIN_FILENO, options) : MappedFile::open(path), path, options);
+}
+
+Result<Dump> open_dump_fd(int fd, const std::string& path, const OpenOptions& options) {
+  return open_mapped(MappedFile::adopt(fd), path, options);
 }
 
 }  // namespace dumpguard

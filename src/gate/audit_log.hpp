@@ -1,15 +1,12 @@
 // The gate's audit log (issue 7): append-only JSON Lines whose records form a hash chain and
-// are each signed, so that any changed byte, removed or reordered record is detected by
-// `dumpguard audit verify`, and records cut from the end by its checkpoint (DECISIONS.md).
+// are each signed (HMAC-SHA256 or Ed25519), so that any changed byte, removed or reordered
+// record is detected by `dumpguard audit verify`, and records cut from the end by its
+// checkpoint (DECISIONS.md). The line format is in gate/audit_chain.hpp and README "Audit log".
 //
-// One line per record, in exactly this form:
-//   {"record":{"seq":N,"time":"...","host":"...","version":"...","event":"...","data":{...},"prev":"HEX"},"sig":"HEX"}
-// - "prev" is the SHA-256 of the previous line's bytes (without its newline); the first
-//   record of a log has 64 zeros, and the first record of a rotated log the last hash of
-//   the file it continues (recorded in its data).
-// - "sig" is HMAC-SHA256 under the log key over the exact bytes of the record object.
-// The head of a log is the SHA-256 of its last line; a checkpoint file holds the head and the
-// record count, written atomically after every record.
+// Every append takes an exclusive flock on the live file and reads its last line again, so
+// several processes may share one log and still form one chain. Rotation seals the live file
+// with a `sealed` record, hard-links it to LOG.N, and renames a new file whose first record is
+// `opened` (prev = the sealed file's head) over LOG; see rotate() for what a crash leaves.
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -20,48 +17,71 @@
 #include <nlohmann/json.hpp>
 
 #include "dumpguard/result.hpp"
+#include "gate/audit_chain.hpp"
+#include "gate/audit_key.hpp"
 
 namespace dumpguard {
 
-inline constexpr std::string_view kGenesisHash = "0000000000000000000000000000000000000000000000000000000000000000";
+// Now, as audit records and the gate's decision files write times: ISO 8601 UTC, to the second.
+std::string audit_time_now();
+
+struct AuditLogOptions {
+  std::string checkpoint;         // {"head","records"} written atomically after every record; empty: none
+  std::uint64_t max_bytes = 0;    // rotate once the live file reaches this size; 0: never by size
+  bool syslog = false;            // send "head H records N" to syslog after every record
+  std::string syslog_socket = "/dev/log";  // the syslog datagram socket (journald listens there too)
+};
+
+struct AuditRotation {
+  std::string sealed_as;     // the path the sealed file now has (LOG.N)
+  std::uint64_t records = 0; // records in it, its sealed record included
+  std::string head;          // its last line's hash: the prev of the new file's opened record
+};
 
 class AuditLog {
  public:
+  // An empty log to assign an opened one to; it cannot append (it has no path or key).
+  AuditLog() = default;
+
   // Opens (creating, mode 0600) the log at `path` and reads its head, so that appends continue
-  // the chain. A log whose last line does not parse is refused: appending would hide it.
+  // the chain. Refused: a last line cut short or not in the log's form, a last record signed
+  // by another key or whose signature does not verify, a log that is behind its checkpoint
+  // (records were lost), and a missing live file beside rotated ones. A rotation left half
+  // done by a crash is completed. `key` is a key file's bytes: an HMAC secret or an Ed25519
+  // private key in PEM.
   static Result<AuditLog> open(const std::string& path, std::vector<std::uint8_t> key,
                                std::string checkpoint_path = {});
-  // Appends one record and fsyncs it, then writes the checkpoint (if any).
+  static Result<AuditLog> open(const std::string& path, AuditKey key, AuditLogOptions options = {});
+
+  // Appends one record and fsyncs it, then writes the checkpoint (if any), tells syslog (if
+  // asked), and rotates when the file has reached max_bytes.
   Status append(const std::string& event, nlohmann::ordered_json data);
 
+  // Seals the live file and opens the next (see the .cpp for the steps and what a crash at
+  // each leaves). With `next_key`, the seal names it and the new file is signed with it; this
+  // log then signs with it too.
+  Result<AuditRotation> rotate(std::optional<AuditKey> next_key = std::nullopt);
+
   const std::string& head() const { return head_; }
-  std::uint64_t records() const { return count_; }
+  std::uint64_t records() const { return count_; }  // the last record's seq
+  const AuditKey& key() const { return key_; }
+  // The rotation this object finished for a crashed one (found sealed but not yet renamed), if any.
+  const std::optional<AuditRotation>& finished_rotation() const { return finished_; }
 
  private:
+  struct Locked;
+  explicit AuditLog(AuditKey key) : key_(std::move(key)) {}
+  Result<Locked> lock_live();
+  Status append_locked(Locked& live, const std::string& event, nlohmann::ordered_json data);
+  Result<AuditRotation> rotate_locked(Locked& live, std::optional<AuditKey>& next_key);
+  Status after_record();
+
   std::string path_;
-  std::string checkpoint_;
-  std::vector<std::uint8_t> key_;
+  AuditLogOptions options_;
+  AuditKey key_;
   std::string head_ = std::string(kGenesisHash);
   std::uint64_t count_ = 0;
+  std::optional<AuditRotation> finished_;
 };
-
-struct AuditVerdict {
-  bool ok = false;
-  std::uint64_t records = 0;             // records read and found sound
-  std::optional<std::uint64_t> broken;   // the first broken record (1-based line number)
-  std::string problem;                   // what is wrong with it, in words
-  std::string head;                      // SHA-256 of the last sound line
-};
-
-// Checks the chain and every signature; with `expect_head`/`expect_records` (from a
-// checkpoint) also that nothing was cut from the end. `opening_prev` is the hash the first
-// record must continue (the genesis hash, or the sealed previous file's head).
-AuditVerdict verify_audit_log(const std::string& text, std::span<const std::uint8_t> key,
-                              std::string_view opening_prev = kGenesisHash,
-                              std::optional<std::string> expect_head = std::nullopt,
-                              std::optional<std::uint64_t> expect_records = std::nullopt);
-
-// A checkpoint file: {"head": HEX, "records": N}.
-Result<std::pair<std::string, std::uint64_t>> read_audit_checkpoint(const std::string& path);
 
 }  // namespace dumpguard

@@ -16,6 +16,7 @@ namespace {
 constexpr std::string_view kKnownKeys =
     "fingerprint-key, pubkey, keyring, token, fingerprints, baseline, fail-on, aes-tolerance, hunt-trust-store, "
     "exhaustive, time-budget";
+constexpr std::string_view kGateKeys = "actions, key, max-size, formats, drop";
 
 // toml++ quotes what it saw in its messages (a character, or a whole bad value), and a value
 // may be a token: every quoted span is elided but toml++'s own literals ("expected ']'",
@@ -83,10 +84,16 @@ class ConfigReader {
         } else {
           fail(value.source(), "\"scan\" must be a table ([scan])");
         }
+      } else if (key.str() == "gate") {
+        if (const toml::table* gate = value.as_table()) {
+          read_gate(*gate, out.gate);
+        } else {
+          fail(value.source(), "\"gate\" must be a table ([gate])");
+        }
       } else if (value.is_table()) {
-        fail(key.source(), fmt::format("unknown table{}: this dumpguard reads only [scan]", key_name(key.str())));
+        fail(key.source(), fmt::format("unknown table{}: this dumpguard reads [scan] and [gate]", key_name(key.str())));
       } else {
-        fail(key.source(), fmt::format("unknown key{} outside [scan]", key_name(key.str())));
+        fail(key.source(), fmt::format("unknown key{} outside [scan] and [gate]", key_name(key.str())));
       }
     }
   }
@@ -123,6 +130,161 @@ class ConfigReader {
     }
   }
 
+  // The [gate] table: the gate's policy. Every value is checked here, so a policy with a typo
+  // stops the gate before it takes a dump (fail closed).
+  void read_gate(const toml::table& gate, GateConfig& out) {
+    for (const auto& [key, value] : gate) {
+      const std::string_view name = key.str();
+      if (name == "actions") {
+        if (const toml::table* actions = value.as_table()) {
+          read_actions(*actions, out);
+        } else {
+          fail(value.source(), "gate.actions must be a table ([gate.actions])");
+        }
+      } else if (name == "key") {
+        read_key_rules(value, out);
+      } else if (name == "max-size") {
+        out.max_size = byte_size(value, "gate.max-size");
+      } else if (name == "formats") {
+        out.formats = each(value, "formats", "format names (strings)", "gate",
+                           [this](const toml::node& item, const std::string& s,
+                                  const std::string& label) -> std::optional<std::string> {
+                             if (s == "elf-core" || s == "minidump") return s;
+                             fail(item.source(), fmt::format("{} must be \"elf-core\" or \"minidump\"", label));
+                             return std::nullopt;
+                           });
+      } else if (name == "drop") {
+        out.drop = each(value, "drop", "policies (strings)", "gate",
+                        [this](const toml::node& item, const std::string& s,
+                               const std::string& label) -> std::optional<std::string> {
+                          if (kind_like(s)) return s;
+                          fail(item.source(), fmt::format("{} must be heap, env or a region kind", label));
+                          return std::nullopt;
+                        });
+      } else {
+        fail(key.source(), fmt::format("unknown key{} in [gate]; the keys are {}", key_name(name), kGateKeys));
+      }
+    }
+  }
+
+  static bool kind_like(std::string_view s) {
+    return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+    });
+  }
+
+  std::optional<std::string> action(const toml::node& value, const std::string& label) {
+    const auto* text = value.as_string();
+    if (text && (text->get() == "redact" || text->get() == "quarantine")) return text->get();
+    fail(value.source(), fmt::format("{} must be \"redact\" or \"quarantine\"", label));
+    return std::nullopt;
+  }
+
+  // [gate.actions]: finding kind = action. A kind no finding has is harmless but useless, so
+  // a policy that must fail closed says default = "quarantine" and lists what may be redacted.
+  void read_actions(const toml::table& actions, GateConfig& out) {
+    for (const auto& [key, value] : actions) {
+      const std::string kind(key.str());
+      if (!kind_like(kind)) {
+        fail(key.source(), "a finding kind in [gate.actions] is lower case letters, digits, '-', '_' and '.'");
+        continue;
+      }
+      auto a = action(value, "gate.actions." + kind);
+      if (!a) continue;
+      if (kind == "default") {
+        out.default_action = *a;
+      } else {
+        out.actions[kind] = *a;
+      }
+    }
+  }
+
+  // [[gate.key]]: { pubkey = "PATH" | fingerprint = "sha256:HEX", action = "quarantine" | "redact" }.
+  void read_key_rules(const toml::node& value, GateConfig& out) {
+    const toml::array* list = value.as_array();
+    if (!list) {
+      fail(value.source(), "gate.key must be an array of tables ([[gate.key]])");
+      return;
+    }
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      const toml::node& item = (*list)[i];
+      const std::string label = fmt::format("gate.key[{}]", i);
+      const toml::table* entry = item.as_table();
+      if (!entry) {
+        fail(item.source(), fmt::format("{} must be a table", label));
+        continue;
+      }
+      GateKeyRule rule;
+      int named = 0;  // pubkey and fingerprint keys given, valid or not
+      bool has_action = false;
+      for (const auto& [key, v] : *entry) {
+        const std::string_view name = key.str();
+        if (name == "pubkey" || name == "fingerprint") ++named;
+        if (name == "action") has_action = true;
+        if (name == "pubkey") {
+          const auto* text = v.as_string();
+          auto resolved = text ? resolve(v, text->get(), label + ".pubkey") : std::nullopt;
+          if (!text) fail(v.source(), fmt::format("{}.pubkey must be a string (a path)", label));
+          if (resolved) rule.pubkey = *resolved;
+        } else if (name == "fingerprint") {
+          const auto* text = v.as_string();
+          if (text && is_fingerprint(text->get())) {
+            rule.fingerprint = text->get();
+          } else {
+            fail(v.source(), fmt::format("{}.fingerprint must be a key fingerprint as scan reports it "
+                                         "(\"sha256:\" or \"hmac-sha256:\" and 64 hex digits)",
+                                         label));
+          }
+        } else if (name == "action") {
+          if (auto a = action(v, label + ".action")) rule.action = *a;
+        } else {
+          fail(key.source(), fmt::format("unknown key{} in {}; the keys are pubkey, fingerprint, action",
+                                         key_name(name), label));
+        }
+      }
+      if (named != 1) {
+        fail(item.source(), fmt::format("{} needs either pubkey or fingerprint (one of them)", label));
+      } else if (!has_action) {
+        fail(item.source(), fmt::format("{} needs an action (\"quarantine\" or \"redact\")", label));
+      }
+      out.keys.push_back(std::move(rule));
+    }
+  }
+
+  static bool is_fingerprint(std::string_view s) {
+    const auto colon = s.find(':');
+    if (colon == std::string_view::npos || (s.substr(0, colon) != "sha256" && s.substr(0, colon) != "hmac-sha256")) {
+      return false;
+    }
+    const std::string_view digits = s.substr(colon + 1);
+    return digits.size() == 64 && std::all_of(digits.begin(), digits.end(), [](char c) {
+             return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+           });
+  }
+
+  // A size in bytes: an integer, or a string of digits with a K, M, G or T suffix (powers of
+  // 1024), as --max-decompressed takes it.
+  std::optional<std::uint64_t> byte_size(const toml::node& value, std::string_view label) {
+    if (const auto* number = value.as_integer()) {
+      if (number->get() > 0) return static_cast<std::uint64_t>(number->get());
+    } else if (const auto* text = value.as_string()) {
+      const std::string& s = text->get();
+      std::uint64_t n = 0;
+      std::size_t i = 0;
+      for (; i < s.size() && s[i] >= '0' && s[i] <= '9' && n < (std::uint64_t{1} << 50); ++i) n = n * 10 + (s[i] - '0');
+      unsigned shift = 0;
+      if (i + 1 == s.size()) {
+        const char unit = s[i];
+        shift = unit == 'K' ? 10 : unit == 'M' ? 20 : unit == 'G' ? 30 : unit == 'T' ? 40 : 64;
+      } else if (i != s.size()) {
+        shift = 64;
+      }
+      if (i > 0 && n > 0 && shift < 64 && n < (std::uint64_t{1} << (63 - shift))) return n << shift;
+    }
+    fail(value.source(), fmt::format("{} must be a positive number of bytes (an integer, or \"64M\", \"8G\", ...)", label));
+    return std::nullopt;
+  }
+
   // A path as written, resolved against the config file's directory: a gate's config and the
   // keys beside it can move together.
   std::optional<std::string> path(const toml::node& value, std::string_view name) {
@@ -152,16 +314,16 @@ class ConfigReader {
   // An array of strings; each element is checked and reported at its own position.
   template <class Element>
   std::vector<std::string> each(const toml::node& value, std::string_view name, std::string_view what,
-                                Element element) {
+                                std::string_view table, Element element) {
     std::vector<std::string> out;
     const toml::array* list = value.as_array();
     if (!list) {
-      fail(value.source(), fmt::format("scan.{} must be an array of {}", name, what));
+      fail(value.source(), fmt::format("{}.{} must be an array of {}", table, name, what));
       return out;
     }
     for (std::size_t i = 0; i < list->size(); ++i) {
       const toml::node& item = (*list)[i];
-      const std::string label = fmt::format("scan.{}[{}]", name, i);
+      const std::string label = fmt::format("{}.{}[{}]", table, name, i);
       const auto* text = item.as_string();
       if (!text) {
         fail(item.source(), fmt::format("{} must be a string", label));
@@ -173,14 +335,14 @@ class ConfigReader {
   }
 
   std::vector<std::string> paths(const toml::node& value, std::string_view name) {
-    return each(value, name, "paths (strings)", [this](const toml::node& item, const std::string& s,
+    return each(value, name, "paths (strings)", "scan", [this](const toml::node& item, const std::string& s,
                                                       const std::string& label) { return resolve(item, s, label); });
   }
 
   // The same syntax as --token: the token itself, or @FILE with one token a line (FILE resolved
   // like any other path). A token is never quoted in an error.
   std::vector<std::string> tokens(const toml::node& value, std::string_view name) {
-    return each(value, name, "tokens (strings)",
+    return each(value, name, "tokens (strings)", "scan",
                 [this](const toml::node& item, const std::string& s, const std::string& label)
                     -> std::optional<std::string> {
                   if (s.empty()) {

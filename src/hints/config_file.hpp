@@ -1,9 +1,11 @@
 // The config file (`dumpguard scan --config FILE`): the scan options a gate is configured with
-// once, in TOML (README, "The config file"). Only the [scan] table exists so far; anything the
-// file says that dumpguard does not know is an error, so a typo fails closed instead of
-// silently dropping a key from the search.
+// once, in TOML (README, "The config file"), and the gate's policy ([gate], README "The gate").
+// Anything the file says that dumpguard does not know is an error, so a typo fails closed
+// instead of silently dropping a key from the search or a rule from the policy.
 #pragma once
 #include <cstddef>
+#include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,6 +14,27 @@
 #include "dumpguard/result.hpp"
 
 namespace dumpguard {
+
+// One [[gate.key]] entry: a key named by a public key file or by its fingerprint, and what its
+// presence in a dump does.
+struct GateKeyRule {
+  std::string pubkey;       // pubkey = "PATH" (every key in the file), resolved; or
+  std::string fingerprint;  // fingerprint = "sha256:..." as `scan --json` names keys
+  std::string action;       // action = "quarantine" | "redact"
+};
+
+// The [gate] table: the gate's policy (README, "The gate"). Read by every command, used by
+// `dumpguard gate` only, so that one file configures the scans and the gate.
+struct GateConfig {
+  // [gate.actions]: a finding kind (as `scan --json` names it) -> "redact" | "quarantine";
+  // the key `default` sets the action of every kind not listed (default "redact").
+  std::map<std::string, std::string> actions;
+  std::optional<std::string> default_action;
+  std::vector<GateKeyRule> keys;              // [[gate.key]]
+  std::optional<std::uint64_t> max_size;      // max-size = bytes, or "64M", "8G", ...
+  std::optional<std::vector<std::string>> formats;  // formats = ["elf-core", "minidump"]
+  std::vector<std::string> drop;              // drop = ["env", "heap", KIND]: as redact --drop
+};
 
 // The [scan] table. Each field mirrors the scan option of the same name; an unset optional or
 // an empty list means the file did not mention it. Paths are already resolved against the
@@ -28,6 +51,7 @@ struct ScanConfig {
   std::optional<bool> hunt_trust_store;        // hunt-trust-store = true | false
   std::optional<bool> exhaustive;              // exhaustive = true | false
   std::optional<double> time_budget;           // time-budget = seconds (> 0)
+  GateConfig gate;                             // the [gate] table (empty when absent)
 };
 
 // Larger than any real config (a few keys and paths); the file is refused, not read in part.

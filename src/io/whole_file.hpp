@@ -1,6 +1,6 @@
 // Whole-file reads and writes. A write is atomic: readers see the old content or the whole new
-// content, never a part (a temporary file beside the target, mode 0600, fsync, rename, then
-// fsync of the directory).
+// content, never a part (io/staged_file.hpp: a temporary file beside the target, mode 0600,
+// fsync, rename, then fsync of the directory).
 #pragma once
 #include <span>
 #include <string>
@@ -11,10 +11,6 @@
 namespace dumpguard {
 
 Status write_file_atomically(const std::string& path, std::string_view content);
-
-// The last step of an atomic write: rename `from` (a finished, fsync'd temporary file in the
-// same directory) to `to`, then fsync the directory so the rename itself survives a crash.
-Status rename_durably(const std::string& from, const std::string& to);
 
 // An Errc::io error "what: strerror(errno)", for a system call that just failed.
 Error os_error(const std::string& what);

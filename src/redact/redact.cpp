@@ -17,7 +17,9 @@
 
 #include "crypto/digest.hpp"
 #include "io/compress.hpp"
+#include "io/staged_file.hpp"
 #include "io/whole_file.hpp"
+#include "redact/minidump_stack_only.hpp"
 
 namespace dumpguard {
 
@@ -41,39 +43,6 @@ class Sha256Stream {
     void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
   };
   std::unique_ptr<EVP_MD_CTX, Free> ctx_;
-};
-
-// The temporary file beside the output: removed unless it was renamed into place.
-class TempOutput {
- public:
-  explicit TempOutput(std::string path) : path_(std::move(path)) {}
-  TempOutput(const TempOutput&) = delete;
-  TempOutput& operator=(const TempOutput&) = delete;
-  ~TempOutput() {
-    if (fd_ >= 0) close(fd_);
-    if (!path_.empty()) unlink(path_.c_str());
-  }
-  Status create() {
-    fd_ = mkostemp(path_.data(), O_CLOEXEC);  // mode 0600
-    if (fd_ < 0) {
-      Error e = os_error(fmt::format("cannot create a temporary file {}", path_));
-      path_.clear();
-      return e;
-    }
-    return ok_status();
-  }
-  int fd() const { return fd_; }
-  const std::string& path() const { return path_; }
-  Status close_file() {
-    const int fd = std::exchange(fd_, -1);
-    if (close(fd) != 0) return os_error(fmt::format("cannot close {}", path_));
-    return ok_status();
-  }
-  void renamed() { path_.clear(); }
-
- private:
-  std::string path_;
-  int fd_ = -1;
 };
 
 }  // namespace
@@ -107,46 +76,132 @@ std::vector<ByteRange> plan_redaction(const ScanReport& report, std::uint64_t fi
   return merged;
 }
 
-Status write_redacted(std::span<const std::byte> input, const std::vector<ByteRange>& spans, const Fill& fill,
-                      const ByteSink& sink, std::size_t chunk) {
+Status write_layout(std::span<const std::byte> input, const OutputLayout& layout, const std::vector<ByteRange>& spans,
+                    const Fill& fill, const ByteSink& sink, std::size_t chunk) {
   chunk = std::max<std::size_t>(chunk, 1);
-  // fill_buffer[i] = pattern[i % 4]; starting at index (offset % 4) keeps the pattern aligned to
-  // file offsets whatever the piece boundaries.
+  const std::uint64_t size = input.size();
+  const auto within = [&](std::uint64_t offset, std::uint64_t n) { return n <= size && offset <= size - n; };
+  for (std::size_t i = 0; i < spans.size(); ++i) {
+    const ByteRange& s = spans[i];
+    if (!within(s.file_offset, s.size) || (i > 0 && s.file_offset < spans[i - 1].file_offset + spans[i - 1].size)) {
+      return Error{Errc::bad_value, s.file_offset, "redaction spans must be sorted, disjoint and within the file"};
+    }
+  }
+  // The overwrites, sorted and disjoint: every span (fill), and every patch that meets no span.
+  struct Overwrite {
+    std::uint64_t start = 0, end = 0;
+    const std::vector<std::byte>* patch = nullptr;  // null: fill
+  };
+  std::vector<Overwrite> overwrites;
+  overwrites.reserve(spans.size() + layout.patches.size());
+  for (const ByteRange& s : spans) overwrites.push_back({s.file_offset, s.file_offset + s.size, nullptr});
+  for (std::size_t i = 0; i < layout.patches.size(); ++i) {
+    const LayoutPatch& p = layout.patches[i];
+    if (!within(p.file_offset, p.bytes.size()) ||
+        (i > 0 && p.file_offset < layout.patches[i - 1].file_offset + layout.patches[i - 1].bytes.size())) {
+      return Error{Errc::bad_value, p.file_offset, "layout patches must be sorted, disjoint and within the file"};
+    }
+    const std::uint64_t end = p.file_offset + p.bytes.size();
+    auto next = std::lower_bound(spans.begin(), spans.end(), end,
+                                 [](const ByteRange& s, std::uint64_t e) { return s.file_offset < e; });
+    const bool meets_span = next != spans.begin() && std::prev(next)->file_offset + std::prev(next)->size > p.file_offset;
+    if (!meets_span && !p.bytes.empty()) overwrites.push_back({p.file_offset, end, &p.bytes});
+  }
+  std::sort(overwrites.begin(), overwrites.end(), [](const Overwrite& a, const Overwrite& b) { return a.start < b.start; });
+
+  // fill_buffer[i] = pattern[i % 4]; starting at index (output offset % 4) keeps the pattern
+  // aligned to the output's offsets whatever the piece boundaries.
   std::vector<std::byte> fill_buffer(std::max<std::size_t>(std::min<std::size_t>(chunk, 1u << 20), 4) + 4);
   for (std::size_t i = 0; i < fill_buffer.size(); ++i) fill_buffer[i] = fill.pattern[i % 4];
-
-  const std::uint64_t size = input.size();
-  std::uint64_t pos = 0;
-  const auto copy_to = [&](std::uint64_t end) -> Status {
-    while (pos < end) {
-      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(end - pos, chunk));
-      DG_CHECK(sink(input.subspan(static_cast<std::size_t>(pos), n)));
-      pos += n;
+  std::uint64_t out = 0;  // output offset
+  const auto emit = [&](std::span<const std::byte> bytes) -> Status {
+    for (std::size_t done = 0; done < bytes.size();) {
+      const std::size_t n = std::min(bytes.size() - done, chunk);
+      DG_CHECK(sink(bytes.subspan(done, n)));
+      done += n;
+      out += n;
     }
     return ok_status();
   };
-  for (const ByteRange& s : spans) {
-    if (s.file_offset < pos || s.size > size || s.file_offset > size - s.size) {
-      return Error{Errc::bad_value, s.file_offset, "redaction spans must be sorted, disjoint and within the file"};
+  const auto emit_fill = [&](std::uint64_t n) -> Status {
+    while (n > 0) {
+      const std::size_t phase = static_cast<std::size_t>(out % 4);
+      const std::size_t m = static_cast<std::size_t>(std::min<std::uint64_t>({n, chunk, fill_buffer.size() - phase}));
+      DG_CHECK(sink(std::span<const std::byte>(fill_buffer).subspan(phase, m)));
+      out += m;
+      n -= m;
     }
-    DG_CHECK(copy_to(s.file_offset));
-    const std::uint64_t end = s.file_offset + s.size;
+    return ok_status();
+  };
+
+  for (const LayoutPiece& piece : layout.pieces) {
+    if (piece.made) {
+      DG_CHECK(emit(piece.bytes));
+      continue;
+    }
+    if (!within(piece.input.file_offset, piece.input.size)) {
+      return Error{Errc::bad_value, piece.input.file_offset, "a layout piece lies outside the input"};
+    }
+    std::uint64_t pos = piece.input.file_offset;
+    const std::uint64_t end = pos + piece.input.size;
+    // The first overwrite that ends after pos.
+    auto it = std::upper_bound(overwrites.begin(), overwrites.end(), pos,
+                               [](std::uint64_t p, const Overwrite& o) { return p < o.start; });
+    if (it != overwrites.begin() && std::prev(it)->end > pos) --it;
     while (pos < end) {
-      const std::size_t phase = static_cast<std::size_t>(pos % 4);
-      const std::size_t n = static_cast<std::size_t>(
-          std::min<std::uint64_t>({end - pos, chunk, fill_buffer.size() - phase}));
-      DG_CHECK(sink(std::span<const std::byte>(fill_buffer).subspan(phase, n)));
-      pos += n;
+      if (it != overwrites.end() && it->start <= pos) {
+        const std::uint64_t stop = std::min(it->end, end);
+        if (it->patch) {
+          DG_CHECK(emit(std::span<const std::byte>(*it->patch).subspan(static_cast<std::size_t>(pos - it->start),
+                                                                       static_cast<std::size_t>(stop - pos))));
+        } else {
+          DG_CHECK(emit_fill(stop - pos));
+        }
+        pos = stop;
+        if (pos >= it->end) ++it;
+        continue;
+      }
+      const std::uint64_t stop = it != overwrites.end() ? std::min(it->start, end) : end;
+      DG_CHECK(emit(input.subspan(static_cast<std::size_t>(pos), static_cast<std::size_t>(stop - pos))));
+      pos = stop;
     }
   }
-  return copy_to(size);
+  return ok_status();
 }
 
-Result<RedactOutcome> redact_dump(const Dump& dump, const ScanReport& report, const std::string& output_path,
-                                  const Fill& fill, const ScanOptions& options, const OpenOptions& open) {
+Status write_redacted(std::span<const std::byte> input, const std::vector<ByteRange>& spans, const Fill& fill,
+                      const ByteSink& sink, std::size_t chunk) {
+  OutputLayout same;
+  if (!input.empty()) same.pieces.push_back(LayoutPiece{false, ByteRange{0, input.size()}, {}});
+  return write_layout(input, same, spans, fill, sink, chunk);
+}
+
+VerifiedCopy::VerifiedCopy(RedactOutcome outcome, std::unique_ptr<StagedFile> file,
+                           std::optional<FileIdentity> replaces)
+    : outcome_(std::move(outcome)), file_(std::move(file)), replaces_(std::move(replaces)) {}
+VerifiedCopy::VerifiedCopy(VerifiedCopy&&) noexcept = default;
+VerifiedCopy& VerifiedCopy::operator=(VerifiedCopy&&) noexcept = default;
+VerifiedCopy::~VerifiedCopy() = default;
+
+Status VerifiedCopy::commit() { return file_->commit(replaces_); }
+Status VerifiedCopy::undo() { return file_->undo(); }
+void VerifiedCopy::settle() { file_->settle(); }
+
+Result<VerifiedCopy> write_verified_copy(const Dump& dump, const ScanReport& report, const RedactDestination& to,
+                                         const Fill& fill, const ScanOptions& options, const OpenOptions& open,
+                                         const RedactLayout& layout) {
+  std::optional<FileIdentity> replaces;
+  if (to.in_place) {
+    // Replacing the input is safe only while its path still names the file that was read.
+    if (!dump.source.identity || to.path != dump.source.path) {
+      return Error{Errc::bad_value, 0, "redacting in place needs the input's own path, read from a file"};
+    }
+    replaces = dump.source.identity;
+  }
   const std::span<const std::byte> input = dump.bytes();
   RedactOutcome outcome;
-  outcome.output_path = output_path;
+  outcome.output_path = to.path;
+  outcome.in_place = to.in_place;
   outcome.overwritten = plan_redaction(report, input.size());
   std::set<std::string> keys;
   for (const Finding& f : report.findings) {
@@ -155,48 +210,64 @@ Result<RedactOutcome> redact_dump(const Dump& dump, const ScanReport& report, co
   }
   outcome.keys = keys.size();
 
+  const ProgressCallback& progress = options.progress;
   Sha256Stream input_hash;
   for (std::size_t pos = 0; pos < input.size(); pos += std::min<std::size_t>(input.size() - pos, 8u << 20)) {
     input_hash.update(input.subspan(pos, std::min<std::size_t>(input.size() - pos, 8u << 20)));
+    if (progress) progress({"hash", {}, 0, 1, pos, input.size()});
   }
   outcome.input_sha256 = input_hash.finish();
 
-  TempOutput temp(output_path + ".XXXXXX");
-  DG_CHECK(temp.create());
+  // The layout: the input's, or the stack-only minidump a --drop heap asks for. A minidump the
+  // reader did not parse completely keeps its layout (its policy ranges are filled): the
+  // writer would have to guess at the parts it does not understand.
+  OutputLayout shape;
+  if (layout.stack_only && dump.model.format == Format::minidump) {
+    Result<StackOnlyRewrite> rewrite = plan_stack_only_minidump(dump.model, input);
+    if (rewrite) {
+      shape = std::move(rewrite->layout);
+      outcome.layout = std::move(rewrite->change);
+    } else {
+      outcome.layout_note = fmt::format("kept the input's layout and filled the dropped ranges: {}",
+                                        rewrite.error().message);
+    }
+  }
+  if (!outcome.layout && !input.empty()) shape.pieces.push_back(LayoutPiece{false, ByteRange{0, input.size()}, {}});
+
+  DG_TRY(StagedFile staged, StagedFile::create(to.path));
+  auto file = std::make_unique<StagedFile>(std::move(staged));
+  std::uint64_t planned = 0, written = 0;  // bytes of the layout, before any compression
+  for (const LayoutPiece& piece : shape.pieces) planned += piece.made ? piece.bytes.size() : piece.input.size;
   Sha256Stream output_hash;
   const ByteSink to_file = [&](std::span<const std::byte> bytes) -> Status {
     output_hash.update(bytes);
-    for (std::size_t done = 0; done < bytes.size();) {
-      const ssize_t n = write(temp.fd(), bytes.data() + done, bytes.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return os_error(fmt::format("cannot write {}", temp.path()));
-      done += static_cast<std::size_t>(n);
-    }
+    DG_CHECK(file->write(bytes));
     outcome.output_size += bytes.size();
     return ok_status();
   };
   // A compressed dump is redacted to the same compression (DECISIONS.md): the plain bytes go
   // through the compressor on their way to the file, and the hash and size are of the file.
   const std::unique_ptr<Compressor> compressor = make_compressor(dump.source.compression, to_file);
-  if (compressor) {
-    DG_CHECK(write_redacted(input, outcome.overwritten, fill,
-                            [&](std::span<const std::byte> bytes) { return compressor->write(bytes); }));
-    DG_CHECK(compressor->finish());
-  } else {
-    DG_CHECK(write_redacted(input, outcome.overwritten, fill, to_file));
-  }
+  const ByteSink to_writer = [&](std::span<const std::byte> bytes) -> Status {
+    DG_CHECK(compressor ? compressor->write(bytes) : to_file(bytes));
+    written += bytes.size();
+    if (progress) progress({"write", {}, 0, 1, written, planned});
+    return ok_status();
+  };
+  DG_CHECK(write_layout(input, shape, outcome.overwritten, fill, to_writer));
+  if (compressor) DG_CHECK(compressor->finish());
   outcome.output_compression = compressor ? dump.source.compression : "";
   outcome.output_sha256 = output_hash.finish();
-  if (fsync(temp.fd()) != 0) return os_error(fmt::format("cannot fsync {}", temp.path()));
-  DG_CHECK(temp.close_file());
+  DG_CHECK(file->finish_writing());
 
   // Verify before success: the copy as a reader sees it, scanned with the same options.
-  Result<Dump> copy = open_dump(temp.path(), open);
+  Result<Dump> copy = open_dump(file->temp_path(), open);
   if (!copy) {
     return Error{copy.error().code, copy.error().offset,
                  fmt::format("the redacted copy does not parse ({}); nothing was written", copy.error().message)};
   }
-  outcome.verification = scan_dump(*copy, options);
+  if (outcome.layout) DG_CHECK(check_stack_only(dump.model, copy->model));
+  outcome.verification = scan_dump(*copy, options, "verify");
   outcome.verification_complete = copy->model.complete;
   if (!outcome.verification.limits.empty()) {
     return Error{Errc::limit, 0,
@@ -209,9 +280,16 @@ Result<RedactOutcome> redact_dump(const Dump& dump, const ScanReport& report, co
                  fmt::format("the verification scan found {} findings in the redacted copy; nothing was written",
                              outcome.verification.findings.size())};
   }
-  DG_CHECK(rename_durably(temp.path(), output_path));
-  temp.renamed();
-  return outcome;
+  return VerifiedCopy(std::move(outcome), std::move(file), replaces);
+}
+
+Result<RedactOutcome> redact_dump(const Dump& dump, const ScanReport& report, const RedactDestination& to,
+                                  const Fill& fill, const ScanOptions& options, const OpenOptions& open,
+                                  const RedactLayout& layout) {
+  DG_TRY(VerifiedCopy copy, write_verified_copy(dump, report, to, fill, options, open, layout));
+  DG_CHECK(copy.commit());
+  copy.settle();
+  return copy.outcome();
 }
 
 }  // namespace dumpguard

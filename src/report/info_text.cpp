@@ -1,25 +1,15 @@
 #include "report/info_text.hpp"
 
+#include "report/text_table.hpp"
+
 #include <fmt/format.h>
 
-#include <array>
 #include <iterator>
 #include <map>
 
 namespace dumpguard {
 
 namespace {
-std::string human_size(std::uint64_t n) {
-  constexpr std::array<const char*, 5> units{"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(n);
-  std::size_t u = 0;
-  while (v >= 1024.0 && u + 1 < units.size()) {
-    v /= 1024.0;
-    ++u;
-  }
-  return u == 0 ? fmt::format("{} B", n) : fmt::format("{:.1f} {}", v, units[u]);
-}
-
 template <class... Args>
 void line(std::string& out, fmt::format_string<Args...> format, Args&&... args) {
   fmt::format_to(std::back_inserter(out), format, std::forward<Args>(args)...);
@@ -39,10 +29,10 @@ std::string info_text(const Dump& dump) {
   const DumpModel& m = dump.model;
   std::string out;
 
-  line(out, "{}: {} ({}), {}", dump.source.path, to_string(m.format), m.arch, human_size(dump.source.stored_size));
+  line(out, "{}: {} ({}), {}", dump.source.path, to_string(m.format), m.arch, human_bytes(dump.source.stored_size));
   if (!dump.source.compression.empty()) {
     line(out, "  {}-compressed; {} decompressed; offsets below refer to the decompressed stream",
-         dump.source.compression, human_size(dump.bytes().size()));
+         dump.source.compression, human_bytes(dump.bytes().size()));
   }
   std::uint64_t memory = 0, metadata = 0, unaccounted = 0;
   std::map<std::string, std::pair<std::size_t, std::uint64_t>> by_kind;
@@ -53,16 +43,16 @@ std::string info_text(const Dump& dump) {
     k.second += r.size;
   }
   for (const ByteRange& u : m.unaccounted) unaccounted += u.size;
-  line(out, "  {} regions: {} memory, {} metadata, {} unaccounted", m.regions.size(), human_size(memory),
-       human_size(metadata), human_size(unaccounted));
-  for (const auto& [kind, v] : by_kind) line(out, "    {:<13} {:>6} regions {:>12}", kind, v.first, human_size(v.second));
+  line(out, "  {} regions: {} memory, {} metadata, {} unaccounted", m.regions.size(), human_bytes(memory),
+       human_bytes(metadata), human_bytes(unaccounted));
+  for (const auto& [kind, v] : by_kind) line(out, "    {:<13} {:>6} regions {:>12}", kind, v.first, human_bytes(v.second));
 
   line(out, "");
   line(out, "  {:>5}  {:>12}  {:>18}  {:>10}  {:<5}  {:<12}  {}", "#", "file offset", "vaddr", "size", "perms", "kind", "owner");
   for (std::size_t i = 0; i < m.regions.size(); ++i) {
     const Region& r = m.regions[i];
     line(out, "  {:>5}  {:>#12x}  {:>18}  {:>10}  {:<5}  {:<12}  {}", i, r.file_offset,
-         r.vaddr ? fmt::format("{:#x}", *r.vaddr) : "-", human_size(r.size), r.perms ? to_string(*r.perms) : "-",
+         r.vaddr ? fmt::format("{:#x}", *r.vaddr) : "-", human_bytes(r.size), r.perms ? to_string(*r.perms) : "-",
          to_string(r.kind), owner_text(r.owner));
   }
   line(out, "");
@@ -72,13 +62,13 @@ std::string info_text(const Dump& dump) {
          t.stack_region ? fmt::format("{}", *t.stack_region) : "-");
   }
   line(out, "  modules: {}", m.modules.size());
-  for (const Module& mod : m.modules) line(out, "    {:#18x} {:>10}  {}", mod.base, human_size(mod.size), mod.path);
+  for (const Module& mod : m.modules) line(out, "    {:#18x} {:>10}  {}", mod.base, human_bytes(mod.size), mod.path);
   for (const EnvironmentBlock& e : m.environment) {
     line(out, "  environment: {} variables ({}), file offset {:#x}, {} ({})", e.variables, e.encoding, e.file_offset,
-         human_size(e.size), e.source);
+         human_bytes(e.size), e.source);
   }
   if (!m.unaccounted.empty()) {
-    line(out, "  unaccounted ranges: {} ({}), scanned as raw bytes", m.unaccounted.size(), human_size(unaccounted));
+    line(out, "  unaccounted ranges: {} ({}), scanned as raw bytes", m.unaccounted.size(), human_bytes(unaccounted));
   }
   for (const Warning& w : m.warnings) line(out, "  warning: offset {:#x}: {}", w.file_offset, w.message);
   if (!m.complete) line(out, "  the dump was only partly parsed");

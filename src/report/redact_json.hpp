@@ -7,6 +7,7 @@
 
 #include "dumpguard/dump.hpp"
 #include "dumpguard/redact.hpp"
+#include "report/text_table.hpp"
 
 namespace dumpguard {
 inline constexpr const char* kRedactSchema = "dumpguard-redact/1";
@@ -14,5 +15,7 @@ inline constexpr const char* kRedactSchema = "dumpguard-redact/1";
 // findings; a hunt stopped at its budget". A copy with findings is never written.
 std::string redact_verdict(const RedactOutcome& outcome);
 nlohmann::ordered_json redact_json(const Dump& input, const RedactOutcome& outcome, const Fill& fill);
-std::string redact_text(const Dump& input, const RedactOutcome& outcome, const Fill& fill);
+// For people: what was overwritten (a table, one row per key), the layout, the copy, the
+// verification, and the verdict last.
+std::string redact_text(const Dump& input, const RedactOutcome& outcome, const Fill& fill, const TextStyle& style = {});
 }  // namespace dumpguard

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <map>
+#include <string>
+#include <string_view>
 
 #include "report/scan_json.hpp"
 
@@ -19,6 +21,27 @@ const char* level_of(Severity s) {
   }
   return "error";
 }
+
+// SARIF 2.1.0 3.4.3 and 3.10.2: artifactLocation.uri is a URI reference (RFC 3986), and a file
+// path is not one as it stands: a space, '#', '%' or a non-ASCII byte makes it invalid, and a
+// ':' in the first segment of a relative path reads as a scheme. Every byte but the unreserved
+// characters and '/' is percent-encoded (RFC 3986 2.1), so "/tmp/crash 1.dmp" becomes
+// "/tmp/crash%201.dmp", an absolute-path reference that decodes back to the path.
+std::string uri_reference(std::string_view path) {
+  std::string out;
+  out.reserve(path.size());
+  for (const char c : path) {
+    const auto b = static_cast<unsigned char>(c);
+    const bool unreserved = (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') || (b >= '0' && b <= '9') ||
+                            b == '-' || b == '.' || b == '_' || b == '~' || b == '/';
+    if (unreserved) {
+      out.push_back(c);
+    } else {
+      out += fmt::format("%{:02X}", b);
+    }
+  }
+  return out;
+}
 }  // namespace
 
 nlohmann::ordered_json sarif_run(const Dump& dump, const ScanReport& report) {
@@ -32,6 +55,7 @@ nlohmann::ordered_json sarif_run(const Dump& dump, const ScanReport& report) {
                        {"properties", {{"detector", f.detector}}}});
     }
   }
+  const std::string uri = uri_reference(dump.source.path);
   auto results = nlohmann::ordered_json::array();
   for (const KeyGroup& g : report.keys) {
     const Finding& first = report.findings[g.findings.front()];
@@ -39,7 +63,7 @@ nlohmann::ordered_json sarif_run(const Dump& dump, const ScanReport& report) {
     for (std::size_t i : g.findings) {
       const Finding& f = report.findings[i];
       nlohmann::ordered_json physical = {
-          {"artifactLocation", {{"uri", dump.source.path}, {"index", 0}}},
+          {"artifactLocation", {{"uri", uri}, {"index", 0}}},
           {"region", {{"byteOffset", f.file_offset}, {"byteLength", f.length}}}};
       nlohmann::ordered_json location = {{"id", i}, {"physicalLocation", physical}};
       if (f.vaddr) {
@@ -66,7 +90,7 @@ nlohmann::ordered_json sarif_run(const Dump& dump, const ScanReport& report) {
          {{"name", "dumpguard"},
           {"version", DUMPGUARD_VERSION},
           {"rules", std::move(rules)}}}}},
-      {"artifacts", nlohmann::ordered_json::array({{{"location", {{"uri", dump.source.path}}},
+      {"artifacts", nlohmann::ordered_json::array({{{"location", {{"uri", uri}}},
                                                     {"length", dump.bytes().size()},
                                                     {"roles", {"analysisTarget"}}}})},
       {"results", std::move(results)},

@@ -256,7 +256,7 @@ constexpr std::uint64_t kReleaseEvery = std::uint64_t{64} << 20;
 
 }  // namespace
 
-ScanReport scan_dump(const Dump& dump, const ScanOptions& options) {
+ScanReport scan_dump(const Dump& dump, const ScanOptions& options, std::string_view progress_stage) {
   const std::vector<ScanArea> areas = areas_of(dump);
   auto detectors = make_detectors(options);
   CollectingSink sink;
@@ -284,12 +284,20 @@ ScanReport scan_dump(const Dump& dump, const ScanOptions& options) {
     }
   }
 
-  // Progress, in bytes of areas: the structure phase's chunks are the first half of the work;
-  // the second advances as each hunt finishes.
+  // Progress: the structure detectors share one pass over the areas (their chunks, counted as
+  // they finish), then each hunt is a pass of its own.
   std::uint64_t area_bytes = 0;
   for (const ScanArea& a : areas) area_bytes += a.bytes.size();
-  const std::uint64_t total = 2 * area_bytes;
-  if (options.progress) runner.on_progress([&](std::uint64_t done) { options.progress(done, total); });
+  std::size_t hunts = 0;
+  for (const auto& d : detectors) hunts += d->phase() == Detector::Phase::hunt ? 1 : 0;
+  Progress progress{progress_stage, "structure", 0, 1 + hunts, 0, area_bytes};
+  if (options.progress) {
+    options.progress(progress);
+    runner.on_progress([&](std::uint64_t done) {
+      progress.done = done;
+      options.progress(progress);
+    });
+  }
 
   const std::vector<PublicKey> supplied = supplied_public_keys(options.supplied_keys);
   std::vector<DetectorCost> costs(detectors.size());
@@ -303,11 +311,13 @@ ScanReport scan_dump(const Dump& dump, const ScanOptions& options) {
   sink.ring.mark_ca(options.trusted_public_keys);
   // Supplied keys are hunted whatever they are: the user asked about them.
   for (const PublicKey& k : supplied) sink.ring.add_supplied(k);
-  std::size_t hunts = 0, hunts_done = 0;
-  for (const auto& d : detectors) hunts += d->phase() == Detector::Phase::hunt ? 1 : 0;
   for (std::size_t d = 0; d < detectors.size(); ++d) {
     Detector& detector = *detectors[d];
     if (detector.phase() != Detector::Phase::hunt) continue;
+    ++progress.pass;
+    progress.step = detector.name();
+    progress.done = 0;
+    if (options.progress) options.progress(progress);
     // Hunts run one at a time, so the process's CPU time is this hunt's, on every thread.
     const double t0 = process_cpu_seconds();
     detector.scan_areas(context, sink);
@@ -315,16 +325,14 @@ ScanReport scan_dump(const Dump& dump, const ScanOptions& options) {
     detector.finish(context, sink);
     costs[d].scan_cpu_seconds += t1 - t0;
     costs[d].finish_cpu_seconds += process_cpu_seconds() - t1;
-    ++hunts_done;
-    if (options.progress) options.progress(area_bytes + area_bytes * hunts_done / hunts, total);
+    progress.done = area_bytes;
+    if (options.progress) options.progress(progress);
   }
-  if (options.progress) options.progress(total, total);
   // Every copy of everything the hunts proved, in one pass over the dump.
   const double closures_start = process_cpu_seconds();
   closures.run(context);
   const double closure_seconds = process_cpu_seconds() - closures_start;
   if (options.stats) options.stats->hunt_seconds = seconds_since(phase_start);
-  if (options.progress) options.progress(total, total);
 
   const auto settle_start = std::chrono::steady_clock::now();
 

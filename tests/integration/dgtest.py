@@ -108,7 +108,25 @@ def start_s_server(directory, key_path, cert_path):
     if not wait_for_port(port, timeout=60):
         proc.kill()
         raise RuntimeError("s_server did not start listening")
+    proc.port = port
     return proc
+
+
+def tls_get(port):
+    """One TLS handshake and HTTP GET to a local server (certificate not checked); returns the
+    response, so the server has used its key and holds session keys."""
+    import socket
+    import ssl
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as raw:
+        with context.wrap_socket(raw) as tls:
+            tls.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            response = b""
+            while chunk := tls.recv(4096):
+                response += chunk
+    return response
 
 
 def le_be_encodings(value):
@@ -130,13 +148,104 @@ def covered(findings, offset, length):
     return any(f["file_offset"] <= offset and offset + length <= f["file_offset"] + f["length"] for f in findings)
 
 
-def secret_encodings(secret):
-    """Every form a report could leak a secret in: raw, hex (both cases), base64, base64url, UTF-16LE."""
+# --- No output carries a secret (STYLE.md, "Secrets"; issue 6) ------------------------------
+# A leak is sought in every form an output could carry it in, and also for pieces of a long
+# secret, so that a report printing part of a key ("first 16 bytes: ...") is caught too.
+LEAK_PIECE = 16  # bytes; pieces start every LEAK_PIECE // 2 bytes, so any leaked run of 24 bytes holds one
+MIN_FORM = 8     # shorter forms would match by chance
+
+
+def _base64_runs(data, alphabet):
+    """The base64 (or base64url) characters fixed by `data` alone, whatever bytes come before
+    and after it in a longer encoded stream: one run for each alignment of data modulo 3."""
     import base64
-    forms = [secret, secret.hex().encode(), secret.hex().upper().encode(),
-             base64.b64encode(secret).rstrip(b"="), base64.urlsafe_b64encode(secret).rstrip(b"=")]
-    forms.append(secret.hex().encode("utf-16-le"))
-    return [f for f in forms if len(f) >= 8]
+    encode = base64.urlsafe_b64encode if alphabet == "url" else base64.b64encode
+    runs = []
+    for pad in range(3):
+        text = encode(bytes(pad) + data).rstrip(b"=")
+        first = 4 if pad else 0               # the group holding the padding bytes is not data's alone
+        last = (pad + len(data)) // 3 * 4      # whole groups; a partial last group depends on what follows
+        runs.append(text[first:last] if last > first else b"")
+    return runs
+
+
+def leak_forms(secret):
+    """(form name, bytes) for every encoding of `secret` a report could carry: raw; hex in lower
+    and upper case; base64 and base64url at each alignment in a longer stream; UTF-16LE of the
+    raw text, of the hex and of the base64 forms; and the bytes read as Latin-1 and written as
+    UTF-8 or as a JSON string (what a JSON writer given the bytes would print)."""
+    import json
+    as_text = secret.decode("latin-1")
+    forms = [("raw", secret), ("hex", secret.hex().encode()), ("HEX", secret.hex().upper().encode())]
+    for alphabet in ("std", "url"):
+        for i, run in enumerate(_base64_runs(secret, alphabet)):
+            forms.append((f"base64{'url' if alphabet == 'url' else ''}/{i}", run))
+    forms += [(f"utf16le({name})", form.decode("latin-1").encode("utf-16-le")) for name, form in list(forms)]
+    forms += [("latin1-as-utf8", as_text.encode("utf-8")),
+              ("json-string", json.dumps(as_text, ensure_ascii=False)[1:-1].encode("utf-8")),
+              ("json-string-ascii", json.dumps(as_text)[1:-1].encode())]
+    return [(name, form) for name, form in forms if len(form) >= MIN_FORM]
+
+
+def _named(items, prefix):
+    if isinstance(items, dict):
+        return list(items.items())
+    return [(f"{prefix} {i}", item) for i, item in enumerate(items)]
+
+
+def _as_bytes(value):
+    return value.encode() if isinstance(value, str) else bytes(value)
+
+
+def search_forms(secret, piece_forms=True):
+    """[(form name, bytes)]: leak_forms() of the whole secret and of each LEAK_PIECE-byte piece
+    of it (starting every LEAK_PIECE // 2 bytes), so that part of a secret is found too. With
+    piece_forms False, the pieces are taken raw only (what a partly overwritten copy in a dump
+    would leave), which costs twenty times fewer searches."""
+    secret = _as_bytes(secret)
+    if len(secret) < MIN_FORM:
+        raise AssertionError(f"a {len(secret)}-byte secret is too short to search for")
+    pieces = [("whole", secret)]
+    if len(secret) > LEAK_PIECE:
+        pieces += [(f"bytes {at}..{at + LEAK_PIECE}", secret[at:at + LEAK_PIECE])
+                   for at in range(0, len(secret) - LEAK_PIECE + 1, LEAK_PIECE // 2)]
+    return [(f"{piece_name}, as {form_name}", form) for piece_name, piece in pieces
+            for form_name, form in (leak_forms(piece) if piece_forms or piece is secret else [("raw", piece)])]
+
+
+def find_secrets(data, secrets, windows=None):
+    """[(secret name, form name, offset)]: the first place each search_forms() form of each
+    secret (whole in every encoding, pieces raw) occurs in data. With windows ([(offset, size)]), only the raw whole secret is
+    sought in all of data, and the other forms in the windows (for dumps too large to search
+    thousands of times: the caller proves the rest of the data unchanged)."""
+    hits = []
+    for secret_name, secret in _named(secrets, "secret"):
+        for form_name, form in search_forms(secret, piece_forms=False):
+            spans = [(0, len(data))]
+            if windows is not None and form_name != "whole, as raw":
+                spans = windows
+            for start, size in spans:
+                at = data.find(form, start, start + size)
+                if at >= 0:
+                    hits.append((secret_name, form_name, at))
+                    break
+    return hits
+
+
+def assert_no_secret(outputs, secrets):
+    """Fails when any output holds any secret, or any LEAK_PIECE-byte piece of one, in any form
+    of leak_forms(). outputs and secrets: dicts of name -> bytes (str is UTF-8 encoded), or
+    lists. The failure names the secret, the form and the output, never the bytes."""
+    outs = [(name, _as_bytes(data)) for name, data in _named(outputs, "output")]
+    for secret_name, secret in _named(secrets, "secret"):
+        try:
+            forms = search_forms(secret)
+        except AssertionError as e:
+            raise AssertionError(f"{secret_name}: {e}") from None
+        for form_name, form in forms:
+            for out_name, data in outs:
+                if form in data:
+                    raise AssertionError(f"{secret_name} ({form_name}) appears in {out_name}")
 
 
 NGINX_CONFIG = """

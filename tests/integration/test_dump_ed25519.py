@@ -42,8 +42,7 @@ class Ed25519Seed(dgtest.DumpTestCase):
         self.assertIn("verified", status[fp]["statement"])
         others = [s for s in report["supplied"] if s["fingerprint"] != fp]
         self.assertEqual([s["status"] for s in others], ["absent"])
-        for form in dgtest.secret_encodings(seed):
-            self.assertNotIn(form, out + err)
+        dgtest.assert_no_secret({"stdout": out, "stderr": err}, {"Ed25519 seed": seed})
 
 
 if __name__ == "__main__":

@@ -42,10 +42,6 @@ def rsa_components(key_path):
     return {"p": n.p, "q": n.q, "d": n.d, "dp": n.dmp1, "dq": n.dmq1, "qinv": n.iqmp}
 
 
-def leak_forms(secret):
-    return dgtest.secret_encodings(secret) + [secret.decode("latin-1").encode("utf-16-le")]
-
-
 def gdb_threads(program, core):
     proc = subprocess.run(["gdb", "-nx", "-batch", "-ex", "info threads", "-ex", "thread apply all bt", program, core],
                           capture_output=True, text=True, timeout=300)
@@ -159,11 +155,9 @@ class RedactKeyHolder(dgtest.DumpTestCase):
         self.assertEqual(self.out_bytes[pos:], self.input_bytes[pos:])
 
     def test_no_output_carries_secret_bytes(self):
-        outputs = self.stdout + self.stderr + read(self.report_path)
-        for name, value in self.components.items():
-            for encoding in dgtest.le_be_encodings(value):
-                for form in leak_forms(encoding):
-                    self.assertNotIn(form, outputs, f"{name} leaked into an output")
+        dgtest.assert_no_secret({"stdout": self.stdout, "stderr": self.stderr, "report": read(self.report_path)},
+                                {f"{name} ({e})": b for name, value in self.components.items()
+                                 for e, b in zip(("be", "le"), dgtest.le_be_encodings(value))})
 
     def test_fill_0defaced(self):
         out = os.path.join(self.d, "defaced.core")
@@ -235,8 +229,7 @@ class RedactAesEvp(dgtest.DumpTestCase):
             for name, schedule in test_dump_aes.schedules(key).items():
                 seen += len(dgtest.occurrences(before, schedule))
                 self.assertEqual(dgtest.occurrences(after, schedule), [], f"AES-{len(key) * 8} {name} left")
-            for form in leak_forms(key):
-                self.assertNotIn(form, stdout + err)
+            dgtest.assert_no_secret({"stdout": stdout, "stderr": err}, {f"AES-{len(key) * 8} key": key})
         self.assertGreater(seen, 0, "the input holds no schedule: the check would prove nothing")
         code, out_json, err = dgtest.run_dumpguard("scan", "--json", "--fingerprint-key", fp_key, out)
         self.assertEqual(code, 0, err)

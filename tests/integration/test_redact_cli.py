@@ -72,9 +72,8 @@ class RedactCli(dgtest.DumpTestCase):
             expected = bytes([0x0D, 0xEF, 0xAC, 0xED][(start + i) % 4] for i in range(length))
             self.assertEqual(data[start:start + length], expected)
         outputs = stdout + err + read(report_path)
-        for secret in (der, body, n.d.to_bytes(256, "big"), n.p.to_bytes(128, "big")):
-            for form in dgtest.secret_encodings(secret) + [secret.decode("latin-1").encode("utf-16-le")]:
-                self.assertNotIn(form, outputs)
+        dgtest.assert_no_secret([outputs], {"DER": der, "PEM body": body, "d": n.d.to_bytes(256, "big"),
+                                            "p": n.p.to_bytes(128, "big"), "q": n.q.to_bytes(128, "big")})
         code, _, err = dgtest.run_dumpguard("scan", "--raw", "--fingerprint-key", self.fp_key(), out)
         self.assertEqual(code, 0, err)
 
@@ -138,6 +137,25 @@ class RedactCli(dgtest.DumpTestCase):
             self.assertEqual(code, 2, name)
             self.assertEqual(len(err.decode().strip().splitlines()), 1, err)
             self.assertEqual([f for f in os.listdir(self.tmp) if f.startswith(name + ".out")], [])
+
+    def test_repeatable_options_take_one_value_each(self):
+        """README's synopsis, `redact [scan options] DUMP -o OUT`: a repeatable option given
+        right before the dump takes one value, and the dump stays the dump."""
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.TraditionalOpenSSL,
+                                serialization.NoEncryption())
+        pub = self.write("key.pub.der", key.public_key().public_bytes(serialization.Encoding.DER,
+                                                                      serialization.PublicFormat.SubjectPublicKeyInfo))
+        image = self.write("image.raw", bytes(range(256)) * 8 + der + bytes(range(256)) * 8)
+        out = os.path.join(self.tmp, "out.raw")
+        code, _, err = dgtest.run_dumpguard("redact", "--raw", "--fingerprint-key", self.fp_key(), "--pubkey", pub,
+                                            "--drop", "metadata", image, "-o", out)
+        self.assertEqual(code, 0, err)
+        self.assertNotIn(der, read(out))
+        code, stdout, err = dgtest.run_dumpguard("scan", "--raw", "--json", "--fingerprint-key", self.fp_key(),
+                                                 "--pubkey", pub, "--pubkey", pub, image)
+        self.assertEqual(code, 1, err)
+        self.assertEqual([s["status"] for s in json.loads(stdout)["supplied"]], ["present", "present"])
 
     def test_usage_errors_exit_2(self):
         path = self.write("a.raw", bytes(64))

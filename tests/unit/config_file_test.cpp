@@ -133,13 +133,17 @@ TEST_F(ConfigFile, UnknownKeysAndTablesAreErrorsAtTheirLine) {
   EXPECT_NE(e.find("\"pubkeys\""), std::string::npos) << e;
   EXPECT_NE(e.find("fingerprint-key, pubkey"), std::string::npos) << "lists the keys: " << e;
 
-  e = error_of("[scan]\nfail-on = \"high\"\n\n[gate]\ninbox = \"/srv/inbox\"\n");
+  e = error_of("[scan]\nfail-on = \"high\"\n\n[gateway]\ninbox = \"/srv/inbox\"\n");
   EXPECT_TRUE(at(e, file, 4, 2)) << "the table's name in its header";
-  EXPECT_NE(e.find("unknown table \"gate\""), std::string::npos) << e;
+  EXPECT_NE(e.find("unknown table \"gateway\""), std::string::npos) << e;
+
+  e = error_of("[scan]\nfail-on = \"high\"\n\n[gate]\ninbox = \"/srv/inbox\"\n");
+  EXPECT_TRUE(at(e, file, 5, 1)) << e;
+  EXPECT_NE(e.find("unknown key \"inbox\" in [gate]"), std::string::npos) << e;
 
   e = error_of("format = \"dumpguard-config/1\"\n[scan]\n");
   EXPECT_TRUE(at(e, file, 1, 1));
-  EXPECT_NE(e.find("outside [scan]"), std::string::npos) << e;
+  EXPECT_NE(e.find("outside [scan] and [gate]"), std::string::npos) << e;
 
   // A dotted key reaches into [scan] just as well, and is checked just as well.
   e = error_of("scan.fail-on = \"low\"\nscan.tolerance = 1\n");
@@ -289,6 +293,68 @@ TEST_F(ConfigFile, AMissingFileIsAnError) {
   auto config = read_config_file(etc("missing.toml"));
   ASSERT_FALSE(config);
   EXPECT_EQ(config.error().message.rfind(etc("missing.toml") + ": ", 0), 0u) << config.error().message;
+}
+
+TEST_F(ConfigFile, TheGateTableIsRead) {
+  const std::string path = write("etc/dumpguard.toml", R"([scan]
+fail-on = "high"
+
+[gate]
+max-size = "64M"
+formats = ["elf-core"]
+drop = ["env"]
+
+[gate.actions]
+default = "quarantine"
+"rsa-prime" = "redact"
+aes-key-schedule = "redact"
+
+[[gate.key]]
+pubkey = "keys/signing.pem"
+action = "quarantine"
+
+[[gate.key]]
+fingerprint = "sha256:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+action = "redact"
+)");
+  auto config = read_config_file(path);
+  ASSERT_TRUE(config) << config.error().message;
+  const GateConfig& gate = config->gate;
+  EXPECT_EQ(gate.max_size, std::uint64_t{64} << 20);
+  ASSERT_TRUE(gate.formats);
+  EXPECT_EQ(*gate.formats, std::vector<std::string>{"elf-core"});
+  EXPECT_EQ(gate.drop, std::vector<std::string>{"env"});
+  EXPECT_EQ(gate.default_action, "quarantine");
+  EXPECT_EQ(gate.actions.size(), 2u);
+  EXPECT_EQ(gate.actions.at("rsa-prime"), "redact");
+  ASSERT_EQ(gate.keys.size(), 2u);
+  EXPECT_EQ(gate.keys[0].pubkey, etc("keys/signing.pem")) << "relative to the config's directory";
+  EXPECT_EQ(gate.keys[0].action, "quarantine");
+  EXPECT_EQ(gate.keys[1].fingerprint.substr(0, 7), "sha256:");
+  EXPECT_EQ(gate.keys[1].action, "redact");
+
+  auto bytes = parse_config("[gate]\nmax-size = 1048576\n", "x.toml");
+  ASSERT_TRUE(bytes) << bytes.error().message;
+  EXPECT_EQ(bytes->gate.max_size, 1048576u);
+}
+
+TEST_F(ConfigFile, AGatePolicyWithAMistakeIsRefused) {
+  const std::string file = etc("bad.toml");
+  EXPECT_TRUE(at(error_of("[gate]\nmax-size = \"64Q\"\n"), file, 2, 12));
+  EXPECT_TRUE(at(error_of("[gate]\nmax-size = 0\n"), file, 2, 12));
+  EXPECT_TRUE(at(error_of("[gate]\nmax-size = \"99999999999999999999G\"\n"), file, 2, 12));
+  EXPECT_TRUE(at(error_of("[gate]\nformats = [\"raw\"]\n"), file, 2, 12));
+  EXPECT_TRUE(at(error_of("[gate.actions]\nrsa-prime = \"delete\"\n"), file, 2, 13));
+  EXPECT_TRUE(at(error_of("[gate.actions]\n\"RSA Prime\" = \"redact\"\n"), file, 2, 1));
+  // A key rule needs one way to name the key, and an action.
+  EXPECT_NE(error_of("[[gate.key]]\naction = \"quarantine\"\n").find("either pubkey or fingerprint"), std::string::npos);
+  EXPECT_NE(error_of("[[gate.key]]\nfingerprint = \"sha256:00\"\naction = \"quarantine\"\n").find("64 hex digits"),
+            std::string::npos);
+  EXPECT_NE(error_of("[[gate.key]]\npubkey = \"a.pem\"\n").find("needs an action"), std::string::npos);
+  EXPECT_NE(error_of("[[gate.key]]\npubkey = \"a.pem\"\naction = \"quarantine\"\ncomment = 1\n").find("unknown key"),
+            std::string::npos);
+  EXPECT_NE(error_of("[gate]\nkey = 1\n").find("array of tables"), std::string::npos);
+  EXPECT_NE(error_of("gate = 1\n").find("must be a table"), std::string::npos);
 }
 
 }  // namespace

@@ -1,0 +1,38 @@
+// The gate's one way to the audit log (gate/audit_log.hpp): the key is read and the log
+// constructed here and nowhere else in the gate. Several gate processes on one host may share
+// one log: AuditLog holds flock(2) on the log file for each append and rereads its head, so the
+// records of all of them form one chain. What kill -9 leaves (a torn last record, a checkpoint
+// one record behind) is repaired here when the gate starts.
+#pragma once
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "dumpguard/result.hpp"
+#include "gate/audit_log.hpp"
+#include "io/unique_fd.hpp"
+
+namespace dumpguard {
+
+class AuditTrail {
+ public:
+  // `key_file`: the log's key as `audit keygen` makes it (HMAC or Ed25519). `checkpoint`: where the head and count go
+  // after every record.
+  static Result<AuditTrail> open(const std::string& log, const std::string& key_file, const std::string& checkpoint);
+  AuditTrail(AuditTrail&&) = default;
+  AuditTrail& operator=(AuditTrail&&) = default;
+  ~AuditTrail();  // wipes this copy of the key
+  // Appends one record, fsync'd. An error here is the gate's own failure: the caller stops.
+  Status record(const std::string& event, nlohmann::ordered_json data);
+
+ private:
+  AuditTrail() = default;
+  std::string path_;
+  std::string checkpoint_;
+  std::vector<std::uint8_t> key_;
+  UniqueFd lock_;
+  std::optional<AuditLog> log_;
+};
+
+}  // namespace dumpguard

@@ -1,0 +1,133 @@
+// The gate's loop: set up its directories, instance and audit trail, finish what an earlier run
+// left, then list the inbox, set refused entries aside, take ready dumps one at a time, and wait.
+#include "gate/gate.hpp"
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <fmt/format.h>
+
+#include "gate/audit_trail.hpp"
+#include "gate/directory_store.hpp"
+#include "gate/durable_files.hpp"
+#include "gate/instance.hpp"
+#include "gate/pipeline.hpp"
+#include "io/whole_file.hpp"
+
+namespace dumpguard {
+
+namespace {
+
+volatile std::sig_atomic_t stop_requested = 0;
+extern "C" void on_stop_signal(int) { stop_requested = 1; }
+
+// Without SA_RESTART, so that the wait for the inbox returns at once; the dump in hand is
+// finished first, and nothing is left half done in any case (the steps survive kill -9).
+void install_stop_handlers() {
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  for (const int signal : {SIGTERM, SIGINT, SIGHUP}) sigaction(signal, &action, nullptr);
+}
+
+Result<dev_t> device_of(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return os_error(fmt::format("cannot stat {}", path));
+  if (!S_ISDIR(st.st_mode)) return Error{Errc::io, 0, fmt::format("{} is not a directory", path)};
+  return st.st_dev;
+}
+
+}  // namespace
+
+Status run_gate(const GateOptions& o, const GateMessages& say) {
+  // Every file and directory the gate makes is its own alone: 0600 and 0700.
+  umask(077);
+  // The gate maps dumps full of secrets: it must never leave a core of its own (least of all
+  // in an inbox it watches), and no other process of its user may ptrace it.
+  const rlimit no_core{0, 0};
+  setrlimit(RLIMIT_CORE, &no_core);
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  DG_TRY(const dev_t inbox_device, device_of(o.inbox));
+  for (const std::string* dir : {&o.release, &o.quarantine, &o.work}) DG_CHECK(make_private_dir(*dir));
+  DG_TRY(const dev_t work_device, device_of(o.work));
+  if (work_device != inbox_device) {
+    return Error{Errc::bad_value, 0,
+                 fmt::format("the work directory {} is not on the file system of the inbox {}: claims are renames, "
+                             "so it must be (the default is INBOX/.dumpguard-work)",
+                             o.work, o.inbox)};
+  }
+  const std::string refused = o.work + "/refused";
+  DG_CHECK(make_private_dir(refused));
+
+  DG_TRY(std::unique_ptr<Instance> instance, Instance::start(o.work, o.instance, o.lease));
+  DG_TRY(AuditTrail audit, AuditTrail::open(o.audit, o.audit_key, o.checkpoint));
+  DG_TRY(DirectoryStore inbox, DirectoryStore::open(o.inbox, true, o.settle, o.instance));
+  DG_TRY(DirectoryStore release, DirectoryStore::open(o.release, false, 0, o.instance));
+  DG_TRY(DirectoryStore quarantine, DirectoryStore::open(o.quarantine, false, 0, o.instance));
+  Pipeline pipeline(o, instance->id(), inbox, release, quarantine, audit, refused, say);
+  const WorkDirs own = work_dirs_of(instance->dir(), instance->id());
+
+  stop_requested = 0;
+  install_stop_handlers();
+  const std::string watching = inbox.uses_inotify() ? "inotify" : "polling";
+  DG_CHECK(audit.record("started", {{"instance", instance->id()},
+                                    {"pid", static_cast<long>(getpid())},
+                                    {"inbox", o.inbox},
+                                    {"release", o.release},
+                                    {"quarantine", o.quarantine},
+                                    {"watching", watching},
+                                    {"once", o.once}}));
+  say(fmt::format("gate {}: watching {} ({}), releasing to {}, quarantining to {}", instance->id(), o.inbox, watching,
+                  o.release, o.quarantine));
+  DG_CHECK(pipeline.recover_own(own));
+
+  using Clock = std::chrono::steady_clock;
+  const auto seconds = [](double s) { return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s)); };
+  Clock::time_point last_stale_check{};
+  Clock::time_point last_progress = Clock::now();
+  const auto poll = std::chrono::milliseconds(static_cast<long>(o.poll * 1000));
+  // --once waits this long for files that are still settling, then leaves them for the next run.
+  const auto once_patience = seconds(o.settle + 2 * o.poll);
+  while (stop_requested == 0) {
+    if (Clock::now() - last_stale_check >= seconds(std::max(1.0, o.lease / 2))) {
+      for (StaleInstance& stale : find_stale_instances(o.work, instance->id(), o.lease)) {
+        DG_CHECK(pipeline.recover_stale(work_dirs_of(stale.dir, stale.id)));
+      }
+      last_stale_check = Clock::now();
+    }
+    DG_TRY(const std::vector<StoreEntry> entries, inbox.list());
+    bool progress = false;
+    bool waiting = false;
+    for (const StoreEntry& entry : entries) {
+      if (stop_requested != 0) break;
+      if (entry.state == StoreEntry::State::refused) {
+        DG_CHECK(pipeline.refuse(entry.name, entry.refusal));
+        progress = true;
+      } else if (entry.state == StoreEntry::State::ready && !pipeline.resting(entry.name)) {
+        // Taken by this gate or by another: either way the listing has changed.
+        DG_CHECK(pipeline.take(own, entry.name));
+        progress = true;
+      } else {
+        waiting = true;
+      }
+    }
+    if (progress) {
+      last_progress = Clock::now();
+      continue;
+    }
+    if (o.once && (!waiting || Clock::now() - last_progress > once_patience)) break;
+    inbox.wait(poll);
+  }
+  DG_CHECK(audit.record("stopped", {{"instance", instance->id()},
+                                    {"why", stop_requested != 0 ? "a signal" : "--once: nothing left to take"}}));
+  say(fmt::format("gate {}: stopped", instance->id()));
+  return ok_status();
+}
+
+}  // namespace dumpguard
