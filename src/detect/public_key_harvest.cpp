@@ -21,9 +21,18 @@ class PublicKeyHarvest final : public AnchoredDetector {
   // A SEQUENCE of at least 16 bytes (short form, or 1 to 4 length bytes in DER's shortest
   // form) whose content starts with a SEQUENCE (certificate, SubjectPublicKeyInfo) or an
   // INTEGER (PKCS#1 RSAPublicKey).
+  // In the short form, try_at's own tests are spelled out: DER's shortest form makes the inner
+  // SEQUENCE short too, with at least 4 bytes starting with [0], an INTEGER or an OID; an
+  // INTEGER first needs 70 bytes. Without this, "0", any character, "0" matched digits in
+  // text: 3.6 million anchors on the 1 GiB benchmark core, 9 with it (README, issue 8).
   std::vector<AnchorPattern> anchors() const override {
     std::vector<AnchorPattern> a;
-    a.push_back(AnchorPattern::literal("\x30").then_range(0x10, 0x7f).then_one_of({0x02, 0x30}));
+    a.push_back(AnchorPattern::literal("\x30")
+                    .then_range(0x10, 0x7f)
+                    .then("\x30")
+                    .then_range(0x04, 0x7f)
+                    .then_one_of({0xA0, der::kInteger, der::kOid}));
+    a.push_back(AnchorPattern::literal("\x30").then_range(70, 0x7f).then_one_of({der::kInteger}));
     a.push_back(AnchorPattern::literal("\x30\x81").then_range(0x80, 0xff).then_one_of({0x02, 0x30}));
     for (std::uint8_t count = 2; count <= 4; ++count) {
       a.push_back(AnchorPattern::literal("\x30")

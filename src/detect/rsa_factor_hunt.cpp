@@ -282,28 +282,49 @@ class RsaFactorHunt final : public Detector {
     std::vector<std::vector<Candidate>> streams(kStreamsPerLength * lengths.size());
     const auto* data = reinterpret_cast<const std::uint8_t*>(window.bytes.data());
     const LimbSearch search = limb_search(context, area, window, chunk, 0);
-    std::vector<ChunkTarget> targets;
-    // dmax may exceed top: up to twice the limbs, as BN_MONT_CTX sizes some of its numbers.
-    for (std::size_t len : lengths) targets.push_back({len, len + 64});
-    for_each_chunk_of(search, targets, [&](std::size_t l, std::size_t o) {
-      streams[l * kStreamsPerLength].push_back({data + o, window.file_offset + o});
-    });
-    for_each_bignum_of(search, lengths, *map_, [&](std::size_t l, std::uint64_t at) {
-      streams[l * kStreamsPerLength + 1].push_back({all + at, at});
-    });
-    integer_candidates(search, lengths, [&](std::size_t l, std::size_t o) {
-      streams[l * kStreamsPerLength + 2].push_back({data + o, window.file_offset + o});
-    });
+    // A stream is open while some modulus of its length may still be first factored there;
+    // each walk gathers only the open streams' lengths, and is skipped when none is open (once
+    // a held key is factored, later chunks walk nothing).
+    const auto open_at = [&](std::size_t stream) {
+      const std::uint64_t position = pass_position(chunk.area, stream, c);
+      const std::size_t len = lengths[stream / kStreamsPerLength];
+      for (std::size_t i = 0; i < moduli_.size(); ++i) {
+        if (moduli_[i].prime_len == len && !earliest[i].before(position)) return true;
+      }
+      return false;
+    };
+    std::array<std::vector<std::size_t>, kStreamsPerLength> walk_lengths, walk_index;  // per kind
+    for (std::size_t l = 0; l < lengths.size(); ++l) {
+      for (std::size_t kind = 0; kind < kStreamsPerLength; ++kind) {
+        if (!open_at(l * kStreamsPerLength + kind)) continue;
+        walk_lengths[kind].push_back(lengths[l]);
+        walk_index[kind].push_back(l);
+      }
+    }
+    if (!walk_lengths[0].empty()) {
+      std::vector<ChunkTarget> targets;
+      // dmax may exceed top: up to twice the limbs, as BN_MONT_CTX sizes some of its numbers.
+      for (std::size_t len : walk_lengths[0]) targets.push_back({len, len + 64});
+      for_each_chunk_of(search, targets, [&](std::size_t l, std::size_t o) {
+        streams[walk_index[0][l] * kStreamsPerLength].push_back({data + o, window.file_offset + o});
+      });
+    }
+    if (!walk_lengths[1].empty()) {
+      for_each_bignum_of(search, walk_lengths[1], *map_, [&](std::size_t l, std::uint64_t at) {
+        streams[walk_index[1][l] * kStreamsPerLength + 1].push_back({all + at, at});
+      });
+    }
+    if (!walk_lengths[2].empty()) {
+      integer_candidates(search, walk_lengths[2], [&](std::size_t l, std::size_t o) {
+        streams[walk_index[2][l] * kStreamsPerLength + 2].push_back({data + o, window.file_offset + o});
+      });
+    }
     for (std::size_t stream = 0; stream < streams.size() && !out.stop; ++stream) {
       const std::size_t len = lengths[stream / kStreamsPerLength];
       const bool little_endian = stream % kStreamsPerLength != 2;
       const std::uint64_t position = pass_position(chunk.area, stream, c);
       // Every modulus of this length was factored at an earlier position: nothing here matters.
-      bool open = false;
-      for (std::size_t i = 0; i < moduli_.size() && !open; ++i) {
-        open = moduli_[i].prime_len == len && !earliest[i].before(position);
-      }
-      if (!open) continue;
+      if (!open_at(stream)) continue;
       for (std::size_t at = 0; at < streams[stream].size() && !out.stop; ++at) {
         const std::uint8_t* p = streams[stream][at].bytes;
         const std::uint64_t file_offset = streams[stream][at].file_offset;
