@@ -1,5 +1,7 @@
 #include "detect/anchors.hpp"
 
+#include "detect/anchor_prefilter.hpp"
+
 #include <fmt/format.h>
 #include <hs.h>
 
@@ -82,8 +84,12 @@ void find_anchors(std::span<const AnchorPattern> patterns, std::span<const std::
   }
 }
 
-AnchorDatabase::AnchorDatabase(std::vector<AnchorPattern> patterns) : patterns_(std::move(patterns)) {
+AnchorDatabase::AnchorDatabase(std::vector<AnchorPattern> patterns, Engine engine) : patterns_(std::move(patterns)) {
   if (patterns_.empty()) return;
+  if (engine == Engine::best && AnchorPrefilter::best_width() != AnchorPrefilter::Width::none) {
+    prefilter_ = std::make_unique<const AnchorPrefilter>(patterns_);
+    return;
+  }
   std::vector<std::string> expressions;
   std::vector<const char*> pointers;
   std::vector<unsigned> flags, ids;
@@ -107,6 +113,7 @@ AnchorDatabase::~AnchorDatabase() {
 }
 
 AnchorScanner::AnchorScanner(const AnchorDatabase& database) : database_(database) {
+  if (database_.prefilter_) return;
   if (database_.database_ && hs_alloc_scratch(database_.database_, &scratch_) != HS_SUCCESS) throw std::bad_alloc();
 }
 
@@ -130,6 +137,7 @@ int on_match(unsigned int id, unsigned long long /*from*/, unsigned long long to
 }  // namespace
 
 void AnchorScanner::scan(std::span<const std::byte> bytes, AnchorHits& hits) {
+  if (database_.prefilter_) return database_.prefilter_->scan(bytes, hits, AnchorPrefilter::best_width());
   const auto& patterns = database_.patterns_;
   hits.resize(patterns.size());
   for (auto& h : hits) h.clear();

@@ -29,6 +29,7 @@ class AnchorPattern {
   AnchorPattern& then_any(std::size_t count = 1);                   // count positions, any byte
 
   std::size_t length() const { return positions_.size(); }
+  bool allows(std::size_t position, std::uint8_t byte) const { return positions_[position].test(byte); }
   bool matches(const std::uint8_t* p) const;
   // The Vectorscan expression (every byte escaped, classes for sets).
   std::string expression() const;
@@ -47,10 +48,15 @@ std::vector<std::size_t> merged(const AnchorHits& hits);
 // small inputs; the scanner uses AnchorDatabase.
 void find_anchors(std::span<const AnchorPattern> patterns, std::span<const std::byte> bytes, AnchorHits& hits);
 
-// Many detectors' patterns in one Vectorscan block-mode database, compiled once per scan.
+class AnchorPrefilter;
+
+// Many detectors' patterns, prepared once per scan for one pass: with AVX2 or AVX-512BW a
+// vector prefilter (detect/anchor_prefilter.hpp), else one Vectorscan block-mode database.
 class AnchorDatabase {
  public:
-  explicit AnchorDatabase(std::vector<AnchorPattern> patterns);  // throws std::logic_error: a bad pattern is a bug
+  enum class Engine { best, vectorscan };  // vectorscan: for tests, whatever the CPU has
+  // Throws std::logic_error: a bad pattern is a bug.
+  explicit AnchorDatabase(std::vector<AnchorPattern> patterns, Engine engine = Engine::best);
   ~AnchorDatabase();
   AnchorDatabase(const AnchorDatabase&) = delete;
   AnchorDatabase& operator=(const AnchorDatabase&) = delete;
@@ -59,7 +65,8 @@ class AnchorDatabase {
  private:
   friend class AnchorScanner;
   std::vector<AnchorPattern> patterns_;
-  hs_database* database_ = nullptr;
+  std::unique_ptr<const AnchorPrefilter> prefilter_;  // set when the CPU has the vectors for it
+  hs_database* database_ = nullptr;                  // otherwise
 };
 
 // One thread's scratch for an AnchorDatabase.

@@ -1,0 +1,203 @@
+#include "detect/anchor_prefilter.hpp"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <limits>
+
+namespace dumpguard {
+
+namespace {
+
+// A group of patterns sharing a bucket, as nibble sets per position (bit n: nibble n allowed).
+struct Group {
+  std::vector<std::size_t> patterns;
+  std::array<std::uint16_t, AnchorPrefilter::kPositions> lo{}, hi{};
+
+  // The fraction of random bytes the group's tables let through at every position.
+  double acceptance() const {
+    double a = 1;
+    for (std::size_t j = 0; j < AnchorPrefilter::kPositions; ++j) {
+      a *= std::popcount(lo[j]) * std::popcount(hi[j]) / 256.0;
+    }
+    return a;
+  }
+  Group merged_with(const Group& other) const {
+    Group g = *this;
+    g.patterns.insert(g.patterns.end(), other.patterns.begin(), other.patterns.end());
+    for (std::size_t j = 0; j < AnchorPrefilter::kPositions; ++j) {
+      g.lo[j] |= other.lo[j];
+      g.hi[j] |= other.hi[j];
+    }
+    return g;
+  }
+};
+
+Group group_of(const AnchorPattern& pattern, std::size_t index) {
+  Group g;
+  g.patterns.push_back(index);
+  for (std::size_t j = 0; j < AnchorPrefilter::kPositions; ++j) {
+    if (j >= pattern.length()) {  // past its end: any byte
+      g.lo[j] = g.hi[j] = 0xFFFF;
+      continue;
+    }
+    for (unsigned b = 0; b < 256; ++b) {
+      if (!pattern.allows(j, static_cast<std::uint8_t>(b))) continue;
+      g.lo[j] = static_cast<std::uint16_t>(g.lo[j] | (1u << (b & 15)));
+      g.hi[j] = static_cast<std::uint16_t>(g.hi[j] | (1u << (b >> 4)));
+    }
+  }
+  return g;
+}
+
+// The exact check at one position of every pattern of the buckets in `bits`.
+inline void confirm(std::span<const AnchorPattern> patterns,
+                    const std::array<std::vector<std::size_t>, AnchorPrefilter::kBuckets>& buckets,
+                    const std::uint8_t* p, std::size_t at, std::size_t size, unsigned bits, AnchorHits& hits) {
+  for (; bits != 0; bits &= bits - 1) {
+    for (std::size_t k : buckets[static_cast<std::size_t>(std::countr_zero(bits))]) {
+      if (patterns[k].length() <= size - at && patterns[k].matches(p + at)) hits[k].push_back(at);
+    }
+  }
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) std::size_t blocks_avx2(const AnchorPrefilter::Tables& t,
+                                                         std::span<const AnchorPattern> patterns,
+                                                         const std::array<std::vector<std::size_t>, 8>& buckets,
+                                                         const std::uint8_t* p, std::size_t size, AnchorHits& hits) {
+  constexpr std::size_t kPos = AnchorPrefilter::kPositions;
+  __m256i lo[kPos], hi[kPos];
+  for (std::size_t j = 0; j < kPos; ++j) {
+    lo[j] = _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(t.lo[j].data())));
+    hi[j] = _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(t.hi[j].data())));
+  }
+  const __m256i nibble = _mm256_set1_epi8(0x0f);
+  alignas(32) std::array<std::uint8_t, 32> lanes{};
+  std::size_t i = 0;
+  for (; i + 32 + kPos <= size; i += 32) {
+    __m256i r = _mm256_set1_epi8(-1);
+    for (std::size_t j = 0; j < kPos; ++j) {
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + j));
+      r = _mm256_and_si256(r, _mm256_shuffle_epi8(lo[j], _mm256_and_si256(v, nibble)));
+      r = _mm256_and_si256(r, _mm256_shuffle_epi8(hi[j], _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble)));
+    }
+    auto m = ~static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(r, _mm256_setzero_si256())));
+    if (m == 0) continue;
+    _mm256_store_si256(reinterpret_cast<__m256i*>(lanes.data()), r);
+    for (; m != 0; m &= m - 1) {
+      const unsigned lane = static_cast<unsigned>(std::countr_zero(m));
+      confirm(patterns, buckets, p, i + lane, size, lanes[lane], hits);
+    }
+  }
+  return i;
+}
+
+__attribute__((target("avx512f,avx512bw"))) std::size_t blocks_avx512(
+    const AnchorPrefilter::Tables& t, std::span<const AnchorPattern> patterns,
+    const std::array<std::vector<std::size_t>, 8>& buckets, const std::uint8_t* p, std::size_t size, AnchorHits& hits) {
+  constexpr std::size_t kPos = AnchorPrefilter::kPositions;
+  // Each table in all four 128-bit lanes (vpshufb looks up within a lane), copied by hand:
+  // GCC 12's _mm512_broadcast_i32x4 warns about its own undefined operand.
+  __m512i lo[kPos], hi[kPos];
+  for (std::size_t j = 0; j < kPos; ++j) {
+    alignas(64) std::array<std::uint8_t, 64> l{}, h{};
+    for (std::size_t lane = 0; lane < 4; ++lane) {
+      std::memcpy(l.data() + 16 * lane, t.lo[j].data(), 16);
+      std::memcpy(h.data() + 16 * lane, t.hi[j].data(), 16);
+    }
+    lo[j] = _mm512_load_si512(l.data());
+    hi[j] = _mm512_load_si512(h.data());
+  }
+  const __m512i nibble = _mm512_set1_epi8(0x0f);
+  alignas(64) std::array<std::uint8_t, 64> lanes{};
+  std::size_t i = 0;
+  for (; i + 64 + kPos <= size; i += 64) {
+    __m512i r = _mm512_set1_epi8(-1);
+    for (std::size_t j = 0; j < kPos; ++j) {
+      const __m512i v = _mm512_loadu_si512(p + i + j);
+      r = _mm512_ternarylogic_epi64(r, _mm512_shuffle_epi8(lo[j], _mm512_and_si512(v, nibble)),
+                                    _mm512_shuffle_epi8(hi[j], _mm512_and_si512(_mm512_srli_epi16(v, 4), nibble)),
+                                    0x80);  // r & a & b
+    }
+    std::uint64_t m = _mm512_test_epi8_mask(r, r);
+    if (m == 0) continue;
+    _mm512_store_si512(lanes.data(), r);
+    for (; m != 0; m &= m - 1) {
+      const unsigned lane = static_cast<unsigned>(std::countr_zero(m));
+      confirm(patterns, buckets, p, i + lane, size, lanes[lane], hits);
+    }
+  }
+  return i;
+}
+#endif
+
+}  // namespace
+
+AnchorPrefilter::AnchorPrefilter(std::span<const AnchorPattern> patterns) : patterns_(patterns) {
+  // Greedy: every pattern its own group, then merge the two groups whose union lets the
+  // fewest random bytes through beyond what they did apart, until eight are left.
+  std::vector<Group> groups;
+  for (std::size_t k = 0; k < patterns.size(); ++k) groups.push_back(group_of(patterns[k], k));
+  while (groups.size() > kBuckets) {
+    std::size_t best_a = 0, best_b = 1;
+    double best = std::numeric_limits<double>::infinity();
+    for (std::size_t a = 0; a < groups.size(); ++a) {
+      for (std::size_t b = a + 1; b < groups.size(); ++b) {
+        const double cost = groups[a].merged_with(groups[b]).acceptance() - groups[a].acceptance() - groups[b].acceptance();
+        if (cost < best) {
+          best = cost;
+          best_a = a;
+          best_b = b;
+        }
+      }
+    }
+    groups[best_a] = groups[best_a].merged_with(groups[best_b]);
+    groups.erase(groups.begin() + static_cast<std::ptrdiff_t>(best_b));
+  }
+  for (std::size_t b = 0; b < groups.size(); ++b) {
+    std::vector<std::size_t> members = groups[b].patterns;
+    std::sort(members.begin(), members.end());  // hits of one position in pattern order
+    buckets_[b] = members;
+    const auto bit = static_cast<std::uint8_t>(1u << b);
+    for (std::size_t j = 0; j < kPositions; ++j) {
+      for (unsigned n = 0; n < 16; ++n) {
+        if (groups[b].lo[j] & (1u << n)) tables_.lo[j][n] |= bit;
+        if (groups[b].hi[j] & (1u << n)) tables_.hi[j][n] |= bit;
+      }
+    }
+  }
+}
+
+AnchorPrefilter::Width AnchorPrefilter::best_width() {
+#if defined(__x86_64__)
+  static const Width width = __builtin_cpu_supports("avx512bw") ? Width::avx512
+                             : __builtin_cpu_supports("avx2")   ? Width::avx2
+                                                                : Width::none;
+  return width;
+#else
+  return Width::none;
+#endif
+}
+
+void AnchorPrefilter::scan(std::span<const std::byte> bytes, AnchorHits& hits, Width width) const {
+  hits.resize(patterns_.size());
+  for (auto& h : hits) h.clear();
+  const auto* p = reinterpret_cast<const std::uint8_t*>(bytes.data());
+  const std::size_t size = bytes.size();
+  std::size_t i = 0;
+#if defined(__x86_64__)
+  if (width == Width::avx512) i = blocks_avx512(tables_, patterns_, buckets_, p, size, hits);
+  if (width == Width::avx2) i = blocks_avx2(tables_, patterns_, buckets_, p, size, hits);
+#endif
+  // The last positions (the vector loads would read past the end), one by one.
+  unsigned all = 0;
+  for (std::size_t b = 0; b < kBuckets; ++b) all |= buckets_[b].empty() ? 0u : 1u << b;
+  for (; i < size; ++i) confirm(patterns_, buckets_, p, i, size, all, hits);
+}
+
+}  // namespace dumpguard
