@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
 
   std::string text = fmt::format(
       "// Generated at build time by src/rules/builtin_database_tool.cpp from rules/*.toml: do not edit.\n"
-      "// The serialized Vectorscan database of the {} built-in rules, {} bytes.\n"
+      "// The serialized Vectorscan databases of the {} built-in rules (RuleEngine::serialize), {} bytes.\n"
       "#include \"rules/builtin_database.hpp\"\n\n"
       "namespace dumpguard::rules {{\n"
       "namespace {{\n"

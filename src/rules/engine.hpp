@@ -55,16 +55,16 @@ class RuleEngine {
   // cannot prove bounded, or longer than its max_length, or able to match empty text, is refused.
   static Result<std::shared_ptr<const RuleEngine>> compile(std::vector<Rule> rules);
 
-  // The rules' Vectorscan database compiled for a generic host of this architecture (no AVX2 or
-  // AVX-512 engines, so any host of it accepts it) and serialized, after every check compile()
-  // makes; prefixed with the rules' identity (their patterns, prefilters, max_lengths and the
-  // engine's flags). For the build-time tool that embeds the built-in rules' database.
+  // The rules' Vectorscan database, serialized after every check compile() makes: compiled for
+  // AVX-512 hosts, and for a generic host of the architecture (no AVX2 or AVX-512), which every
+  // host of it accepts; prefixed with the rules' identity (their patterns, prefilters,
+  // max_lengths and the engine's flags). For the build-time tool that embeds the built-in rules.
   static Result<std::vector<std::byte>> serialize(std::vector<Rule> rules);
-  // The engine of `rules` with the database serialize() made from the same rules, which
-  // skips Vectorscan's compile and hs_expression_info (serialize() checked the same patterns);
-  // PCRE2 codes are still compiled (a few ms). On any failure (bytes from other rules or an
-  // older engine, another Vectorscan version or platform, corrupt bytes) it compiles the rules
-  // as compile() does, so the result is the same either way. `serialized` must come from this
+  // The engine of `rules` with the first database serialize() made from the same rules that
+  // this host accepts, which skips Vectorscan's compile and hs_expression_info (serialize()
+  // checked the same patterns); PCRE2 codes are still compiled (a few ms). On any failure (bytes
+  // from other rules or an older engine, another Vectorscan version, no platform this host
+  // accepts, corrupt bytes) it compiles the rules as compile() does: the result is the same. `serialized` must come from this
   // program's build (Vectorscan checks a CRC, but does not validate a database's contents).
   static Result<std::shared_ptr<const RuleEngine>> load(std::vector<Rule> rules, std::span<const std::byte> serialized);
 

@@ -123,32 +123,48 @@ TEST(RuleDatabase, BytesItCannotUseMakeLoadCompile) {
   auto serialized = RuleEngine::serialize(*parsed);
   ASSERT_TRUE(serialized) << serialized.error().message;
   const std::vector<std::byte>& good = *serialized;
-  // The rules' identity, a NUL, then Vectorscan's serialized database, whose header
+  // The rules' identity and a NUL, then each database (AVX-512 first, then generic) as an
+  // 8-byte little-endian length and Vectorscan's serialized form, whose header
   // (hs_serialize_database) is: magic, version, bytecode length (u32 each), platform (u64),
-  // CRC32C of the bytecode (u32), two reserved u32s; then the bytecode.
+  // CRC32C of the bytecode (u32), two reserved u32s; then the bytecode, then unused padding.
   const auto nul = std::find(good.begin(), good.end(), std::byte{0});
   ASSERT_NE(nul, good.end());
-  const std::size_t hs = static_cast<std::size_t>(nul - good.begin()) + 1;
-  ASSERT_GT(good.size(), hs + 64);
+  struct Database {
+    std::size_t at, size;
+  };
+  std::vector<Database> databases;
+  for (std::size_t at = static_cast<std::size_t>(nul - good.begin()) + 1; at + 8 <= good.size();) {
+    std::uint64_t length = 0;
+    for (int i = 0; i < 8; ++i) length |= static_cast<std::uint64_t>(good[at + i]) << (8 * i);
+    ASSERT_LE(at + 8 + length, good.size());
+    databases.push_back({at + 8, static_cast<std::size_t>(length)});
+    at += 8 + length;
+  }
+  ASSERT_EQ(databases.size(), 2u);
+  ASSERT_GT(databases[0].size, 256u);
 
-  auto with = [&](std::size_t at, std::byte mask) {
+  // The same change in every database, at `offset` into it (negative: from its middle).
+  auto in_each = [&](std::ptrdiff_t offset, std::byte mask) {
     std::vector<std::byte> bad = good;
-    bad[at] ^= mask;
+    for (const Database& d : databases) {
+      bad[d.at + static_cast<std::size_t>(offset >= 0 ? offset : static_cast<std::ptrdiff_t>(d.size / 2))] ^= mask;
+    }
     return bad;
   };
-  std::vector<std::byte> platform = good;
-  std::fill_n(platform.begin() + static_cast<std::ptrdiff_t>(hs + 12), 8, std::byte{0xff});
   const std::vector<std::pair<std::string, std::vector<std::byte>>> cases = {
       {"empty", {}},
-      {"truncated", std::vector<std::byte>(good.begin(), good.end() - 1)},
-      {"identity changed", with(0, std::byte{0x20})},
-      {"Vectorscan magic changed", with(hs, std::byte{1})},
-      {"another Vectorscan version", with(hs + 4, std::byte{1})},
-      {"a platform this host is not", platform},
-      // (The serialized form ends with the unused tail of Vectorscan's header struct: the
-      // bytecode, which the CRC covers, is in the middle.)
-      {"bytecode corrupted", with(hs + (good.size() - hs) / 2, std::byte{0x55})},
-      {"the built-in rules' database", {rules::builtin_database().begin(), rules::builtin_database().end()}},
+      {"cut inside the first database", std::vector<std::byte>(good.begin(), good.begin() + databases[0].at + 100)},
+      {"identity changed", [&] {
+         std::vector<std::byte> bad = good;
+         bad[0] ^= std::byte{0x20};
+         return bad;
+       }()},
+      {"Vectorscan magic changed", in_each(0, std::byte{1})},
+      {"another Vectorscan version", in_each(4, std::byte{1})},
+      {"platforms this host is not", in_each(12, std::byte{0xf0})},
+      // The CRC covers the bytecode (in the middle; the padding at the end is not checked).
+      {"bytecode corrupted", in_each(-1, std::byte{0x55})},
+      {"the built-in rules' databases", {rules::builtin_database().begin(), rules::builtin_database().end()}},
   };
   for (const auto& [what, bytes] : cases) {
     auto loaded = RuleEngine::load(*parsed, bytes);
@@ -156,6 +172,14 @@ TEST(RuleDatabase, BytesItCannotUseMakeLoadCompile) {
     EXPECT_FALSE((*loaded)->deserialized()) << what;
     EXPECT_EQ(matches(*loaded, kText, TextEncoding::ascii).size(), 2u) << what;
   }
+
+  // A host that refuses the first database (an AVX-512 one, on an older host) uses the next.
+  std::vector<std::byte> first_refused = good;
+  first_refused[databases[0].at + 12] ^= std::byte{0xf0};
+  auto next = RuleEngine::load(*parsed, first_refused);
+  ASSERT_TRUE(next) << next.error().message;
+  EXPECT_TRUE((*next)->deserialized());
+  EXPECT_EQ(matches(*next, kText, TextEncoding::ascii).size(), 2u);
 
   // Rules edited since the bytes were made: a stale database is not used either.
   std::vector<rules::Rule> edited = *parsed;
