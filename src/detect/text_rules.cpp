@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "crypto/digest.hpp"
+#include "rules/builtin_database.hpp"
 #include "rules/rule_file.hpp"
 
 namespace dumpguard {
@@ -83,7 +84,8 @@ std::shared_ptr<const rules::RuleEngine> builtin_rule_engine() {
   static const std::shared_ptr<const rules::RuleEngine> engine = [] {
     auto rules = rules::builtin_rules();
     if (!rules) throw std::logic_error("built-in rules: " + rules.error().message);
-    auto compiled = rules::RuleEngine::compile(std::move(*rules));
+    // The database compiled at build time; compiled here only if it cannot be used.
+    auto compiled = rules::RuleEngine::load(std::move(*rules), rules::builtin_database());
     if (!compiled) throw std::logic_error("built-in rules: " + compiled.error().message);
     return *compiled;
   }();

@@ -2,6 +2,7 @@
 // database, which finds where candidate matches END (start-of-match tracking is expensive, so
 // it is off). For each candidate, PCRE2 (JIT) searches a window that starts max_length before
 // that end, and gives the exact span of the match and of its capture group: the secret.
+// The built-in rules' database is compiled at build time and embedded (serialize, load).
 //
 // Text is matched in two encodings with the same compiled rules, so a rule is written once:
 // ASCII/UTF-8 directly over the bytes, and UTF-16LE by finding runs of printable UTF-16LE text
@@ -24,6 +25,7 @@
 
 struct hs_database;
 struct hs_scratch;
+struct hs_platform_info;
 
 namespace dumpguard::rules {
 
@@ -52,6 +54,20 @@ class RuleEngine {
   // Compiles every rule; an error names the rule's FILE:LINE:COL and id. A pattern Vectorscan
   // cannot prove bounded, or longer than its max_length, or able to match empty text, is refused.
   static Result<std::shared_ptr<const RuleEngine>> compile(std::vector<Rule> rules);
+
+  // The rules' Vectorscan database, serialized after every check compile() makes: compiled for
+  // AVX-512 hosts, and for a generic host of the architecture (no AVX2 or AVX-512), which every
+  // host of it accepts; prefixed with the rules' identity (their patterns, prefilters,
+  // max_lengths and the engine's flags). For the build-time tool that embeds the built-in rules.
+  static Result<std::vector<std::byte>> serialize(std::vector<Rule> rules);
+  // The engine of `rules` with the first database serialize() made from the same rules that
+  // this host accepts, which skips Vectorscan's compile and hs_expression_info (serialize()
+  // checked the same patterns); PCRE2 codes are still compiled (a few ms). On any failure (bytes
+  // from other rules or an older engine, another Vectorscan version, no platform this host
+  // accepts, corrupt bytes) it compiles the rules as compile() does: the result is the same. `serialized` must come from this
+  // program's build (Vectorscan checks a CRC, but does not validate a database's contents).
+  static Result<std::shared_ptr<const RuleEngine>> load(std::vector<Rule> rules, std::span<const std::byte> serialized);
+
   ~RuleEngine();
   RuleEngine(const RuleEngine&) = delete;
   RuleEngine& operator=(const RuleEngine&) = delete;
@@ -59,14 +75,23 @@ class RuleEngine {
   const std::vector<Rule>& rules() const { return rules_; }
   // The longest max_length: how far back a window reaches, and the overlap between chunks.
   std::size_t max_length() const { return max_length_; }
+  // True when load() used the serialized database instead of compiling one.
+  bool deserialized() const { return deserialized_; }
 
   struct Compiled;  // PCRE2 codes per rule (engine.cpp)
 
  private:
   RuleEngine() = default;
   friend class RuleScanner;
+  // Checks and compiles every rule, the database for `platform` (null: this host). On success
+  // the rules are moved into the engine.
+  static Result<std::shared_ptr<RuleEngine>> build(std::vector<Rule>& rules, const hs_platform_info* platform);
+  // Null on any failure; on success the rules are moved into the engine.
+  static std::shared_ptr<const RuleEngine> deserialize(std::vector<Rule>& rules, std::span<const std::byte> serialized);
+
   std::vector<Rule> rules_;
   std::size_t max_length_ = 0;
+  bool deserialized_ = false;
   hs_database* database_ = nullptr;  // null when there are no rules
   std::unique_ptr<Compiled> compiled_;
 };

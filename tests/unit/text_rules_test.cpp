@@ -295,9 +295,10 @@ namespace {
 
 // Every built-in rule's positive examples, planted at pseudo-random offsets of one large
 // buffer (ASCII and UTF-16LE, odd and even offsets, across the 8 MiB chunk boundary), are
-// found by the whole compiled set at exactly the secret's bytes. `rules check` runs each
-// example alone; this guards against a prefilter that misses matches amid other data (the
-// Vectorscan defect README describes was data-dependent).
+// found by the whole compiled set at exactly the secret's bytes, and by the built-in engine
+// with its embedded database. `rules check` runs each example alone; this guards against a
+// prefilter that misses matches amid other data (the Vectorscan defect README describes was
+// data-dependent).
 TEST(TextRules, BuiltinExamplesAreFoundAmidOtherDataAtExactBytes) {
   auto builtin = rules::builtin_rules();
   ASSERT_TRUE(builtin) << builtin.error().message;
@@ -332,16 +333,24 @@ TEST(TextRules, BuiltinExamplesAreFoundAmidOtherDataAtExactBytes) {
     }
   }
   ASSERT_GT(planted.size(), 100u);
-  RuleScanner scanner(*compiled);
-  std::set<std::tuple<std::string, int, std::uint64_t, std::uint64_t>> found;
-  scanner.scan(std::as_bytes(std::span(buf)), [&](const TextMatch& m) {
-    found.insert({(*compiled)->rules()[m.rule].id, static_cast<int>(m.encoding), m.offset, m.length});
-  });
+  using FoundSet = std::set<std::tuple<std::string, int, std::uint64_t, std::uint64_t>>;
+  auto scan_all = [&](const std::shared_ptr<const RuleEngine>& engine) {
+    RuleScanner scanner(engine);
+    FoundSet found;
+    scanner.scan(std::as_bytes(std::span(buf)), [&](const TextMatch& m) {
+      found.insert({engine->rules()[m.rule].id, static_cast<int>(m.encoding), m.offset, m.length});
+    });
+    return found;
+  };
+  const FoundSet found = scan_all(*compiled);
   for (const Planted& p : planted) {
     const std::uint64_t length = p.secret.size() * (p.encoding == TextEncoding::ascii ? 1 : 2);
     EXPECT_TRUE(found.count({p.rule, static_cast<int>(p.encoding), p.offset, length}))
         << p.rule << " " << rules::to_string(p.encoding) << " at " << p.offset;
   }
+  // The engine scans use, with the database compiled at build time, finds the same.
+  EXPECT_TRUE(builtin_rule_engine()->deserialized());
+  EXPECT_EQ(scan_all(builtin_rule_engine()), found);
 }
 
 }  // namespace
