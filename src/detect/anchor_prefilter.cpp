@@ -1,5 +1,7 @@
 #include "detect/anchor_prefilter.hpp"
 
+#include "detect/nibble_lookup.hpp"
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -73,18 +75,15 @@ __attribute__((target("avx2"))) std::size_t blocks_avx2(const AnchorPrefilter::T
   constexpr std::size_t kPos = AnchorPrefilter::kPositions;
   __m256i lo[kPos], hi[kPos];
   for (std::size_t j = 0; j < kPos; ++j) {
-    lo[j] = _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(t.lo[j].data())));
-    hi[j] = _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(t.hi[j].data())));
+    lo[j] = nibble::table_avx2(t.lo[j]);
+    hi[j] = nibble::table_avx2(t.hi[j]);
   }
-  const __m256i nibble = _mm256_set1_epi8(0x0f);
   alignas(32) std::array<std::uint8_t, 32> lanes{};
   std::size_t i = 0;
   for (; i + 32 + kPos <= size; i += 32) {
     __m256i r = _mm256_set1_epi8(-1);
     for (std::size_t j = 0; j < kPos; ++j) {
-      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + j));
-      r = _mm256_and_si256(r, _mm256_shuffle_epi8(lo[j], _mm256_and_si256(v, nibble)));
-      r = _mm256_and_si256(r, _mm256_shuffle_epi8(hi[j], _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble)));
+      r = nibble::step_avx2(r, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + j)), lo[j], hi[j]);
     }
     auto m = ~static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(r, _mm256_setzero_si256())));
     if (m == 0) continue;
@@ -101,29 +100,16 @@ __attribute__((target("avx512f,avx512bw"))) std::size_t blocks_avx512(
     const AnchorPrefilter::Tables& t, std::span<const AnchorPattern> patterns,
     const std::array<std::vector<std::size_t>, 8>& buckets, const std::uint8_t* p, std::size_t size, AnchorHits& hits) {
   constexpr std::size_t kPos = AnchorPrefilter::kPositions;
-  // Each table in all four 128-bit lanes (vpshufb looks up within a lane), copied by hand:
-  // GCC 12's _mm512_broadcast_i32x4 warns about its own undefined operand.
   __m512i lo[kPos], hi[kPos];
   for (std::size_t j = 0; j < kPos; ++j) {
-    alignas(64) std::array<std::uint8_t, 64> l{}, h{};
-    for (std::size_t lane = 0; lane < 4; ++lane) {
-      std::memcpy(l.data() + 16 * lane, t.lo[j].data(), 16);
-      std::memcpy(h.data() + 16 * lane, t.hi[j].data(), 16);
-    }
-    lo[j] = _mm512_load_si512(l.data());
-    hi[j] = _mm512_load_si512(h.data());
+    lo[j] = nibble::table_avx512(t.lo[j]);
+    hi[j] = nibble::table_avx512(t.hi[j]);
   }
-  const __m512i nibble = _mm512_set1_epi8(0x0f);
   alignas(64) std::array<std::uint8_t, 64> lanes{};
   std::size_t i = 0;
   for (; i + 64 + kPos <= size; i += 64) {
     __m512i r = _mm512_set1_epi8(-1);
-    for (std::size_t j = 0; j < kPos; ++j) {
-      const __m512i v = _mm512_loadu_si512(p + i + j);
-      r = _mm512_ternarylogic_epi64(r, _mm512_shuffle_epi8(lo[j], _mm512_and_si512(v, nibble)),
-                                    _mm512_shuffle_epi8(hi[j], _mm512_and_si512(_mm512_srli_epi16(v, 4), nibble)),
-                                    0x80);  // r & a & b
-    }
+    for (std::size_t j = 0; j < kPos; ++j) r = nibble::step_avx512(r, _mm512_loadu_si512(p + i + j), lo[j], hi[j]);
     std::uint64_t m = _mm512_test_epi8_mask(r, r);
     if (m == 0) continue;
     _mm512_store_si512(lanes.data(), r);

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "detect/detector.hpp"
+#include "detect/nibble_lookup.hpp"
 
 namespace dumpguard {
 
@@ -47,18 +48,13 @@ __attribute__((target("avx2"))) std::size_t candidates_avx2(const NibbleTables& 
                                                             std::vector<std::size_t>& out) {
   __m256i lo[3], hi[3];
   for (int j = 0; j < 3; ++j) {
-    lo[j] = _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(t.lo[j].data())));
-    hi[j] = _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(t.hi[j].data())));
+    lo[j] = nibble::table_avx2(t.lo[j]);
+    hi[j] = nibble::table_avx2(t.hi[j]);
   }
-  const __m256i nibble = _mm256_set1_epi8(0x0f);
   std::size_t i = begin;
   for (; i + 32 <= end; i += 32) {
     __m256i r = _mm256_set1_epi8(-1);
-    for (int j = 0; j < 3; ++j) {
-      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + j));
-      r = _mm256_and_si256(r, _mm256_shuffle_epi8(lo[j], _mm256_and_si256(v, nibble)));
-      r = _mm256_and_si256(r, _mm256_shuffle_epi8(hi[j], _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble)));
-    }
+    for (int j = 0; j < 3; ++j) r = nibble::step_avx2(r, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + j)), lo[j], hi[j]);
     auto m = ~static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(r, _mm256_setzero_si256())));
     for (; m != 0; m &= m - 1) out.push_back(i + static_cast<unsigned>(std::countr_zero(m)));
   }
@@ -91,31 +87,15 @@ __attribute__((target("ssse3"))) std::size_t candidates_ssse3(const NibbleTables
 __attribute__((target("avx512f,avx512bw"))) std::size_t candidates_avx512(const NibbleTables& t, const std::uint8_t* p,
                                                                           std::size_t begin, std::size_t end,
                                                                           std::vector<std::size_t>& out) {
-  // Each table in all four 128-bit lanes (vpshufb looks up within a lane). Copied by hand:
-  // GCC 12's _mm512_broadcast_i32x4 warns about its own undefined operand.
   __m512i lo[3], hi[3];
   for (int j = 0; j < 3; ++j) {
-    alignas(64) std::array<std::uint8_t, 64> l{}, h{};
-    for (std::size_t lane = 0; lane < 4; ++lane) {
-      std::memcpy(l.data() + 16 * lane, t.lo[j].data(), 16);
-      std::memcpy(h.data() + 16 * lane, t.hi[j].data(), 16);
-    }
-    lo[j] = _mm512_load_si512(l.data());
-    hi[j] = _mm512_load_si512(h.data());
-    OPENSSL_cleanse(l.data(), l.size());
-    OPENSSL_cleanse(h.data(), h.size());
+    lo[j] = nibble::table_avx512(t.lo[j]);
+    hi[j] = nibble::table_avx512(t.hi[j]);
   }
-  const __m512i nibble = _mm512_set1_epi8(0x0f);
   std::size_t i = begin;
   for (; i + 64 <= end; i += 64) {
     __m512i r = _mm512_set1_epi8(-1);
-    for (int j = 0; j < 3; ++j) {
-      const __m512i v = _mm512_loadu_si512(p + i + j);
-      // r &= lo[j][v & 15] & hi[j][v >> 4], as one ternary-logic AND of three.
-      r = _mm512_ternarylogic_epi64(r, _mm512_shuffle_epi8(lo[j], _mm512_and_si512(v, nibble)),
-                                    _mm512_shuffle_epi8(hi[j], _mm512_and_si512(_mm512_srli_epi16(v, 4), nibble)),
-                                    0x80);
-    }
+    for (int j = 0; j < 3; ++j) r = nibble::step_avx512(r, _mm512_loadu_si512(p + i + j), lo[j], hi[j]);
     for (std::uint64_t m = _mm512_test_epi8_mask(r, r); m != 0; m &= m - 1) {
       out.push_back(i + static_cast<unsigned>(std::countr_zero(m)));
     }
