@@ -239,13 +239,6 @@ inline std::uint64_t four_in_a_row(std::uint64_t cur, std::uint64_t next) {
   return cur & ((cur >> 1) | (next << 63)) & ((cur >> 2) | (next << 62)) & ((cur >> 3) | (next << 61));
 }
 
-// The 64 bits of flags from bit `bit` on.
-inline std::uint64_t bits_from(const std::uint64_t* flags, std::size_t bit) {
-  const std::size_t i = bit / 64;
-  const unsigned s = bit % 64;
-  return s == 0 ? flags[i] : (flags[i] >> s) | (flags[i + 1] << (64 - s));
-}
-
 // The vector parts, one per width. For words w of 64 offsets from p:
 //  first: bit j of any_x[w] set when, at q = p + 64 w, byte j of some first relation's XOR is
 //    zero; bit j of zero[w] when byte j of all 8 first-relation words is;
@@ -445,27 +438,32 @@ std::size_t candidates(Width width, const std::uint8_t* base, std::size_t at, st
                   -4 * static_cast<std::ptrdiff_t>(shape.dc), flags[s].data());
     for (std::size_t i = 0; i + 1 < n; ++i) flags[s][i] = four_in_a_row(flags[s][i], flags[s][i + 1]);
   }
+  // Per variant, the offsets where one of its first t + 1 relations holds: one pass over the
+  // words per relation, at the relation's fixed shift.
+  std::array<std::array<std::uint64_t, kBatch>, kVariants> masks;
+  for (unsigned v = 0; v < kVariants; ++v) {
+    std::uint64_t* m = masks[v].data();
+    const bool every = relations > kSets[v].count;
+    std::fill_n(m, words, every ? ~std::uint64_t{0} : 0);
+    for (unsigned k = 0; !every && k < relations; ++k) {
+      const Use& use = kShapes.uses[v][k];
+      const std::uint64_t* f = flags[use.shape].data() + use.offset / 64;
+      const unsigned shift = use.offset % 64;
+      if (shift == 0) {
+        for (std::size_t w = 0; w < words; ++w) m[w] |= f[w];
+      } else {
+        for (std::size_t w = 0; w < words; ++w) m[w] |= (f[w] >> shift) | (f[w + 1] << (64 - shift));
+      }
+    }
+  }
   for (std::size_t w = 0; w < words; ++w) {
     const std::uint64_t nonzero = ~four_in_a_row(zero[w], zero[w + 1]);
-    std::array<std::uint64_t, kVariants> masks{};
     std::uint64_t any = 0;
-    for (unsigned v = 0; v < kVariants; ++v) {
-      std::uint64_t hits = 0;
-      if (relations > kSets[v].count) {
-        hits = ~std::uint64_t{0};
-      } else {
-        for (unsigned k = 0; k < relations; ++k) {
-          const Use& use = kShapes.uses[v][k];
-          hits |= bits_from(flags[use.shape].data(), kWordBytes * w + use.offset);
-        }
-      }
-      masks[v] = hits & nonzero;
-      any |= masks[v];
-    }
-    for (; any != 0; any &= any - 1) {
+    for (unsigned v = 0; v < kVariants; ++v) any |= masks[v][w];
+    for (any &= nonzero; any != 0; any &= any - 1) {
       const auto lane = static_cast<unsigned>(std::countr_zero(any));
       std::uint8_t variants = 0;
-      for (unsigned v = 0; v < kVariants; ++v) variants |= static_cast<std::uint8_t>(((masks[v] >> lane) & 1) << v);
+      for (unsigned v = 0; v < kVariants; ++v) variants |= static_cast<std::uint8_t>(((masks[v][w] >> lane) & 1) << v);
       out.push_back({at + kWordBytes * w + lane, variants});
     }
   }
