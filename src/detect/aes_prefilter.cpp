@@ -26,8 +26,8 @@
 //    same shape (a-b, a-c) up to a shift, (Nk, 1) for the forward layouts and one of five for
 //    the reversed ones, so the flags are computed once per shape at every position and each
 //    relation reads them shifted by 4a bytes.
-// Both never drop an offset plausible() keeps; tests/unit/aes_prefilter_test.cpp checks that
-// on every width against plausible() itself.
+// Both never drop an offset plausible() keeps; AesPrefilter.* in tests/unit/aes_schedule_test.cpp
+// checks that on every width against plausible() itself.
 #include "detect/aes_prefilter.hpp"
 
 #include <algorithm>
