@@ -2,13 +2,19 @@
 // -DDUMPGUARD_BENCH=ON (the Makefile's Release build does, so they always compile; `make test`
 // does not run them). Run: build/bench/dg_micro [--benchmark_filter=REGEX].
 //  - AesSchedule/*: the AES schedule detector (vector prefilter, then the exact check) over
-//    16 MiB of random bytes, of heap-like text, and of zero pages;
+//    16 MiB of random bytes, of heap-like text, of zero pages and of heap words, at tolerance 0
+//    (the default) and 2;
+//  - AesPrefilter/*: the vector prefilter alone on each width this CPU has (sse2, avx2,
+//    avx512), without the checks it lets through;
 //  - FactorPrefilter: the RSA hunt over 16 MiB of heap-like words with glibc chunk headers and
 //    BIGNUM records for one 2048-bit modulus: the walks, the prefilter, and the few divisions;
 //  - AnchorScan: the shared Vectorscan pass and its callback, with every structure detector's
 //    anchors, over text dense with matches (DER-like "0" runs, "RSA", "EC", "eyJ");
 //  - TextRules: the built-in text rules' Vectorscan pass, callback and PCRE2 confirmation over
-//    log text in ASCII and UTF-16LE.
+//    log text in ASCII and UTF-16LE;
+//  - Utf16Runs/*: the text rules' UTF-16LE run finder and narrowing alone, on each width, over
+//    UTF-16LE log text (long runs) and over a heap of short ASCII and UTF-16LE strings (units
+//    everywhere, few long runs).
 // Inputs are made here from a fixed seed; none holds a real secret.
 #include <benchmark/benchmark.h>
 #include <openssl/bn.h>
@@ -20,12 +26,14 @@
 
 #include "crypto/openssl_ptr.hpp"
 #include "crypto/spki.hpp"
+#include "detect/aes_prefilter.hpp"
 #include "detect/aes_schedule.hpp"
 #include "detect/anchors.hpp"
 #include "detect/registry.hpp"
 #include "detect/rsa_factor_hunt.hpp"
-#include "rules/engine.hpp"
 #include "detect/text_rules.hpp"
+#include "rules/engine.hpp"
+#include "rules/utf16_runs.hpp"
 
 namespace dumpguard {
 namespace {
@@ -73,17 +81,6 @@ void run_detector(Detector& detector, const std::vector<std::uint8_t>& bytes, co
   detector.scan(context, area, sink);
 }
 
-void AesSchedule(benchmark::State& state, const std::vector<std::uint8_t>& bytes) {
-  auto detector = make_aes_schedule_detector(0);
-  const KeyRing ring;
-  NullSink sink;
-  for (auto _ : state) run_detector(*detector, bytes, ring, sink);
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * bytes.size()));
-}
-BENCHMARK_CAPTURE(AesSchedule, random, random_bytes(kSize))->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(AesSchedule, text, log_text(kSize, false))->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(AesSchedule, zeros, std::vector<std::uint8_t>(kSize, 0))->Unit(benchmark::kMillisecond);
-
 // A heap of 64-byte allocations: a glibc chunk header (size 0x41), then words that are small
 // integers, pointers or random; every 4 KiB a BIGNUM record {d, top, dmax, neg, flags} of 16
 // limbs (a 1024-bit number: a prime's size for a 2048-bit modulus) pointing nowhere mapped.
@@ -105,6 +102,80 @@ std::vector<std::uint8_t> heap_words(std::size_t n) {
   }
   return out;
 }
+
+
+// The inputs, each made once, when a benchmark first needs it.
+using Input = const std::vector<std::uint8_t>& (*)();
+const std::vector<std::uint8_t>& random_data() {
+  static const auto bytes = random_bytes(kSize);
+  return bytes;
+}
+const std::vector<std::uint8_t>& ascii_text() {
+  static const auto bytes = log_text(kSize, false);
+  return bytes;
+}
+const std::vector<std::uint8_t>& utf16_text() {
+  static const auto bytes = log_text(kSize, true);
+  return bytes;
+}
+const std::vector<std::uint8_t>& zeros() {
+  static const std::vector<std::uint8_t> bytes(kSize, 0);
+  return bytes;
+}
+const std::vector<std::uint8_t>& heap() {
+  static const auto bytes = heap_words(kSize);
+  return bytes;
+}
+
+void AesSchedule(benchmark::State& state, Input input, unsigned tolerance) {
+  const std::vector<std::uint8_t>& bytes = input();
+  auto detector = make_aes_schedule_detector(tolerance);
+  const KeyRing ring;
+  NullSink sink;
+  for (auto _ : state) run_detector(*detector, bytes, ring, sink);
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * bytes.size()));
+}
+BENCHMARK_CAPTURE(AesSchedule, random, random_data, 0)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(AesSchedule, text, ascii_text, 0)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(AesSchedule, zeros, zeros, 0)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(AesSchedule, heap, heap, 0)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(AesSchedule, random_t2, random_data, 2)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(AesSchedule, heap_t2, heap, 2)->Unit(benchmark::kMillisecond);
+
+void AesPrefilter(benchmark::State& state, aes_prefilter::Width width, Input input, unsigned tolerance) {
+  const std::vector<std::uint8_t>& bytes = input();
+  if (!aes_prefilter::cpu_has(width)) {
+    state.SkipWithError("this CPU lacks the width");
+    return;
+  }
+  std::vector<aes_prefilter::Candidate> found;
+  std::size_t candidates = 0;
+  for (auto _ : state) {
+    for (std::size_t at = 0;;) {
+      found.clear();
+      const std::size_t next = aes_prefilter::candidates(width, bytes.data(), at, bytes.size(), tolerance, found);
+      candidates += found.size();
+      if (next == at) break;
+      at = next;
+    }
+  }
+  benchmark::DoNotOptimize(candidates);
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * bytes.size()));
+  state.counters["candidates/MiB"] = benchmark::Counter(static_cast<double>(candidates) /
+                                                        static_cast<double>(state.iterations()) /
+                                                        static_cast<double>(bytes.size() >> 20));
+}
+#define DG_AES_PREFILTER(WIDTH)                                                                              \
+  BENCHMARK_CAPTURE(AesPrefilter, WIDTH##_random, aes_prefilter::Width::WIDTH, random_data, 0)       \
+      ->Unit(benchmark::kMillisecond);                                                                      \
+  BENCHMARK_CAPTURE(AesPrefilter, WIDTH##_heap, aes_prefilter::Width::WIDTH, heap, 0)         \
+      ->Unit(benchmark::kMillisecond);                                                                      \
+  BENCHMARK_CAPTURE(AesPrefilter, WIDTH##_random_t2, aes_prefilter::Width::WIDTH, random_data, 2)    \
+      ->Unit(benchmark::kMillisecond);
+DG_AES_PREFILTER(sse2)
+DG_AES_PREFILTER(avx2)
+DG_AES_PREFILTER(avx512)
+#undef DG_AES_PREFILTER
 
 void FactorPrefilter(benchmark::State& state) {
   const std::vector<std::uint8_t> bytes = heap_words(kSize);
@@ -159,16 +230,74 @@ void AnchorScan(benchmark::State& state) {
 }
 BENCHMARK(AnchorScan)->Unit(benchmark::kMillisecond);
 
-void TextRules(benchmark::State& state, bool utf16) {
-  const std::vector<std::uint8_t> bytes = log_text(kSize, utf16);
+// A heap of 64-byte allocations holding short strings: ASCII with its NUL (its last character
+// and the NUL make a UTF-16LE unit), UTF-16LE of 4 to 40 characters, or random bytes.
+std::vector<std::uint8_t> string_heap(std::size_t n) {
+  std::vector<std::uint8_t> out = random_bytes(n);
+  std::mt19937_64 rng(9);
+  for (std::size_t at = 0; at + 64 <= n; at += 64) {
+    const auto kind = static_cast<unsigned>(rng() % 3), chars = static_cast<unsigned>(4 + rng() % 37);
+    for (unsigned k = 0; kind < 2 && k < chars && 2 * k + 2 <= 64; ++k) {
+      const auto c = static_cast<std::uint8_t>('a' + rng() % 26);
+      if (kind == 0) {
+        out[at + k] = c;
+        out[at + k + 1] = 0;
+      } else {
+        out[at + 2 * k] = c;
+        out[at + 2 * k + 1] = 0;
+      }
+    }
+  }
+  return out;
+}
+
+const std::vector<std::uint8_t>& strings() {
+  static const auto bytes = string_heap(kSize);
+  return bytes;
+}
+
+void TextRules(benchmark::State& state, Input input) {
+  const std::vector<std::uint8_t>& bytes = input();
   rules::RuleScanner scanner(builtin_rule_engine());
   std::size_t matches = 0;
   for (auto _ : state) scanner.scan(std::as_bytes(std::span(bytes)), [&](const rules::TextMatch&) { ++matches; });
   benchmark::DoNotOptimize(matches);
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * bytes.size()));
 }
-BENCHMARK_CAPTURE(TextRules, ascii, false)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(TextRules, utf16le, true)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(TextRules, ascii, ascii_text)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(TextRules, utf16le, utf16_text)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(TextRules, strings, strings)->Unit(benchmark::kMillisecond);
+
+void Utf16Runs(benchmark::State& state, rules::utf16::Width width, Input input) {
+  const std::vector<std::uint8_t>& bytes = input();
+  if (!rules::utf16::cpu_has(width)) {
+    state.SkipWithError("this CPU lacks the width");
+    return;
+  }
+  std::string narrow(bytes.size() / 2 + rules::utf16::kNarrowSlack, '\0');
+  std::size_t runs = 0;
+  for (auto _ : state) {
+    std::size_t used = 0;
+    rules::utf16::find_runs(width, bytes, rules::kMinUtf16Run, [&](std::size_t at, std::size_t chars) {
+      rules::utf16::narrow(width, bytes.data() + at, chars, bytes.size() - at, narrow.data() + used);
+      used += chars;
+      ++runs;
+    });
+    benchmark::DoNotOptimize(narrow.data());
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * bytes.size()));
+  state.counters["runs/MiB"] = benchmark::Counter(static_cast<double>(runs) / static_cast<double>(state.iterations()) /
+                                                  static_cast<double>(bytes.size() >> 20));
+}
+#define DG_UTF16(WIDTH)                                                                                       \
+  BENCHMARK_CAPTURE(Utf16Runs, WIDTH##_text, rules::utf16::Width::WIDTH, utf16_text)               \
+      ->Unit(benchmark::kMillisecond);                                                                       \
+  BENCHMARK_CAPTURE(Utf16Runs, WIDTH##_strings, rules::utf16::Width::WIDTH, strings)              \
+      ->Unit(benchmark::kMillisecond);
+DG_UTF16(sse2)
+DG_UTF16(avx2)
+DG_UTF16(avx512)
+#undef DG_UTF16
 
 }  // namespace
 }  // namespace dumpguard

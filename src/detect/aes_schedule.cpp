@@ -11,15 +11,9 @@
 // Each in FIPS byte order (AES-NI, the x86-64 assembler, SymCrypt) and as little-endian
 // 32-bit words (aes_core.c stores GETU32 big-endian loads as host words).
 //
-// Prefilter: key expansion is linear for every word w[i] with i mod Nk != 0 (and != 4 when
-// Nk = 8): w[i] = w[i-Nk] ^ w[i-1]. InvMixColumns and byte order are linear byte
-// permutations/maps applied to every stored word alike, so the same XOR holds on the raw
-// stored words of the middle rounds, in every layout and byte order. The prefilter sums the
-// popcount of 8 to 12 such relations over disjoint words: a schedule with t flipped bits
-// breaks them by at most t bits in total, and random bytes pass one relation with p = 2^-32.
-// The first t + 1 relations are tested for 16, 32 or 64 offsets at once (SSE2, AVX2 or
-// AVX-512BW, whichever the CPU has; one of them holds exactly when there are at most t
-// errors), and only the offsets that pass are tried one by one.
+// Prefilter (aes_prefilter.cpp): linear relations between stored words of the middle rounds,
+// which hold in every layout and byte order, tested for 64 offsets at a time with vector
+// instructions; only the offsets that pass are tried one by one.
 // Blind spot: a candidate whose first relation's three words are all zero is skipped (zero
 // pages pass every linear relation; a real schedule has them with p = 2^-96).
 //
@@ -32,18 +26,15 @@
 #include <openssl/crypto.h>
 
 #include <array>
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
 #include <bit>
-#include <cstring>
 #include <fmt/format.h>
-#include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "crypto/aes_key_expansion.hpp"
 #include "crypto/digest.hpp"
+#include "detect/aes_prefilter.hpp"
 
 namespace dumpguard {
 
@@ -54,46 +45,12 @@ enum class WordOrder { fips, le32 };
 
 // The stored word that holds schedule word i.
 constexpr unsigned stored_index(Layout layout, unsigned nr, unsigned i) {
-  return layout == Layout::decrypt_reversed ? 4 * (nr - i / 4) + i % 4 : i;
+  return aes_prefilter::stored_word(layout == Layout::decrypt_reversed, nr, i);
 }
 
 // Whether schedule word i is stored after InvMixColumns (FIPS-197 5.3.5: rounds 1..Nr-1).
 constexpr bool mixed(Layout layout, unsigned nr, unsigned i) {
   return layout != Layout::encrypt && i >= 4 && i < 4 * nr;
-}
-
-// Stored words a, b, c with s[a] == s[b] ^ s[c] in an exact schedule.
-struct Relation {
-  unsigned a = 0, b = 0, c = 0;
-};
-constexpr unsigned kMaxRelations = 12;
-struct RelationSet {
-  std::array<Relation, kMaxRelations> relations{};
-  unsigned count = 0;
-};
-
-// Disjoint linear relations among the middle rounds (1..Nr-1), where every layout stores
-// words the same way (all mixed, or all plain for encryption schedules).
-constexpr RelationSet relations_for(unsigned nk, bool reversed) {
-  const unsigned nr = aes::rounds_for(nk);
-  const Layout positions = reversed ? Layout::decrypt_reversed : Layout::encrypt;
-  RelationSet set;
-  std::array<bool, aes::kMaxScheduleWords> used{};
-  for (unsigned i = 4 + nk; i < 4 * nr && set.count < kMaxRelations; ++i) {
-    if (i % nk == 0 || (nk == 8 && i % 8 == 4)) continue;
-    const Relation r{stored_index(positions, nr, i), stored_index(positions, nr, i - nk),
-                     stored_index(positions, nr, i - 1)};
-    if (used[r.a] || used[r.b] || used[r.c]) continue;
-    used[r.a] = used[r.b] = used[r.c] = true;
-    set.relations[set.count++] = r;
-  }
-  return set;
-}
-
-inline std::uint32_t load32(const std::uint8_t* p) {
-  std::uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
 }
 
 inline std::uint32_t load_be32(const std::uint8_t* p) {
@@ -103,145 +60,6 @@ inline std::uint32_t load_be32(const std::uint8_t* p) {
 inline std::uint32_t load_le32(const std::uint8_t* p) {
   return (std::uint32_t{p[3]} << 24) | (std::uint32_t{p[2]} << 16) | (std::uint32_t{p[1]} << 8) | p[0];
 }
-
-template <unsigned Nk, bool Reversed>
-inline constexpr RelationSet kRelations = relations_for(Nk, Reversed);
-
-// The greedy choice gives AES-128 8 disjoint relations in its middle rounds (2000 random orders
-// found no more); AES-192 gets 10 and AES-256 12.
-static_assert(kRelations<4, false>.count >= 8 && kRelations<4, true>.count >= 8 && kRelations<6, false>.count >= 8 &&
-              kRelations<6, true>.count >= 8 && kRelations<8, false>.count >= 8 && kRelations<8, true>.count >= 8);
-
-// The cheap test at one offset; see the file comment.
-template <unsigned Nk, bool Reversed>
-inline bool plausible(const std::uint8_t* p, unsigned tolerance) {
-  constexpr const RelationSet& set = kRelations<Nk, Reversed>;
-  const Relation& first = set.relations[0];
-  const std::uint32_t a = load32(p + 4 * first.a), b = load32(p + 4 * first.b), c = load32(p + 4 * first.c);
-  if ((a | b | c) == 0) return false;
-  unsigned errors = static_cast<unsigned>(std::popcount(a ^ b ^ c));
-  if (errors > tolerance) return false;
-  for (unsigned k = 1; k < set.count; ++k) {
-    const Relation& r = set.relations[k];
-    errors += static_cast<unsigned>(std::popcount(load32(p + 4 * r.a) ^ load32(p + 4 * r.b) ^ load32(p + 4 * r.c)));
-    if (errors > tolerance) return false;
-  }
-  return true;
-}
-
-#if defined(__x86_64__)
-// The same relations for a block of W offsets at once (16 with SSE2, 32 with AVX2, 64 with
-// AVX-512BW, chosen once by what the CPU has). XOR works byte by byte, so relation k holds at
-// offset q iff the 4 bytes X(q..q+3) are zero, where X(j) = B[j+4a] ^ B[j+4b] ^ B[j+4c].
-// Bit i of a variant's mask: at least one of the first `relations` relations holds exactly at
-// q0 + i, and the first relation's three words are not all zero there (plausible() rejects
-// those: zero pages pass every linear relation, and letting every offset of a zero page through
-// cost a third of the detector's time). With t bit errors and more than t disjoint relations,
-// one of the first t + 1 holds exactly, so this never drops a candidate plausible() would keep.
-// A variant with no more than t relations (tolerance 7 and up for AES-128) passes every offset
-// with nonzero words. Flags are computed once per block: a block's last three offsets take
-// their bytes from the next block's flags.
-using VariantMasks = std::array<std::uint64_t, 6>;  // in try_offset's order
-constexpr std::array<RelationSet, 6> kVariants = {kRelations<4, false>, kRelations<4, true>, kRelations<6, false>,
-                                                  kRelations<6, true>,  kRelations<8, false>, kRelations<8, true>};
-// Per block, relation and variant: lanes where the XOR of the three words is zero (x), and where
-// their OR is (o, first relation only).
-struct ZeroFlags {
-  std::uint64_t x = 0;
-  std::uint64_t o = 0;
-};
-using BlockVisitor = std::function<void(std::size_t at, const VariantMasks& masks)>;
-
-inline std::uint64_t four_in_a_row(std::uint64_t cur, std::uint64_t next, unsigned width) {
-  const unsigned __int128 m = static_cast<unsigned __int128>(cur) | (static_cast<unsigned __int128>(next) << width);
-  return static_cast<std::uint64_t>(m & (m >> 1) & (m >> 2) & (m >> 3));
-}
-
-// The loop, the same for every vector width: FLAGS(q, relation, with_or) gives one block's
-// ZeroFlags. Returns where it stopped: the caller tries the remaining offsets one by one.
-#define DG_AES_BLOCKS(NAME, ATTR, WIDTH, FLAGS)                                                           \
-  ATTR std::size_t NAME(const std::uint8_t* base, std::size_t at, std::size_t size, unsigned relations,   \
-                        const BlockVisitor& visit) {                                                      \
-    constexpr std::size_t kWidth = WIDTH;                                                                 \
-    /* the next block's loads reach 2·W + 4·59 + 4 bytes past `at` */                                     \
-    constexpr std::size_t kReach = 2 * kWidth + 4 * aes::kMaxScheduleWords;                                \
-    const std::uint64_t lanes = kWidth == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << kWidth) - 1;       \
-    std::array<std::array<std::array<ZeroFlags, kMaxRelations>, 6>, 2> flags{}; /* this block, the next */ \
-    std::array<unsigned, 6> used{};                                                                       \
-    for (std::size_t v = 0; v < 6; ++v) used[v] = relations > kVariants[v].count ? 1 : relations;         \
-    if (at + kReach > size) return at;                                                                    \
-    for (std::size_t v = 0; v < 6; ++v) {                                                                 \
-      for (unsigned k = 0; k < used[v]; ++k) flags[0][v][k] = FLAGS(base + at, kVariants[v].relations[k], k == 0); \
-    }                                                                                                     \
-    for (unsigned now = 0; at + kReach <= size; at += kWidth, now ^= 1) {                                  \
-      auto& cur = flags[now];                                                                             \
-      auto& next = flags[now ^ 1];                                                                        \
-      VariantMasks masks{};                                                                               \
-      std::uint64_t any = 0;                                                                              \
-      for (std::size_t v = 0; v < 6; ++v) {                                                               \
-        const bool every = relations > kVariants[v].count;                                                \
-        std::uint64_t hits = every ? lanes : 0;                                                           \
-        for (unsigned k = 0; k < used[v]; ++k) {                                                          \
-          next[v][k] = FLAGS(base + at + kWidth, kVariants[v].relations[k], k == 0);                      \
-          if (!every) hits |= four_in_a_row(cur[v][k].x, next[v][k].x, kWidth);                            \
-        }                                                                                                 \
-        masks[v] = hits & ~four_in_a_row(cur[v][0].o, next[v][0].o, kWidth) & lanes;                       \
-        any |= masks[v];                                                                                  \
-      }                                                                                                   \
-      if (any != 0) visit(at, masks);                                                                     \
-    }                                                                                                     \
-    return at;                                                                                            \
-  }
-
-inline ZeroFlags flags_sse2(const std::uint8_t* q, const Relation& r, bool with_or) {
-  const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q + 4 * r.a));
-  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q + 4 * r.b));
-  const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q + 4 * r.c));
-  const __m128i zero = _mm_setzero_si128();
-  ZeroFlags z;
-  z.x = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_xor_si128(_mm_xor_si128(a, b), c), zero)));
-  if (with_or) z.o = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_or_si128(_mm_or_si128(a, b), c), zero)));
-  return z;
-}
-DG_AES_BLOCKS(blocks_sse2, , 16, flags_sse2)
-
-__attribute__((target("avx2"))) inline ZeroFlags flags_avx2(const std::uint8_t* q, const Relation& r, bool with_or) {
-  const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 4 * r.a));
-  const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 4 * r.b));
-  const __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 4 * r.c));
-  const __m256i zero = _mm256_setzero_si256();
-  ZeroFlags z;
-  z.x = static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_xor_si256(_mm256_xor_si256(a, b), c), zero)));
-  if (with_or) {
-    z.o = static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_or_si256(_mm256_or_si256(a, b), c), zero)));
-  }
-  return z;
-}
-DG_AES_BLOCKS(blocks_avx2, __attribute__((target("avx2"))), 32, flags_avx2)
-
-__attribute__((target("avx512f,avx512bw"))) inline ZeroFlags flags_avx512(const std::uint8_t* q, const Relation& r,
-                                                                          bool with_or) {
-  const __m512i a = _mm512_loadu_si512(q + 4 * r.a);
-  const __m512i b = _mm512_loadu_si512(q + 4 * r.b);
-  const __m512i c = _mm512_loadu_si512(q + 4 * r.c);
-  ZeroFlags z;
-  const __m512i x = _mm512_ternarylogic_epi32(a, b, c, 0x96);  // a ^ b ^ c
-  z.x = _mm512_testn_epi8_mask(x, x);
-  if (with_or) {
-    const __m512i o = _mm512_ternarylogic_epi32(a, b, c, 0xFE);  // a | b | c
-    z.o = _mm512_testn_epi8_mask(o, o);
-  }
-  return z;
-}
-DG_AES_BLOCKS(blocks_avx512, __attribute__((target("avx512f,avx512bw"))), 64, flags_avx512)
-#undef DG_AES_BLOCKS
-
-// The widest the CPU has, chosen once.
-using BlocksFn = std::size_t (*)(const std::uint8_t*, std::size_t, std::size_t, unsigned, const BlockVisitor&);
-const BlocksFn kBlocks = __builtin_cpu_supports("avx512bw") ? blocks_avx512
-                         : __builtin_cpu_supports("avx2")   ? blocks_avx2
-                                                            : blocks_sse2;
-#endif
 
 struct Match {
   Layout layout = Layout::encrypt;
@@ -354,7 +172,7 @@ std::string describe(const Match& m) {
 
 class AesScheduleDetector final : public Detector {
  public:
-  explicit AesScheduleDetector(unsigned tolerance) : tolerance_(tolerance) {}
+  explicit AesScheduleDetector(unsigned tolerance) : tolerance_(tolerance), width_(aes_prefilter::best_width()) {}
 
   std::string_view name() const override { return "aes-schedule"; }
   Phase phase() const override { return Phase::structure; }
@@ -364,40 +182,35 @@ class AesScheduleDetector final : public Detector {
     const auto* base = reinterpret_cast<const std::uint8_t*>(area.bytes.data());
     const std::size_t size = area.bytes.size();
     if (size < kSpan128) return;
+    // The vector prefilter over whole words of 64 offsets while its loads stay inside the area,
+    // then every remaining offset one by one.
     std::size_t at = 0;
-#if defined(__x86_64__)
-    // Vector prefilter over whole blocks of offsets while every load stays inside the area.
-    at = kBlocks(base, 0, size, tolerance_ + 1, [&](std::size_t block, const VariantMasks& hits) {
-      for (std::uint64_t any = hits[0] | hits[1] | hits[2] | hits[3] | hits[4] | hits[5]; any != 0; any &= any - 1) {
-        const auto lane = static_cast<unsigned>(std::countr_zero(any));
-        try_offset(context, area, sink, block + lane, std::uint64_t{1} << lane, hits);
-      }
-    });
-#endif
-    const std::array<std::uint64_t, 6> all = {1, 1, 1, 1, 1, 1};
-    for (; at + kSpan128 <= size; ++at) try_offset(context, area, sink, at, 1, all);
+    for (;;) {
+      candidates_.clear();
+      const std::size_t next = aes_prefilter::candidates(width_, base, at, size, tolerance_, candidates_);
+      for (const aes_prefilter::Candidate& c : candidates_) try_offset(context, area, sink, c.at, c.variants);
+      if (next == at) break;
+      at = next;
+    }
+    for (; at + kSpan128 <= size; ++at) try_offset(context, area, sink, at, kAllVariants);
   }
 
  private:
   static constexpr std::size_t kSpan128 = 4 * aes::schedule_words(4);
-  static constexpr std::size_t kSpan192 = 4 * aes::schedule_words(6);
   static constexpr std::size_t kSpan256 = 4 * aes::schedule_words(8);
+  static constexpr std::uint8_t kAllVariants = (1u << aes_prefilter::kVariants) - 1;
+  static_assert(aes_prefilter::span_bytes(0) == kSpan128 && aes_prefilter::span_bytes(4) == kSpan256);
 
-  // Tries the variants whose bit `lane` is set in `hits`, cheapest and most common first;
-  // at most one schedule starts at one offset.
+  // Tries the variants in `variants` (bits in aes_prefilter's order: cheapest and most common
+  // first); at most one schedule starts at one offset.
   void try_offset(const ScanContext& context, const ScanArea& area, FindingSink& sink, std::size_t at,
-                  std::uint64_t lane, const std::array<std::uint64_t, 6>& hits) const {
+                  std::uint8_t variants) const {
     const std::uint8_t* p = reinterpret_cast<const std::uint8_t*>(area.bytes.data()) + at;
-    const std::size_t room = area.bytes.size() - at;
-    const unsigned t = tolerance_;
-    if ((hits[0] & lane) && plausible<4, false>(p, t) && report(context, area, sink, at, 4, false)) return;
-    if ((hits[1] & lane) && plausible<4, true>(p, t) && report(context, area, sink, at, 4, true)) return;
-    if (room < kSpan192) return;
-    if ((hits[2] & lane) && plausible<6, false>(p, t) && report(context, area, sink, at, 6, false)) return;
-    if ((hits[3] & lane) && plausible<6, true>(p, t) && report(context, area, sink, at, 6, true)) return;
-    if (room < kSpan256) return;
-    if ((hits[4] & lane) && plausible<8, false>(p, t) && report(context, area, sink, at, 8, false)) return;
-    if ((hits[5] & lane) && plausible<8, true>(p, t) && report(context, area, sink, at, 8, true)) return;
+    for (std::uint8_t pass = aes_prefilter::plausible_variants(p, area.bytes.size() - at, variants, tolerance_);
+         pass != 0; pass &= static_cast<std::uint8_t>(pass - 1)) {
+      const auto v = static_cast<unsigned>(std::countr_zero(pass));
+      if (report(context, area, sink, at, aes_prefilter::key_words(v), aes_prefilter::reversed(v))) return;
+    }
   }
 
   bool report(const ScanContext& context, const ScanArea& area, FindingSink& sink, std::size_t at, unsigned nk,
@@ -429,6 +242,8 @@ class AesScheduleDetector final : public Detector {
   }
 
   unsigned tolerance_;
+  aes_prefilter::Width width_;
+  std::vector<aes_prefilter::Candidate> candidates_;  // reused from call to call
 };
 
 }  // namespace

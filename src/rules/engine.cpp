@@ -5,10 +5,6 @@
 #include <hs.h>
 #include <pcre2.h>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -20,6 +16,8 @@
 #include <iterator>
 #include <limits>
 #include <new>
+
+#include "rules/utf16_runs.hpp"
 
 namespace dumpguard::rules {
 
@@ -51,64 +49,6 @@ std::string pcre2_message(int code) {
 
 Error rule_error(const Rule& rule, std::string_view what) {
   return Error{Errc::bad_value, 0, fmt::format("{}: rule {}: {}", rule.source, rule.id, what)};
-}
-
-bool utf16_text_unit(std::uint8_t lo, std::uint8_t hi) {
-  return hi == 0 && ((lo >= 0x20 && lo < 0x7f) || lo == '\t' || lo == '\n' || lo == '\r');
-}
-
-// The first offset at or after `i` where a UTF-16LE text unit starts (n - 1 if none): 16
-// offsets at a time where SSE2 is there, as this search runs over every byte of a dump.
-std::size_t next_utf16_unit(const std::uint8_t* p, std::size_t i, std::size_t n) {
-#if defined(__SSE2__)
-  const __m128i zero = _mm_setzero_si128();
-  for (; i + 17 <= n; i += 16) {
-    const __m128i lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-    const __m128i hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 1));
-    // 0x20..0x7e: shifted by 0x80 so a signed compare tests the range; tab, LF, CR apart.
-    const __m128i shifted = _mm_xor_si128(lo, _mm_set1_epi8(static_cast<char>(0x80)));
-    const __m128i printable = _mm_and_si128(_mm_cmpgt_epi8(shifted, _mm_set1_epi8(static_cast<char>(0x1f ^ 0x80))),
-                                            _mm_cmplt_epi8(shifted, _mm_set1_epi8(static_cast<char>(0x7f ^ 0x80))));
-    const __m128i control = _mm_or_si128(_mm_cmpeq_epi8(lo, _mm_set1_epi8('\t')),
-                                         _mm_or_si128(_mm_cmpeq_epi8(lo, _mm_set1_epi8('\n')),
-                                                      _mm_cmpeq_epi8(lo, _mm_set1_epi8('\r'))));
-    const __m128i unit = _mm_and_si128(_mm_or_si128(printable, control), _mm_cmpeq_epi8(hi, zero));
-    if (const int m = _mm_movemask_epi8(unit); m != 0) return i + static_cast<unsigned>(std::countr_zero(static_cast<unsigned>(m)));
-  }
-#endif
-  for (; i + 1 < n; ++i) {
-    if (utf16_text_unit(p[i], p[i + 1])) return i;
-  }
-  return n > 0 ? n - 1 : 0;
-}
-
-#if defined(__SSE2__)
-// Per 16-byte block at p: bit 2k set when bytes 2k, 2k+1 form a unit (printable or tab, LF,
-// CR, then 0); odd bits clear.
-inline unsigned utf16_units16(const std::uint8_t* p) {
-  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  const __m128i shifted = _mm_xor_si128(v, _mm_set1_epi8(static_cast<char>(0x80)));
-  const __m128i printable = _mm_and_si128(_mm_cmpgt_epi8(shifted, _mm_set1_epi8(static_cast<char>(0x1f ^ 0x80))),
-                                          _mm_cmplt_epi8(shifted, _mm_set1_epi8(static_cast<char>(0x7f ^ 0x80))));
-  const __m128i control = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\t')),
-                                       _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n')),
-                                                    _mm_cmpeq_epi8(v, _mm_set1_epi8('\r'))));
-  const auto text = static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(printable, control)));
-  const auto zero = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128())));
-  return text & (zero >> 1) & 0x5555u;
-}
-#endif
-
-// The end of the run of units starting at `i` (the first offset i + 2k that is no unit).
-std::size_t utf16_run_end(const std::uint8_t* p, std::size_t i, std::size_t n) {
-#if defined(__SSE2__)
-  for (; i + 16 <= n; i += 16) {
-    const unsigned units = utf16_units16(p + i);
-    if (units != 0x5555u) return i + static_cast<unsigned>(std::countr_one(units | 0xAAAAu) & ~1u);
-  }
-#endif
-  while (i + 1 < n && utf16_text_unit(p[i], p[i + 1])) i += 2;
-  return i;
 }
 
 struct Collector {
@@ -549,11 +489,17 @@ void RuleScanner::scan_utf16le(std::span<const std::byte> bytes,
   };
   std::vector<Piece> pieces;
   std::vector<Span> found;
-  narrow_.clear();
+  // narrow_[0, used) holds the batched runs, each followed by a separator; narrow_'s size is
+  // its room, grown as needed (utf16::narrow writes up to kNarrowSlack bytes past a run).
+  std::size_t used = 0;
+  const auto make_room = [&](std::size_t more) {
+    if (narrow_.size() >= used + more) return;
+    narrow_.resize(std::max(used + more, std::min(2 * narrow_.size(), 2 * kMaxPiece + utf16::kNarrowSlack)));
+  };
 
   auto flush = [&] {
     if (pieces.empty()) return;
-    collect({reinterpret_cast<const std::uint8_t*>(narrow_.data()), narrow_.size()});
+    collect({reinterpret_cast<const std::uint8_t*>(narrow_.data()), used});
     std::vector<std::uint64_t> cursor(rules.size(), 0);
     for (const Hit& h : hits_) {
       // The first piece that holds an end of this run (ends are exclusive offsets).
@@ -583,30 +529,28 @@ void RuleScanner::scan_utf16le(std::span<const std::byte> bytes,
       }
     }
     pieces.clear();
-    narrow_.clear();
+    used = 0;
   };
 
+  const utf16::Width width = utf16::best_width();
   auto add_run = [&](std::size_t at, std::size_t chars) {
     for (std::size_t off = 0;;) {
       const std::size_t len = std::min(chars - off, kMaxPiece);
       const bool last = off + len == chars;
-      if (narrow_.size() + len + 1 > 2 * kMaxPiece) flush();
-      pieces.push_back({narrow_.size(), at + 2 * off, len, last ? len : len - overlap});
-      for (std::size_t k = 0; k < len; ++k) narrow_.push_back(static_cast<char>(p[at + 2 * (off + k)]));
-      narrow_.push_back('\0');  // keeps Vectorscan's candidates from joining two runs
+      if (used + len + 1 > 2 * kMaxPiece) flush();
+      pieces.push_back({used, at + 2 * off, len, last ? len : len - overlap});
+      make_room(len + 1 + utf16::kNarrowSlack);
+      const std::size_t from = at + 2 * off;
+      utf16::narrow(width, p + from, len, n - from, narrow_.data() + used);
+      used += len;
+      narrow_[used++] = '\0';  // keeps Vectorscan's candidates from joining two runs
       if (last) break;
       off += len - overlap;
     }
   };
 
-  narrow_.reserve(std::min<std::size_t>(n / 2 + 1, 2 * kMaxPiece));
-  for (std::size_t i = 0; i + 1 < n;) {
-    i = next_utf16_unit(p, i, n);
-    if (i + 1 >= n) break;
-    const std::size_t j = utf16_run_end(p, i, n);
-    if ((j - i) / 2 >= kMinUtf16Run) add_run(i, (j - i) / 2);
-    i = j;
-  }
+  make_room(std::min<std::size_t>(n / 2 + 1, 2 * kMaxPiece) + utf16::kNarrowSlack);
+  utf16::find_runs(width, {p, n}, kMinUtf16Run, add_run);
   flush();
 }
 

@@ -24,6 +24,7 @@
 
 #include "crypto/aes_key_expansion.hpp"
 #include "crypto/digest.hpp"
+#include "detect/aes_prefilter.hpp"
 #include "detect/aes_schedule.hpp"
 #include "fixtures/detector_harness.hpp"
 
@@ -368,6 +369,192 @@ TEST(AesSchedule, FindsLiveEvpContextsInThisProcess) {
   }
   for (EVP_CIPHER_CTX* ctx : contexts) EVP_CIPHER_CTX_free(ctx);
   std::fill(image.begin(), image.end(), 0);
+}
+
+// The vector prefilter against plausible(), its scalar definition: over buffers with planted
+// schedules (OpenSSL's expansion of keys made here, all six layouts and byte orders, at every
+// offset modulo 64, with bit flips when tolerance allows them), and over data that passes many
+// relations (period-8 words with a zero word, as arrays of small 64-bit integers leave; sparse
+// bytes; zero pages), every offset and variant plausible() keeps is a candidate, on every width
+// this CPU has, and every width gives the same candidates.
+namespace {
+
+struct PrefilterRun {
+  std::vector<aes_prefilter::Candidate> found;
+  std::size_t stop = 0;  // where the vector test stopped: the detector tests the rest one by one
+};
+
+PrefilterRun run_prefilter(aes_prefilter::Width width, const std::vector<std::uint8_t>& buffer, unsigned tolerance) {
+  PrefilterRun run;
+  for (;;) {
+    const std::size_t next = aes_prefilter::candidates(width, buffer.data(), run.stop, buffer.size(), tolerance, run.found);
+    if (next == run.stop) break;
+    EXPECT_GT(next, run.stop);
+    run.stop = next;
+  }
+  return run;
+}
+
+// Prefilter buffers: planted schedules (variant and offset of each), then the filler kinds.
+struct PrefilterCase {
+  std::string name;
+  std::vector<std::uint8_t> bytes;
+  std::vector<std::pair<unsigned, std::size_t>> planted;  // variant, offset
+};
+
+std::vector<PrefilterCase> prefilter_cases(unsigned tolerance) {
+  std::vector<PrefilterCase> cases;
+  std::mt19937 rng(tolerance + 1);
+  for (std::size_t size : {16u, 24u, 32u}) {
+    const auto key = random_key(size);
+    const auto enc = openssl_schedule(key, false), dec = openssl_schedule(key, true);
+    const unsigned forward = static_cast<unsigned>(size / 4 - 4);  // variant of Nk's forward layouts
+    const std::vector<std::pair<std::vector<std::uint8_t>, unsigned>> layouts = {
+        {enc, forward},     {swap_words(enc), forward}, {dec, forward + 1}, {swap_words(dec), forward + 1},
+        {reverse_round_keys(dec), forward}, {swap_words(reverse_round_keys(dec)), forward}};
+    for (std::size_t l = 0; l < layouts.size(); ++l) {
+      PrefilterCase c{"AES-" + std::to_string(size * 8) + " layout " + std::to_string(l),
+                      test::seeded_bytes(64 * 320 + 700, static_cast<std::uint32_t>(100 * size + l)),
+                      {}};
+      for (std::size_t residue = 0; residue < 64; ++residue) {
+        auto schedule = layouts[l].first;
+        // Up to `tolerance` flipped bits, so that some relations break and others hold.
+        for (unsigned f = 0; f < tolerance && f < 4; ++f) {
+          const std::size_t bit = rng() % (schedule.size() * 8);
+          schedule[bit / 8] = static_cast<std::uint8_t>(schedule[bit / 8] ^ (1u << (bit % 8)));
+        }
+        const std::size_t at = 320 * residue + residue;
+        std::copy(schedule.begin(), schedule.end(), c.bytes.begin() + static_cast<long>(at));
+        c.planted.emplace_back(layouts[l].second, at);
+      }
+      cases.push_back(std::move(c));
+    }
+  }
+  // Period-8 words with a zero word, shifted by every byte offset within the period.
+  for (std::size_t shift = 0; shift < 8; ++shift) {
+    PrefilterCase c{"period 8, shift " + std::to_string(shift), std::vector<std::uint8_t>(8192 + 700, 0), {}};
+    for (std::size_t i = 0; i < c.bytes.size(); ++i) {
+      c.bytes[i] = (i + shift) % 8 < 4 ? static_cast<std::uint8_t>(0x11 * ((i + shift) % 8 + 1)) : 0;
+    }
+    cases.push_back(std::move(c));
+  }
+  // Sparse bytes: one in 40 nonzero, from a small alphabet.
+  {
+    PrefilterCase c{"sparse", std::vector<std::uint8_t>(1 << 16, 0), {}};
+    for (auto& b : c.bytes) b = rng() % 40 == 0 ? static_cast<std::uint8_t>(1 + rng() % 3) : 0;
+    cases.push_back(std::move(c));
+  }
+  // A schedule in the middle of zero pages, and one right after zeros end.
+  {
+    PrefilterCase c{"zero pages", std::vector<std::uint8_t>(3 * 4096, 0), {}};
+    const auto schedule = openssl_schedule(random_key(32), false);
+    for (std::size_t at : {std::size_t{4096 + 61}, std::size_t{8192 - 5}}) {
+      std::copy(schedule.begin(), schedule.end(), c.bytes.begin() + static_cast<long>(at));
+      if (tolerance == 0) c.planted.emplace_back(4, at);
+    }
+    cases.push_back(std::move(c));
+  }
+  return cases;
+}
+
+std::vector<aes_prefilter::Width> widths_here() {
+  std::vector<aes_prefilter::Width> widths;
+  for (auto w : {aes_prefilter::Width::sse2, aes_prefilter::Width::avx2, aes_prefilter::Width::avx512}) {
+    if (aes_prefilter::cpu_has(w)) widths.push_back(w);
+  }
+  return widths;
+}
+
+}  // namespace
+
+TEST(AesPrefilter, VectorCandidatesAreASupersetOfPlausibleOnEveryWidth) {
+  const auto widths = widths_here();
+  ASSERT_FALSE(widths.empty());
+#if defined(__x86_64__)
+  EXPECT_TRUE(aes_prefilter::cpu_has(aes_prefilter::Width::sse2));
+  EXPECT_TRUE(aes_prefilter::cpu_has(aes_prefilter::best_width()));
+#endif
+  for (unsigned tolerance : {0u, 1u, 2u, 5u, 7u, 10u}) {
+    for (const PrefilterCase& c : prefilter_cases(tolerance)) {
+      const std::string what = c.name + ", tolerance " + std::to_string(tolerance);
+      // plausible() at every offset the vector test covered.
+      std::vector<std::uint8_t> kept(c.bytes.size(), 0);
+      std::size_t kept_count = 0;
+      for (std::size_t q = 0; q < c.bytes.size(); ++q) {
+        for (unsigned v = 0; v < aes_prefilter::kVariants; ++v) {
+          if (c.bytes.size() - q < aes_prefilter::span_bytes(v)) break;
+          if (aes_prefilter::plausible(v, c.bytes.data() + q, tolerance)) {
+            kept[q] = static_cast<std::uint8_t>(kept[q] | (1u << v));
+            ++kept_count;
+          }
+        }
+        EXPECT_EQ(aes_prefilter::plausible_variants(c.bytes.data() + q, c.bytes.size() - q, 0x3F, tolerance), kept[q])
+            << what << " at " << q;
+      }
+      for (const auto& [variant, at] : c.planted) {
+        if (tolerance == 0) {
+          EXPECT_TRUE((kept[at] >> variant) & 1) << what << ": planted at " << at;
+        }
+      }
+      std::optional<PrefilterRun> first;
+      for (const auto width : widths) {
+        const PrefilterRun run = run_prefilter(width, c.bytes, tolerance);
+        const std::string where = what + ", width " + std::to_string(static_cast<int>(width));
+        ASSERT_GT(run.stop, 0u) << where;
+        EXPECT_LE(c.bytes.size() - run.stop, 512u) << where << ": the vector test leaves a short tail";
+        std::vector<std::uint8_t> got(c.bytes.size(), 0);
+        for (std::size_t i = 0; i < run.found.size(); ++i) {
+          const auto& cand = run.found[i];
+          ASSERT_LT(cand.at, run.stop) << where;
+          if (i > 0) {
+            ASSERT_LT(run.found[i - 1].at, cand.at) << where << ": in increasing order, once each";
+          }
+          got[cand.at] = cand.variants;
+        }
+        std::size_t missed = 0;
+        for (std::size_t q = 0; q < run.stop; ++q) {
+          if ((kept[q] & ~got[q]) != 0 && ++missed <= 5) {
+            ADD_FAILURE() << where << ": offset " << q << " passes plausible() for variants " << int(kept[q])
+                          << " but the vector test gave " << int(got[q]);
+          }
+        }
+        EXPECT_EQ(missed, 0u) << where << " (" << kept_count << " kept by plausible())";
+        if (!first) {
+          first = run;
+        } else {
+          EXPECT_EQ(run.stop, first->stop) << where;
+          EXPECT_TRUE(std::equal(run.found.begin(), run.found.end(), first->found.begin(), first->found.end(),
+                                 [](const auto& a, const auto& b) { return a.at == b.at && a.variants == b.variants; }))
+              << where << ": every width gives the same candidates";
+        }
+      }
+    }
+  }
+}
+
+// The vector test stops where its loads would leave the buffer, and the detector tests the rest
+// one by one: a schedule that ends 0 to 700 bytes before the end of the buffer, at every offset
+// modulo 64 in turn, is found (exactly, and with one flipped bit at tolerance 1).
+TEST(AesSchedule, FindsSchedulesEndingAnywhereNearTheEndOfTheArea) {
+  for (std::size_t size : {16u, 32u}) {
+    const auto key = random_key(size);
+    const auto schedule = openssl_schedule(key, size == 32);
+    auto damaged = schedule;
+    damaged[100] ^= 0x10;
+    for (std::size_t tail = 0; tail <= 700; ++tail) {
+      const std::size_t at = 1024 + tail % 64;
+      auto buffer = test::seeded_bytes(at + schedule.size() + tail, static_cast<std::uint32_t>(tail));
+      plant(buffer, at, schedule);
+      auto found = scan_bytes(buffer);
+      ASSERT_EQ(found.size(), 1u) << "AES-" << size * 8 << ", " << tail << " bytes after";
+      EXPECT_EQ(found[0].file_offset, at);
+      EXPECT_EQ(found[0].key, fingerprint_of(key));
+      plant(buffer, at, damaged);
+      found = scan_bytes(buffer, 1);
+      ASSERT_EQ(found.size(), 1u) << "AES-" << size * 8 << " with a flipped bit, " << tail << " bytes after";
+      EXPECT_EQ(found[0].key, fingerprint_of(key));
+    }
+  }
 }
 
 // Throughput, printed for the record (bench/ is the place for numbers that matter).

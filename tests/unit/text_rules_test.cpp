@@ -150,6 +150,83 @@ TEST(TextRules, LongUtf16RunIsCutIntoPiecesWithoutLosingOrRepeatingMatches) {
   }
 }
 
+// The UTF-16LE pass narrows runs with vector packs found 64 bytes at a time: a token in a run
+// that starts at every offset 0..129 (odd and even, across 16/32/64-byte block edges), with the
+// run's end at the buffer's last byte or one before it, is found once at its exact bytes.
+TEST(TextRules, Utf16TokensAtEveryOffsetAndAtTheEndOfTheBuffer) {
+  const auto e = engine();
+  const auto wide = utf16("key " + kToken);
+  for (std::size_t at = 0; at < 130; ++at) {
+    for (std::size_t after : {0u, 1u, 2u, 77u}) {
+      auto buf = filler(at + wide.size() + after, static_cast<std::uint32_t>(at));
+      put(buf, at, wide);
+      if (after > 0) buf[at + wide.size()] = 0x20;  // a text byte whose high byte is missing or not 0
+      const auto found = scan(e, buf);
+      ASSERT_EQ(found.size(), 1u) << "run at " << at << ", " << after << " bytes after";
+      EXPECT_EQ(found[0].encoding, TextEncoding::utf16le);
+      EXPECT_EQ(found[0].offset, at + 2 * 4);
+      EXPECT_EQ(found[0].length, 2 * kToken.size());
+      EXPECT_EQ(found[0].secret, kToken);
+    }
+  }
+}
+
+// Runs of exactly kMinUtf16Run characters are searched and shorter ones are not (a rule that
+// matches 8 characters shows which), and runs of exactly one piece (4 Mi characters) and one
+// more are found whole; runs are batched up to 8 Mi characters, and a flush between two runs
+// loses nothing.
+TEST(TextRules, Utf16RunsOfTheMinimumLengthAndAroundThePieceSizeAndTheBatch) {
+  auto eight_rules = rules::parse_rule_file(R"(
+[[rule]]
+id = "eight"
+description = "eight letters q"
+pattern = '''(qqqqqqqq)'''
+max_length = 8
+)", "eight.toml");
+  ASSERT_TRUE(eight_rules) << eight_rules.error().message;
+  auto eight = RuleEngine::compile(std::move(*eight_rules));
+  ASSERT_TRUE(eight) << eight.error().message;
+  {
+    auto buf = filler(512, 4);
+    put(buf, 11, utf16(std::string(rules::kMinUtf16Run, 'q')));      // searched
+    put(buf, 200, utf16(std::string(rules::kMinUtf16Run - 1, 'q')));  // too short to be a run
+    RuleScanner scanner(*eight);
+    std::vector<std::uint64_t> at;
+    scanner.scan_utf16le(std::as_bytes(std::span(buf)), [&](const TextMatch& m) { at.push_back(m.offset); });
+    EXPECT_EQ(at, std::vector<std::uint64_t>{11});
+  }
+  const auto e = engine();
+  constexpr std::size_t kPiece = 4u << 20;
+  for (std::size_t chars : {kPiece, kPiece + 1}) {
+    std::string text(chars, ' ');
+    text.replace(0, kToken.size(), kToken);
+    text.replace(chars - kToken.size(), kToken.size(), kToken);
+    auto buf = utf16(text);
+    const auto found = scan(e, buf);
+    ASSERT_EQ(found.size(), 2u) << chars;
+    EXPECT_EQ(found[0].offset, 0u);
+    EXPECT_EQ(found[1].offset, 2 * (chars - kToken.size()));
+  }
+  // Three runs of 3 Mi characters, each with a token at both ends: the third does not fit in
+  // the batch with the first two.
+  const std::size_t run = 3u << 20;
+  auto buf = filler(3 * (2 * run + 64), 5);
+  std::vector<std::uint64_t> want;
+  for (std::size_t r = 0; r < 3; ++r) {
+    const std::size_t at = r * (2 * run + 64) + 33;
+    std::string text(run, '.');
+    text.replace(0, kToken.size() + 1, kToken + " ");
+    text.replace(run - kToken.size() - 1, kToken.size() + 1, " " + kToken);
+    put(buf, at, utf16(text));
+    want.push_back(at);
+    want.push_back(at + 2 * (run - kToken.size()));
+  }
+  std::vector<std::uint64_t> got;
+  RuleScanner scanner(e);
+  scanner.scan_utf16le(std::as_bytes(std::span(buf)), [&](const TextMatch& m) { got.push_back(m.offset); });
+  EXPECT_EQ(got, want);
+}
+
 TEST(TextRules, EntropyThresholdAndAllowlistFilter) {
   const auto e = engine();
   auto buf = filler(2048, 3);
