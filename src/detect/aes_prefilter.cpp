@@ -384,24 +384,6 @@ std::uint8_t plausible_variants(const std::uint8_t* p, std::size_t room, std::ui
   return pass;
 }
 
-bool cpu_has(Width width) {
-#if defined(__x86_64__)
-  switch (width) {
-    case Width::sse2: return true;
-    case Width::avx2: return __builtin_cpu_supports("avx2");
-    case Width::avx512: return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
-  }
-#else
-  (void)width;
-#endif
-  return false;
-}
-
-Width best_width() {
-  static const Width best = cpu_has(Width::avx512) ? Width::avx512 : cpu_has(Width::avx2) ? Width::avx2 : Width::sse2;
-  return best;
-}
-
 std::size_t candidates(Width width, const std::uint8_t* base, std::size_t at, std::size_t size, unsigned tolerance,
                        std::vector<Candidate>& out) {
 #if defined(__x86_64__)

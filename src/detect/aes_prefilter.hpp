@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "simd/cpu.hpp"
+
 namespace dumpguard::aes_prefilter {
 
 // The variants, in the order the detector tries them: AES-128, -192, -256, each first with the
@@ -37,10 +39,10 @@ struct Candidate {
   std::uint8_t variants = 0;  // bit v: try variant v here
 };
 
-enum class Width { sse2, avx2, avx512 };
 // Whether this CPU can run a width, and the widest it can (what the detector uses).
-bool cpu_has(Width width);
-Width best_width();
+using simd::Width;
+using simd::cpu_has;
+using simd::best_width;
 
 // The vector test over the offsets [at, at + 64 k) for the largest k (at most 64, 4 KiB) such
 // that every byte it reads lies before `size`. Appends the offsets that may pass plausible(), in

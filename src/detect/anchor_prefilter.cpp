@@ -1,6 +1,7 @@
 #include "detect/anchor_prefilter.hpp"
 
 #include "detect/nibble_lookup.hpp"
+#include "simd/cpu.hpp"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -160,14 +161,12 @@ AnchorPrefilter::AnchorPrefilter(std::span<const AnchorPattern> patterns) : patt
 }
 
 AnchorPrefilter::Width AnchorPrefilter::best_width() {
-#if defined(__x86_64__)
-  static const Width width = __builtin_cpu_supports("avx512bw") ? Width::avx512
-                             : __builtin_cpu_supports("avx2")   ? Width::avx2
-                                                                : Width::none;
-  return width;
-#else
+  switch (simd::best_width()) {
+    case simd::Width::avx512: return Width::avx512;
+    case simd::Width::avx2: return Width::avx2;
+    case simd::Width::sse2: break;
+  }
   return Width::none;
-#endif
 }
 
 void AnchorPrefilter::scan(std::span<const std::byte> bytes, AnchorHits& hits, Width width) const {

@@ -291,19 +291,9 @@ class EcScalarHunt final : public Detector {
   // budget, and the clock stops at the first position that saw it run out.
   void replay(const ScanContext& context, const std::vector<ChunkBounds>& chunks,
               std::vector<ChunkOutcome>& outcomes) {
-    std::optional<std::tuple<std::uint64_t, std::size_t>> stop;  // earliest (position, index)
-    std::optional<std::uint64_t> stop_offset;
-    for (std::size_t c = 0; c < chunks.size(); ++c) {
-      if (const auto& s = outcomes[c].stop) {
-        const auto at = std::make_tuple(pass_position(chunks[c].area, s->stream, c), s->index);
-        if (!stop || at < *stop) {
-          stop = at;
-          stop_offset = s->file_offset;
-        }
-      }
-    }
+    const PassStop stop = PassStop::earliest(chunks, outcomes);
     const auto stopped = [&](std::size_t c, std::size_t stream, std::size_t index) {
-      return stop && std::make_tuple(pass_position(chunks[c].area, stream, c), index) >= *stop;
+      return stop.covers(chunks[c].area, stream, c, index);
     };
     const auto apply = [&](Curve& curve, const Hit& h) {
       const PublicKey* key = curve.targets[h.target];
@@ -335,7 +325,7 @@ class EcScalarHunt final : public Detector {
           for (std::size_t c = first; c < last; ++c) {
             for (const Hit& h : outcomes[c].hits) {
               if (h.stream != stream) continue;
-              if (stopped(c, h.stream, h.index)) return clock_.stop_at(*stop_offset);
+              if (stopped(c, h.stream, h.index)) return clock_.stop_at(stop.file_offset());
               apply(curve, h);
             }
           }
@@ -357,9 +347,9 @@ class EcScalarHunt final : public Detector {
               break;
             }
             ++curve.islands;
-            if (stopped(c, stream, 2 * j)) return clock_.stop_at(*stop_offset);
+            if (stopped(c, stream, 2 * j)) return clock_.stop_at(stop.file_offset());
             for (; hit != outcomes[c].hits.end() && hit->stream == stream && hit->index <= 2 * j + 1; ++hit) {
-              if (stopped(c, stream, hit->index)) return clock_.stop_at(*stop_offset);
+              if (stopped(c, stream, hit->index)) return clock_.stop_at(stop.file_offset());
               apply(curve, *hit);
             }
           }
@@ -367,7 +357,7 @@ class EcScalarHunt final : public Detector {
       }
       first = last;
     }
-    if (stop) clock_.stop_at(*stop_offset);
+    if (stop) clock_.stop_at(stop.file_offset());
   }
 
   // The LimbSearch of a chunk's window that visits the walk positions the chunk owns.

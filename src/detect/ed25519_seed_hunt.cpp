@@ -195,19 +195,9 @@ class Ed25519SeedHunt final : public Detector {
   // proves it, islands stop once every key is proven, count against the budget, and the clock
   // stops at the first position that saw it run out.
   void replay(const ScanContext& context, const std::vector<ChunkBounds>& chunks, std::vector<ChunkOutcome>& outcomes) {
-    std::optional<std::tuple<std::uint64_t, std::size_t>> stop;
-    std::uint64_t stop_offset = 0;
-    for (std::size_t c = 0; c < chunks.size(); ++c) {
-      if (const auto& s = outcomes[c].stop) {
-        const auto at = std::make_tuple(pass_position(chunks[c].area, s->stream, c), s->index);
-        if (!stop || at < *stop) {
-          stop = at;
-          stop_offset = s->file_offset;
-        }
-      }
-    }
+    const PassStop stop = PassStop::earliest(chunks, outcomes);
     const auto stopped = [&](std::size_t c, std::size_t stream, std::size_t index) {
-      return stop && std::make_tuple(pass_position(chunks[c].area, stream, c), index) >= *stop;
+      return stop.covers(chunks[c].area, stream, c, index);
     };
     const auto apply = [&](const Hit& h) {
       const PublicKey* key = targets_[h.target];
@@ -237,7 +227,7 @@ class Ed25519SeedHunt final : public Detector {
                                 [](const Hit& h) { return h.stream == kIslands; });
         const auto& islands = outcomes[c].islands;
         for (std::size_t j = 0; j < islands.size(); ++j) {
-          if (stopped(c, kIslands, j)) return clock_.stop_at(stop_offset);
+          if (stopped(c, kIslands, j)) return clock_.stop_at(stop.file_offset());
           if (islands_ == island_budget_) {
             stopped_at_ = islands[j].file_offset;
             break;
@@ -248,7 +238,7 @@ class Ed25519SeedHunt final : public Detector {
       }
       first = last;
     }
-    if (stop) clock_.stop_at(stop_offset);
+    if (stop) clock_.stop_at(stop.file_offset());
   }
 
   void prepare(const ScanContext& context) {

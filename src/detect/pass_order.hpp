@@ -9,6 +9,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <optional>
+#include <tuple>
+#include <vector>
+
+#include "detect/chunks.hpp"
 
 namespace dumpguard {
 
@@ -34,6 +39,38 @@ class EarliestHit {
 
  private:
   std::atomic<std::uint64_t> at_{std::numeric_limits<std::uint64_t>::max()};
+};
+
+// Where the hunt's clock ran out first, in the order of one pass: the earliest of the chunks'
+// stops. A candidate at or after it does not count; the clock reports its file offset.
+class PassStop {
+ public:
+  // Outcome: a chunk's outcome with `stop`, an optional hit that has stream, index, file_offset.
+  template <typename Outcome>
+  static PassStop earliest(const std::vector<ChunkBounds>& chunks, const std::vector<Outcome>& outcomes) {
+    PassStop first;
+    for (std::size_t c = 0; c < chunks.size(); ++c) {
+      if (const auto& s = outcomes[c].stop) {
+        const auto at = std::make_tuple(pass_position(chunks[c].area, s->stream, c), s->index);
+        if (!first.at_ || at < *first.at_) {
+          first.at_ = at;
+          first.file_offset_ = s->file_offset;
+        }
+      }
+    }
+    return first;
+  }
+
+  explicit operator bool() const { return at_.has_value(); }
+  std::uint64_t file_offset() const { return file_offset_; }
+  // Whether the candidate `index` of `stream` in chunk `c` (of area `area`) comes at or after it.
+  bool covers(std::size_t area, std::size_t stream, std::size_t c, std::size_t index) const {
+    return at_ && std::make_tuple(pass_position(area, stream, c), index) >= *at_;
+  }
+
+ private:
+  std::optional<std::tuple<std::uint64_t, std::size_t>> at_;
+  std::uint64_t file_offset_ = 0;
 };
 
 }  // namespace dumpguard

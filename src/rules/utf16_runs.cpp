@@ -157,24 +157,6 @@ std::uint64_t chain_starts(std::uint64_t cur, std::uint64_t next, std::size_t n)
 
 }  // namespace
 
-bool cpu_has(Width width) {
-#if defined(__x86_64__)
-  switch (width) {
-    case Width::sse2: return true;
-    case Width::avx2: return __builtin_cpu_supports("avx2");
-    case Width::avx512: return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
-  }
-#else
-  (void)width;
-#endif
-  return false;
-}
-
-Width best_width() {
-  static const Width best = cpu_has(Width::avx512) ? Width::avx512 : cpu_has(Width::avx2) ? Width::avx2 : Width::sse2;
-  return best;
-}
-
 void find_runs(Width width, std::span<const std::uint8_t> bytes, std::size_t min_chars,
                const std::function<void(std::size_t offset, std::size_t chars)>& on_run) {
   const std::uint8_t* p = bytes.data();

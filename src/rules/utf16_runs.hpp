@@ -9,6 +9,8 @@
 #include <functional>
 #include <span>
 
+#include "simd/cpu.hpp"
+
 namespace dumpguard::rules::utf16 {
 
 // A unit: bytes lo, hi with hi == 0 and lo printable ASCII (0x20..0x7e) or tab, LF, CR.
@@ -16,9 +18,9 @@ constexpr bool text_unit(std::uint8_t lo, std::uint8_t hi) {
   return hi == 0 && ((lo >= 0x20 && lo < 0x7f) || lo == '\t' || lo == '\n' || lo == '\r');
 }
 
-enum class Width { sse2, avx2, avx512 };
-bool cpu_has(Width width);
-Width best_width();
+using simd::Width;
+using simd::cpu_has;
+using simd::best_width;
 
 // Calls on_run(offset, characters) for every run of at least `min_chars` units (1 to 32) in
 // `bytes`, in increasing order: units at offset, offset + 2, ..., where the unit before the
