@@ -8,8 +8,9 @@
 //    avx512), without the checks it lets through;
 //  - FactorPrefilter: the RSA hunt over 16 MiB of heap-like words with glibc chunk headers and
 //    BIGNUM records for one 2048-bit modulus: the walks, the prefilter, and the few divisions;
-//  - AnchorScan: the shared Vectorscan pass and its callback, with every structure detector's
-//    anchors, over text dense with matches (DER-like "0" runs, "RSA", "EC", "eyJ");
+//  - AnchorScan/*: the shared anchor pass with every structure detector's anchors, over text
+//    dense with matches (DER-like "0" runs, "RSA", "EC", "eyJ"): the vector prefilter, and
+//    the Vectorscan database it replaced (still the engine without AVX2);
 //  - TextRules: the built-in text rules' Vectorscan pass, callback and PCRE2 confirmation over
 //    log text in ASCII and UTF-16LE;
 //  - Utf16Runs/*: the text rules' UTF-16LE run finder and narrowing alone, on each width, over
@@ -202,7 +203,7 @@ void FactorPrefilter(benchmark::State& state) {
 }
 BENCHMARK(FactorPrefilter)->Unit(benchmark::kMillisecond);
 
-void AnchorScan(benchmark::State& state) {
+void AnchorScan(benchmark::State& state, AnchorDatabase::Engine engine) {
   std::vector<std::uint8_t> bytes = log_text(kSize, false);
   std::mt19937_64 rng(5);
   for (std::size_t at = 0; at + 16 < bytes.size(); at += 61 + rng() % 64) {
@@ -215,7 +216,7 @@ void AnchorScan(benchmark::State& state) {
   for (auto& d : make_detectors(options)) {
     for (AnchorPattern& p : d->anchors()) patterns.push_back(std::move(p));
   }
-  const AnchorDatabase database(std::move(patterns));
+  const AnchorDatabase database(std::move(patterns), engine);
   AnchorScanner scanner(database);
   AnchorHits hits;
   std::size_t matches = 0;
@@ -228,7 +229,9 @@ void AnchorScan(benchmark::State& state) {
   state.counters["matches/MiB"] = benchmark::Counter(static_cast<double>(matches) / static_cast<double>(state.iterations()) /
                                                      static_cast<double>(kSize >> 20));
 }
-BENCHMARK(AnchorScan)->Unit(benchmark::kMillisecond);
+// best: the vector prefilter (AVX2 or AVX-512BW); vectorscan: the engine it replaced.
+BENCHMARK_CAPTURE(AnchorScan, best, AnchorDatabase::Engine::best)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(AnchorScan, vectorscan, AnchorDatabase::Engine::vectorscan)->Unit(benchmark::kMillisecond);
 
 // A heap of 64-byte allocations holding short strings: ASCII with its NUL (its last character
 // and the NUL make a UTF-16LE unit), UTF-16LE of 4 to 40 characters, or random bytes.
