@@ -145,6 +145,29 @@ class AnchoredDetector : public Detector {
   }
 };
 
+// A hunt: prepare() once with the whole scan's context (the keys to hunt, the address map), then
+// hunt() over a set of areas on the runner's threads. The scanner calls scan_areas() with every
+// area; scan() (unit tests, fuzz targets, area by area) hunts one area on this thread.
+class HuntDetector : public Detector {
+ public:
+  Phase phase() const override { return Phase::hunt; }
+  void scan(const ScanContext& context, const ScanArea& area, FindingSink& /*sink*/) final {
+    prepare(context);
+    ScanContext one = context;
+    one.areas = std::span<const ScanArea>(&area, 1);
+    one.runner = nullptr;
+    hunt(one);
+  }
+  void scan_areas(const ScanContext& context, FindingSink& /*sink*/) final {
+    prepare(context);
+    hunt(context);
+  }
+
+ protected:
+  virtual void prepare(const ScanContext& /*context*/) {}
+  virtual void hunt(const ScanContext& context) = 0;
+};
+
 // The file offset of the byte at `at` within the area, and its virtual address if any.
 inline std::optional<std::uint64_t> vaddr_of(const Dump& dump, const ScanArea& area, std::uint64_t at) {
   if (!area.region) return std::nullopt;

@@ -39,24 +39,10 @@ struct Curve {
   std::optional<std::uint64_t> stopped_at;  // file offset where the budget ran out
 };
 
-class EcScalarHunt final : public Detector {
+class EcScalarHunt final : public HuntDetector {
  public:
   explicit EcScalarHunt(std::size_t island_budget) : island_budget_(island_budget) {}
   std::string_view name() const override { return "ec-scalar"; }
-  Phase phase() const override { return Phase::hunt; }
-
-  void scan(const ScanContext& context, const ScanArea& area, FindingSink& /*sink*/) override {
-    prepare(context);
-    ScanContext one = context;
-    one.areas = std::span<const ScanArea>(&area, 1);
-    one.runner = nullptr;
-    hunt(one);
-  }
-
-  void scan_areas(const ScanContext& context, FindingSink& /*sink*/) override {
-    prepare(context);
-    hunt(context);
-  }
 
   void finish(const ScanContext& context, FindingSink& sink) override {
     clock_.report(name(), context, sink);
@@ -101,7 +87,7 @@ class EcScalarHunt final : public Detector {
   }
 
  private:
-  void prepare(const ScanContext& context) {
+  void prepare(const ScanContext& context) override {
     if (prepared_) return;
     prepared_ = true;
     word_ = pointer_width(context.dump.model);
@@ -152,7 +138,7 @@ class EcScalarHunt final : public Detector {
     std::vector<std::vector<Island>> islands;  // per curve: windows that pass looks_random
   };
 
-  void hunt(const ScanContext& context) {
+  void hunt(const ScanContext& context) override {
     if (curves_.empty()) return;
     const std::vector<ChunkBounds> chunks = chunks_of(context);
     // earliest[curve][target]: the first pass position where that key's scalar was found.

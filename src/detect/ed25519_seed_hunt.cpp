@@ -25,24 +25,10 @@ namespace dumpguard {
 
 namespace {
 
-class Ed25519SeedHunt final : public Detector {
+class Ed25519SeedHunt final : public HuntDetector {
  public:
   explicit Ed25519SeedHunt(std::size_t island_budget) : island_budget_(island_budget) {}
   std::string_view name() const override { return "edwards-seed"; }
-  Phase phase() const override { return Phase::hunt; }
-
-  void scan(const ScanContext& context, const ScanArea& area, FindingSink& /*sink*/) override {
-    prepare(context);
-    ScanContext one = context;
-    one.areas = std::span<const ScanArea>(&area, 1);
-    one.runner = nullptr;
-    hunt(one);
-  }
-
-  void scan_areas(const ScanContext& context, FindingSink& /*sink*/) override {
-    prepare(context);
-    hunt(context);
-  }
 
   void finish(const ScanContext& context, FindingSink& sink) override {
     clock_.report(name(), context, sink);
@@ -97,7 +83,7 @@ class Ed25519SeedHunt final : public Detector {
     std::vector<Island> islands;  // windows that pass looks_random (live areas only)
   };
 
-  void hunt(const ScanContext& context) {
+  void hunt(const ScanContext& context) override {
     if (publics_.empty()) return;
     const std::vector<ChunkBounds> chunks = chunks_of(context);
     std::vector<EarliestHit> earliest(targets_.size());
@@ -241,7 +227,7 @@ class Ed25519SeedHunt final : public Detector {
     if (stop) clock_.stop_at(stop.file_offset());
   }
 
-  void prepare(const ScanContext& context) {
+  void prepare(const ScanContext& context) override {
     if (prepared_) return;
     prepared_ = true;
     for (const PublicKey& k : context.keys.keys()) {

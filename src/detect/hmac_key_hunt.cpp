@@ -34,19 +34,9 @@ constexpr std::array<std::size_t, 6> kBinarySizes{16, 20, 24, 32, 48, 64};
 
 bool printable(std::uint8_t c) { return c > 0x20 && c < 0x7f; }
 
-class HmacKeyHunt final : public Detector {
+class HmacKeyHunt final : public HuntDetector {
  public:
   std::string_view name() const override { return "hmac-key"; }
-  Phase phase() const override { return Phase::hunt; }
-
-  void scan(const ScanContext& context, const ScanArea& area, FindingSink& /*sink*/) override {
-    ScanContext one = context;
-    one.areas = std::span<const ScanArea>(&area, 1);
-    one.runner = nullptr;
-    hunt(one);
-  }
-
-  void scan_areas(const ScanContext& context, FindingSink& /*sink*/) override { hunt(context); }
 
   void finish(const ScanContext& context, FindingSink& sink) override {
     clock_.report(name(), context, sink);
@@ -125,7 +115,7 @@ class HmacKeyHunt final : public Detector {
     std::uint64_t tests = 0;
   };
 
-  void hunt(const ScanContext& context) {
+  void hunt(const ScanContext& context) override {
     if (context.tokens == nullptr || context.tokens->empty()) return;
     const std::vector<ChunkBounds> chunks = chunks_of(context);
     std::vector<EarliestHit> earliest(context.tokens->size());

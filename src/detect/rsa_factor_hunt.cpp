@@ -70,24 +70,10 @@ constexpr std::array<Component, 8> kComponents{{
     {"pinv", "rsa-crt-coefficient"},
 }};
 
-class RsaFactorHunt final : public Detector {
+class RsaFactorHunt final : public HuntDetector {
  public:
   explicit RsaFactorHunt(bool exhaustive) : exhaustive_(exhaustive) {}
   std::string_view name() const override { return "rsa-factor"; }
-  Phase phase() const override { return Phase::hunt; }
-
-  void scan(const ScanContext& context, const ScanArea& area, FindingSink& /*sink*/) override {
-    prepare(context);
-    ScanContext one = context;
-    one.areas = std::span<const ScanArea>(&area, 1);
-    one.runner = nullptr;
-    hunt(one);
-  }
-
-  void scan_areas(const ScanContext& context, FindingSink& /*sink*/) override {
-    prepare(context);
-    hunt(context);
-  }
 
   void finish(const ScanContext& context, FindingSink& sink) override {
     clock_.report(name(), context, sink);
@@ -99,7 +85,7 @@ class RsaFactorHunt final : public Detector {
   }
 
  private:
-  void prepare(const ScanContext& context) {
+  void prepare(const ScanContext& context) override {
     if (prepared_) return;
     prepared_ = true;
     word_ = pointer_width(context.dump.model);
@@ -231,7 +217,7 @@ class RsaFactorHunt final : public Detector {
   // contents (big-endian). One pass tests them area by area, stream by stream.
   static constexpr std::size_t kStreamsPerLength = 3;
 
-  void hunt(const ScanContext& context) {
+  void hunt(const ScanContext& context) override {
     if (moduli_.empty()) return;
     if (exhaustive_) {
       for (const ScanArea& area : context.areas) {
