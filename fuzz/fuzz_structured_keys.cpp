@@ -1,4 +1,4 @@
-// libFuzzer target: the structured-key detectors (PEM, OpenSSH, CNG, CAPI, JWK) over one
+// libFuzzer target: the structured-key detectors (PEM, base64 DER, OpenSSH, CNG, CAPI, JWK) over one
 // area holding the input, as the scanner runs them over a region, plus the openssh-key-v1
 // parser directly at offset 0, so mutations of a valid container reach its deep branches.
 #include <cstddef>
@@ -12,6 +12,7 @@
 #include "detect/cng_blob.hpp"
 #include "detect/jwk.hpp"
 #include "detect/openssh.hpp"
+#include "detect/der_base64.hpp"
 #include "detect/pem.hpp"
 
 namespace {
@@ -39,8 +40,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::vector<std::uint8_t> fingerprint_key(32, 0x11);
   const ScanContext context{dump, ring, std::span(&area, 1), fingerprint_key};
   DiscardingSink sink;
-  std::unique_ptr<Detector> detectors[] = {make_pem_detector(), make_openssh_detector(), make_cng_blob_detector(),
-                                           make_capi_blob_detector(), make_jwk_detector()};
+  std::unique_ptr<Detector> detectors[] = {make_pem_detector(),        make_der_base64_detector(),
+                                           make_openssh_detector(),    make_cng_blob_detector(),
+                                           make_capi_blob_detector(),  make_jwk_detector()};
   for (auto& d : detectors) {
     d->scan(context, area, sink);
     d->finish(context, sink);

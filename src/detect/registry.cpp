@@ -4,6 +4,7 @@
 #include "detect/capi_blob.hpp"
 #include "detect/chacha_state.hpp"
 #include "detect/cng_blob.hpp"
+#include "detect/der_base64.hpp"
 #include "detect/der_private_key.hpp"
 #include "detect/ec_scalar_hunt.hpp"
 #include "detect/hmac_key_hunt.hpp"
@@ -35,6 +36,7 @@ struct Entry {
 const Entry kDetectors[] = {
     {"pem", [](const ScanOptions&) { return make_pem_detector(); }},
     {"der", [](const ScanOptions&) { return make_der_private_key_detector(); }},
+    {"der-base64", [](const ScanOptions&) { return make_der_base64_detector(); }},
     {"public-keys", [](const ScanOptions&) { return make_public_key_harvest_detector(); }},
     {"jwt", [](const ScanOptions&) { return make_jwt_harvest_detector(); }},
     {"registered-secret",
