@@ -1,12 +1,11 @@
 #include "detect/der_base64.hpp"
 
-#include <openssl/crypto.h>
-
 #include <string_view>
 #include <vector>
 
 #include "crypto/base64.hpp"
 #include "crypto/private_key.hpp"
+#include "crypto/wiped_bytes.hpp"
 #include "detect/private_key_finding.hpp"
 
 namespace dumpguard {
@@ -40,12 +39,6 @@ std::vector<AnchorPattern> base64_anchors() {
   return a;
 }
 
-// Decoded key bytes live only here, and are wiped when the candidate has been checked.
-struct WipedBytes {
-  ~WipedBytes() { OPENSSL_cleanse(bytes.data(), bytes.size()); }
-  std::vector<std::uint8_t> bytes;
-};
-
 // How many characters of `text` encode its first `der_length` bytes: the base64 digits
 // (line breaks between them counted, not needed ones after), then the padding.
 std::size_t text_length(std::string_view text, std::size_t der_length) {
@@ -69,7 +62,7 @@ class DerBase64Detector final : public AnchoredDetector {
     std::size_t next = 0;  // the end of the last key: anchors inside it are its own bytes
     for (std::size_t at : merged(hits)) {
       if (at < next || after_pem_begin_line(text, at)) continue;
-      WipedBytes der;
+      WipedBytes der;  // the decoded candidate, wiped when it has been checked
       base64_append(text.substr(at, kMaxText), false, "\r\n", der.bytes);
       const auto parsed = parse_private_key_der(der.bytes);
       if (!parsed) continue;

@@ -12,6 +12,7 @@
 #include "crypto/base64.hpp"
 #include "crypto/digest.hpp"
 #include "crypto/public_key_der.hpp"
+#include "crypto/wiped_bytes.hpp"
 #include "detect/openssh.hpp"
 #include "detect/private_key_finding.hpp"
 
@@ -25,14 +26,6 @@ constexpr std::string_view kEnd = "-----END ";
 constexpr std::size_t kMaxBody = 64 * 1024;
 // The smallest body worth a look: an Ed25519 PKCS#8 key is 64 base64 characters.
 constexpr std::size_t kMinBase64 = 64;
-
-
-// Decoded body bytes live only here, and are wiped when the block has been checked.
-class SecretBytes {
- public:
-  ~SecretBytes() { OPENSSL_cleanse(bytes.data(), bytes.size()); }
-  std::vector<std::uint8_t> bytes;
-};
 
 // Decodes base64, skipping whitespace; stops at the first other character (padding included).
 void decode_base64(std::string_view text, std::vector<std::uint8_t>& out) { base64_append(text, false, "\r\n \t", out); }
@@ -103,7 +96,7 @@ class PemDetector final : public AnchoredDetector {
 
     const bool is_private = label.size() >= 11 && label.substr(label.size() - 11) == "PRIVATE KEY" &&
                             label.find("PGP") == std::string_view::npos;
-    SecretBytes der;
+    WipedBytes der;  // the decoded body, wiped when the block has been checked
     decode_base64(body, der.bytes);
 
     if (is_private) {
