@@ -1,7 +1,5 @@
 #include "detect/pem.hpp"
 
-#include <openssl/crypto.h>
-
 #include <algorithm>
 #include <cstring>
 #include <fmt/format.h>
