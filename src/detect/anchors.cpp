@@ -108,6 +108,12 @@ AnchorDatabase::AnchorDatabase(std::vector<AnchorPattern> patterns, Engine engin
   }
 }
 
+const char* AnchorDatabase::engine() const {
+  if (!prefilter_) return database_ ? "Vectorscan" : "none";
+  return AnchorPrefilter::best_width() == AnchorPrefilter::Width::avx512 ? "vector prefilter (AVX-512BW)"
+                                                                        : "vector prefilter (AVX2)";
+}
+
 AnchorDatabase::~AnchorDatabase() {
   if (database_) hs_free_database(database_);
 }

@@ -61,6 +61,8 @@ class AnchorDatabase {
   AnchorDatabase(const AnchorDatabase&) = delete;
   AnchorDatabase& operator=(const AnchorDatabase&) = delete;
   const std::vector<AnchorPattern>& patterns() const { return patterns_; }
+  // What finds the matches, for `scan --stats`: "vector prefilter (AVX-512BW)", "Vectorscan", ...
+  const char* engine() const;
 
  private:
   friend class AnchorScanner;

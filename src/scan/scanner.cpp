@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "detect/exact_search.hpp"
+#include "detect/text_rules.hpp"
 #include "detect/registry.hpp"
 #include "scan/cpu_clock.hpp"
 #include "scan/key_groups.hpp"
@@ -153,7 +154,7 @@ void add_limit(std::vector<HuntLimit>& limits, HuntLimit limit) {
 // chunk where it starts.
 void structure_phase(const ScanContext& context, const ScanOptions& options, const ChunkRunner& runner,
                      std::vector<std::unique_ptr<Detector>>& detectors, CollectingSink& sink,
-                     std::vector<DetectorCost>& costs, double& anchor_seconds) {
+                     std::vector<DetectorCost>& costs, double& anchor_seconds, std::string& anchor_engine) {
   std::vector<std::size_t> chosen;  // indices into detectors
   for (std::size_t d = 0; d < detectors.size(); ++d) {
     if (detectors[d]->phase() == Detector::Phase::structure) chosen.push_back(d);
@@ -176,6 +177,7 @@ void structure_phase(const ScanContext& context, const ScanOptions& options, con
   }
   first_anchor.push_back(patterns.size());
   const AnchorDatabase database(std::move(patterns));
+  anchor_engine = database.engine();
   std::vector<std::unique_ptr<AnchorScanner>> anchor_scanners(runner.threads());
   std::vector<ChunkSink> outputs(chunks.size() * n);
   // Worker 0 uses the scan's own instances; the others make theirs when they start.
@@ -303,7 +305,8 @@ ScanReport scan_dump(const Dump& dump, const ScanOptions& options, std::string_v
   std::vector<DetectorCost> costs(detectors.size());
   auto phase_start = std::chrono::steady_clock::now();
   double anchor_seconds = 0;
-  structure_phase(context, options, runner, detectors, sink, costs, anchor_seconds);
+  std::string anchor_engine;
+  structure_phase(context, options, runner, detectors, sink, costs, anchor_seconds, anchor_engine);
   if (options.stats) options.stats->structure_seconds = seconds_since(phase_start);
   runner.on_progress(nullptr);
 
@@ -357,6 +360,13 @@ ScanReport scan_dump(const Dump& dump, const ScanOptions& options, std::string_v
     options.stats->chunks = runner.chunks().size();
     options.stats->anchor_cpu_seconds = anchor_seconds;
     options.stats->closure_cpu_seconds = closure_seconds;
+    options.stats->anchor_engine = anchor_engine;
+    const auto rules = options.text_rules ? options.text_rules : builtin_rule_engine();
+    options.stats->text_rules = fmt::format(
+        "{} rules, {}", rules->rules().size(),
+        rules->deserialized()  ? "their Vectorscan database compiled at build time"
+        : options.text_rules ? "compiled at run time (rule files given)"
+                               : "compiled at run time: this Vectorscan refused the embedded database");
     options.stats->detectors.clear();
     for (std::size_t d = 0; d < detectors.size(); ++d) {
       costs[d].detector = std::string(detectors[d]->name());

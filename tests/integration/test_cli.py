@@ -81,6 +81,28 @@ class Cli(dgtest.DumpTestCase):
         self.assertIn(b"only partly parsed", text)
         self.assertNotIn(b"clean", text)
 
+    def test_stats_name_every_detector_and_the_engines_on_stderr_only(self):
+        """`scan --stats`: a line per detector the report lists, the anchor pass's engine and
+        where the text rules' database came from, all on stderr; stdout is the report it would
+        be without --stats."""
+        image = self.write("image.raw", os.urandom(1 << 20))
+        fp = os.path.join(self.tmp, "fp")
+        base = ["scan", "--raw", "--json", "--fingerprint-key", fp]
+        _, plain, _ = dgtest.run_dumpguard(*base, image)
+        code, out, err = dgtest.run_dumpguard(*base, "--stats", image)
+        self.assertEqual(code, 0, err)
+        self.assertEqual(out, plain)
+        text = err.decode()
+        for detector in dgtest.json.loads(out)["searched"]["detectors"]:
+            self.assertRegex(text, rf"stats: {detector} +scan +[0-9.]+ s +finish")
+        self.assertRegex(text, r"\(shared anchors\) +scan .*; (vector prefilter \((AVX2|AVX-512BW)\)|Vectorscan)\)")
+        self.assertRegex(text, r"text rules: \d+ rules, their Vectorscan database compiled at build time")
+        rules = self.write("rules.toml", b"[[rule]]\nid = 'stats-test'\ndescription = 'a rule file makes the engine compile'\n"
+                                         b"severity = 'low'\npattern = 'STATS[0-9]{8}'\nmax_length = 13\n")
+        code, _, err = dgtest.run_dumpguard(*base, "--stats", "--rules-only", "--rules", rules, image)
+        self.assertEqual(code, 0, err)
+        self.assertIn(b"text rules: 1 rules, compiled at run time (rule files given)", err)
+
     def test_fail_on_sets_the_exit_code(self):
         # An encrypted PEM block is a low-severity finding: exit 0 at the default threshold
         # (medium), 1 with --fail-on low.
