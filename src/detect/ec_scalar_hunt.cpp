@@ -188,7 +188,7 @@ class EcScalarHunt final : public HuntDetector {
     HuntClock clock;
     for (std::size_t ci = 0; ci < curves_.size() && !out.stop; ++ci) {
       const Curve& curve = curves_[ci];
-      const LimbSearch search = limb_search(context, area, window, chunk, curve.scalar_len);
+      const LimbSearch search = chunk_limb_search(context, area, window, chunk, word_, curve.scalar_len);
       for (std::size_t stream : {chunk_stream(ci), bignum_stream(ci)}) {
         if (out.stop || all_found_before(earliest[ci], pass_position(chunk.area, stream, c))) continue;
         std::size_t index = 0;
@@ -291,10 +291,7 @@ class EcScalarHunt final : public HuntDetector {
       found_.emplace(key, std::move(d));
       ++curve.found;
     };
-    for (auto& out : outcomes) {
-      std::sort(out.hits.begin(), out.hits.end(),
-                [](const Hit& a, const Hit& b) { return std::tie(a.stream, a.index) < std::tie(b.stream, b.index); });
-    }
+    sort_hits_in_pass_order(outcomes);
     for (std::size_t first = 0; first < chunks.size();) {
       std::size_t last = first;
       while (last < chunks.size() && chunks[last].area == chunks[first].area) ++last;
@@ -344,16 +341,6 @@ class EcScalarHunt final : public HuntDetector {
       first = last;
     }
     if (stop) clock_.stop_at(stop.file_offset());
-  }
-
-  // The LimbSearch of a chunk's window that visits the walk positions the chunk owns.
-  LimbSearch limb_search(const ScanContext& context, const ScanArea& area, const ScanArea& window,
-                         const ChunkBounds& chunk, std::size_t len) const {
-    const std::uint64_t base = vaddr_of(context.dump, window, 0).value_or(window.file_offset);
-    LimbSearch s{{reinterpret_cast<const std::uint8_t*>(window.bytes.data()), window.bytes.size()}, base, word_, len};
-    s.from = static_cast<std::size_t>(area.file_offset + chunk.begin - window.file_offset);
-    s.to = s.from + static_cast<std::size_t>(chunk.end - chunk.begin);
-    return s;
   }
 
   std::size_t island_budget_;

@@ -133,9 +133,7 @@ class Ed25519SeedHunt final : public HuntDetector {
     });
     if (area.region && !may_hold_live_keys(context.dump.model.regions[*area.region])) return;
     if (all_found_before(earliest, pass_position(chunk.area, kIslands, c))) return;
-    LimbSearch search{{data, window.bytes.size()}, vaddr_of(context.dump, window, 0).value_or(window.file_offset), 8, 32};
-    search.from = static_cast<std::size_t>(area.file_offset + chunk.begin - window.file_offset);
-    search.to = search.from + static_cast<std::size_t>(chunk.end - chunk.begin);
+    const LimbSearch search = chunk_limb_search(context, area, window, chunk, 8, 32);
     for_each_island(search, [&](std::size_t o) {
       if (looks_random(data + o, 32)) out.islands.push_back({window.file_offset + o, data + o});
     });
@@ -189,10 +187,7 @@ class Ed25519SeedHunt final : public HuntDetector {
       const PublicKey* key = targets_[h.target];
       if (!found_.count(key)) found_.emplace(key, std::vector<std::uint8_t>(h.seed, h.seed + 32));
     };
-    for (auto& out : outcomes) {
-      std::sort(out.hits.begin(), out.hits.end(),
-                [](const Hit& a, const Hit& b) { return std::tie(a.stream, a.index) < std::tie(b.stream, b.index); });
-    }
+    sort_hits_in_pass_order(outcomes);
     for (std::size_t first = 0; first < chunks.size();) {
       std::size_t last = first;
       while (last < chunks.size() && chunks[last].area == chunks[first].area) ++last;

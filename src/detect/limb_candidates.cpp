@@ -8,6 +8,8 @@
 
 #include <algorithm>
 
+#include "detect/detector.hpp"
+
 
 namespace dumpguard {
 
@@ -33,6 +35,15 @@ inline std::uint32_t u32_at(const std::uint8_t* p) {
 }
 
 }  // namespace
+
+LimbSearch chunk_limb_search(const ScanContext& context, const ScanArea& area, const ScanArea& window,
+                             const ChunkBounds& chunk, unsigned word, std::size_t length) {
+  const std::uint64_t base = vaddr_of(context.dump, window, 0).value_or(window.file_offset);
+  LimbSearch s{{reinterpret_cast<const std::uint8_t*>(window.bytes.data()), window.bytes.size()}, base, word, length};
+  s.from = static_cast<std::size_t>(area.file_offset + chunk.begin - window.file_offset);
+  s.to = s.from + static_cast<std::size_t>(chunk.end - chunk.begin);
+  return s;
+}
 
 void for_each_chunk_of(const LimbSearch& s, std::span<const ChunkTarget> targets,
                        const std::function<void(std::size_t target, std::size_t offset)>& found) {

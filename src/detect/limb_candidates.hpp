@@ -38,6 +38,16 @@ struct LimbSearch {
   std::size_t to = SIZE_MAX;
 };
 
+struct ChunkBounds;
+struct ScanArea;
+struct ScanContext;
+
+// The LimbSearch of a chunk's window (detect/chunks.hpp) that visits the walk positions the
+// chunk owns. Alignment is a property of virtual addresses; unaccounted bytes fall back to
+// file offsets.
+LimbSearch chunk_limb_search(const ScanContext& context, const ScanArea& area, const ScanArea& window,
+                             const ChunkBounds& chunk, unsigned word, std::size_t length);
+
 // glibc malloc chunks (malloc/malloc.c): user pointers are 2·SIZE_SZ aligned and preceded
 // by the chunk size, which is the request + SIZE_SZ rounded up to 2·SIZE_SZ, with three flag
 // bits. Calls found(offset) for every chunk whose size could hold `length` bytes plus at most

@@ -5,6 +5,7 @@
 // state that crosses candidates (first found wins, budgets, the clock) exactly as the pass did.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -40,6 +41,15 @@ class EarliestHit {
  private:
   std::atomic<std::uint64_t> at_{std::numeric_limits<std::uint64_t>::max()};
 };
+
+// Each chunk's hits in the order of one pass through the chunk: stream, then index.
+template <typename Outcome>
+void sort_hits_in_pass_order(std::vector<Outcome>& outcomes) {
+  for (Outcome& out : outcomes) {
+    std::sort(out.hits.begin(), out.hits.end(),
+              [](const auto& a, const auto& b) { return std::tie(a.stream, a.index) < std::tie(b.stream, b.index); });
+  }
+}
 
 // Where the hunt's clock ran out first, in the order of one pass: the earliest of the chunks'
 // stops. A candidate at or after it does not count; the clock reports its file offset.

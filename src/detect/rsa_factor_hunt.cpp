@@ -128,7 +128,7 @@ class RsaFactorHunt final : public HuntDetector {
       if (r.kind != RegionKind::heap && r.kind != RegionKind::anon && r.kind != RegionKind::unknown) return;
       const ScanArea window = chunk_window(area, chunks[c], {0, 64});
       constexpr std::array<std::size_t, kBits.size()> kLengths{kBits[0] / 8, kBits[1] / 8, kBits[2] / 8, kBits[3] / 8};
-      for_each_bignum_of(limb_search(context, area, window, chunks[c], 0), kLengths, *map_,
+      for_each_bignum_of(chunk_limb_search(context, area, window, chunks[c], word_, 0), kLengths, *map_,
                          [&](std::size_t b, std::uint64_t at) {
                            const std::size_t len = kLengths[b];
                            const std::uint8_t* p = all + at;
@@ -173,17 +173,6 @@ class RsaFactorHunt final : public HuntDetector {
       }
       first = last;
     }
-  }
-
-  // The LimbSearch of a chunk's window that visits the walk positions the chunk owns.
-  LimbSearch limb_search(const ScanContext& context, const ScanArea& area, const ScanArea& window,
-                         const ChunkBounds& chunk, std::size_t len) const {
-    // Alignment is a property of virtual addresses; unaccounted bytes fall back to file offsets.
-    const std::uint64_t base = vaddr_of(context.dump, window, 0).value_or(window.file_offset);
-    LimbSearch s{{reinterpret_cast<const std::uint8_t*>(window.bytes.data()), window.bytes.size()}, base, word_, len};
-    s.from = static_cast<std::size_t>(area.file_offset + chunk.begin - window.file_offset);
-    s.to = s.from + static_cast<std::size_t>(chunk.end - chunk.begin);
-    return s;
   }
 
   // Cheap statistics before any division: odd, the right bit length, diverse bytes.
@@ -267,7 +256,7 @@ class RsaFactorHunt final : public HuntDetector {
     };
     std::vector<std::vector<Candidate>> streams(kStreamsPerLength * lengths.size());
     const auto* data = reinterpret_cast<const std::uint8_t*>(window.bytes.data());
-    const LimbSearch search = limb_search(context, area, window, chunk, 0);
+    const LimbSearch search = chunk_limb_search(context, area, window, chunk, word_, 0);
     // A stream is open while some modulus of its length may still be first factored there;
     // each walk gathers only the open streams' lengths, and is skipped when none is open (once
     // a held key is factored, later chunks walk nothing).
