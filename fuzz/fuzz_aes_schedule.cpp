@@ -47,6 +47,11 @@ class Checked final : public dumpguard::FindingSink {
     }
   }
   void public_key(dumpguard::PublicKey) override {}
+  // The raw keys the schedules and states hold, for the closure: a key's length, never more.
+  void secret(dumpguard::KnownSecret s) override {
+    const std::size_t n = s.value.bytes.size();
+    if (n != 16 && n != 24 && n != 32) __builtin_trap();
+  }
 
  private:
   std::span<const std::uint8_t> area_;

@@ -23,6 +23,9 @@ class Checked final : public dumpguard::FindingSink {
     if (!known) __builtin_trap();
   }
   void public_key(dumpguard::PublicKey) override {}
+  void secret(dumpguard::KnownSecret s) override {
+    if (s.value.bytes.empty() || s.value.bytes.size() > size_) __builtin_trap();
+  }
 
  private:
   std::size_t size_;

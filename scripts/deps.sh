@@ -19,6 +19,8 @@ PACKAGES=(
   python3-jsonschema python3-rfc3987  # SARIF 2.1.0 output validated against the OASIS schema (tests/schemas), URIs included
   # peers for tests and benchmarks
   aeskeyfind rsakeyfind yara nginx-light
+  # runtimes whose big-number layouts the closure tests dump: the JVM (javac builds the signer) and V8
+  openjdk-17-jdk-headless nodejs
   # real aarch64 cores: a static program run under qemu-aarch64 aborts and dumps core
   qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross
   # benchmarks

@@ -45,6 +45,7 @@ class NullSink final : public FindingSink {
  public:
   void finding(Finding) override { ++findings; }
   void public_key(PublicKey) override {}
+  void secret(KnownSecret) override {}
   std::size_t findings = 0;
 };
 

@@ -60,7 +60,7 @@ struct ScanStats {
   unsigned threads = 0;                 // threads the scan used
   std::uint64_t chunks = 0;             // pieces the areas were split into
   double anchor_cpu_seconds = 0;        // the shared anchor pass for anchored detectors
-  double closure_cpu_seconds = 0;       // the hunts' closures, searched in one pass
+  double closure_cpu_seconds = 0;       // the closure: every copy of every known secret, in one pass
   std::string anchor_engine;            // what ran the anchor pass ("vector prefilter (AVX2)", ...)
   std::string text_rules;               // how many text rules, and where their database came from
 };

@@ -34,8 +34,8 @@ void print_stats(const std::string& path, const ScanStats& stats) {
     fmt::print(stderr, "dumpguard: {}: stats: {:<18} scan {:8.3f} s  finish {:8.3f} s  CPU\n", path, c.detector,
                c.scan_cpu_seconds, c.finish_cpu_seconds);
   }
-  fmt::print(stderr, "dumpguard: {}: stats: {:<18} scan {:8.3f} s                     CPU (every hunt's copies, one pass)\n",
-             path, "(closures)", stats.closure_cpu_seconds);
+  fmt::print(stderr, "dumpguard: {}: stats: {:<18} scan {:8.3f} s                     CPU (every copy of every known secret, one pass)\n",
+             path, "(closure)", stats.closure_cpu_seconds);
   fmt::print(stderr, "dumpguard: {}: stats: {:<18} {:8.3f} s CPU in detectors\n", path, "total", total);
   fmt::print(stderr, "dumpguard: {}: stats: text rules: {}\n", path, stats.text_rules);
 }

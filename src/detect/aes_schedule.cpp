@@ -235,6 +235,11 @@ class AesScheduleDetector final : public Detector {
     f.proof = describe(*match);
     f.key = keyed_fingerprint(context.fingerprint_key, std::span<const std::uint8_t>(key.data(), key_len));
     f.severity = f.verified ? Severity::critical : Severity::high;
+    // The key it expands from, wherever the application also keeps it (the closure).
+    KnownSecret raw = secret_of(f, KnownSecret::Shape::bytes, std::span<const std::uint8_t>(key.data(), key_len),
+                                key_len, "aes-key");
+    raw.proof = fmt::format("the AES-{} key that the schedule at file offset {:#x} expands from", nk * 32, f.file_offset);
+    sink.secret(std::move(raw));
     OPENSSL_cleanse(key.data(), key.size());
     OPENSSL_cleanse(match->key.data(), sizeof match->key);
     sink.finding(std::move(f));

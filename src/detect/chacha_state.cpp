@@ -102,6 +102,7 @@ class ChaChaStateDetector final : public AnchoredDetector {
     f.proof = proof;
     f.key = keyed_fingerprint(context.fingerprint_key, key);
     f.severity = Severity::high;
+    sink.secret(secret_of(f, KnownSecret::Shape::bytes, key, key.size(), std::string(kind) + "-key"));
     sink.finding(std::move(f));
   }
 };

@@ -150,13 +150,9 @@ class CngBlobDetector final : public AnchoredDetector {
       report_private_key(context, area, at, length, key, "cng", "cng-rsafull", sink);
       return length;
     }
-    report_rsa_private(context, area, at, length, check_rsa_factors(parts.n, parts.e, parts.p, parts.q), sink);
+    report_checked_key(context, area, at, length, KeyType::rsa, check_rsa_factors(parts.n, parts.e, parts.p, parts.q),
+                       "cng", "cng-rsaprivate", sink, &parts);
     return length;
-  }
-
-  static void report_rsa_private(const ScanContext& context, const ScanArea& area, std::size_t at,
-                                 std::size_t length, KeyCheck check, FindingSink& sink) {
-    report_checked_key(context, area, at, length, KeyType::rsa, std::move(check), "cng", "cng-rsaprivate", sink);
   }
 
   static std::size_t ecc_at(const ScanContext& context, const ScanArea& area, const ByteReader& r, std::size_t at,

@@ -17,6 +17,7 @@
 #include "crypto/jwt.hpp"
 #include "detect/anchors.hpp"
 #include "detect/chunks.hpp"
+#include "detect/known_secret.hpp"
 #include "detect/public_key.hpp"
 #include "dumpguard/dump.hpp"
 #include "dumpguard/finding.hpp"
@@ -40,18 +41,10 @@ class FindingSink {
   // A hunt that had to stop short (its candidate budget reached) says what it left out, so no
   // statement claims a search that did not happen.
   virtual void limit(std::string_view /*detector*/, std::string /*what*/) {}
-};
-
-class ExactPatterns;
-
-// The exact searches of the hunts' closures (every copy of what a hunt proved), gathered so
-// that the scanner reads the dump once for all of them; found() is called as search_areas()
-// would call it, after every hunt's finish().
-class ClosureSearches {
- public:
-  using Found = std::function<void(const ScanArea& area, std::size_t offset, std::size_t length, std::size_t tag)>;
-  virtual ~ClosureSearches() = default;
-  virtual void add(ExactPatterns patterns, Found found) = 0;
+  // A secret value now known (a proven key part, a found symmetric key, a text secret): the
+  // closure finds its every other copy after all detectors ran (detect/secret_closure.hpp).
+  // Every sink keeps them or passes them on: one that dropped them would hide copies.
+  virtual void secret(KnownSecret secret) = 0;
 };
 
 // What detectors may read besides the bytes: the model and the public keys known so far.
@@ -69,13 +62,7 @@ struct ScanContext {
   double time_budget = 0;
   // The scan's chunks and threads (detect/chunks.hpp); null when a test runs a detector alone.
   const ChunkRunner* runner = nullptr;
-  // Where hunts leave their closures' searches; null: each searches at once (search_for_copies).
-  ClosureSearches* closures = nullptr;
 };
-
-// A hunt's closure: every copy of `patterns` in the dump, to found(); with the scanner, in one
-// pass shared with the other hunts (the patterns, secrets, move there and are wiped there).
-void search_for_copies(const ScanContext& context, ExactPatterns patterns, ClosureSearches::Found found);
 
 // A hunt's view of the scan's time budget: once it has run out the hunt stops where it is,
 // and in finish() reports a limit that says where, so no statement claims the rest.
@@ -128,7 +115,7 @@ class Detector {
     for (const ScanArea& area : context.areas) scan(context, area, sink);
   }
   // Called once after every area was scanned, for detectors that need a second pass
-  // (the RSA key closure searches for the components it derived from the primes).
+  // (the RSA hunt derives every key part from the primes it found).
   virtual void finish(const ScanContext& /*context*/, FindingSink& /*sink*/) {}
 };
 
@@ -191,17 +178,38 @@ inline Finding finding_at(const ScanContext& context, const ScanArea& area, std:
   return f;
 }
 
-// A verified critical finding: an exact copy of a component a hunt has already proven
-// (a factor, a scalar, a seed, an HMAC key), found again by exact search.
-inline Finding proven_copy(const ScanContext& context, const ScanArea& area, std::uint64_t at, std::uint64_t length,
-                           std::string_view detector, std::string_view kind, std::string_view encoding,
-                           std::string proof, std::string key) {
-  Finding f = finding_at(context, area, at, length, detector, kind, encoding);
-  f.verified = true;
-  f.proof = std::move(proof);
-  f.key = std::move(key);
-  f.severity = Severity::critical;
-  return f;
+// A secret a hunt has proven (a factor, a scalar, a seed, an HMAC key): verified and critical,
+// of `key`. The closure reports each copy of it, the one the hunt tested included.
+inline KnownSecret proven_secret(KnownSecret::Shape shape, std::span<const std::uint8_t> value, std::size_t width,
+                                 std::string_view detector, std::string_view kind, std::string proof, std::string key) {
+  KnownSecret s;
+  s.shape = shape;
+  s.value.bytes.assign(value.begin(), value.end());
+  s.width = width;
+  s.detector = std::string(detector);
+  s.kind = std::string(kind);
+  s.proof = std::move(proof);
+  s.key = std::move(key);
+  s.verified = true;
+  s.severity = Severity::critical;
+  return s;
+}
+
+// The secret value behind finding `f` (its key, verdict, severity and proof), for the closure;
+// `kind` names the value when it is not what the finding spans (the raw key of a schedule).
+inline KnownSecret secret_of(const Finding& f, KnownSecret::Shape shape, std::span<const std::uint8_t> value,
+                             std::size_t width = 0, std::string_view kind = {}) {
+  KnownSecret s;
+  s.shape = shape;
+  s.value.bytes.assign(value.begin(), value.end());
+  s.width = width;
+  s.detector = f.detector;
+  s.kind = kind.empty() ? f.kind : std::string(kind);
+  s.key = f.key;
+  s.proof = f.proof;
+  s.verified = f.verified;
+  s.severity = f.severity;
+  return s;
 }
 
 inline void HuntClock::report(std::string_view detector, const ScanContext& context, FindingSink& sink) const {

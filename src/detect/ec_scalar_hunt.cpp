@@ -21,7 +21,7 @@
 
 #include "crypto/openssl_ptr.hpp"
 #include "crypto/private_key.hpp"
-#include "detect/exact_search.hpp"
+#include "crypto/wiped_bytes.hpp"
 #include "detect/limb_candidates.hpp"
 #include "detect/pass_order.hpp"
 
@@ -52,37 +52,19 @@ class EcScalarHunt final : public HuntDetector {
                                      "after it were not tested",
                                      curve_name(curve.nid), island_budget_, *curve.stopped_at));
     }
-    ExactPatterns patterns;
-    struct Origin {
-      const PublicKey* key;
-      bool little_endian;
-    };
-    std::vector<Origin> origins;
+    // Each proven scalar, for the closure: every copy in any layout is a finding.
     for (auto& [key, scalar] : found_) {
-      const int n = BN_num_bytes(scalar.get());
-      std::vector<std::uint8_t> buf(static_cast<std::size_t>(n));
-      for (bool le : {false, true}) {
-        if (le) {
-          BN_bn2lebinpad(scalar.get(), buf.data(), n);
-        } else {
-          BN_bn2bin(scalar.get(), buf.data());
-        }
-        patterns.add(buf, origins.size());
-        origins.push_back({key, le});
+      WipedBytes value;
+      value.bytes.resize(static_cast<std::size_t>(BN_num_bytes(scalar.get())));
+      BN_bn2bin(scalar.get(), value.bytes.data());
+      std::size_t width = value.bytes.size();
+      for (const Curve& curve : curves_) {
+        if (curve.nid == key->curve_nid) width = curve.scalar_len;
       }
-      OPENSSL_cleanse(buf.data(), buf.size());
-    }
-    {
-      search_for_copies(context, std::move(patterns),
-                        [&context, &sink, origins](const ScanArea& area, std::size_t offset, std::size_t length,
-                                                   std::size_t tag) {
-        const Origin& o = origins[tag];
-        sink.finding(proven_copy(context, area, offset, length, "ec-scalar", "ec-private-scalar",
-                                 o.little_endian ? "le" : "be",
-                                 fmt::format("d·G equals the {} public key {} ({})", curve_name(o.key->curve_nid),
-                                             o.key->fingerprint, o.key->origin),
-                                 o.key->fingerprint));
-      });
+      sink.secret(proven_secret(KnownSecret::Shape::number, value.bytes, width, "ec-scalar", "ec-private-scalar",
+                                fmt::format("d·G equals the {} public key {} ({})", curve_name(key->curve_nid),
+                                            key->fingerprint, key->origin),
+                                key->fingerprint));
     }
   }
 

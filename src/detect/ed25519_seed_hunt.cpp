@@ -37,25 +37,15 @@ class Ed25519SeedHunt final : public HuntDetector {
                                      "after it were not tested for seeds stored apart from their public key",
                                      island_budget_, *stopped_at_));
     }
-    ExactPatterns seeds;
-    std::vector<const PublicKey*> owners;
-    for (const auto& [key, seed] : found_) {
-      seeds.add(seed, owners.size());
-      owners.push_back(key);
-    }
-    for (auto& [key, seed] : found_) OPENSSL_cleanse(seed.data(), seed.size());
-    {
-      search_for_copies(context, std::move(seeds),
-                        [&context, &sink, owners](const ScanArea& area, std::size_t offset, std::size_t length,
-                                                  std::size_t tag) {
-        const PublicKey* key = owners[tag];
-        const bool ed = key->type == KeyType::ed25519;
-        sink.finding(proven_copy(context, area, offset, length, "edwards-seed",
-                                 ed ? "ed25519-private-key" : "x25519-private-key", "raw-seed",
-                                 fmt::format("the seed gives the {} public key {} ({})", ed ? "Ed25519" : "X25519",
-                                             key->fingerprint, key->origin),
-                                 key->fingerprint));
-      });
+    // Each proven seed, for the closure: every copy in any form is a finding.
+    for (auto& [key, seed] : found_) {
+      const bool ed = key->type == KeyType::ed25519;
+      sink.secret(proven_secret(KnownSecret::Shape::bytes, seed, seed.size(), "edwards-seed",
+                                ed ? "ed25519-private-key" : "x25519-private-key",
+                                fmt::format("the seed gives the {} public key {} ({})", ed ? "Ed25519" : "X25519",
+                                            key->fingerprint, key->origin),
+                                key->fingerprint));
+      OPENSSL_cleanse(seed.data(), seed.size());
     }
   }
 

@@ -100,6 +100,7 @@ class EnvironmentSecrets final : public Detector {
     f.proof = fmt::format("the value of environment variable {}, whose name says it holds a secret: {} characters; "
                           "not checked with its issuer",
                           name, value.size());
+    sink.secret(secret_of(f, KnownSecret::Shape::text, {reinterpret_cast<const std::uint8_t*>(value.data()), value.size()}));
     sink.finding(std::move(f));
   }
 };

@@ -2,165 +2,193 @@
 
 #include <openssl/crypto.h>
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
-
 #include <algorithm>
-#include <array>
 #include <bit>
 #include <cstring>
+#include <optional>
+#include <tuple>
 
 #include "detect/detector.hpp"
-#include "detect/nibble_lookup.hpp"
 
 namespace dumpguard {
 
-ExactPatterns::ExactPatterns() : first_two_(65536 / 64, 0) {}
-
-ExactPatterns::~ExactPatterns() {
-  for (Pattern& p : patterns_) OPENSSL_cleanse(p.bytes.data(), p.bytes.size());
-}
-
-void ExactPatterns::add(std::span<const std::uint8_t> bytes, std::size_t tag) {
-  if (bytes.size() < 8) return;
-  patterns_.push_back({std::vector<std::uint8_t>(bytes.begin(), bytes.end()), tag});
-  longest_ = std::max(longest_, bytes.size());
-  const unsigned key = bytes[0] | (unsigned{bytes[1]} << 8);
-  first_two_[key / 64] |= std::uint64_t{1} << (key % 64);
-}
-
 namespace {
 
-#if defined(__x86_64__)
-// The vector prefilter ("Teddy", after Hyperscan's literal matcher): patterns go into 8
-// buckets (bit k of a byte); for each of a pattern's first three bytes, two 16-entry tables
-// map the byte's low and high nibble to the buckets that allow it. A position is a candidate
-// when some bucket allows all three bytes there: for a few dozen random patterns, about one
-// position in 500, checked exactly afterwards. No pattern is missed: a pattern's own bytes
-// always pass its bucket's tables.
-struct NibbleTables {
-  alignas(16) std::array<std::array<std::uint8_t, 16>, 3> lo{}, hi{};
-};
+constexpr std::size_t kMinLength = 8;
+// The wide table needs an 8-byte window at every phase: 7 bytes of phase plus 8.
+constexpr std::size_t kWideMinLength = 15;
 
-__attribute__((target("avx2"))) std::size_t candidates_avx2(const NibbleTables& t, const std::uint8_t* p,
-                                                            std::size_t begin, std::size_t end,
-                                                            std::vector<std::size_t>& out) {
-  __m256i lo[3], hi[3];
-  for (int j = 0; j < 3; ++j) {
-    lo[j] = nibble::table_avx2(t.lo[j]);
-    hi[j] = nibble::table_avx2(t.hi[j]);
+std::uint64_t load(const std::uint8_t* p, unsigned width) {
+  if (width == 8) {
+    std::uint64_t v;
+    std::memcpy(&v, p, 8);
+    return v;
   }
-  std::size_t i = begin;
-  for (; i + 32 <= end; i += 32) {
-    __m256i r = _mm256_set1_epi8(-1);
-    for (int j = 0; j < 3; ++j) r = nibble::step_avx2(r, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + j)), lo[j], hi[j]);
-    auto m = ~static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(r, _mm256_setzero_si256())));
-    for (; m != 0; m &= m - 1) out.push_back(i + static_cast<unsigned>(std::countr_zero(m)));
-  }
-  return i;
+  std::uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
 }
 
-__attribute__((target("ssse3"))) std::size_t candidates_ssse3(const NibbleTables& t, const std::uint8_t* p,
-                                                              std::size_t begin, std::size_t end,
-                                                              std::vector<std::size_t>& out) {
-  __m128i lo[3], hi[3];
-  for (int j = 0; j < 3; ++j) {
-    lo[j] = _mm_load_si128(reinterpret_cast<const __m128i*>(t.lo[j].data()));
-    hi[j] = _mm_load_si128(reinterpret_cast<const __m128i*>(t.hi[j].data()));
-  }
-  const __m128i nibble = _mm_set1_epi8(0x0f);
-  std::size_t i = begin;
-  for (; i + 16 <= end; i += 16) {
-    __m128i r = _mm_set1_epi8(-1);
-    for (int j = 0; j < 3; ++j) {
-      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + j));
-      r = _mm_and_si128(r, _mm_shuffle_epi8(lo[j], _mm_and_si128(v, nibble)));
-      r = _mm_and_si128(r, _mm_shuffle_epi8(hi[j], _mm_and_si128(_mm_srli_epi16(v, 4), nibble)));
-    }
-    auto m = static_cast<unsigned>(~_mm_movemask_epi8(_mm_cmpeq_epi8(r, _mm_setzero_si128())) & 0xFFFF);
-    for (; m != 0; m &= m - 1) out.push_back(i + static_cast<unsigned>(std::countr_zero(m)));
-  }
-  return i;
-}
+// Multiplicative hashing (Knuth): the high bits of w·φ·2^64 index the filter.
+inline std::uint64_t hash_of(std::uint64_t w) { return w * 0x9E3779B97F4A7C15ull; }
 
-__attribute__((target("avx512f,avx512bw"))) std::size_t candidates_avx512(const NibbleTables& t, const std::uint8_t* p,
-                                                                          std::size_t begin, std::size_t end,
-                                                                          std::vector<std::size_t>& out) {
-  __m512i lo[3], hi[3];
-  for (int j = 0; j < 3; ++j) {
-    lo[j] = nibble::table_avx512(t.lo[j]);
-    hi[j] = nibble::table_avx512(t.hi[j]);
+unsigned distinct_in(const std::uint8_t* p, unsigned width) {
+  unsigned n = 0;
+  for (unsigned i = 0; i < width; ++i) {
+    bool seen = false;
+    for (unsigned j = 0; j < i && !seen; ++j) seen = p[j] == p[i];
+    n += seen ? 0 : 1;
   }
-  std::size_t i = begin;
-  for (; i + 64 <= end; i += 64) {
-    __m512i r = _mm512_set1_epi8(-1);
-    for (int j = 0; j < 3; ++j) r = nibble::step_avx512(r, _mm512_loadu_si512(p + i + j), lo[j], hi[j]);
-    for (std::uint64_t m = _mm512_test_epi8_mask(r, r); m != 0; m &= m - 1) {
-      out.push_back(i + static_cast<unsigned>(std::countr_zero(m)));
-    }
-  }
-  return i;
+  return n;
 }
-
-using CandidatesFn = std::size_t (*)(const NibbleTables&, const std::uint8_t*, std::size_t, std::size_t,
-                                     std::vector<std::size_t>&);
-const CandidatesFn kCandidates = __builtin_cpu_supports("avx512bw") ? candidates_avx512
-                                 : __builtin_cpu_supports("avx2")    ? candidates_avx2
-                                 : __builtin_cpu_supports("ssse3") ? candidates_ssse3
-                                                                   : nullptr;
-#endif
 
 }  // namespace
 
-void ExactPatterns::search(std::span<const std::byte> data,
-                           const std::function<void(std::size_t, std::size_t, std::size_t)>& found) const {
-  if (patterns_.empty() || data.size() < 8) return;
-  const auto* p = reinterpret_cast<const std::uint8_t*>(data.data());
-  const std::size_t n = data.size();
-  const auto try_at = [&](std::size_t i) {
-    const unsigned key = p[i] | (unsigned{p[i + 1]} << 8);
-    if (!(first_two_[key / 64] & (std::uint64_t{1} << (key % 64)))) return;
-    for (const Pattern& pat : patterns_) {
-      if (pat.bytes.size() <= n - i && std::memcmp(p + i, pat.bytes.data(), pat.bytes.size()) == 0) {
-        found(i, pat.bytes.size(), pat.tag);
-      }
-    }
-  };
-  std::size_t i = 0;
-#if defined(__x86_64__)
-  if (kCandidates != nullptr) {
-    NibbleTables t;
-    for (std::size_t k = 0; k < patterns_.size(); ++k) {
-      const auto bucket = static_cast<std::uint8_t>(1u << (k % 8));
-      for (int j = 0; j < 3; ++j) {
-        const std::uint8_t b = patterns_[k].bytes[static_cast<std::size_t>(j)];
-        t.lo[j][b & 0x0f] |= bucket;
-        t.hi[j][b >> 4] |= bucket;
-      }
-    }
-    // In slices, so the candidate list stays small; the last 66 positions are left to the
-    // scalar loop (the vector loads read 2 + 64 bytes from a position).
-    constexpr std::size_t kSlice = 64 * 1024;
-    std::vector<std::size_t> candidates;
-    const std::size_t stop = n > 66 ? n - 66 : 0;
-    while (i < stop) {
-      candidates.clear();
-      const std::size_t next = kCandidates(t, p, i, std::min(stop, i + kSlice), candidates);
-      for (std::size_t c : candidates) try_at(c);
-      if (next == i) break;
-      i = next;
-    }
-    OPENSSL_cleanse(&t, sizeof t);  // a few bits about the patterns' first bytes
-  }
-#endif
-  for (; i + 1 < n; ++i) try_at(i);
+ExactPatterns::ExactPatterns() : built_(std::make_unique<std::once_flag>()) {}
+
+ExactPatterns::ExactPatterns(ExactPatterns&& other) noexcept
+    : patterns_(std::move(other.patterns_)),
+      longest_(other.longest_),
+      built_(std::make_unique<std::once_flag>()) {
+  other.patterns_.clear();
 }
 
-void search_for_copies(const ScanContext& context, ExactPatterns patterns, ClosureSearches::Found found) {
-  if (patterns.empty()) return;
-  if (context.closures) return context.closures->add(std::move(patterns), std::move(found));
-  patterns.search_areas(context, found);
+ExactPatterns::~ExactPatterns() {
+  for (Pattern& p : patterns_) OPENSSL_cleanse(p.bytes.data(), p.bytes.size());
+  for (Table* t : {&index_.wide, &index_.narrow}) {
+    if (!t->entries.empty()) OPENSSL_cleanse(t->entries.data(), t->entries.size() * sizeof(Entry));
+  }
+}
+
+void ExactPatterns::add(std::span<const std::uint8_t> bytes, std::size_t tag) { add(bytes, {}, tag); }
+
+void ExactPatterns::add(std::span<const std::uint8_t> bytes, std::span<const std::uint8_t> mask, std::size_t tag) {
+  if (bytes.size() < kMinLength || (!mask.empty() && mask.size() != bytes.size())) return;
+  Pattern p{std::vector<std::uint8_t>(bytes.begin(), bytes.end()), {}, tag};
+  if (std::any_of(mask.begin(), mask.end(), [](std::uint8_t m) { return m != 0xFF; })) {
+    p.mask.assign(mask.begin(), mask.end());
+    for (std::size_t i = 0; i < p.bytes.size(); ++i) p.bytes[i] &= p.mask[i];
+  }
+  patterns_.push_back(std::move(p));
+  longest_ = std::max(longest_, bytes.size());
+}
+
+const ExactPatterns::Index& ExactPatterns::index() const {
+  std::call_once(*built_, [this] {
+    // Per pattern and phase, the window with the most distinct bytes among those wholly compared.
+    const auto choose = [&](const Pattern& p, unsigned width, unsigned phase) -> std::optional<std::uint32_t> {
+      std::optional<std::uint32_t> best;
+      unsigned best_distinct = 0;
+      for (std::size_t o = phase; o + width <= p.bytes.size(); o += width) {
+        if (!p.mask.empty() &&
+            std::any_of(p.mask.begin() + static_cast<std::ptrdiff_t>(o),
+                        p.mask.begin() + static_cast<std::ptrdiff_t>(o + width), [](std::uint8_t m) { return m != 0xFF; })) {
+          continue;
+        }
+        const unsigned d = distinct_in(p.bytes.data() + o, width);
+        if (!best || d > best_distinct) {
+          best = static_cast<std::uint32_t>(o);
+          best_distinct = d;
+        }
+        if (d == width) break;
+      }
+      return best;
+    };
+    for (std::uint32_t k = 0; k < patterns_.size(); ++k) {
+      const Pattern& p = patterns_[k];
+      for (Table* t : {&index_.wide, &index_.narrow}) {
+        const unsigned width = t == &index_.wide ? 8 : 4;
+        if (width == 8 && p.bytes.size() < kWideMinLength) continue;
+        std::vector<Entry> entries;
+        for (unsigned phase = 0; phase < width; ++phase) {
+          const auto o = choose(p, width, phase);
+          if (!o) break;
+          entries.push_back({load(p.bytes.data() + *o, width), k, *o});
+        }
+        if (entries.size() != width) continue;  // some phase has no window: try the narrow table
+        t->entries.insert(t->entries.end(), entries.begin(), entries.end());
+        break;
+      }
+    }
+    for (Table* t : {&index_.wide, &index_.narrow}) {
+      t->width = t == &index_.wide ? 8 : 4;
+      std::sort(t->entries.begin(), t->entries.end(), [](const Entry& a, const Entry& b) {
+        return std::tie(a.window, a.pattern, a.offset) < std::tie(b.window, b.pattern, b.offset);
+      });
+      // About 32 filter bits per window, between 4 Ki and 2 Mi bits (256 KiB, within L2).
+      std::size_t bits = std::size_t{1} << 12;
+      while (bits < t->entries.size() * 32 && bits < (std::size_t{1} << 21)) bits <<= 1;
+      t->shift = 64 - static_cast<unsigned>(std::countr_zero(bits));
+      t->filter.assign(bits / 64, 0);
+      for (const Entry& e : t->entries) {
+        const std::uint64_t h = hash_of(e.window) >> t->shift;
+        t->filter[h / 64] |= std::uint64_t{1} << (h % 64);
+      }
+    }
+  });
+  return index_;
+}
+
+bool ExactPatterns::matches_at(const Pattern& pattern, const std::uint8_t* p) const {
+  const std::size_t n = pattern.bytes.size();
+  if (pattern.mask.empty()) return std::memcmp(p, pattern.bytes.data(), n) == 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if ((p[i] & pattern.mask[i]) != pattern.bytes[i]) return false;
+  }
+  return true;
+}
+
+void ExactPatterns::scan_table(const Table& table, const std::uint8_t* p, std::size_t n, std::size_t from,
+                               std::size_t to, std::vector<std::pair<std::size_t, std::uint32_t>>& hits) const {
+  if (table.entries.empty() || n < table.width) return;
+  const unsigned width = table.width;
+  const std::uint64_t* filter = table.filter.data();
+  const unsigned shift = table.shift;
+  for (std::size_t i = (from + width - 1) / width * width; i < to && i + width <= n; i += width) {
+    const std::uint64_t w = load(p + i, width);
+    const std::uint64_t h = hash_of(w) >> shift;
+    if (!(filter[h / 64] & (std::uint64_t{1} << (h % 64)))) continue;
+    auto it = std::lower_bound(table.entries.begin(), table.entries.end(), w,
+                               [](const Entry& e, std::uint64_t v) { return e.window < v; });
+    for (; it != table.entries.end() && it->window == w; ++it) {
+      if (it->offset > i) continue;
+      const std::size_t start = i - it->offset;
+      const Pattern& pattern = patterns_[it->pattern];
+      if (start + pattern.bytes.size() > n || !matches_at(pattern, p + start)) continue;
+      hits.emplace_back(start, it->pattern);
+    }
+  }
+}
+
+void ExactPatterns::search(std::span<const std::byte> data,
+                           const std::function<void(std::size_t, std::size_t, std::size_t)>& found) const {
+  if (patterns_.empty() || data.size() < kMinLength) return;
+  const Index& ix = index();
+  const auto* p = reinterpret_cast<const std::uint8_t*>(data.data());
+  // In slices, so the hits of one are sorted while they are few; a slice's windows may reach
+  // past its end into the data, so an occurrence is found by the slice where its window starts,
+  // and reported in offset order after the slices up to its start are done.
+  constexpr std::size_t kSlice = 1 << 20;
+  std::vector<std::pair<std::size_t, std::uint32_t>> hits, pending;
+  const std::size_t n = data.size();
+  for (std::size_t begin = 0; begin < n; begin += kSlice) {
+    const std::size_t end = std::min(n, begin + kSlice);
+    hits.clear();
+    // The windows that start in [begin, end).
+    scan_table(ix.wide, p, n, begin, end, hits);
+    scan_table(ix.narrow, p, n, begin, end, hits);
+    // Occurrences start at most longest_ bytes before their window: hold back those that
+    // may still be preceded by an occurrence the next slice finds.
+    pending.insert(pending.end(), hits.begin(), hits.end());
+    std::sort(pending.begin(), pending.end());
+    const std::size_t safe = end >= n ? n : (end > longest_ ? end - longest_ : 0);
+    std::size_t done = 0;
+    for (; done < pending.size() && (pending[done].first < safe || end >= n); ++done) {
+      const auto& [start, k] = pending[done];
+      found(start, patterns_[k].bytes.size(), patterns_[k].tag);
+    }
+    pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(done));
+  }
 }
 
 void ExactPatterns::search_areas(
@@ -168,6 +196,7 @@ void ExactPatterns::search_areas(
     const std::function<void(const ScanArea& area, std::size_t offset, std::size_t length, std::size_t tag)>& found)
     const {
   if (patterns_.empty()) return;
+  index();  // built here, before the threads share it
   struct Hit {
     std::size_t offset, length, tag;  // offset within the area
   };

@@ -20,7 +20,6 @@
 
 #include "crypto/digest.hpp"
 #include "detect/byte_statistics.hpp"
-#include "detect/exact_search.hpp"
 #include "detect/limb_candidates.hpp"
 #include "detect/pass_order.hpp"
 
@@ -40,42 +39,14 @@ class HmacKeyHunt final : public HuntDetector {
 
   void finish(const ScanContext& context, FindingSink& sink) override {
     clock_.report(name(), context, sink);
-    ExactPatterns patterns;
-    struct Origin {
-      std::size_t secret;
-      const char* encoding;
-    };
-    std::vector<Origin> origins;
-    for (std::size_t s = 0; s < secrets_.size(); ++s) {
-      const auto& bytes = secrets_[s].bytes;
-      const bool text = std::all_of(bytes.begin(), bytes.end(), printable);
-      patterns.add(bytes, origins.size());
-      origins.push_back({s, text ? "ascii" : "binary"});
-      if (text) {
-        std::vector<std::uint8_t> wide;
-        for (std::uint8_t c : bytes) {
-          wide.push_back(c);
-          wide.push_back(0);
-        }
-        patterns.add(wide, origins.size());
-        origins.push_back({s, "utf16le"});
-        OPENSSL_cleanse(wide.data(), wide.size());
-      }
-    }
-    // What the findings say of each secret: no bytes, so it may outlive this call.
-    std::vector<std::pair<std::string, std::string>> names;  // (fingerprint, proof)
+    // Each key that verified a token, for the closure: every copy in any form is a finding.
     for (const Secret& secret : secrets_) {
-      names.emplace_back(secret.fingerprint,
-                         fmt::format("the {} signature of the {} verifies under it", secret.alg, secret.token_origin));
-    }
-    {
-      search_for_copies(context, std::move(patterns),
-                        [&context, &sink, origins, names](const ScanArea& area, std::size_t offset, std::size_t length,
-                                                          std::size_t tag) {
-        const auto& [fingerprint, proof] = names[origins[tag].secret];
-        sink.finding(proven_copy(context, area, offset, length, "hmac-key", "hmac-key", origins[tag].encoding, proof,
-                                 fingerprint));
-      });
+      const bool text = std::all_of(secret.bytes.begin(), secret.bytes.end(), printable);
+      sink.secret(proven_secret(text ? KnownSecret::Shape::text : KnownSecret::Shape::bytes, secret.bytes,
+                                secret.bytes.size(), "hmac-key", "hmac-key",
+                                fmt::format("the {} signature of the {} verifies under it", secret.alg,
+                                            secret.token_origin),
+                                secret.fingerprint));
     }
     for (Secret& s : secrets_) OPENSSL_cleanse(s.bytes.data(), s.bytes.size());
   }

@@ -279,7 +279,12 @@ class JwkDetector final : public AnchoredDetector {
       auto p = field("p");
       auto q = field("q");
       if (!p || !q) {
-        report_rsa_without_primes(context, area, begin, length, check_rsa_exponent(nn, ee, *d), sink);
+        RsaParts parts;
+        parts.n = nn;
+        parts.e = ee;
+        parts.d = *d;
+        report_checked_key(context, area, begin, length, KeyType::rsa, check_rsa_exponent(nn, ee, *d), "jwk", "jwk",
+                           sink, &parts);
         return;
       }
       key.type = KeyType::rsa;
@@ -366,10 +371,6 @@ class JwkDetector final : public AnchoredDetector {
     sink.public_key(std::move(pub));
   }
 
-  static void report_rsa_without_primes(const ScanContext& context, const ScanArea& area, std::size_t at,
-                                        std::uint64_t length, KeyCheck check, FindingSink& sink) {
-    report_checked_key(context, area, at, length, KeyType::rsa, std::move(check), "jwk", "jwk", sink);
-  }
 };
 
 }  // namespace

@@ -18,10 +18,12 @@ bool report_private_key(const ScanContext& context, const ScanArea& area, std::u
 
 // Reports the span as one finding of a key whose check is already done (for layouts that
 // need their own check, such as an RSA key without d), and hands its public key (marked
-// derived) to the sink.
+// derived) to the sink, and its private parts (RSA numbers in `parts`, an EC scalar or an
+// Edwards seed in `scalar`) as secrets, so that the closure finds their copies elsewhere.
 void report_checked_key(const ScanContext& context, const ScanArea& area, std::uint64_t offset,
                         std::uint64_t length, KeyType type, KeyCheck check, std::string_view detector,
-                        std::string_view encoding, FindingSink& sink);
+                        std::string_view encoding, FindingSink& sink, const RsaParts* parts = nullptr,
+                        ByteSpan scalar = {});
 
 // "rsa-private-key", "ec-private-key", "ed25519-private-key", "x25519-private-key".
 const char* private_key_kind(KeyType type);

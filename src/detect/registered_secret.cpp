@@ -82,6 +82,9 @@ class RegisteredSecretDetector final : public Detector {
                           form.length, secret.name, form.encoding);
     f.key = secret.id;
     f.severity = Severity::critical;
+    // Found raw, the secret is now known: the closure finds it in the forms it was not
+    // registered in (other alignments of base64, UTF-16LE of its hex, number layouts).
+    if (form.encoding == "raw") sink.secret(secret_of(f, KnownSecret::Shape::bytes, {window, form.length}));
     sink.finding(std::move(f));
   }
 

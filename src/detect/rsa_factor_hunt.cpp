@@ -9,8 +9,8 @@
 // Then cheap statistics: the candidate is odd, has the prime's bit length, and its bytes are
 // diverse. Blind spots (README): limbs in a non-glibc allocator with no BIGNUM header in the
 // dump, big-endian copies with no length prefix, and factors of moduli the scan never saw.
-// The closure then searches every byte offset exactly, so any copy of any component that
-// matches exactly is found once one factor is known.
+// Once one factor is known, every part of the key is derived and handed to the closure, which
+// finds each copy of each part in every layout a runtime uses.
 #include "detect/rsa_factor_hunt.hpp"
 
 #include <openssl/bn.h>
@@ -33,7 +33,7 @@
 #include "crypto/digest.hpp"
 #include "crypto/openssl_ptr.hpp"
 #include "crypto/spki.hpp"
-#include "detect/exact_search.hpp"
+#include "crypto/wiped_bytes.hpp"
 #include "detect/limb_candidates.hpp"
 #include "detect/pass_order.hpp"
 #include "format/address_map.hpp"
@@ -477,49 +477,27 @@ class RsaFactorHunt final : public HuntDetector {
     for (; i < end; ++i) check(i);
   }
 
-  void closure(const ScanContext& context, FindingSink& sink) {
-    ExactPatterns patterns;
-    struct Origin {
-      std::size_t modulus;
-      std::size_t component;
-      bool little_endian;
-    };
-    std::vector<Origin> origins;
+  // Every part of every factored key, for the closure: each copy in any layout is a finding.
+  void closure(const ScanContext& /*context*/, FindingSink& sink) {
     for (std::size_t i = 0; i < moduli_.size(); ++i) {
       if (!factors_[i]) continue;
-      std::vector<BnPtr> parts = derive(moduli_[i], factors_[i].get());
+      const Modulus& m = moduli_[i];
+      std::vector<BnPtr> parts = derive(m, factors_[i].get());
       for (std::size_t c = 0; c < parts.size(); ++c) {
         if (!parts[c]) continue;
-        const int n = BN_num_bytes(parts[c].get());
-        std::vector<std::uint8_t> buf(static_cast<std::size_t>(n));
-        for (bool le : {false, true}) {
-          if (le) {
-            BN_bn2lebinpad(parts[c].get(), buf.data(), n);
-          } else {
-            BN_bn2bin(parts[c].get(), buf.data());
-          }
-          patterns.add(buf, origins.size());
-          origins.push_back({i, c, le});
-        }
-        OPENSSL_cleanse(buf.data(), buf.size());
-      }
-    }
-    if (patterns.empty()) return;
-    {
-      search_for_copies(context, std::move(patterns),
-                        [this, &context, &sink, origins](const ScanArea& area, std::size_t offset, std::size_t length,
-                                                         std::size_t tag) {
-        const Origin& o = origins[tag];
-        const Modulus& m = moduli_[o.modulus];
-        const Component& c = kComponents[o.component];
+        WipedBytes value;
+        value.bytes.resize(static_cast<std::size_t>(BN_num_bytes(parts[c].get())));
+        BN_bn2bin(parts[c].get(), value.bytes.data());
+        const Component& part = kComponents[c];
+        // p, q, dp, dq and the CRT coefficients are as wide as a prime; d as the modulus.
+        const std::size_t width = (c == 2 || c == 3) ? m.key->n.size() : m.prime_len;
         std::string proof =
-            o.component < 2
-                ? fmt::format("{}: a factor of the {}-bit modulus of key {}", c.name, m.key->bits, m.key->fingerprint)
-                : fmt::format("{}: derived from the factors of the {}-bit modulus of key {}", c.name, m.key->bits,
-                              m.key->fingerprint);
-        sink.finding(proven_copy(context, area, offset, length, "rsa-factor", c.kind, o.little_endian ? "le" : "be",
-                                 std::move(proof), m.key->fingerprint));
-      });
+            c < 2 ? fmt::format("{}: a factor of the {}-bit modulus of key {}", part.name, m.key->bits, m.key->fingerprint)
+                  : fmt::format("{}: derived from the factors of the {}-bit modulus of key {}", part.name, m.key->bits,
+                                m.key->fingerprint);
+        sink.secret(proven_secret(KnownSecret::Shape::number, value.bytes, width, "rsa-factor", part.kind,
+                                  std::move(proof), m.key->fingerprint));
+      }
     }
   }
 

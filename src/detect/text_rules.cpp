@@ -45,6 +45,15 @@ class TextRules final : public Detector {
                             variable.empty() ? "" : fmt::format(" in the value of {}", variable), secret.size(),
                             rule.entropy ? fmt::format(" with entropy at least {:.1f} bits per character", *rule.entropy)
                                          : "");
+      const auto* chars = reinterpret_cast<const std::uint8_t*>(secret.data());
+      sink.secret(secret_of(f, KnownSecret::Shape::text, {chars, secret.size()}));
+      // A runtime that splits a JWT keeps its signature apart: that segment alone is a copy too.
+      if (const std::size_t dot = secret.rfind('.'); rule.id == "jwt" && dot != std::string_view::npos) {
+        KnownSecret signature =
+            secret_of(f, KnownSecret::Shape::text, {chars + dot + 1, secret.size() - dot - 1}, 0, "jwt-signature");
+        signature.proof = "the signature segment of a JWT found whole elsewhere in the dump";
+        sink.secret(std::move(signature));
+      }
       sink.finding(std::move(f));
     });
     if (scanner_.truncated() && !limited_) {

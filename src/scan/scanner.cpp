@@ -7,7 +7,7 @@
 
 #include <algorithm>
 
-#include "detect/exact_search.hpp"
+#include "detect/secret_closure.hpp"
 #include "detect/text_rules.hpp"
 #include "detect/registry.hpp"
 #include "scan/cpu_clock.hpp"
@@ -33,11 +33,13 @@ class CollectingSink final : public FindingSink {
   void limit(std::string_view detector, std::string what) override {
     limits.push_back({std::string(detector), std::move(what)});
   }
+  void secret(KnownSecret s) override { secrets.push_back(std::move(s)); }
 
   std::vector<Finding> findings;
   KeyRing ring;
   std::vector<MacToken> tokens;
   std::vector<HuntLimit> limits;
+  std::vector<KnownSecret> secrets;
 };
 
 // Regions can overlap (a minidump may list a range twice): each byte is searched once per
@@ -96,49 +98,13 @@ class ChunkSink final : public FindingSink {
   void limit(std::string_view detector, std::string what) override {
     limits.push_back({std::string(detector), std::move(what)});
   }
+  void secret(KnownSecret s) override { secrets.push_back(std::move(s)); }
 
   std::vector<Finding> findings;
   std::vector<PublicKey> keys;
   std::vector<MacToken> tokens;
   std::vector<HuntLimit> limits;
-};
-
-// The hunts' closures, searched in one pass after every hunt has finished: one set of
-// patterns (re-tagged), then each hunt's hits handed back in the order it added them.
-class JointClosures final : public ClosureSearches {
- public:
-  void add(ExactPatterns patterns, Found found) override { searches_.push_back({std::move(patterns), std::move(found)}); }
-
-  void run(const ScanContext& context) {
-    if (searches_.empty()) return;
-    ExactPatterns all;
-    std::vector<std::pair<std::size_t, std::size_t>> owner;  // per tag of `all`: (search, its own tag)
-    for (std::size_t s = 0; s < searches_.size(); ++s) {
-      searches_[s].patterns.for_each([&](std::span<const std::uint8_t> bytes, std::size_t tag) {
-        all.add(bytes, owner.size());
-        owner.emplace_back(s, tag);
-      });
-    }
-    struct Hit {
-      const ScanArea* area;
-      std::size_t offset, length, tag;
-    };
-    std::vector<std::vector<Hit>> hits(searches_.size());
-    all.search_areas(context, [&](const ScanArea& area, std::size_t offset, std::size_t length, std::size_t tag) {
-      hits[owner[tag].first].push_back({&area, offset, length, owner[tag].second});
-    });
-    for (std::size_t s = 0; s < searches_.size(); ++s) {
-      for (const Hit& h : hits[s]) searches_[s].found(*h.area, h.offset, h.length, h.tag);
-    }
-    searches_.clear();
-  }
-
- private:
-  struct Search {
-    ExactPatterns patterns;
-    Found found;
-  };
-  std::vector<Search> searches_;
+  std::vector<KnownSecret> secrets;
 };
 
 void add_limit(std::vector<HuntLimit>& limits, HuntLimit limit) {
@@ -236,6 +202,8 @@ void structure_phase(const ScanContext& context, const ScanOptions& options, con
       for (PublicKey& key : out.keys) sink.public_key(std::move(key));
       for (MacToken& token : out.tokens) sink.mac_token(std::move(token));
       for (HuntLimit& limit : out.limits) add_limit(sink.limits, std::move(limit));
+      // A secret seen in a chunk is known whichever chunk owns its finding: the closure dedups.
+      for (KnownSecret& secret : out.secrets) sink.secret(std::move(secret));
       out = ChunkSink();
     }
     for (const auto& per_worker : cpu) costs[chosen[k]].scan_cpu_seconds += per_worker[k];
@@ -270,8 +238,6 @@ ScanReport scan_dump(const Dump& dump, const ScanOptions& options, std::string_v
                       dump.file.get(), kReleaseEvery);
   ScanContext context{dump, sink.ring, areas, options.fingerprint_key, &sink.tokens};
   context.runner = &runner;
-  JointClosures closures;
-  context.closures = &closures;
   if (options.time_budget > 0) {
     context.time_budget = options.time_budget;
     context.deadline = std::chrono::steady_clock::now() +
@@ -331,9 +297,9 @@ ScanReport scan_dump(const Dump& dump, const ScanOptions& options, std::string_v
     progress.done = area_bytes;
     if (options.progress) options.progress(progress);
   }
-  // Every copy of everything the hunts proved, in one pass over the dump.
+  // Every copy of every secret the detectors and hunts learnt, in one pass over the dump.
   const double closures_start = process_cpu_seconds();
-  closures.run(context);
+  close_over_secrets(context, std::move(sink.secrets), sink);
   const double closure_seconds = process_cpu_seconds() - closures_start;
   if (options.stats) options.stats->hunt_seconds = seconds_since(phase_start);
 

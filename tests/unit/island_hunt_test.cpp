@@ -41,6 +41,7 @@ test::CollectingSink run(Detector& detector, const Bytes& bytes, const PublicKey
   test::CollectingSink sink;
   detector.scan(context, area, sink);
   detector.finish(context, sink);
+  test::close_copies(context, sink);
   return sink;
 }
 

@@ -57,6 +57,7 @@ test::CollectingSink hunt(bool exhaustive, const TestKey& key, const Bytes& byte
   test::CollectingSink sink;
   detector->scan(context, area, sink);
   detector->finish(context, sink);
+  test::close_copies(context, sink);
   return sink;
 }
 

@@ -1,0 +1,281 @@
+"""Every copy of every secret, in the layouts real runtimes use (the closure and the number
+layouts). Real processes, keys made here:
+
+- CPython holding an RSA key's numbers as Python ints (30-bit digits), the key's PEM text, an
+  Azure storage connection string with its account key also split out on its own, and an RS256
+  JWT with its segments split apart;
+- Node.js holding the numbers as arrays of 28-bit digits (V8 small integers), as jsbn does;
+- a JVM signing with RSA and EC keys (BigInteger magnitudes: int[] words, most significant
+  first).
+
+The test's own search writes each key part in each layout from the runtime's definition, finds
+every copy in the core, and requires each to lie inside a finding of the scan; after `redact`,
+none may remain, the rescan is clean, gdb still opens the core, and whatever the scan found in
+the input (each finding's bytes, and every AES key aeskeyfind sees) is gone from the output."""
+import base64
+import json
+import os
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import dgtest  # noqa: E402
+from test_dump_redact import gdb_threads  # noqa: E402
+
+from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa  # noqa: E402
+
+PROGRAMS_SRC = os.path.join(os.path.dirname(os.path.dirname(__file__)), "programs")
+# One glibc malloc arena: each further thread's arena reserves 64 MB that gcore writes out.
+SMALL_MALLOC = dict(os.environ, MALLOC_ARENA_MAX="1")
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def layouts(v):
+    """The number v as each runtime lays it out (x86-64, little-endian words), from the runtimes'
+    own definitions, written here independently of dumpguard."""
+    be = v.to_bytes((v.bit_length() + 7) // 8, "big")
+    words = (v.bit_length() + 31) // 32
+
+    def digits(bits):
+        return [(v >> (bits * i)) & ((1 << bits) - 1) for i in range((v.bit_length() + bits - 1) // bits)]
+
+    return {
+        "be": be,
+        "le": be[::-1],
+        # java.math.BigInteger: int[] mag, most significant int first.
+        "jvm-int32": b"".join(((v >> (32 * i)) & 0xFFFFFFFF).to_bytes(4, "little") for i in reversed(range(words))),
+        # CPython Include/cpython/longintrepr.h: 30-bit digits in uint32, least significant first.
+        "cpython-30": b"".join(d.to_bytes(4, "little") for d in digits(30)),
+        # V8 Smis on x86-64 without pointer compression: the value in the high 32 bits.
+        "smi64-28": b"".join((d << 32).to_bytes(8, "little") for d in digits(28)),
+        # With pointer compression: the value shifted left by one in 32 bits.
+        "smi32-28": b"".join((d << 1).to_bytes(4, "little") for d in digits(28)),
+        "hex": format(v, "x").encode(),
+        "HEX": format(v, "X").encode(),
+    }
+
+
+def uncovered(findings, data, needle):
+    """Offsets where `needle` occurs in data outside every finding; and how often it occurs."""
+    places = dgtest.occurrences(data, needle)
+    return [at for at in places if not dgtest.covered(findings, at, len(needle))], len(places)
+
+
+def aeskeyfind_keys(path):
+    out = subprocess.run(["aeskeyfind", "-q", "-t", "0", path], capture_output=True, text=True, timeout=900).stdout
+    return [bytes.fromhex(k) for k in out.split()]
+
+
+class RuntimeCore:
+    """Mixin: make_core(d) returns (program, core, {part name: int}, {name: bytes} text secrets,
+    [layout names the runtime must show]); setUpClass scans and redacts it."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls._dir = dgtest.tempfile.TemporaryDirectory(prefix="dg-closure-")
+        d = cls.d = cls._dir.name
+        cls.program, cls.core, cls.parts, cls.texts, cls.required = cls.make_core(d)
+        cls.fp = os.path.join(d, "fp.key")
+        code, out, err = dgtest.run_dumpguard("scan", "--json", "--fingerprint-key", cls.fp, cls.core)
+        cls.scan_code, cls.scan_err = code, err
+        cls.report = json.loads(out) if out else {"findings": []}
+        cls.out = os.path.join(d, "redacted.core")
+        cls.redact_report = os.path.join(d, "redact.json")
+        cls.redact_code, cls.redact_out, cls.redact_err = dgtest.run_dumpguard(
+            "redact", "--fingerprint-key", cls.fp, cls.core, "-o", cls.out, "--report", cls.redact_report)
+        cls.data = read(cls.core)
+        cls.out_data = read(cls.out) if os.path.exists(cls.out) else b""
+
+    @classmethod
+    def tearDownClass(cls):
+        cls._dir.cleanup()
+
+    def forms(self):
+        """(name, bytes) of every secret the test planted, in every layout it searches."""
+        out = []
+        for name, value in self.parts.items():
+            for layout, form in layouts(value).items():
+                if len(form) >= 8:
+                    out.append((f"{name} as {layout}", form))
+        for name, text in self.texts.items():
+            out += [(f"{name} as ascii", text), (f"{name} as utf16le", text.decode().encode("utf-16-le"))]
+        return out
+
+    def test_every_copy_of_every_part_in_every_layout_is_a_finding(self):
+        self.assertEqual(self.scan_code, 1, self.scan_err)
+        findings = self.report["findings"]
+        missed, seen = [], {}
+        for name, form in self.forms():
+            left, count = uncovered(findings, self.data, form)
+            seen[name] = count
+            missed += [f"{name} at {at:#x}" for at in left]
+        self.assertEqual(missed, [], f"{len(missed)} copies outside every finding")
+        # The runtime's own layout is really in the core: otherwise this test proves nothing.
+        for layout in self.required:
+            found = [name for name, count in seen.items() if name.endswith(f" as {layout}") and count > 0]
+            self.assertTrue(found, f"no key part in the core as {layout}")
+
+    def test_nothing_is_left_after_redact(self):
+        self.assertEqual(self.redact_code, 0, self.redact_err)
+        self.assertEqual(len(self.out_data), len(self.data))
+        left = [name for name, form in self.forms() if form in self.out_data]
+        self.assertEqual(left, [])
+
+    def test_what_the_scan_found_is_gone_from_the_output(self):
+        self.assertEqual(self.redact_code, 0, self.redact_err)
+        left, spans = [], {}
+        for f in self.report["findings"]:
+            span = self.data[f["file_offset"]:f["file_offset"] + f["length"]]
+            if len(span) >= 8 and len(set(span)) >= 4:
+                spans.setdefault(span, f"{f['kind']} at {f['file_offset']:#x}")
+        left += [where for span, where in spans.items() if span in self.out_data]
+        for key in aeskeyfind_keys(self.core):
+            if key in self.out_data:
+                left.append(f"an AES-{8 * len(key)} key aeskeyfind found in the input")
+        self.assertEqual(left, [])
+
+    def test_gdb_opens_the_redacted_core(self):
+        self.assertEqual(self.redact_code, 0, self.redact_err)
+        self.assertEqual(gdb_threads(self.program, self.out), gdb_threads(self.program, self.core))
+
+    def test_no_output_carries_a_secret(self):
+        outputs = {"scan report": json.dumps(self.report), "scan stderr": self.scan_err,
+                   "redact stdout": self.redact_out, "redact stderr": self.redact_err}
+        if os.path.exists(self.redact_report):
+            outputs["redact report"] = read(self.redact_report)
+        secrets = {name: value.to_bytes((value.bit_length() + 7) // 8, "big") for name, value in self.parts.items()}
+        secrets.update(self.texts)
+        dgtest.assert_no_secret(outputs, secrets)
+
+
+def rsa_parts(key):
+    n = key.private_numbers()
+    return {"p": n.p, "q": n.q, "d": n.d, "dp": n.dmp1, "dq": n.dmq1, "qinv": n.iqmp}
+
+
+def numbers_hex(key):
+    n = key.private_numbers()
+    return [format(v, "x") for v in (n.public_numbers.n, n.public_numbers.e, n.d, n.p, n.q, n.dmp1, n.dmq1, n.iqmp)]
+
+
+def write_pem(key, path):
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600), "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                  serialization.NoEncryption()))
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class CPythonRuntime(RuntimeCore, dgtest.DumpTestCase):
+    @classmethod
+    def make_core(cls, d):
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = os.path.join(d, "key.pem")
+        write_pem(key, pem)
+        account_key = base64.b64encode(os.urandom(64)).decode()
+        connection = (f"DefaultEndpointsProtocol=https;AccountName=dgtest{os.urandom(4).hex()};"
+                      f"AccountKey={account_key};EndpointSuffix=core.windows.net")
+        signer = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        signing_input = b64url(b'{"alg":"RS256","typ":"JWT"}') + "." + b64url(
+            json.dumps({"sub": "svc", "nonce": os.urandom(8).hex()}).encode())
+        signature = b64url(signer.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256()))
+        spec = os.path.join(d, "spec.json")
+        with open(os.open(spec, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+            json.dump({"pem": pem, "numbers": numbers_hex(key), "connection": connection,
+                       "jwt": f"{signing_input}.{signature}"}, f)
+        program = "/usr/bin/python3"
+        holder = dgtest.LiveProcess([program, os.path.join(PROGRAMS_SRC, "runtime_holder.py"), spec])
+        try:
+            core = dgtest.gcore(holder.pid, d)
+        finally:
+            holder.stop()
+        os.unlink(spec)
+        texts = {"account key": account_key.encode(), "jwt": f"{signing_input}.{signature}".encode(),
+                 "jwt signature": signature.encode()}
+        return program, core, rsa_parts(key), texts, ["cpython-30"]
+
+    def test_split_secrets_stand_alone_in_the_core(self):
+        # The account key and the signature must also stand outside their connection string and
+        # token: otherwise the copies test above would not test the closure.
+        key = self.texts["account key"]
+        alone = [at for at in dgtest.occurrences(self.data, key) if self.data[at - 11:at] != b"AccountKey="]
+        self.assertTrue(alone, "the account key is only inside its connection string")
+        signature = self.texts["jwt signature"]
+        alone = [at for at in dgtest.occurrences(self.data, signature) if self.data[at - 1:at] != b"."]
+        self.assertTrue(alone, "the signature segment is only inside its token")
+
+
+class NodeRuntime(RuntimeCore, dgtest.DumpTestCase):
+    @classmethod
+    def make_core(cls, d):
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = os.path.join(d, "key.pem")
+        write_pem(key, pem)
+        spec = os.path.join(d, "spec.json")
+        with open(os.open(spec, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+            json.dump({"pem": pem, "numbers": numbers_hex(key)}, f)
+        program = "/usr/bin/node"
+        # Without the JIT's code range and with a small heap, the core is about 130 MB, not 650.
+        holder = dgtest.LiveProcess([program, "--jitless", "--max-old-space-size=16", "--max-semi-space-size=1",
+                                     os.path.join(PROGRAMS_SRC, "smi_holder.js"), spec], env=SMALL_MALLOC)
+        try:
+            core = dgtest.gcore(holder.pid, d)
+        finally:
+            holder.stop()
+        os.unlink(spec)
+        compressed = subprocess.run([program, "-p", "process.config.variables.v8_enable_pointer_compression"],
+                                    capture_output=True, text=True, timeout=60).stdout.strip() in ("1", "true")
+        return program, core, rsa_parts(key), {}, ["smi32-28" if compressed else "smi64-28"]
+
+
+class JvmRuntime(RuntimeCore, dgtest.DumpTestCase):
+    @classmethod
+    def make_core(cls, d):
+        rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        ec_key = ec.generate_private_key(ec.SECP256R1())
+        paths = []
+        for name, k in (("rsa.der", rsa_key), ("ec.der", ec_key)):
+            path = os.path.join(d, name)
+            with open(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600), "wb") as f:
+                f.write(k.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                        serialization.NoEncryption()))
+            paths.append(path)
+        classes = os.path.join(d, "classes")
+        subprocess.run(["javac", "-d", classes, os.path.join(PROGRAMS_SRC, "JvmSigner.java")], check=True,
+                       capture_output=True, timeout=300)
+        # A small heap and small reservations, since gcore writes reserved address space too:
+        # about 340 MB of core instead of 1.2 GB.
+        program = "/usr/bin/java"
+        holder = dgtest.LiveProcess([program, "-Xmx48m", "-Xms48m", "-XX:+UseSerialGC", "-XX:ReservedCodeCacheSize=16m",
+                                     "-XX:CompressedClassSpaceSize=16m", "-XX:MaxMetaspaceSize=48m", "-Xss512k",
+                                     "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1",
+                                     "-cp", classes, "JvmSigner", *paths], timeout=120, env=SMALL_MALLOC)
+        try:
+            core = dgtest.gcore(holder.pid, d)
+        finally:
+            holder.stop()
+        parts = rsa_parts(rsa_key)
+        parts["ec scalar"] = ec_key.private_numbers().private_value
+        return program, core, parts, {}, ["jvm-int32"]
+
+    def test_gdb_opens_the_redacted_core(self):
+        # The JVM's many threads make `thread apply all bt` slow: compare the thread lists.
+        self.assertEqual(self.redact_code, 0, self.redact_err)
+
+        def threads(core):
+            proc = subprocess.run(["gdb", "-nx", "-batch", "-ex", "info threads", self.program, core],
+                                  capture_output=True, text=True, timeout=300)
+            return (proc.stdout + proc.stderr).replace(core, "CORE")
+        self.assertEqual(threads(self.out), threads(self.core))
+
+
+if __name__ == "__main__":
+    unittest.main()

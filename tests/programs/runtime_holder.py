@@ -1,0 +1,23 @@
+"""Holds secrets the way a Python service does, for the closure tests: an RSA key's numbers as
+Python ints (CPython's 30-bit digits), the key's PEM text, an Azure storage connection string
+and its account key split out of it, a JWT and its segments split apart. The values come from
+a JSON file the test wrote; prints "ready" and waits until stdin closes."""
+import json
+import sys
+
+with open(sys.argv[1]) as f:
+    spec = json.load(f)
+with open(spec["pem"]) as f:
+    pem = f.read()
+numbers = [int(h, 16) for h in spec["numbers"]]
+# Arithmetic a signer would do keeps more ints alive: the CRT halves of one private operation.
+m = 0x1234567890ABCDEF1234567890ABCDEF
+n, e, d, p, q, dp, dq, qinv = numbers
+halves = [pow(m, dp, p), pow(m, dq, q)]
+connection = spec["connection"]
+account_key = connection.split("AccountKey=")[1].split(";")[0]  # a str of its own
+token = spec["jwt"]
+segments = token.split(".")
+print("ready", flush=True)
+sys.stdin.read()
+print(len(pem), len(numbers), len(halves), len(account_key), len(segments))
