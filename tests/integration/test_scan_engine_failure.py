@@ -4,9 +4,12 @@ another database, so Vectorscan itself fails the text rules' scan (HS_INVALID) a
 match. `scan` and `redact` must then exit 2 with one line naming the failure, write no report
 or copy, and the gate must quarantine the dump instead of releasing it. The same runs without
 the preload show that the input holds a secret (exit 1) or none (exit 0), so the exit 2 is the
-failure's doing. No live process: this runs in the sanitizer build too."""
+failure's doing. The anchor pass uses Vectorscan only on a CPU without AVX2: qemu-x86_64
+(package qemu-user) emulates one for that test. No live process: this runs in the sanitizer
+build too, all but the emulated test (an ASan program does not run under qemu-user)."""
 import os
 import secrets
+import shutil
 import string
 import subprocess
 import sys
@@ -17,6 +20,8 @@ import dgtest  # noqa: E402
 import gatetest  # noqa: E402
 
 SHIM = os.environ.get("DG_HS_SCAN_WRONG_SCRATCH", "")
+# A CPU qemu emulates that has SSE4.2 but no AVX2, so the anchor pass runs on Vectorscan.
+NO_AVX2_CPU = "Nehalem"
 
 
 def github_token():
@@ -87,6 +92,40 @@ class ScanEngineFailure(dgtest.DumpTestCase):
         self.assertEqual(code, 0, err)
         with open(out_path, "rb") as f:
             self.assertNotIn(self.token.encode(), f.read())
+
+    @unittest.skipIf(os.environ.get("DG_SANITIZE") == "ON", "an ASan program does not run under qemu-user; "
+                     "the Release build runs this test")
+    def test_anchor_pass_on_vectorscan_exits_2_instead_of_missing_a_key(self):
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        qemu = shutil.which("qemu-x86_64")
+        if not qemu:
+            self.fail("qemu-x86_64 is missing: make deps installs qemu-user")
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+        filler = bytes(range(0x80, 0x100)) * 64
+        image = self.write("pem.raw", filler + pem + filler)
+        no_rules = self.write("no-rules.toml", b"# no text rules: only the anchor pass uses Vectorscan\n")
+        secrets_seen = {"pem": pem, "body": b"".join(pem.splitlines()[1:-1])}
+
+        def run(preload):
+            argv = [qemu, "-cpu", NO_AVX2_CPU]
+            if preload:
+                argv += ["-E", "LD_PRELOAD=" + SHIM]
+            argv += [dgtest.DUMPGUARD, "scan", "--raw", "--stats", "--rules-only", "--rules", no_rules,
+                     "--fingerprint-key", self.fp_key, image]
+            proc = subprocess.run(argv, capture_output=True, timeout=600)
+            dgtest.assert_no_secret([proc.stdout, proc.stderr], secrets_seen)
+            return proc.returncode, proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace")
+
+        code, out, err = run(preload=False)
+        self.assertEqual(code, 1, err)
+        self.assertIn("(anchors of every structure detector; Vectorscan)", err, "the emulated CPU has no AVX2")
+        code, out, err = run(preload=True)
+        self.assertEqual(code, 2, err)
+        self.assertNotIn("clean", out)
+        self.assertIn("dumpguard: internal error: the anchor pass: Vectorscan's hs_scan failed (HS_INVALID", err)
 
     def test_gate_quarantines_a_dump_it_could_not_search(self):
         # The corpus minidump that holds no key: without the failure the gate releases it
