@@ -1,12 +1,12 @@
 #include "detect/anchors.hpp"
 
 #include "detect/anchor_prefilter.hpp"
+#include "rules/engine_error.hpp"
 
 #include <fmt/format.h>
 #include <hs.h>
 
 #include <algorithm>
-#include <limits>
 #include <new>
 #include <stdexcept>
 
@@ -148,11 +148,11 @@ void AnchorScanner::scan(std::span<const std::byte> bytes, AnchorHits& hits) {
   hits.resize(patterns.size());
   for (auto& h : hits) h.clear();
   if (!database_.database_ || bytes.empty()) return;
-  // hs_scan takes an unsigned length; the scanner's windows are a chunk and its reach.
-  if (bytes.size() > std::numeric_limits<unsigned>::max()) throw std::length_error("anchor scan: window over 4 GiB");
   Collector collector{&patterns, &hits};
-  hs_scan(database_.database_, reinterpret_cast<const char*>(bytes.data()), static_cast<unsigned>(bytes.size()), 0,
-          scratch_, on_match, &collector);
+  // A failed scan throws: hits it left out would read as no key there. (The scanner's windows
+  // are a chunk and its reach, far below hs_scan's 4 GiB.)
+  checked_hs_scan("the anchor pass", database_.database_,
+                  {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}, scratch_, on_match, &collector);
   // Matches come by end offset, so with fixed lengths each pattern's starts are in order;
   // checked, as a detector relies on it.
   for (auto& h : hits) {

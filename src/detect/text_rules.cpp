@@ -60,12 +60,17 @@ class TextRules final : public Detector {
       limited_ = true;
       sink.limit(kTextRulesDetector, "more than a million candidate runs in one 8 MiB chunk: some were not checked");
     }
+    if (scanner_.stopped_windows() > 0 && !stopped_) {
+      stopped_ = true;
+      sink.limit(kTextRulesDetector, "PCRE2 stopped at its backtracking limit in a candidate window: it was not checked");
+    }
   }
 
  private:
   std::shared_ptr<const rules::RuleEngine> engine_;
   rules::RuleScanner scanner_;
   bool limited_ = false;
+  bool stopped_ = false;
 };
 
 }  // namespace

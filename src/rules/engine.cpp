@@ -17,6 +17,7 @@
 #include <limits>
 #include <new>
 
+#include "rules/engine_error.hpp"
 #include "rules/utf16_runs.hpp"
 
 namespace dumpguard::rules {
@@ -376,8 +377,9 @@ void RuleScanner::collect(std::span<const std::uint8_t> text) {
   open_hit_.assign(engine_->rules_.size(), kNone);
   if (!engine_->database_ || text.empty()) return;
   Collector collector{hits_, open_hit_, truncated_};
-  hs_scan(engine_->database_, reinterpret_cast<const char*>(text.data()), static_cast<unsigned>(text.size()), 0,
-          scratch_, on_hit, &collector);
+  // on_hit stops the scan at kMaxHits and sets truncated_ (reported as a limit); any other stop
+  // or failure throws, since the candidates it left out would read as no secret there.
+  checked_hs_scan("the text rules", engine_->database_, text, scratch_, on_hit, &collector, &truncated_);
   std::sort(hits_.begin(), hits_.end(), [](const Hit& a, const Hit& b) {
     return a.rule != b.rule ? a.rule < b.rule : a.first_end < b.first_end;
   });
@@ -396,10 +398,13 @@ struct Span {
 // end of the rule's last match, `cursor`), may only start at or before last_end, and sees
 // the subject only up to last_end + max_length (plus a little lookahead for \b), so it is
 // bounded however large the subject. Matches never overlap within a rule.
+// A window where PCRE2 stopped at its match, depth or heap limit (or the JIT's stack) is
+// counted in `stopped` and not searched further: a bound on a hostile dump's cost, which the
+// scan reports as a limit. Any other PCRE2 failure throws ScanEngineError.
 static void confirm_run(const RuleEngine::Compiled& compiled, const Rule& rule, std::size_t index,
                         pcre2_match_data* data, pcre2_match_context* context, std::string_view subject,
                         std::uint64_t first_end, std::uint64_t last_end, std::uint64_t& cursor,
-                        std::vector<Span>& found) {
+                        std::vector<Span>& found, std::size_t& stopped) {
   found.clear();
   const std::uint64_t length = rule.max_length;
   const std::size_t subject_end = static_cast<std::size_t>(std::min<std::uint64_t>(subject.size(), last_end + length + kLookahead));
@@ -409,7 +414,18 @@ static void confirm_run(const RuleEngine::Compiled& compiled, const Rule& rule, 
     const std::uint64_t start = std::max(cursor, end > length ? end - length : 0);
     const int rc = pcre2_match(compiled.main[index], reinterpret_cast<PCRE2_SPTR>(subject.data()), subject_end,
                                static_cast<PCRE2_SIZE>(start), 0, data, context);
-    if (rc <= 0) break;  // no match (or a limit): the candidate was not a match
+    if (rc == PCRE2_ERROR_NOMATCH) break;  // the candidate was not a match
+    if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT ||
+        rc == PCRE2_ERROR_JIT_STACKLIMIT) {
+      ++stopped;
+      break;
+    }
+    // 0: the match data cannot hold the groups (it is sized for the rules, so never); below
+    // 0: PCRE2 failed (out of memory, a bad argument). Either way a match may be lost.
+    if (rc <= 0) {
+      throw ScanEngineError(fmt::format("the text rules: PCRE2 failed on rule {} ({}), so the bytes were not all searched",
+                                        rule.id, rc == 0 ? "its match data is too small" : pcre2_message(rc)));
+    }
     const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(data);
     if (ov[1] <= ov[0]) break;
     Span s{ov[0], ov[0], ov[1]};
@@ -462,7 +478,7 @@ void RuleScanner::scan_ascii(std::span<const std::byte> bytes, const std::functi
     for (const Hit& h : hits_) {
       confirm_run(*engine_->compiled_, rules[h.rule], h.rule, static_cast<pcre2_match_data*>(match_data_),
                   static_cast<pcre2_match_context*>(match_context_), area, c + h.first_end, c + h.last_end,
-                  cursor[h.rule], found);
+                  cursor[h.rule], found, stopped_windows_);
       for (const Span& s : found) {
         const std::string_view secret = area.substr(s.secret_begin, s.secret_end - s.secret_begin);
         if (!accepted(rules[h.rule], h.rule, secret)) continue;
@@ -517,7 +533,7 @@ void RuleScanner::scan_utf16le(std::span<const std::byte> bytes,
         std::uint64_t local = cursor[h.rule] > pc.side ? cursor[h.rule] - pc.side : 0;
         confirm_run(*engine_->compiled_, rules[h.rule], h.rule, static_cast<pcre2_match_data*>(match_data_),
                     static_cast<pcre2_match_context*>(match_context_), subject, std::min<std::uint64_t>(lo - pc.side, pc.chars),
-                    std::min<std::uint64_t>(hi - pc.side, pc.chars), local, found);
+                    std::min<std::uint64_t>(hi - pc.side, pc.chars), local, found, stopped_windows_);
         cursor[h.rule] = pc.side + local;
         for (const Span& s : found) {
           if (s.match_begin >= pc.owned) continue;

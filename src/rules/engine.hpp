@@ -104,7 +104,8 @@ class RuleScanner {
   RuleScanner(const RuleScanner&) = delete;
   RuleScanner& operator=(const RuleScanner&) = delete;
 
-  // Every secret in `bytes`, ASCII then UTF-16LE; each match is reported once.
+  // Every secret in `bytes`, ASCII then UTF-16LE; each match is reported once. Throws
+  // ScanEngineError (rules/engine_error.hpp) when Vectorscan or PCRE2 fails.
   void scan(std::span<const std::byte> bytes, const std::function<void(const TextMatch&)>& on_match);
   // Only one encoding (for `rules check` and tests).
   void scan_ascii(std::span<const std::byte> bytes, const std::function<void(const TextMatch&)>& on_match);
@@ -113,6 +114,9 @@ class RuleScanner {
   // True when a scan had more candidates than it keeps at once and skipped some (never in
   // practice: the cap is a million candidate runs per 8 MiB chunk).
   bool truncated() const { return truncated_; }
+  // Candidate windows where PCRE2 stopped at its match, depth or heap limit before it could
+  // say whether a secret is there (a hostile dump's cost bound), over this scanner's life.
+  std::size_t stopped_windows() const { return stopped_windows_; }
 
   struct Hit {
     std::uint32_t rule;
@@ -130,6 +134,7 @@ class RuleScanner {
   std::vector<Hit> hits_;
   std::vector<std::size_t> open_hit_;  // per rule: its last hit in hits_, to extend a run
   bool truncated_ = false;
+  std::size_t stopped_windows_ = 0;
   std::string narrow_;  // narrowed UTF-16LE runs
 };
 

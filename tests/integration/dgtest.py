@@ -12,7 +12,8 @@ import unittest
 
 DUMPGUARD = os.environ.get("DUMPGUARD", "")
 PROGRAMS = os.environ.get("DG_PROGRAMS_DIR", "")
-SHARED = os.environ.get("DG_SHARED_DIR", "")
+# The real minidumps the tests read (their source and licence: tests/corpus/minidumps/SOURCE.md).
+MINIDUMPS = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "corpus", "minidumps")
 # gcore's file-size limit in 1 KiB blocks (4 GB): a runaway core fails instead of filling the disk.
 CORE_LIMIT_BLOCKS = 4_000_000
 

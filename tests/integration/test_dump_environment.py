@@ -102,7 +102,7 @@ class Environment(dgtest.DumpTestCase):
 
     def test_windows_full_memory_minidump(self):
         """dbghelp's full-memory dump (Wine): the UTF-16LE environment, through TEB and PEB."""
-        packed = os.path.join(dgtest.SHARED, "corpus", "minidumps", "fullmem-full.dmp.zst")
+        packed = os.path.join(dgtest.MINIDUMPS, "fullmem-full.dmp.zst")
         model = dgtest.info_json(packed)
         self.assertEqual(len(model["environment"]), 1, model["environment"])
         block = model["environment"][0]
@@ -155,7 +155,7 @@ class Environment(dgtest.DumpTestCase):
         self.assertFalse(os.path.exists(os.path.join(self.tmp, "never.core")))
 
     def test_breakpad_environ_stream(self):
-        path = os.path.join(dgtest.SHARED, "corpus", "minidumps", "linux-mini.dmp")
+        path = os.path.join(dgtest.MINIDUMPS, "linux-mini.dmp")
         model = dgtest.info_json(path)
         streams = [r for r in model["regions"] if r["owner"].get("name") == "linux-environ"]
         self.assertEqual(len(streams), 1)

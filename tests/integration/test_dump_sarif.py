@@ -1,7 +1,7 @@
 """`scan --sarif` validated against the OASIS SARIF 2.1.0 JSON schema (tests/schemas, with
 python3-jsonschema and its format checks), on real dumps: a gcore core of key_holder (an
 RSA-2048 key and AES-256 schedules, generated at run time), a core of a process holding no
-secret, the shared corpus minidumps (one only partly parsed), a compressed copy, and dumps whose
+secret, the test corpus minidumps (one only partly parsed), a compressed copy, and dumps whose
 paths are not URIs as they stand. Beyond the schema, each log is held to what README promises:
 the dump is the run's one artifact; one result per key of the JSON report, under its
 fingerprint; each location's region is the byteOffset/byteLength of one finding's span; and the
@@ -20,7 +20,7 @@ import dgtest  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 
 SCHEMA = os.path.join(os.path.dirname(os.path.dirname(__file__)), "schemas", "sarif-schema-2.1.0.json")
-CORPUS = os.path.join(dgtest.SHARED, "corpus", "minidumps")
+CORPUS = dgtest.MINIDUMPS
 
 
 def validator():

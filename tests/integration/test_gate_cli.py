@@ -1,5 +1,5 @@
 """`dumpguard gate` without a live process, so it runs in the sanitizer build too. The one real
-dump here is the shared corpus minidump that holds no key (released as is); the rest is hostile
+dump here is the test corpus minidump that holds no key (released as is); the rest is hostile
 or broken input the test makes: a symlink and a hard link to a file outside the inbox, a FIFO, a
 device node, a socket, a directory; garbage, an empty file and a truncated minidump. The checks
 are the test's own: what sits where, with which mode, and what the audit log (parsed here) says.
@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import dgtest  # noqa: E402
 import gatetest  # noqa: E402
 
-CORPUS = os.path.join(dgtest.SHARED, "corpus", "minidumps")
+CORPUS = dgtest.MINIDUMPS
 CLEAN_DUMP = os.path.join(CORPUS, "fullmem-normal.dmp")
 
 

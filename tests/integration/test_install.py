@@ -1,6 +1,8 @@
 """`cmake --install` gives a usable package: a separate project finds it with
-find_package(dumpguard), links it, and reads a dump through the public headers."""
+find_package(dumpguard) as README's example says, links it, and reads a dump through the
+public headers; the protection library links alone by the name README gives it."""
 import os
+import re
 import subprocess
 import sys
 import unittest
@@ -10,6 +12,24 @@ import dgtest  # noqa: E402
 
 BUILD_DIR = os.environ.get("DG_BUILD_DIR", "")
 SOURCE = os.environ.get("DG_SOURCE_DIR", "")
+
+
+def readme_cmake_example():
+    """The lines of README's ```cmake block that calls find_package(dumpguard)."""
+    with open(os.path.join(SOURCE, "README.md")) as f:
+        text = f.read()
+    for block in re.findall(r"^```cmake\n(.*?)^```", text, re.S | re.M):
+        if "find_package(dumpguard" in block:
+            return [line for line in block.splitlines() if line.strip()]
+    raise AssertionError("README has no ```cmake block with find_package(dumpguard)")
+
+
+class ReadmeExample(unittest.TestCase):
+    def test_readme_example_is_the_one_built(self):
+        example = readme_cmake_example()
+        with open(os.path.join(SOURCE, "tests", "install_consumer", "CMakeLists.txt")) as f:
+            consumer = f.read()
+        self.assertIn("\n".join(example) + "\n", consumer, "README's example, word for word and in order")
 
 
 @unittest.skipIf(os.environ.get("DG_SANITIZE") == "ON",
@@ -27,8 +47,11 @@ class Install(dgtest.DumpTestCase):
         image = os.path.join(self.tmp, "image.raw")
         with open(image, "wb") as f:
             f.write(os.urandom(4096))
-        out = subprocess.run([os.path.join(consumer, "consumer"), image], check=True, capture_output=True, text=True)
+        out = subprocess.run([os.path.join(consumer, "your_program"), image], check=True, capture_output=True,
+                             text=True)
         self.assertEqual(out.stdout.strip(), "raw 1")
+        out = subprocess.run([os.path.join(consumer, "protect_consumer")], check=True, capture_output=True, text=True)
+        self.assertEqual(out.stdout.strip(), "protected")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Conformance of `dumpguard info --json` on the real minidumps of the shared corpus.
+"""Conformance of `dumpguard info --json` on the real minidumps in tests/corpus.
 
 Thread and module counts, thread ids and module base addresses are checked against lldb
 (an independent minidump reader); the full-memory dump's Memory64List mapping is checked
@@ -13,8 +13,8 @@ import tempfile
 import unittest
 
 DUMPGUARD = os.environ.get("DUMPGUARD", "dumpguard")
-SHARED = os.environ.get("DG_SHARED_DIR", "/work/shared")
-CORPUS = os.path.join(SHARED, "corpus", "minidumps")
+# The real minidumps, in the repository (their source and licence: SOURCE.md there).
+CORPUS = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "corpus", "minidumps")
 
 VALID = [
     "test.dmp",

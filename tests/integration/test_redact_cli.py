@@ -1,5 +1,5 @@
 """`dumpguard redact` without a live process, so it runs in the sanitizer build too: a raw
-image holding a PEM and a DER private key the test generated (--raw), the shared corpus
+image holding a PEM and a DER private key the test generated (--raw), the test corpus
 minidump that holds no key, unreadable input and usage errors. The expected bytes come from the
 test's own knowledge of where it put the keys."""
 import hashlib
@@ -79,7 +79,7 @@ class RedactCli(dgtest.DumpTestCase):
 
     def test_minidump_without_keys_is_copied_identically(self):
         # lldb's check of a redacted minidump is not part of this slice (README, "What remains").
-        dump = os.path.join(dgtest.SHARED, "corpus", "minidumps", "fullmem-normal.dmp")
+        dump = os.path.join(dgtest.MINIDUMPS, "fullmem-normal.dmp")
         out = os.path.join(self.tmp, "redacted.dmp")
         report = os.path.join(self.tmp, "report.json")
         code, _, err = dgtest.run_dumpguard("redact", "--fingerprint-key", self.fp_key(), dump, "-o", out,
@@ -95,7 +95,7 @@ class RedactCli(dgtest.DumpTestCase):
         the same threads and modules for it as for the planted input."""
         from cryptography.hazmat.primitives.asymmetric import ed25519
         from test_minidump_corpus import run_lldb
-        source = os.path.join(dgtest.SHARED, "corpus", "minidumps", "fullmem-normal.dmp")
+        source = os.path.join(dgtest.MINIDUMPS, "fullmem-normal.dmp")
         model = dgtest.info_json(source)
         target = max((r for r in model["regions"] if r["kind"] != "metadata"), key=lambda r: r["size"])
         der = ed25519.Ed25519PrivateKey.generate().private_bytes(
@@ -117,7 +117,7 @@ class RedactCli(dgtest.DumpTestCase):
 
     def test_partly_parsed_dump_needs_allow_partial(self):
         # DECISIONS.md: redact refuses a partly parsed dump unless --allow-partial is given.
-        dump = os.path.join(dgtest.SHARED, "corpus", "minidumps", "invalid-range.dmp")
+        dump = os.path.join(dgtest.MINIDUMPS, "invalid-range.dmp")
         self.assertFalse(dgtest.info_json(dump)["complete"])
         out = os.path.join(self.tmp, "partial.dmp")
         code, _, err = dgtest.run_dumpguard("redact", "--fingerprint-key", self.fp_key(), dump, "-o", out)

@@ -1,4 +1,4 @@
-"""`dumpguard redact` on the real minidumps of the shared corpus, with keys planted into their
+"""`dumpguard redact` on the real minidumps of tests/corpus, with keys planted into their
 memory (issue 6). No live process: this runs in the sanitizer build too.
 
 For each dump, a copy gets four RSA-2048 keys and an AES-128 key, all made here: a CNG
@@ -32,7 +32,7 @@ from test_minidump_corpus import run_lldb  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
 
-CORPUS = os.path.join(dgtest.SHARED, "corpus", "minidumps")
+CORPUS = dgtest.MINIDUMPS
 SMALL_DUMPS = ["test.dmp", "linux-mini.dmp", "pipeline-inlines-macos-segv.dmp", "fullmem-normal.dmp"]
 SANITIZED = os.environ.get("DG_SANITIZE", "OFF").upper() not in ("", "OFF", "0", "FALSE", "NO")
 # Under ASan each dumpguard run costs seconds: there, one 32-bit Breakpad dump and one 64-bit

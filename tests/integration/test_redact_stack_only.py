@@ -1,4 +1,4 @@
-"""`dumpguard redact --drop heap` on the real minidumps of the shared corpus: each becomes a
+"""`dumpguard redact --drop heap` on the real minidumps of tests/corpus: each becomes a
 stack-only dump, as MiniDumpNormal would have written it (issue 6, DECISIONS.md "Redaction").
 
 Independent checks: lldb lists the same threads and modules for the copy as for the input; a
@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import dgtest  # noqa: E402
 from test_minidump_corpus import MARKER, run_lldb  # noqa: E402
 
-CORPUS = os.path.join(dgtest.SHARED, "corpus", "minidumps")
+CORPUS = dgtest.MINIDUMPS
 VALID = ["test.dmp", "linux-mini.dmp", "simple-crashpad.dmp", "pipeline-inlines-macos-segv.dmp",
          "invalid-parameter.dmp", "fullmem-normal.dmp"]
 

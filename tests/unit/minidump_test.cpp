@@ -1,5 +1,5 @@
 // Unit tests for the minidump reader: fixtures built byte by byte by
-// fixtures/minidump_builder.hpp, and the real minidumps of the shared corpus checked
+// fixtures/minidump_builder.hpp, and the real minidumps of tests/corpus checked
 // against counts taken from lldb, not from dumpguard.
 #include <gtest/gtest.h>
 
@@ -531,7 +531,7 @@ TEST(MinidumpReader, ModuleNameIsConvertedFromUtf16) {
   EXPECT_EQ(result->modules[0].path, "C:\\\xC3\xA9\\\xF0\x9F\x98\x80.dll");
 }
 
-// ---- The shared corpus of real minidumps ----
+// ---- The real minidumps of tests/corpus ----
 
 std::vector<std::byte> read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -541,10 +541,8 @@ std::vector<std::byte> read_file(const std::filesystem::path& path) {
   return bytes;
 }
 
-std::filesystem::path corpus_dir() {
-  const char* shared = std::getenv("DG_SHARED_DIR");
-  return std::filesystem::path(shared ? shared : "/work/shared") / "corpus" / "minidumps";
-}
+// Set by tests/CMakeLists.txt to the repository's tests/corpus/minidumps.
+std::filesystem::path corpus_dir() { return DG_TEST_MINIDUMPS_DIR; }
 
 // Thread and module counts from lldb 14, independent of dumpguard:
 //   lldb --batch -c FILE -o "thread list" -o "image list"
@@ -590,7 +588,7 @@ TEST(MinidumpCorpus, ValidDumpsParseWithoutWarningsAndMatchLldb) {
 
 TEST(MinidumpCorpus, FullMemoryDumpMapsMarkersToTheirFileOffsets) {
   const auto zst = corpus_dir() / "fullmem-full.dmp.zst";
-  if (!std::filesystem::exists(zst)) GTEST_SKIP() << "no " << zst;
+  ASSERT_TRUE(std::filesystem::exists(zst)) << "missing " << zst;
   const auto tmp = std::filesystem::temp_directory_path() /
                    ("dg-minidump-test-" + std::to_string(::getpid()) + ".dmp");
   const std::string cmd = "zstd -q -d -f -o '" + tmp.string() + "' '" + zst.string() + "'";
