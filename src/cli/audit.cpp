@@ -26,7 +26,7 @@ namespace dumpguard::cli {
 
 namespace {
 
-void report(const Error& e) { fmt::print(stderr, "dumpguard: {}\n", e.message); }
+void report(const Error& e) { print_stderr("dumpguard: {}\n", e.message); }
 
 // Key files for checking. A secret key that others may read is used, with a warning: the harm
 // is done, and refusing would not let anyone verify.
@@ -39,7 +39,7 @@ std::optional<std::vector<AuditKey>> load_keys_for_checking(const std::vector<st
       return std::nullopt;
     }
     if (loaded->loose_mode) {
-      fmt::print(stderr, "dumpguard: warning: audit key {} is a secret that group or others may read; chmod 600 it\n", path);
+      print_stderr("dumpguard: warning: audit key {} is a secret that group or others may read; chmod 600 it\n", path);
     }
     keys.push_back(std::move(loaded->key));
   }
@@ -54,11 +54,11 @@ std::optional<AuditKey> load_signing_key(const std::string& path) {
     return std::nullopt;
   }
   if (!loaded->key.can_sign()) {
-    fmt::print(stderr, "dumpguard: audit key {}: an Ed25519 public key cannot sign; give the private key\n", path);
+    print_stderr("dumpguard: audit key {}: an Ed25519 public key cannot sign; give the private key\n", path);
     return std::nullopt;
   }
   if (loaded->loose_mode) {
-    fmt::print(stderr, "dumpguard: audit key {}: group or others may read it; chmod 600 it\n", path);
+    print_stderr("dumpguard: audit key {}: group or others may read it; chmod 600 it\n", path);
     return std::nullopt;
   }
   return std::move(loaded->key);
@@ -70,7 +70,7 @@ std::optional<std::vector<AuditFile>> read_files(const std::vector<std::string>&
   std::vector<std::string> paths = logs;
   if (chain) {
     if (logs.size() != 1) {
-      fmt::print(stderr, "dumpguard: --chain takes one log, the live file: its rotated files are found from it\n");
+      print_stderr("dumpguard: --chain takes one log, the live file: its rotated files are found from it\n");
       return std::nullopt;
     }
     auto found = find_audit_chain(logs.front());
@@ -274,7 +274,7 @@ int run_audit_keygen(const AuditKeygenOptions& options) {
   struct stat st {};
   for (const std::string& path : options.ed25519 ? std::vector{options.output, pub} : std::vector{options.output}) {
     if (::lstat(path.c_str(), &st) == 0) {
-      fmt::print(stderr, "dumpguard: {} exists; refusing to overwrite a key\n", path);
+      print_stderr("dumpguard: {} exists; refusing to overwrite a key\n", path);
       return kExitError;
     }
   }

@@ -21,19 +21,19 @@ int run_gate_command(const GateCliOptions& given) {
   if (!options.scan.config.empty()) {
     auto read = read_config_file(options.scan.config);
     if (!read) {
-      fmt::print(stderr, "dumpguard: {}\n", read.error().message);
+      print_stderr("dumpguard: {}\n", read.error().message);
       return kExitError;
     }
     config = read->gate;
   }
   auto policy = make_gate_policy(config);
   if (!policy) {
-    fmt::print(stderr, "dumpguard: {}\n", policy.error().message);
+    print_stderr("dumpguard: {}\n", policy.error().message);
     return kExitError;
   }
   // An unknown drop policy stops the gate now, not at its first dump.
   if (auto dropped = drop_findings(DumpModel{}, policy->drop); !dropped) {
-    fmt::print(stderr, "dumpguard: {}: gate.drop: {}\n", options.scan.config, dropped.error().message);
+    print_stderr("dumpguard: {}: gate.drop: {}\n", options.scan.config, dropped.error().message);
     return kExitError;
   }
   options.scan.pubkeys.insert(options.scan.pubkeys.end(), policy->pubkey_files.begin(), policy->pubkey_files.end());
@@ -64,11 +64,11 @@ int run_gate_command(const GateCliOptions& given) {
   gate.policy = std::move(*policy);
   gate.fill = options.fill == "0defaced" ? defaced_fill() : zero_fill();
   const Status ran = run_gate(gate, [](const std::string& line) {
-    fmt::print(stderr, "dumpguard gate: {}\n", line);
+    print_stderr("dumpguard gate: {}\n", line);
     std::fflush(stderr);
   });
   if (!ran) {
-    fmt::print(stderr, "dumpguard: gate stopped: {}\n", ran.error().message);
+    print_stderr("dumpguard: gate stopped: {}\n", ran.error().message);
     return kExitError;
   }
   return kExitOk;
