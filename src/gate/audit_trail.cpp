@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "crypto/digest.hpp"
+#include "gate/audit_chain.hpp"
 #include "io/whole_file.hpp"
 
 namespace dumpguard {
@@ -180,6 +181,25 @@ AuditTrail::~AuditTrail() {
 // gate sharing the log form one chain.
 Status AuditTrail::record(const std::string& event, nlohmann::ordered_json data) {
   return log_->append(event, std::move(data));
+}
+
+Result<std::optional<nlohmann::json>> AuditTrail::find_sound(
+    const std::string& event, const std::function<bool(const nlohmann::json&)>& match) const {
+  DG_TRY(const std::string text, read_audit_file(path_));
+  DG_TRY(const AuditKey key, AuditKey::from_bytes(key_, "the audit key"));
+  // A rotated live file continues its sealed predecessor: its first record's prev is the start.
+  AuditChainOptions options;
+  if (const auto first = parse_audit_line(std::string_view(text).substr(0, text.find('\n')))) {
+    if (const auto record = parse_audit_record(first->record)) options.opening_prev = (*record)["prev"].get<std::string>();
+  }
+  const AuditKey* keys[] = {&key};
+  std::optional<nlohmann::json> found;
+  verify_audit_files({AuditFile{path_, text}}, keys, options, [&](const AuditEntry& entry) {
+    if (!entry.sound || !entry.record->is_object()) return;
+    const nlohmann::json& r = *entry.record;
+    if (r.value("event", "") == event && r.contains("data") && r["data"].is_object() && match(r["data"])) found = r["data"];
+  });
+  return found;
 }
 
 }  // namespace dumpguard

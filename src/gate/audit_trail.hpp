@@ -4,6 +4,7 @@
 // records of all of them form one chain. What kill -9 leaves (a torn last record, a checkpoint
 // one record behind) is repaired here when the gate starts.
 #pragma once
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -25,6 +26,11 @@ class AuditTrail {
   ~AuditTrail();  // wipes this copy of the key
   // Appends one record, fsync'd. An error here is the gate's own failure: the caller stops.
   Status record(const std::string& event, nlohmann::ordered_json data);
+  // The data of the last record of `event` in the live log that `match` accepts, among the
+  // records read back whose chain and signature verify under the gate's key; nothing when none.
+  // What the gate trusts on restart: a file in its work directory is only a claim about the log.
+  Result<std::optional<nlohmann::json>> find_sound(const std::string& event,
+                                                   const std::function<bool(const nlohmann::json&)>& match) const;
 
  private:
   AuditTrail() = default;

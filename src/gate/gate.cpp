@@ -18,6 +18,7 @@
 #include "gate/durable_files.hpp"
 #include "gate/instance.hpp"
 #include "gate/pipeline.hpp"
+#include "gate/private_path.hpp"
 #include "io/whole_file.hpp"
 
 namespace dumpguard {
@@ -43,6 +44,30 @@ Result<dev_t> device_of(const std::string& path) {
   return st.st_dev;
 }
 
+// Release and quarantine inside the inbox would be listed as its entries: a directory there is
+// refused as hostile while the gate writes into it, and release equal to the inbox makes every
+// released copy a new dump, for ever. Refused before anything is made.
+Status check_layout(const GateOptions& o) {
+  for (const auto& [dir, option] : {std::pair{&o.release, "--release"}, std::pair{&o.quarantine, "--quarantine"}}) {
+    DG_TRY(const bool inside, lies_within(*dir, o.inbox));
+    if (inside) {
+      return Error{Errc::bad_value, 0,
+                   fmt::format("{} {} is the inbox {} or inside it: the gate would take its own output as new "
+                               "dumps; give a directory outside the inbox",
+                               option, *dir, o.inbox)};
+    }
+  }
+  DG_TRY(const bool same, lies_within(o.release, o.quarantine));
+  DG_TRY(const bool same_back, lies_within(o.quarantine, o.release));
+  if (same || same_back) {
+    return Error{Errc::bad_value, 0,
+                 fmt::format("--release {} and --quarantine {} overlap: released copies and quarantined originals "
+                             "must never share a directory",
+                             o.release, o.quarantine)};
+  }
+  return ok_status();
+}
+
 }  // namespace
 
 Status run_gate(const GateOptions& o, const GateMessages& say) {
@@ -54,16 +79,25 @@ Status run_gate(const GateOptions& o, const GateMessages& say) {
   setrlimit(RLIMIT_CORE, &no_core);
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   DG_TRY(const dev_t inbox_device, device_of(o.inbox));
-  for (const std::string* dir : {&o.release, &o.quarantine, &o.work}) DG_CHECK(make_private_dir(*dir));
+  DG_CHECK(check_layout(o));
+  for (const std::string* dir : {&o.release, &o.quarantine}) DG_CHECK(make_private_dir(*dir));
+  // Held for the gate's life: what was checked here is the directory the gate works in.
+  Result<UniqueFd> work_dir = open_private_dir(o.work);
+  if (!work_dir) {
+    return Error{Errc::bad_value, 0,
+                 fmt::format("the work directory {} is not the gate's alone: {}. Give --work a directory on the "
+                             "inbox's file system that only root or the gate's user can write",
+                             o.work, work_dir.error().message)};
+  }
   DG_TRY(const dev_t work_device, device_of(o.work));
   if (work_device != inbox_device) {
     return Error{Errc::bad_value, 0,
                  fmt::format("the work directory {} is not on the file system of the inbox {}: claims are renames, "
-                             "so it must be (the default is INBOX/.dumpguard-work)",
+                             "so it must be",
                              o.work, o.inbox)};
   }
   const std::string refused = o.work + "/refused";
-  DG_CHECK(make_private_dir(refused));
+  DG_TRY(const UniqueFd refused_dir, open_private_dir(refused));
 
   DG_TRY(std::unique_ptr<Instance> instance, Instance::start(o.work, o.instance, o.lease));
   DG_TRY(AuditTrail audit, AuditTrail::open(o.audit, o.audit_key, o.checkpoint));
