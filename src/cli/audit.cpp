@@ -173,10 +173,21 @@ int run_audit_verify(const AuditVerifyOptions& options) {
     return kExitFindings;
   }
   const bool anchored = chain->expect_head.has_value();
-  fmt::print("{}: {} records, chain and signatures verified{}; head {}\n", name, v.records,
-             anchored ? ", and it ends where the checkpoint says"
-                      : " (no checkpoint: records cut from the end would not show)",
-             v.head);
+  if (!anchored) {
+    // Nothing ties the end of the chain to anything: a log cut short, or emptied with its
+    // checkpoint deleted, verifies the same. Not "sound": said on both streams.
+    fmt::print("{}: UNANCHORED: {} records, chain and signatures verified, but nothing anchors where the log ends: "
+               "records cut from the end, or the whole log emptied, would not show (give --checkpoint or "
+               "--expect-head); head {}\n",
+               name, v.records, v.head);
+    print_stderr("dumpguard: warning: {}: unanchored: without --checkpoint or --expect-head, verify cannot tell a log "
+                 "cut short or emptied from a whole one\n",
+                 name);
+    return kExitOk;
+  }
+  fmt::print("{}: sound: {} records, chain and signatures verified, and it ends where the {} says; head {}\n", name,
+             v.records, options.checkpoint.empty() ? "expected head" : "checkpoint", v.head);
+  if (!v.note.empty()) fmt::print("{}: note: {}\n", name, v.note);
   return kExitOk;
 }
 
@@ -221,6 +232,9 @@ int run_audit_show(const AuditShowOptions& options) {
       fmt::print("{}\n", audit_record_line(*s));
     }
     fmt::print("{}\n", audit_verdict_line(v, files->size(), anchored));
+  }
+  if (v.ok && !anchored) {
+    print_stderr("dumpguard: warning: unanchored: without --checkpoint, a log cut short or emptied shows the same\n");
   }
   return v.ok ? kExitOk : kExitFindings;
 }

@@ -125,6 +125,7 @@ struct GateCliOptions {
   double poll = 2;
   double lease = 30;
   std::string fill = "zero";
+  std::string audit_syslog = "auto";  // the socket the log's head goes to; auto: /dev/log if there; off
 };
 int run_gate_command(const GateCliOptions& options);
 

@@ -3,6 +3,8 @@
 // and runs the gate (src/gate/gate.cpp). Messages go to stderr, one line each, for the journal.
 #include <fmt/format.h>
 
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <filesystem>
 
@@ -54,6 +56,14 @@ int run_gate_command(const GateCliOptions& given) {
   gate.audit = absolute(options.audit);
   gate.audit_key = options.audit_key;
   gate.checkpoint = options.checkpoint.empty() ? gate.audit + ".checkpoint" : absolute(options.checkpoint);
+  // The head goes off the host through syslog wherever there is one: the anchor that a rewrite
+  // on this host cannot reach.
+  if (options.audit_syslog == "auto") {
+    struct stat st {};
+    gate.audit_syslog = stat("/dev/log", &st) == 0 && S_ISSOCK(st.st_mode) ? "/dev/log" : "";
+  } else if (options.audit_syslog != "off") {
+    gate.audit_syslog = options.audit_syslog;
+  }
   gate.instance = fmt::format("{}-{}", host_name_for_gate(), options.instance);
   gate.once = options.once;
   gate.settle = options.settle;

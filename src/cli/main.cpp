@@ -219,6 +219,10 @@ int main(int argc, char** argv) {
                        "Work directory for every instance, on the inbox's file system, in directories only root or "
                        "the gate's user can write, with no symbolic link on its path (default "
                        "INBOX/.dumpguard-work, accepted only when the inbox is such a directory)");
+  gate_cmd->add_option("--audit-syslog", gate.audit_syslog,
+                       "Where the audit log's head goes after every record, as an anchor a host's log shipping "
+                       "takes off the host: a syslog datagram socket, \"auto\" (default: /dev/log, which journald "
+                       "and rsyslog serve, when it is there) or \"off\"");
   gate_cmd->add_option("--instance", gate.instance, "This gate's number: its id is HOST-N (default 0)");
   gate_cmd->add_flag("--once", gate.once, "Process what is in the inbox, then exit");
   gate_cmd->add_option("--settle", gate.settle,

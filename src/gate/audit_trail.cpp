@@ -76,7 +76,8 @@ Result<LogEnd> read_log_end(int fd, const std::string& path) {
 
 }  // namespace
 
-Result<AuditTrail> AuditTrail::open(const std::string& log, const std::string& key_file, const std::string& checkpoint) {
+Result<AuditTrail> AuditTrail::open(const std::string& log, const std::string& key_file, const std::string& checkpoint,
+                                    const std::string& syslog_socket) {
   AuditTrail trail;
   trail.path_ = log;
   trail.checkpoint_ = checkpoint;
@@ -167,7 +168,12 @@ Result<AuditTrail> AuditTrail::open(const std::string& log, const std::string& k
     DG_CHECK(write_file_atomically(checkpoint, level.dump() + "\n"));
   }
   hold.reset();
-  DG_TRY(AuditLog opened, AuditLog::open(log, trail.key_, checkpoint));
+  AuditLogOptions options;
+  options.checkpoint = checkpoint;
+  options.syslog = !syslog_socket.empty();
+  if (options.syslog) options.syslog_socket = syslog_socket;
+  DG_TRY(AuditKey signing, AuditKey::from_bytes(trail.key_, key_file));
+  DG_TRY(AuditLog opened, AuditLog::open(log, std::move(signing), std::move(options)));
   trail.log_.emplace(std::move(opened));
   if (torn) DG_CHECK(trail.log_->append("repaired", std::move(repaired)));
   return trail;

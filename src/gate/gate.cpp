@@ -12,7 +12,10 @@
 #include <chrono>
 #include <csignal>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <span>
 
+#include "crypto/digest.hpp"
 #include "gate/audit_trail.hpp"
 #include "gate/directory_store.hpp"
 #include "gate/durable_files.hpp"
@@ -42,6 +45,41 @@ Result<dev_t> device_of(const std::string& path) {
   if (stat(path.c_str(), &st) != 0) return os_error(fmt::format("cannot stat {}", path));
   if (!S_ISDIR(st.st_mode)) return Error{Errc::io, 0, fmt::format("{} is not a directory", path)};
   return st.st_dev;
+}
+
+// What the gate remembers of its audit log, in its own work directory: WORK/audit-HASH.seen,
+// {"log", "records", "head"} for the log at that path. A log emptied or cut short together with
+// its checkpoint (both on this host, both writable by whoever took it) is consistent on its own;
+// only this memory shows that the log once went further.
+std::string remembered_log_path(const std::string& work, const std::string& log) {
+  const auto digest = sha256(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(log.data()), log.size()));
+  return fmt::format("{}/audit-{}.seen", work, hex(std::span<const std::uint8_t>(digest.data(), 8)));
+}
+
+Status check_remembered_log(const std::string& work, const AuditTrail& audit, const std::string& checkpoint) {
+  const std::string memory = remembered_log_path(work, audit.path());
+  std::string text(4096, '\0');
+  auto got = read_file_into(memory, text);
+  if (!got) return errno == ENOENT ? ok_status() : got.error();
+  text.resize(*got);
+  const auto seen = nlohmann::json::parse(text, nullptr, false);
+  if (seen.is_discarded() || !seen.is_object() || !seen.contains("records") || !seen["records"].is_number_unsigned()) {
+    return Error{Errc::bad_value, 0, fmt::format("{} is not what the gate writes there; remove it to go on", memory)};
+  }
+  const std::uint64_t records = seen["records"].get<std::uint64_t>();
+  if (audit.records() < records) {
+    return Error{Errc::bad_value, 0,
+                 fmt::format("the audit log {} ends at record {}, but this gate saw it reach record {} (its work "
+                             "directory remembers, in {}): it was cut short or emptied, and its checkpoint {} was "
+                             "removed or rewritten with it. Restore both; to begin a new log on purpose, remove {}",
+                             audit.path(), audit.records(), records, memory, checkpoint, memory)};
+  }
+  return ok_status();
+}
+
+Status remember_log(const std::string& work, const AuditTrail& audit) {
+  const nlohmann::ordered_json seen = {{"log", audit.path()}, {"records", audit.records()}, {"head", audit.head()}};
+  return write_file_atomically(remembered_log_path(work, audit.path()), seen.dump() + "\n");
 }
 
 // Release and quarantine inside the inbox would be listed as its entries: a directory there is
@@ -100,7 +138,8 @@ Status run_gate(const GateOptions& o, const GateMessages& say) {
   DG_TRY(const UniqueFd refused_dir, open_private_dir(refused));
 
   DG_TRY(std::unique_ptr<Instance> instance, Instance::start(o.work, o.instance, o.lease));
-  DG_TRY(AuditTrail audit, AuditTrail::open(o.audit, o.audit_key, o.checkpoint));
+  DG_TRY(AuditTrail audit, AuditTrail::open(o.audit, o.audit_key, o.checkpoint, o.audit_syslog));
+  DG_CHECK(check_remembered_log(o.work, audit, o.checkpoint));
   DG_TRY(DirectoryStore inbox, DirectoryStore::open(o.inbox, true, o.settle, o.instance));
   DG_TRY(DirectoryStore release, DirectoryStore::open(o.release, false, 0, o.instance));
   DG_TRY(DirectoryStore quarantine, DirectoryStore::open(o.quarantine, false, 0, o.instance));
@@ -117,6 +156,7 @@ Status run_gate(const GateOptions& o, const GateMessages& say) {
                                     {"quarantine", o.quarantine},
                                     {"watching", watching},
                                     {"once", o.once}}));
+  DG_CHECK(remember_log(o.work, audit));
   say(fmt::format("gate {}: watching {} ({}), releasing to {}, quarantining to {}", instance->id(), o.inbox, watching,
                   o.release, o.quarantine));
   DG_CHECK(pipeline.recover_own(own));
@@ -160,6 +200,7 @@ Status run_gate(const GateOptions& o, const GateMessages& say) {
   }
   DG_CHECK(audit.record("stopped", {{"instance", instance->id()},
                                     {"why", stop_requested != 0 ? "a signal" : "--once: nothing left to take"}}));
+  DG_CHECK(remember_log(o.work, audit));
   say(fmt::format("gate {}: stopped", instance->id()));
   return ok_status();
 }
