@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <limits>
 #include <fmt/format.h>
 #include <utility>
 
@@ -144,6 +145,7 @@ StagedFile::StagedFile(StagedFile&& other) noexcept
       temp_(std::move(other.temp_)),
       fd_(std::exchange(other.fd_, -1)),
       slot_(std::exchange(other.slot_, -1)),
+      skipped_(other.skipped_),
       state_(std::exchange(other.state_, State::done)) {}
 
 StagedFile::~StagedFile() {
@@ -166,7 +168,21 @@ Status StagedFile::write(std::span<const std::byte> bytes) {
   return ok_status();
 }
 
+Status StagedFile::skip(std::uint64_t n) {
+  if (n == 0) return ok_status();
+  if (n > static_cast<std::uint64_t>(std::numeric_limits<off_t>::max()) || ::lseek(fd_, static_cast<off_t>(n), SEEK_CUR) < 0) {
+    return os_error(fmt::format("cannot seek in {}", temp_));
+  }
+  skipped_ = true;
+  return ok_status();
+}
+
 Status StagedFile::finish_writing() {
+  if (skipped_) {
+    // A file that ends in a hole: the seek past it did not make the size.
+    const off_t end = ::lseek(fd_, 0, SEEK_CUR);
+    if (end < 0 || ::ftruncate(fd_, end) != 0) return os_error(fmt::format("cannot set the size of {}", temp_));
+  }
   if (fsync(fd_) != 0) return os_error(fmt::format("cannot fsync {}", temp_));
   const int fd = std::exchange(fd_, -1);
   if (close(fd) != 0) return os_error(fmt::format("cannot close {}", temp_));

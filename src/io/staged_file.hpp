@@ -55,6 +55,9 @@ class StagedFile {
   const std::string& destination() const { return destination_; }
 
   Status write(std::span<const std::byte> bytes);
+  // Leaves the next `n` bytes unwritten: a hole, which reads as zeros (a sparse copy of a
+  // sparse input). finish_writing() sets the size when the file ends in one.
+  Status skip(std::uint64_t n);
   // fsync and close: the content is durable before it can be put in place.
   Status finish_writing();
   // Puts the file in place and fsyncs the directory. `replaces`: the destination must still
@@ -76,6 +79,7 @@ class StagedFile {
   std::string temp_;
   int fd_ = -1;
   int slot_ = -1;  // its entry in the table of names removed on a signal
+  bool skipped_ = false;
   State state_ = State::writing;
 };
 
