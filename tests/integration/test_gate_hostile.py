@@ -236,6 +236,17 @@ class GateHostile(dgtest.DumpTestCase):
         code, out, err = g.verify()
         self.assertEqual(code, 0, out + err)
 
+    def test_a_stderr_that_cannot_be_written_does_not_stop_the_gate(self):
+        if not os.path.exists("/dev/full"):
+            self.skipTest("no /dev/full")
+        self.g.deliver(CLEAN_DUMP, "good.dmp")
+        with open("/dev/full", "wb") as full:
+            proc = subprocess.run([dgtest.DUMPGUARD, *self.g.args("--once")], stdout=subprocess.DEVNULL, stderr=full,
+                                  timeout=300)
+        self.assertEqual(proc.returncode, 0, "negative: killed by a signal")
+        self.assertEqual(self.g.released(), ["good.dmp"])
+        self.assertEqual([r["event"] for r in self.records()][-1], "stopped")
+
     def test_a_name_with_bidi_or_control_characters_is_refused_and_shown_escaped(self):
         name = "report\u202egpj.dmp"
         self.g.deliver(CLEAN_DUMP, name)
