@@ -158,7 +158,9 @@ int run_redact(const RedactCliOptions& given) {
   // copy without a report, never a report without its copy.
   std::optional<StagedFile> report_file;
   if (!options.report.empty()) {
-    Result<StagedFile> staged = stage_report(options.report, redact_json(*dump, copy->outcome(), fill).dump(2) + "\n");
+    Result<StagedFile> staged = stage_report(options.report, redact_json(*dump, copy->outcome(), fill)
+                                                                      .dump(2, ' ', true, nlohmann::ordered_json::error_handler_t::replace) +
+                                                                  "\n");
     if (!staged) {
       print_stderr("dumpguard: {}: {}; nothing was written\n", options.report, staged.error().message);
       return kExitError;

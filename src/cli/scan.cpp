@@ -83,9 +83,13 @@ int run_scan(const ScanCliOptions& given) {
     }
   }
   if (options.sarif) {
-    std::cout << sarif_log(std::move(all)).dump(2) << '\n';  // one log, one run per dump
+    // ASCII only, as info --json (cli/info.cpp).
+    std::cout << sarif_log(std::move(all)).dump(2, ' ', true, nlohmann::ordered_json::error_handler_t::replace)
+              << '\n';  // one log, one run per dump
   } else if (options.json && !all.empty()) {
-    std::cout << (options.input.dumps.size() == 1 ? all[0] : all).dump(2) << '\n';
+    std::cout << (options.input.dumps.size() == 1 ? all[0] : all)
+                     .dump(2, ' ', true, nlohmann::ordered_json::error_handler_t::replace)
+              << '\n';
   }
   if (error) return kExitError;
   return failing ? kExitFindings : kExitOk;

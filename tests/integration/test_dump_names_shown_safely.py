@@ -56,14 +56,14 @@ class NamesShownSafely(dgtest.DumpTestCase):
         for name, out in outputs.items():
             self.assertNotIn(token.encode(), out, f"{name} shows the token")
             self.assertNotIn(token[4:20].encode(), out, f"{name} shows part of the token")
-        for name in ("info", "scan"):
+        for name in ("info", "info --json", "scan"):
             self.assertNotIn("\u202e".encode(), outputs[name], f"{name} shows the override raw")
         self.assertIn(b"build-[masked github-pat]/libdata.so", outputs["info"])
         self.assertIn(b"evil\\xe2\\x80\\xaegpj.so/libother.so", outputs["info"])
         model = json.loads(outputs["info --json"].decode())
         paths = {r["owner"].get("path") for r in model["regions"] if r["owner"].get("path")}
         self.assertIn(os.path.join(self.tmp, "build-[masked github-pat]", "libdata.so"), paths)
-        self.assertIn(mapped[1], paths, "JSON escapes what it must; the override is data there")
+        self.assertIn(mapped[1], paths, "JSON carries the path, escaped as \\u202e")
 
 
 if __name__ == "__main__":
