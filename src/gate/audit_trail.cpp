@@ -191,16 +191,26 @@ Status AuditTrail::record(const std::string& event, nlohmann::ordered_json data)
 
 Result<std::optional<nlohmann::json>> AuditTrail::find_sound(
     const std::string& event, const std::function<bool(const nlohmann::json&)>& match) const {
-  DG_TRY(const std::string text, read_audit_file(path_));
+  // The live file and the one sealed before it, if any: a rotation between a dump's `redacted`
+  // record and its release leaves the record in the sealed file.
+  DG_TRY(const AuditChainFiles chain, find_audit_chain(path_));
+  std::vector<AuditFile> files;
+  const std::size_t from = chain.paths.size() > 2 ? chain.paths.size() - 2 : 0;
+  for (std::size_t i = from; i < chain.paths.size(); ++i) {
+    DG_TRY(std::string text, read_audit_file(chain.paths[i]));
+    files.push_back(AuditFile{chain.paths[i], std::move(text)});
+  }
+  if (files.empty()) return std::optional<nlohmann::json>();
   DG_TRY(const AuditKey key, AuditKey::from_bytes(key_, "the audit key"));
-  // A rotated live file continues its sealed predecessor: its first record's prev is the start.
+  // The first file read may continue an older one: its first record's prev is where it starts.
   AuditChainOptions options;
-  if (const auto first = parse_audit_line(std::string_view(text).substr(0, text.find('\n')))) {
+  const std::string& first_text = files.front().text;
+  if (const auto first = parse_audit_line(std::string_view(first_text).substr(0, first_text.find('\n')))) {
     if (const auto record = parse_audit_record(first->record)) options.opening_prev = (*record)["prev"].get<std::string>();
   }
   const AuditKey* keys[] = {&key};
   std::optional<nlohmann::json> found;
-  verify_audit_files({AuditFile{path_, text}}, keys, options, [&](const AuditEntry& entry) {
+  verify_audit_files(files, keys, options, [&](const AuditEntry& entry) {
     if (!entry.sound || !entry.record->is_object()) return;
     const nlohmann::json& r = *entry.record;
     if (r.value("event", "") == event && r.contains("data") && r["data"].is_object() && match(r["data"])) found = r["data"];
