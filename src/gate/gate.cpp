@@ -82,6 +82,16 @@ Status remember_log(const std::string& work, const AuditTrail& audit) {
   return write_file_atomically(remembered_log_path(work, audit.path()), seen.dump() + "\n");
 }
 
+Status check_still_private(const std::string& work, int held) {
+  Result<UniqueFd> now = open_private_dir(work);
+  if (!now) return Error{Errc::bad_value, 0, fmt::format("the work directory {} is no longer the gate's alone: {}", work, now.error().message)};
+  struct stat a {}, b {};
+  if (fstat(held, &a) != 0 || fstat(now->get(), &b) != 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
+    return Error{Errc::bad_value, 0, fmt::format("the work directory {} was replaced while the gate ran", work)};
+  }
+  return ok_status();
+}
+
 // Release and quarantine inside the inbox would be listed as its entries: a directory there is
 // refused as hostile while the gate writes into it, and release equal to the inbox makes every
 // released copy a new dump, for ever. Refused before anything is made.
@@ -170,6 +180,9 @@ Status run_gate(const GateOptions& o, const GateMessages& say) {
   const auto once_patience = seconds(o.settle + 2 * o.poll);
   while (stop_requested == 0) {
     if (Clock::now() - last_stale_check >= seconds(std::max(1.0, o.lease / 2))) {
+      // Still the directory checked at start, and still the gate's alone: an inbox opened to
+      // others, or the directory swapped, while the gate runs stops it rather than go on.
+      DG_CHECK(check_still_private(o.work, work_dir->get()));
       for (StaleInstance& stale : find_stale_instances(o.work, instance->id(), o.lease)) {
         DG_CHECK(pipeline.recover_stale(work_dirs_of(stale.dir, stale.id)));
       }

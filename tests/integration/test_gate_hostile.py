@@ -113,6 +113,20 @@ class GateHostile(dgtest.DumpTestCase):
         attempt = as_nobody("/bin/ls", os.path.join(work, self.instance))
         self.assertNotEqual(attempt.returncode, 0, "the work directory is open to others")
 
+    def test_an_inbox_opened_to_others_while_the_gate_runs_stops_it(self):
+        gate = self.g.start("--lease", "2")  # the work directory is checked again every second
+        self.addCleanup(gatetest.kill9, gate)
+        self.g.deliver(CLEAN_DUMP, "first.dmp")
+        self.assertTrue(gatetest.wait_until(lambda: self.g.released() == ["first.dmp"], timeout=120))
+        os.chmod(self.g.inbox, 0o777)
+        try:
+            gate.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.fail("the gate went on in a work directory others can now replace")
+        err = gate.stderr.read().decode(errors="replace")
+        self.assertEqual(gate.returncode, 2, err)
+        self.assertIn("no longer the gate's alone", err)
+
     def test_a_work_directory_someone_else_made_or_reached_by_a_symlink_is_refused(self):
         os.chmod(self.tmp, 0o755)
         public = os.path.join(self.tmp, "public")
