@@ -26,7 +26,7 @@ namespace dumpguard::cli {
 
 namespace {
 
-void report(const Error& e) { fmt::print(stderr, "dumpguard: {}\n", e.message); }
+void report(const Error& e) { print_stderr("dumpguard: {}\n", e.message); }
 
 // Key files for checking. A secret key that others may read is used, with a warning: the harm
 // is done, and refusing would not let anyone verify.
@@ -39,7 +39,7 @@ std::optional<std::vector<AuditKey>> load_keys_for_checking(const std::vector<st
       return std::nullopt;
     }
     if (loaded->loose_mode) {
-      fmt::print(stderr, "dumpguard: warning: audit key {} is a secret that group or others may read; chmod 600 it\n", path);
+      print_stderr("dumpguard: warning: audit key {} is a secret that group or others may read; chmod 600 it\n", path);
     }
     keys.push_back(std::move(loaded->key));
   }
@@ -54,11 +54,11 @@ std::optional<AuditKey> load_signing_key(const std::string& path) {
     return std::nullopt;
   }
   if (!loaded->key.can_sign()) {
-    fmt::print(stderr, "dumpguard: audit key {}: an Ed25519 public key cannot sign; give the private key\n", path);
+    print_stderr("dumpguard: audit key {}: an Ed25519 public key cannot sign; give the private key\n", path);
     return std::nullopt;
   }
   if (loaded->loose_mode) {
-    fmt::print(stderr, "dumpguard: audit key {}: group or others may read it; chmod 600 it\n", path);
+    print_stderr("dumpguard: audit key {}: group or others may read it; chmod 600 it\n", path);
     return std::nullopt;
   }
   return std::move(loaded->key);
@@ -70,7 +70,7 @@ std::optional<std::vector<AuditFile>> read_files(const std::vector<std::string>&
   std::vector<std::string> paths = logs;
   if (chain) {
     if (logs.size() != 1) {
-      fmt::print(stderr, "dumpguard: --chain takes one log, the live file: its rotated files are found from it\n");
+      print_stderr("dumpguard: --chain takes one log, the live file: its rotated files are found from it\n");
       return std::nullopt;
     }
     auto found = find_audit_chain(logs.front());
@@ -173,10 +173,21 @@ int run_audit_verify(const AuditVerifyOptions& options) {
     return kExitFindings;
   }
   const bool anchored = chain->expect_head.has_value();
-  fmt::print("{}: {} records, chain and signatures verified{}; head {}\n", name, v.records,
-             anchored ? ", and it ends where the checkpoint says"
-                      : " (no checkpoint: records cut from the end would not show)",
-             v.head);
+  if (!anchored) {
+    // Nothing ties the end of the chain to anything: a log cut short, or emptied with its
+    // checkpoint deleted, verifies the same. Not "sound": said on both streams.
+    fmt::print("{}: UNANCHORED: {} records, chain and signatures verified, but nothing anchors where the log ends: "
+               "records cut from the end, or the whole log emptied, would not show (give --checkpoint or "
+               "--expect-head); head {}\n",
+               name, v.records, v.head);
+    print_stderr("dumpguard: warning: {}: unanchored: without --checkpoint or --expect-head, verify cannot tell a log "
+                 "cut short or emptied from a whole one\n",
+                 name);
+    return kExitOk;
+  }
+  fmt::print("{}: sound: {} records, chain and signatures verified, and it ends where the {} says; head {}\n", name,
+             v.records, options.checkpoint.empty() ? "expected head" : "checkpoint", v.head);
+  if (!v.note.empty()) fmt::print("{}: note: {}\n", name, v.note);
   return kExitOk;
 }
 
@@ -221,6 +232,9 @@ int run_audit_show(const AuditShowOptions& options) {
       fmt::print("{}\n", audit_record_line(*s));
     }
     fmt::print("{}\n", audit_verdict_line(v, files->size(), anchored));
+  }
+  if (v.ok && !anchored) {
+    print_stderr("dumpguard: warning: unanchored: without --checkpoint, a log cut short or emptied shows the same\n");
   }
   return v.ok ? kExitOk : kExitFindings;
 }
@@ -274,7 +288,7 @@ int run_audit_keygen(const AuditKeygenOptions& options) {
   struct stat st {};
   for (const std::string& path : options.ed25519 ? std::vector{options.output, pub} : std::vector{options.output}) {
     if (::lstat(path.c_str(), &st) == 0) {
-      fmt::print(stderr, "dumpguard: {} exists; refusing to overwrite a key\n", path);
+      print_stderr("dumpguard: {} exists; refusing to overwrite a key\n", path);
       return kExitError;
     }
   }

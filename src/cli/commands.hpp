@@ -2,7 +2,10 @@
 // there alone) and calls these; each run_* only calls the library and prints.
 #pragma once
 
+#include <fmt/format.h>
+
 #include <cstdint>
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,6 +37,15 @@ TextStyle text_style(const std::string& color);
 
 // The last component of a path, for short labels.
 std::string base_name(const std::string& path);
+
+// A message for a person on stderr. A stderr that cannot be written (2>/dev/full, a full disk)
+// loses the message and nothing else: fmt::print(stderr, ...) throws there, which ended every
+// command with SIGABRT. The result of a command never depends on stderr.
+template <class... Args>
+void print_stderr(fmt::format_string<Args...> format, Args&&... args) {
+  const std::string line = fmt::format(format, std::forward<Args>(args)...);
+  (void)std::fwrite(line.data(), 1, line.size(), stderr);
+}
 
 // "dumpguard: FILE: offset 0x..: problem" on stderr: one line a person can act on.
 void print_error(const std::string& file, const Error& error);
@@ -113,6 +125,7 @@ struct GateCliOptions {
   double poll = 2;
   double lease = 30;
   std::string fill = "zero";
+  std::string audit_syslog = "auto";  // the socket the log's head goes to; auto: /dev/log if there; off
 };
 int run_gate_command(const GateCliOptions& options);
 

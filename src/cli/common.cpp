@@ -8,6 +8,7 @@
 
 #include "cli/commands.hpp"
 #include "crypto/fingerprint_key.hpp"
+#include "report/display_text.hpp"
 
 namespace dumpguard::cli {
 
@@ -32,12 +33,13 @@ std::string base_name(const std::string& path) {
 }
 
 void print_error(const std::string& file, const Error& error) {
-  fmt::print(stderr, "dumpguard: {}: {}\n", file, describe(error));
+  print_stderr("dumpguard: {}: {}\n", display_text(file), display_text(describe(error)));
 }
 
 void print_warnings(const Dump& dump) {
   for (const Warning& w : dump.model.warnings) {
-    fmt::print(stderr, "dumpguard: {}: warning: offset {:#x}: {}\n", dump.source.path, w.file_offset, w.message);
+    print_stderr("dumpguard: {}: warning: offset {:#x}: {}\n", display_text(dump.source.path), w.file_offset,
+               display_text(w.message));
   }
 }
 
@@ -45,7 +47,7 @@ std::optional<std::vector<std::uint8_t>> load_fingerprint_key_or_report(const st
   const std::string path = option.empty() ? default_fingerprint_key_path() : option;
   auto key = load_or_create_fingerprint_key(path);
   if (!key) {
-    fmt::print(stderr, "dumpguard: {}\n", key.error().message);
+    print_stderr("dumpguard: {}\n", key.error().message);
     return std::nullopt;
   }
   return std::move(*key);

@@ -19,17 +19,17 @@ int run_fingerprint(const FingerprintOptions& options) {
   for (const std::string& path : options.secrets) {
     auto secret = read_secret_file(path, options.keep_newline);
     if (!secret) {
-      fmt::print(stderr, "dumpguard: {}\n", secret.error().message);
+      print_stderr("dumpguard: {}\n", secret.error().message);
       return kExitError;
     }
     secrets.push_back(fingerprint_secret(*key, base_name(path), *secret));
     OPENSSL_cleanse(secret->data(), secret->size());
   }
   if (Status written = write_file_atomically(options.output, write_fingerprint_file(*key, secrets)); !written) {
-    fmt::print(stderr, "dumpguard: {}\n", written.error().message);
+    print_stderr("dumpguard: {}\n", written.error().message);
     return kExitError;
   }
-  fmt::print(stderr, "dumpguard: {} secret{} fingerprinted into {}\n", secrets.size(), secrets.size() == 1 ? "" : "s",
+  print_stderr("dumpguard: {} secret{} fingerprinted into {}\n", secrets.size(), secrets.size() == 1 ? "" : "s",
              options.output);
   return kExitOk;
 }

@@ -3,6 +3,8 @@
 // and runs the gate (src/gate/gate.cpp). Messages go to stderr, one line each, for the journal.
 #include <fmt/format.h>
 
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <filesystem>
 
@@ -21,19 +23,19 @@ int run_gate_command(const GateCliOptions& given) {
   if (!options.scan.config.empty()) {
     auto read = read_config_file(options.scan.config);
     if (!read) {
-      fmt::print(stderr, "dumpguard: {}\n", read.error().message);
+      print_stderr("dumpguard: {}\n", read.error().message);
       return kExitError;
     }
     config = read->gate;
   }
   auto policy = make_gate_policy(config);
   if (!policy) {
-    fmt::print(stderr, "dumpguard: {}\n", policy.error().message);
+    print_stderr("dumpguard: {}\n", policy.error().message);
     return kExitError;
   }
   // An unknown drop policy stops the gate now, not at its first dump.
   if (auto dropped = drop_findings(DumpModel{}, policy->drop); !dropped) {
-    fmt::print(stderr, "dumpguard: {}: gate.drop: {}\n", options.scan.config, dropped.error().message);
+    print_stderr("dumpguard: {}: gate.drop: {}\n", options.scan.config, dropped.error().message);
     return kExitError;
   }
   options.scan.pubkeys.insert(options.scan.pubkeys.end(), policy->pubkey_files.begin(), policy->pubkey_files.end());
@@ -54,6 +56,14 @@ int run_gate_command(const GateCliOptions& given) {
   gate.audit = absolute(options.audit);
   gate.audit_key = options.audit_key;
   gate.checkpoint = options.checkpoint.empty() ? gate.audit + ".checkpoint" : absolute(options.checkpoint);
+  // The head goes off the host through syslog wherever there is one: the anchor that a rewrite
+  // on this host cannot reach.
+  if (options.audit_syslog == "auto") {
+    struct stat st {};
+    gate.audit_syslog = stat("/dev/log", &st) == 0 && S_ISSOCK(st.st_mode) ? "/dev/log" : "";
+  } else if (options.audit_syslog != "off") {
+    gate.audit_syslog = options.audit_syslog;
+  }
   gate.instance = fmt::format("{}-{}", host_name_for_gate(), options.instance);
   gate.once = options.once;
   gate.settle = options.settle;
@@ -64,11 +74,11 @@ int run_gate_command(const GateCliOptions& given) {
   gate.policy = std::move(*policy);
   gate.fill = options.fill == "0defaced" ? defaced_fill() : zero_fill();
   const Status ran = run_gate(gate, [](const std::string& line) {
-    fmt::print(stderr, "dumpguard gate: {}\n", line);
+    print_stderr("dumpguard gate: {}\n", line);
     std::fflush(stderr);
   });
   if (!ran) {
-    fmt::print(stderr, "dumpguard: gate stopped: {}\n", ran.error().message);
+    print_stderr("dumpguard: gate stopped: {}\n", ran.error().message);
     return kExitError;
   }
   return kExitOk;

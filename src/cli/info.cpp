@@ -31,7 +31,9 @@ int run_info(const InfoOptions& options) {
   }
   if (options.json && !all.empty()) {
     const auto& out = options.input.dumps.size() == 1 ? all[0] : all;
-    std::cout << out.dump(2) << '\n';
+    // ASCII only (\uXXXX): a path's bidirectional override reaches no terminal raw, and bytes
+    // that are not UTF-8 (a hostile dump's path) become U+FFFD instead of an exception.
+    std::cout << out.dump(2, ' ', true, nlohmann::ordered_json::error_handler_t::replace) << '\n';
   }
   return exit_code;
 }

@@ -3,7 +3,9 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <cstdio>
 #include <exception>
+#include <iostream>
 
 #include "cli/commands.hpp"
 
@@ -207,13 +209,20 @@ int main(int argc, char** argv) {
                        "Where refused dumps go: a directory per dump, the original (0600) beside NAME.reason.json (made 0700)")
       ->required();
   gate_cmd->add_option("--audit", gate.audit, "The audit log (JSON Lines, appended, mode 0600)")->required();
-  gate_cmd->add_option("--audit-key", gate.audit_key, "The audit log's HMAC key file (16 to 64 bytes, mode 0600)")
+  gate_cmd->add_option("--audit-key", gate.audit_key, "The audit log's signing key file, mode 0600, as `audit keygen` makes it: an Ed25519 "
+                       "private key (PEM; verifiers need only its .pub) or an HMAC-SHA256 key (16 to 64 raw bytes)")
       ->required()
       ->check(CLI::ExistingFile);
   gate_cmd->add_option("--checkpoint", gate.checkpoint,
                        "Where the log's head and record count go after every record (default AUDIT.checkpoint)");
   gate_cmd->add_option("--work", gate.work,
-                       "Work directory for every instance, on the inbox's file system (default INBOX/.dumpguard-work)");
+                       "Work directory for every instance, on the inbox's file system, in directories only root or "
+                       "the gate's user can write, with no symbolic link on its path (default "
+                       "INBOX/.dumpguard-work, accepted only when the inbox is such a directory)");
+  gate_cmd->add_option("--audit-syslog", gate.audit_syslog,
+                       "Where the audit log's head goes after every record, as an anchor a host's log shipping "
+                       "takes off the host: a syslog datagram socket, \"auto\" (default: /dev/log, which journald "
+                       "and rsyslog serve, when it is there) or \"off\"");
   gate_cmd->add_option("--instance", gate.instance, "This gate's number: its id is HOST-N (default 0)");
   gate_cmd->add_flag("--once", gate.once, "Process what is in the inbox, then exit");
   gate_cmd->add_option("--settle", gate.settle,
@@ -362,21 +371,35 @@ int main(int argc, char** argv) {
   if (redact_cmd->parsed()) redact_flags.apply(redact.scan);
   if (gate_cmd->parsed()) gate_flags.apply(gate.scan);
 
+  int code = cli::kExitError;
   try {
-    if (info_cmd->parsed()) return cli::run_info(info);
-    if (scan_cmd->parsed()) return cli::run_scan(scan);
-    if (redact_cmd->parsed()) return cli::run_redact(redact);
-    if (gate_cmd->parsed()) return cli::run_gate_command(gate);
-    if (fingerprint_cmd->parsed()) return cli::run_fingerprint(fingerprint);
-    if (audit_verify_cmd->parsed()) return cli::run_audit_verify(audit_verify);
-    if (audit_keygen_cmd->parsed()) return cli::run_audit_keygen(audit_keygen);
-    if (audit_rotate_cmd->parsed()) return cli::run_audit_rotate(audit_rotate);
-    if (audit_show_cmd->parsed()) return cli::run_audit_show(audit_show);
-    if (rules_check_cmd->parsed()) return cli::run_rules_check(rules_check);
-    if (selftest_cmd->parsed()) return cli::run_selftest(selftest);
+    if (info_cmd->parsed()) code = cli::run_info(info);
+    if (scan_cmd->parsed()) code = cli::run_scan(scan);
+    if (redact_cmd->parsed()) code = cli::run_redact(redact);
+    if (gate_cmd->parsed()) code = cli::run_gate_command(gate);
+    if (fingerprint_cmd->parsed()) code = cli::run_fingerprint(fingerprint);
+    if (audit_verify_cmd->parsed()) code = cli::run_audit_verify(audit_verify);
+    if (audit_keygen_cmd->parsed()) code = cli::run_audit_keygen(audit_keygen);
+    if (audit_rotate_cmd->parsed()) code = cli::run_audit_rotate(audit_rotate);
+    if (audit_show_cmd->parsed()) code = cli::run_audit_show(audit_show);
+    if (rules_check_cmd->parsed()) code = cli::run_rules_check(rules_check);
+    if (selftest_cmd->parsed()) code = cli::run_selftest(selftest);
   } catch (const std::exception& e) {
-    fmt::print(stderr, "dumpguard: internal error: {}\n", e.what());
-    return cli::kExitError;
+    cli::print_stderr("dumpguard: internal error: {}\n", e.what());
+    code = cli::kExitError;
   }
-  return cli::kExitError;
+  // A report that did not reach its reader (scan --json >/dev/full, a closed pipe) is not a
+  // result: exit 2, never the 0 or 1 that a reader would take for one. redact's stdout is a
+  // summary: its exit code speaks for OUT and --report, which are in place by then.
+  std::cout.flush();
+  if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {
+    if (redact_cmd->parsed() && code == cli::kExitOk) {
+      cli::print_stderr("dumpguard: note: the summary could not be written to standard output; the copy and its "
+                        "report are in place\n");
+    } else {
+      cli::print_stderr("dumpguard: cannot write the report to standard output\n");
+      code = cli::kExitError;
+    }
+  }
+  return code;
 }

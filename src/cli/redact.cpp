@@ -11,6 +11,7 @@
 #include "cli/progress_bar.hpp"
 #include "dumpguard/redact.hpp"
 #include "io/staged_file.hpp"
+#include "report/display_text.hpp"
 #include "report/redact_json.hpp"
 
 namespace dumpguard::cli {
@@ -24,25 +25,60 @@ bool same_file(const std::string& a, const std::string& b) {
   return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+// The directory entry a path names, even before the file exists: (device, inode) of the file
+// when it exists, else of its directory plus the last name. Two paths with the same entry are
+// one file, whatever their spelling (./a, dir/../a, a hard link).
+struct EntryIdentity {
+  bool exists = false;
+  dev_t dev = 0;
+  ino_t ino = 0;
+  std::string name;  // only when the file does not exist yet
+  bool operator==(const EntryIdentity&) const = default;
+};
+std::optional<EntryIdentity> entry_of(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) == 0) return EntryIdentity{true, st.st_dev, st.st_ino, {}};
+  const auto slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  if (stat(dir.c_str(), &st) != 0) return std::nullopt;  // the write names the problem
+  return EntryIdentity{false, st.st_dev, st.st_ino, name};
+}
+
+// --report naming the dump or the copy would replace one with the JSON: refused before anything
+// is read, whichever way the path is spelt.
+bool report_refused(const std::string& report, const std::string& input, const std::string& output) {
+  if (report.empty()) return false;
+  const std::optional<EntryIdentity> r = entry_of(report);
+  if (!r) return false;
+  for (const auto& [other, what] : {std::pair{input, "the input"}, std::pair{output, "the output"}}) {
+    if (other.empty() || other == "-") continue;
+    if (entry_of(other) == r) {
+      print_stderr("dumpguard: {}: --report names {}; the report must be a file of its own\n",
+                 display_text(report), what);
+      return true;
+    }
+  }
+  return false;
+}
+
 // --in-place replaces the path's directory entry. Through a symlink that would replace the
 // link, and with more hard links the other names would keep the unredacted bytes: refused.
 bool in_place_refused(const std::string& path) {
   if (path == "-") {
-    fmt::print(stderr, "dumpguard: --in-place needs a file; standard input cannot be redacted in place (use -o)\n");
+    print_stderr("dumpguard: --in-place needs a file; standard input cannot be redacted in place (use -o)\n");
     return true;
   }
   const std::optional<FileIdentity> id = identity_of_path(path);
   if (!id) return false;  // open_dump names the problem
   if (!id->regular) {
-    fmt::print(stderr,
-               "dumpguard: {}: not a regular file (a symlink?); --in-place replaces only regular files: name the "
+    print_stderr("dumpguard: {}: not a regular file (a symlink?); --in-place replaces only regular files: name the "
                "target, or use -o\n",
                path);
     return true;
   }
   if (id->links > 1) {
-    fmt::print(stderr,
-               "dumpguard: {}: the file has {} hard links; --in-place would leave the unredacted bytes under the "
+    print_stderr("dumpguard: {}: the file has {} hard links; --in-place would leave the unredacted bytes under the "
                "other names: use -o\n",
                path, id->links);
     return true;
@@ -63,20 +99,23 @@ Result<StagedFile> stage_report(const std::string& path, const std::string& cont
 int run_redact(const RedactCliOptions& given) {
   RedactCliOptions options = given;
   if (options.scan.input.dumps.size() != 1) {
-    fmt::print(stderr, "dumpguard: redact takes exactly one dump, {} given\n", options.scan.input.dumps.size());
+    print_stderr("dumpguard: redact takes exactly one dump, {} given\n", options.scan.input.dumps.size());
     return kExitError;
   }
   const std::string& path = options.scan.input.dumps.front();
   if (options.in_place == !options.output.empty()) {
-    fmt::print(stderr, "dumpguard: redact needs exactly one of -o OUT and --in-place\n");
+    print_stderr("dumpguard: redact needs exactly one of -o OUT and --in-place\n");
     return kExitError;
   }
   if (options.in_place && in_place_refused(path)) return kExitError;
   if (!options.in_place && path != "-" && same_file(path, options.output)) {
-    fmt::print(stderr, "dumpguard: {}: the output is the input; redact modifies its input only with --in-place\n",
+    print_stderr("dumpguard: {}: the output is the input; redact modifies its input only with --in-place\n",
                options.output);
     return kExitError;
   }
+  if (report_refused(options.report, path, options.in_place ? path : options.output)) return kExitError;
+  // Interrupted (Ctrl-C, a service stop, a closed terminal), redact leaves no temporary file.
+  remove_staged_files_on_signals();
   std::optional<ScanOptions> scan_options = build_scan_options(options.scan);
   if (!scan_options) return kExitError;
   // One bar on stderr (only on a terminal) for the scan, the write and the verification.
@@ -92,8 +131,7 @@ int run_redact(const RedactCliOptions& given) {
   }
   print_warnings(*dump);
   if (!dump->model.complete && !options.allow_partial) {
-    fmt::print(stderr,
-               "dumpguard: {}: the dump was only partly parsed (warnings above); nothing was written. "
+    print_stderr("dumpguard: {}: the dump was only partly parsed (warnings above); nothing was written. "
                "--allow-partial redacts it anyway, its unparsed bytes searched as raw bytes only\n",
                path);
     return kExitError;
@@ -101,7 +139,7 @@ int run_redact(const RedactCliOptions& given) {
   // The findings say what was secret, the --drop policies what else goes (the gate does the same).
   Result<ScanReport> report = scan_for_redaction(*dump, *scan_options, options.drops);
   if (!report) {
-    fmt::print(stderr, "dumpguard: {}\n", report.error().message);
+    print_stderr("dumpguard: {}\n", report.error().message);
     return kExitError;
   }
   const RedactDestination to{options.in_place ? path : options.output, options.in_place};
@@ -120,9 +158,11 @@ int run_redact(const RedactCliOptions& given) {
   // copy without a report, never a report without its copy.
   std::optional<StagedFile> report_file;
   if (!options.report.empty()) {
-    Result<StagedFile> staged = stage_report(options.report, redact_json(*dump, copy->outcome(), fill).dump(2) + "\n");
+    Result<StagedFile> staged = stage_report(options.report, redact_json(*dump, copy->outcome(), fill)
+                                                                      .dump(2, ' ', true, nlohmann::ordered_json::error_handler_t::replace) +
+                                                                  "\n");
     if (!staged) {
-      fmt::print(stderr, "dumpguard: {}: {}; nothing was written\n", options.report, staged.error().message);
+      print_stderr("dumpguard: {}: {}; nothing was written\n", options.report, staged.error().message);
       return kExitError;
     }
     report_file.emplace(std::move(*staged));
@@ -134,7 +174,7 @@ int run_redact(const RedactCliOptions& given) {
   if (report_file) {
     if (Status committed = report_file->commit(); !committed) {
       const Status undone = copy->undo();
-      fmt::print(stderr, "dumpguard: {}: {}; {}\n", options.report, committed.error().message,
+      print_stderr("dumpguard: {}: {}; {}\n", options.report, committed.error().message,
                  undone ? fmt::format("{} is as it was before", to.path)
                         : fmt::format("and putting {} back failed too: {}", to.path, undone.error().message));
       return kExitError;
@@ -143,7 +183,7 @@ int run_redact(const RedactCliOptions& given) {
   }
   copy->settle();
   if (!copy->outcome().layout_note.empty()) {
-    fmt::print(stderr, "dumpguard: {}: note: {}\n", path, copy->outcome().layout_note);
+    print_stderr("dumpguard: {}: note: {}\n", path, copy->outcome().layout_note);
   }
   std::fputs(redact_text(*dump, copy->outcome(), fill, text_style(options.scan.color)).c_str(), stdout);
   return kExitOk;

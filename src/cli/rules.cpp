@@ -12,7 +12,7 @@ namespace dumpguard::cli {
 int run_rules_check(const RulesCheckOptions& options) {
   auto rules = rules::load_rules(options.rules, options.rules_only);
   if (!rules) {
-    fmt::print(stderr, "dumpguard: {}\n", rules.error().message);
+    print_stderr("dumpguard: {}\n", rules.error().message);
     return kExitError;
   }
   const rules::CheckReport report = rules::check_rules(*rules);

@@ -23,21 +23,21 @@ Severity parse_severity(const std::string& s) {
 
 // --stats: what each detector cost, on stderr (never in a report: it is about this machine).
 void print_stats(const std::string& path, const ScanStats& stats) {
-  fmt::print(stderr, "dumpguard: {}: stats: {} thread(s), {} chunk(s); structure phase {:.3f} s, hunt phase {:.3f} s, "
+  print_stderr("dumpguard: {}: stats: {} thread(s), {} chunk(s); structure phase {:.3f} s, hunt phase {:.3f} s, "
                      "settling {:.3f} s (wall)\n",
              path, stats.threads, stats.chunks, stats.structure_seconds, stats.hunt_seconds, stats.settle_seconds);
   double total = stats.anchor_cpu_seconds + stats.closure_cpu_seconds;
   for (const DetectorCost& c : stats.detectors) total += c.scan_cpu_seconds + c.finish_cpu_seconds;
-  fmt::print(stderr, "dumpguard: {}: stats: {:<18} scan {:8.3f} s                     CPU (anchors of every structure detector; {})\n",
+  print_stderr("dumpguard: {}: stats: {:<18} scan {:8.3f} s                     CPU (anchors of every structure detector; {})\n",
              path, "(shared anchors)", stats.anchor_cpu_seconds, stats.anchor_engine);
   for (const DetectorCost& c : stats.detectors) {
-    fmt::print(stderr, "dumpguard: {}: stats: {:<18} scan {:8.3f} s  finish {:8.3f} s  CPU\n", path, c.detector,
+    print_stderr("dumpguard: {}: stats: {:<18} scan {:8.3f} s  finish {:8.3f} s  CPU\n", path, c.detector,
                c.scan_cpu_seconds, c.finish_cpu_seconds);
   }
-  fmt::print(stderr, "dumpguard: {}: stats: {:<18} scan {:8.3f} s                     CPU (every copy of every known secret, one pass)\n",
+  print_stderr("dumpguard: {}: stats: {:<18} scan {:8.3f} s                     CPU (every copy of every known secret, one pass)\n",
              path, "(closure)", stats.closure_cpu_seconds);
-  fmt::print(stderr, "dumpguard: {}: stats: {:<18} {:8.3f} s CPU in detectors\n", path, "total", total);
-  fmt::print(stderr, "dumpguard: {}: stats: text rules: {}\n", path, stats.text_rules);
+  print_stderr("dumpguard: {}: stats: {:<18} {:8.3f} s CPU in detectors\n", path, "total", total);
+  print_stderr("dumpguard: {}: stats: text rules: {}\n", path, stats.text_rules);
 }
 }  // namespace
 
@@ -83,9 +83,13 @@ int run_scan(const ScanCliOptions& given) {
     }
   }
   if (options.sarif) {
-    std::cout << sarif_log(std::move(all)).dump(2) << '\n';  // one log, one run per dump
+    // ASCII only, as info --json (cli/info.cpp).
+    std::cout << sarif_log(std::move(all)).dump(2, ' ', true, nlohmann::ordered_json::error_handler_t::replace)
+              << '\n';  // one log, one run per dump
   } else if (options.json && !all.empty()) {
-    std::cout << (options.input.dumps.size() == 1 ? all[0] : all).dump(2) << '\n';
+    std::cout << (options.input.dumps.size() == 1 ? all[0] : all)
+                     .dump(2, ' ', true, nlohmann::ordered_json::error_handler_t::replace)
+              << '\n';
   }
   if (error) return kExitError;
   return failing ? kExitFindings : kExitOk;

@@ -49,7 +49,7 @@ static Status merge_config(ScanCliOptions& options) {
 
 std::optional<ScanOptions> build_scan_options(ScanCliOptions& options) {
   if (Status merged = merge_config(options); !merged) {
-    fmt::print(stderr, "dumpguard: {}\n", merged.error().message);
+    print_stderr("dumpguard: {}\n", merged.error().message);
     return std::nullopt;
   }
   const auto key = load_fingerprint_key_or_report(options.fingerprint_key.value_or(""));
@@ -58,7 +58,7 @@ std::optional<ScanOptions> build_scan_options(ScanCliOptions& options) {
   const std::vector<std::string> known = detector_names();
   for (const std::string& name : options.detectors) {
     if (std::find(known.begin(), known.end(), name) == known.end()) {
-      fmt::print(stderr, "dumpguard: unknown detector \"{}\" in --detectors (known: {})\n", name,
+      print_stderr("dumpguard: unknown detector \"{}\" in --detectors (known: {})\n", name,
                  fmt::join(known, ", "));
       return std::nullopt;
     }
@@ -74,7 +74,7 @@ std::optional<ScanOptions> build_scan_options(ScanCliOptions& options) {
   for (const std::string& file : options.pubkeys) {
     auto keys = load_public_key_file(file);
     if (!keys) {
-      fmt::print(stderr, "dumpguard: {}\n", keys.error().message);
+      print_stderr("dumpguard: {}\n", keys.error().message);
       return std::nullopt;
     }
     scan_options.supplied_keys.insert(scan_options.supplied_keys.end(), keys->begin(), keys->end());
@@ -86,7 +86,7 @@ std::optional<ScanOptions> build_scan_options(ScanCliOptions& options) {
     }
     std::ifstream in(token.substr(1));
     if (!in) {
-      fmt::print(stderr, "dumpguard: cannot read token file {}\n", token.substr(1));
+      print_stderr("dumpguard: cannot read token file {}\n", token.substr(1));
       return std::nullopt;
     }
     for (std::string line; std::getline(in, line);) {
@@ -96,7 +96,7 @@ std::optional<ScanOptions> build_scan_options(ScanCliOptions& options) {
   for (const std::string& file : options.baselines) {
     auto accepted = read_baseline_file(file);
     if (!accepted) {
-      fmt::print(stderr, "dumpguard: {}\n", accepted.error().message);
+      print_stderr("dumpguard: {}\n", accepted.error().message);
       return std::nullopt;
     }
     scan_options.baseline.insert(accepted->begin(), accepted->end());
@@ -104,7 +104,7 @@ std::optional<ScanOptions> build_scan_options(ScanCliOptions& options) {
   for (const std::string& file : options.fingerprints) {
     auto secrets = read_fingerprint_file(file, *key);
     if (!secrets) {
-      fmt::print(stderr, "dumpguard: {}\n", secrets.error().message);
+      print_stderr("dumpguard: {}\n", secrets.error().message);
       return std::nullopt;
     }
     scan_options.registered_secrets.insert(scan_options.registered_secrets.end(), secrets->begin(), secrets->end());
@@ -112,7 +112,7 @@ std::optional<ScanOptions> build_scan_options(ScanCliOptions& options) {
   for (const std::string& dir : options.keyrings) {
     auto keys = load_keyring(dir);
     if (!keys) {
-      fmt::print(stderr, "dumpguard: {}\n", keys.error().message);
+      print_stderr("dumpguard: {}\n", keys.error().message);
       return std::nullopt;
     }
     scan_options.supplied_keys.insert(scan_options.supplied_keys.end(), keys->begin(), keys->end());
@@ -122,7 +122,7 @@ std::optional<ScanOptions> build_scan_options(ScanCliOptions& options) {
     auto rules = rules::load_rules(options.rules, options.rules_only);
     auto engine = rules ? rules::RuleEngine::compile(std::move(*rules)) : rules.error();
     if (!engine) {
-      fmt::print(stderr, "dumpguard: {}\n", engine.error().message);
+      print_stderr("dumpguard: {}\n", engine.error().message);
       return std::nullopt;
     }
     scan_options.text_rules = *engine;

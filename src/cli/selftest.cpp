@@ -154,8 +154,7 @@ const SuppliedKeyStatus* status_of(const ScanReport& report, const std::string& 
 
 int run_selftest(const SelftestOptions& options) {
   if (kSanitizerBuild) {
-    fmt::print(stderr,
-               "dumpguard: selftest refused: this binary is built with a sanitizer, and gcore of a sanitizer "
+    print_stderr("dumpguard: selftest refused: this binary is built with a sanitizer, and gcore of a sanitizer "
                "process writes its whole reserved shadow memory (tens of GB); run the Release build's selftest\n");
     return kExitError;
   }
@@ -165,7 +164,7 @@ int run_selftest(const SelftestOptions& options) {
   // The ordinary key: heap memory, as most programs hold keys.
   auto ordinary_key = std::make_unique<std::uint8_t[]>(kKeyBytes);
   if (!fill_random(protected_key.data(), kKeyBytes) || !fill_random(ordinary_key.get(), kKeyBytes)) {
-    fmt::print(stderr, "dumpguard: selftest: getrandom failed: {}\n", std::strerror(errno));
+    print_stderr("dumpguard: selftest: getrandom failed: {}\n", std::strerror(errno));
     return kExitError;
   }
   const ProtectStatus status = protect_status();
@@ -176,7 +175,7 @@ int run_selftest(const SelftestOptions& options) {
     if (base.empty()) base = std::getenv("TMPDIR") != nullptr ? std::getenv("TMPDIR") : "/tmp";
     std::string templ = base + "/dumpguard-selftest-XXXXXX";
     if (mkdtemp(templ.data()) == nullptr) {
-      fmt::print(stderr, "dumpguard: selftest: cannot make a temporary directory in {}: {}\n", base, std::strerror(errno));
+      print_stderr("dumpguard: selftest: cannot make a temporary directory in {}: {}\n", base, std::strerror(errno));
       return kExitError;
     }
     dir.path = templ;
@@ -184,17 +183,17 @@ int run_selftest(const SelftestOptions& options) {
   const std::string prefix = dir.path + "/core";
   const std::string core = fmt::format("{}.{}", prefix, getpid());
   if (std::string error = dump_self(options, prefix, dir.path + "/gcore.log"); !error.empty()) {
-    fmt::print(stderr, "dumpguard: selftest: {}\n", error);
+    print_stderr("dumpguard: selftest: {}\n", error);
     return kExitError;
   }
   std::error_code ec;
   const auto core_size = std::filesystem::file_size(core, ec);
   if (ec) {
-    fmt::print(stderr, "dumpguard: selftest: {} wrote no core ({})\n", options.gcore, core);
+    print_stderr("dumpguard: selftest: {} wrote no core ({})\n", options.gcore, core);
     return kExitError;
   }
   if (core_size >= options.core_limit) {
-    fmt::print(stderr, "dumpguard: selftest: the core reached the {}-byte limit (--core-limit) and is cut short\n",
+    print_stderr("dumpguard: selftest: the core reached the {}-byte limit (--core-limit) and is cut short\n",
                options.core_limit);
     return kExitError;
   }
@@ -203,7 +202,7 @@ int run_selftest(const SelftestOptions& options) {
   // under a one-time key, so the ids printed mean nothing outside this run.
   std::vector<std::uint8_t> fingerprint_key(32);
   if (!fill_random(fingerprint_key.data(), fingerprint_key.size())) {
-    fmt::print(stderr, "dumpguard: selftest: getrandom failed: {}\n", std::strerror(errno));
+    print_stderr("dumpguard: selftest: getrandom failed: {}\n", std::strerror(errno));
     return kExitError;
   }
   ScanOptions scan;
@@ -221,7 +220,7 @@ int run_selftest(const SelftestOptions& options) {
   const SuppliedKeyStatus* prot = status_of(report, "protected");
   const SuppliedKeyStatus* ord = status_of(report, "ordinary");
   if (prot == nullptr || ord == nullptr) {
-    fmt::print(stderr, "dumpguard: selftest: the scan did not answer for both keys\n");
+    print_stderr("dumpguard: selftest: the scan did not answer for both keys\n");
     return kExitError;
   }
 

@@ -6,6 +6,8 @@
 //   {"record":R,"alg":"hmac-sha256"|"ed25519","key":"<32 hex>","sig":"<hex>"}
 // or, as the first writer wrote it (still read; HMAC-SHA256, no key id):
 //   {"record":R,"sig":"<64 hex>"}
+// which is accepted only before the first line that names its algorithm: once a log (or the
+// chain of its files) has named it, a line without a name is a rewrite, not history.
 // R is the record object {"seq","time","host","version","event","data","prev",...}; "sig" signs
 // R's exact bytes. The line's SHA-256 (without its newline) is the next record's "prev".
 #pragma once
@@ -59,6 +61,9 @@ struct AuditVerdict {
   std::string head;                     // SHA-256 of the last sound line
   std::uint64_t last_seq = 0;           // seq of the last sound record
   bool signatures_checked = false;      // false when no key was given (chain only)
+  // Sound, but worth saying: the log is one record ahead of its checkpoint (the writer stopped
+  // between a record and its checkpoint, as a crash leaves it; the next append levels them).
+  std::string note;
 };
 
 struct AuditChainOptions {

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "crypto/digest.hpp"
+#include "gate/audit_chain.hpp"
 #include "io/whole_file.hpp"
 
 namespace dumpguard {
@@ -75,7 +76,8 @@ Result<LogEnd> read_log_end(int fd, const std::string& path) {
 
 }  // namespace
 
-Result<AuditTrail> AuditTrail::open(const std::string& log, const std::string& key_file, const std::string& checkpoint) {
+Result<AuditTrail> AuditTrail::open(const std::string& log, const std::string& key_file, const std::string& checkpoint,
+                                    const std::string& syslog_socket) {
   AuditTrail trail;
   trail.path_ = log;
   trail.checkpoint_ = checkpoint;
@@ -166,7 +168,12 @@ Result<AuditTrail> AuditTrail::open(const std::string& log, const std::string& k
     DG_CHECK(write_file_atomically(checkpoint, level.dump() + "\n"));
   }
   hold.reset();
-  DG_TRY(AuditLog opened, AuditLog::open(log, trail.key_, checkpoint));
+  AuditLogOptions options;
+  options.checkpoint = checkpoint;
+  options.syslog = !syslog_socket.empty();
+  if (options.syslog) options.syslog_socket = syslog_socket;
+  DG_TRY(AuditKey signing, AuditKey::from_bytes(trail.key_, key_file));
+  DG_TRY(AuditLog opened, AuditLog::open(log, std::move(signing), std::move(options)));
   trail.log_.emplace(std::move(opened));
   if (torn) DG_CHECK(trail.log_->append("repaired", std::move(repaired)));
   return trail;
@@ -180,6 +187,35 @@ AuditTrail::~AuditTrail() {
 // gate sharing the log form one chain.
 Status AuditTrail::record(const std::string& event, nlohmann::ordered_json data) {
   return log_->append(event, std::move(data));
+}
+
+Result<std::optional<nlohmann::json>> AuditTrail::find_sound(
+    const std::string& event, const std::function<bool(const nlohmann::json&)>& match) const {
+  // The live file and the one sealed before it, if any: a rotation between a dump's `redacted`
+  // record and its release leaves the record in the sealed file.
+  DG_TRY(const AuditChainFiles chain, find_audit_chain(path_));
+  std::vector<AuditFile> files;
+  const std::size_t from = chain.paths.size() > 2 ? chain.paths.size() - 2 : 0;
+  for (std::size_t i = from; i < chain.paths.size(); ++i) {
+    DG_TRY(std::string text, read_audit_file(chain.paths[i]));
+    files.push_back(AuditFile{chain.paths[i], std::move(text)});
+  }
+  if (files.empty()) return std::optional<nlohmann::json>();
+  DG_TRY(const AuditKey key, AuditKey::from_bytes(key_, "the audit key"));
+  // The first file read may continue an older one: its first record's prev is where it starts.
+  AuditChainOptions options;
+  const std::string& first_text = files.front().text;
+  if (const auto first = parse_audit_line(std::string_view(first_text).substr(0, first_text.find('\n')))) {
+    if (const auto record = parse_audit_record(first->record)) options.opening_prev = (*record)["prev"].get<std::string>();
+  }
+  const AuditKey* keys[] = {&key};
+  std::optional<nlohmann::json> found;
+  verify_audit_files(files, keys, options, [&](const AuditEntry& entry) {
+    if (!entry.sound || !entry.record->is_object()) return;
+    const nlohmann::json& r = *entry.record;
+    if (r.value("event", "") == event && r.contains("data") && r["data"].is_object() && match(r["data"])) found = r["data"];
+  });
+  return found;
 }
 
 }  // namespace dumpguard

@@ -4,6 +4,7 @@
 // records of all of them form one chain. What kill -9 leaves (a torn last record, a checkpoint
 // one record behind) is repaired here when the gate starts.
 #pragma once
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -19,12 +20,23 @@ class AuditTrail {
  public:
   // `key_file`: the log's key as `audit keygen` makes it (HMAC or Ed25519). `checkpoint`: where the head and count go
   // after every record.
-  static Result<AuditTrail> open(const std::string& log, const std::string& key_file, const std::string& checkpoint);
+  // `syslog_socket`: where the head goes after every record too (empty: nowhere).
+  static Result<AuditTrail> open(const std::string& log, const std::string& key_file, const std::string& checkpoint,
+                                 const std::string& syslog_socket = {});
   AuditTrail(AuditTrail&&) = default;
   AuditTrail& operator=(AuditTrail&&) = default;
   ~AuditTrail();  // wipes this copy of the key
   // Appends one record, fsync'd. An error here is the gate's own failure: the caller stops.
   Status record(const std::string& event, nlohmann::ordered_json data);
+  // The last record's seq (records count from 1 across rotated files) and the log's head.
+  std::uint64_t records() const { return log_->records(); }
+  const std::string& head() const { return log_->head(); }
+  const std::string& path() const { return path_; }
+  // The data of the last record of `event` in the live log that `match` accepts, among the
+  // records read back whose chain and signature verify under the gate's key; nothing when none.
+  // What the gate trusts on restart: a file in its work directory is only a claim about the log.
+  Result<std::optional<nlohmann::json>> find_sound(const std::string& event,
+                                                   const std::function<bool(const nlohmann::json&)>& match) const;
 
  private:
   AuditTrail() = default;

@@ -23,8 +23,9 @@ struct GateOptions {
   std::string quarantine;
   std::string work;        // the base of every instance's work directory; on the inbox's file system
   std::string audit;       // the audit log
-  std::string audit_key;   // its HMAC key file
+  std::string audit_key;   // its key file (Ed25519 private key or HMAC secret)
   std::string checkpoint;  // where the log's head goes after every record
+  std::string audit_syslog;  // a syslog datagram socket that gets the head after every record; empty: none
   std::string instance;    // this gate's id: host name and number
   bool once = false;       // process what is there, then return
   double settle = 2;       // seconds a file must be unchanged to count as complete

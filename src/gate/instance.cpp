@@ -19,6 +19,7 @@
 #include <sstream>
 
 #include "gate/durable_files.hpp"
+#include "gate/private_path.hpp"
 #include "io/whole_file.hpp"
 
 namespace dumpguard {
@@ -65,10 +66,10 @@ Result<std::unique_ptr<Instance>> Instance::start(const std::string& work, const
   instance->id_ = id;
   instance->dir_ = work + "/" + id;
   instance->lease_seconds_ = lease_seconds;
-  DG_CHECK(make_private_dir(instance->dir_));
-  DG_CHECK(make_private_dir(instance->claims()));
-  DG_CHECK(make_private_dir(instance->out()));
-  DG_CHECK(make_private_dir(instance->dir_ + "/decided"));
+  // Each checked as the work directory is: the gate's own, 0700, no symbolic link on the way.
+  for (const std::string& dir : {instance->dir_, instance->claims(), instance->out(), instance->dir_ + "/decided"}) {
+    DG_TRY(const UniqueFd held, open_private_dir(dir));
+  }
   const std::string lock = instance->dir_ + "/lock";
   instance->lock_ = UniqueFd(open(lock.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (instance->lock_.get() < 0) return os_error(fmt::format("cannot open {}", lock));

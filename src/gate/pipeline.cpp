@@ -135,6 +135,34 @@ Result<json> read_decision(const std::string& path) {
   return d;
 }
 
+// The fields the gate itself writes into a decision's record: anything else was put there by
+// someone else, and the gate would sign it into the log.
+bool only_gate_fields(const json& record, bool release) {
+  static const std::set<std::string> released = {"dump", "instance", "by", "resumed", "target", "input", "output",
+                                                 "retarget"};
+  static const std::set<std::string> quarantined = {"dump", "instance", "by", "resumed", "target", "input", "output",
+                                                    "retarget", "reason", "message", "offsets", "reason_file"};
+  const std::set<std::string>& allowed = release ? released : quarantined;
+  for (const auto& [k, v] : record.items()) {
+    if (allowed.count(k) == 0) return false;
+  }
+  return true;
+}
+
+// A string member, or "" when it is missing or not a string (a decision or record read back is
+// checked, never trusted to have the gate's form).
+template <class J>
+std::string string_at(const J& holder, const char* field) {
+  return holder.is_object() && holder.contains(field) && holder[field].is_string() ? holder[field].template get<std::string>()
+                                                                                    : std::string();
+}
+
+template <class J>
+std::string sha256_field(const J& holder, const char* field) {
+  if (!holder.is_object() || !holder.contains(field)) return "";
+  return string_at(holder[field], "sha256");
+}
+
 // Makes the claimed original the quarantine package's copy, mode 0600. It is renamed when the
 // gate may chmod it; a file another user owns (the gate runs without CAP_FOWNER) is copied into
 // a file of the gate's own instead, and the claim removed.
@@ -323,8 +351,23 @@ Status Pipeline::judge(const WorkDirs& w, const std::string& name, int fd, const
                                               options_.scan, open, layout_for_drops(policy.drop));
   if (!outcome) {
     const Error& e = outcome.error();
-    return quarantine({e.code == Errc::io ? "redaction-failed" : "verification-failed", printable(describe(e)),
-                       {e.offset}, summary});
+    if (e.code == Errc::io) {
+      // The operating system refused the gate's own write (a full disk, an I/O error in the work
+      // directory): nothing about the dump. It goes back to the inbox unjudged and the gate stops
+      // (exit 2), rather than quarantine it for good for a reason that is not its own.
+      DG_CHECK(remove_tree(package));
+      DG_TRY(const std::string back, free_name(name, [&](const std::string& n) { return inbox_.exists(n); }));
+      DG_TRY(const bool put, inbox_.put(w.claims + "/" + name, back));
+      if (!put) return Error{Errc::io, 0, fmt::format("{}: cannot give it back to the inbox", name)};
+      DG_CHECK(record("returned", with(base, {{"by", own_id_},
+                                              {"to", inbox_.where() + "/" + back},
+                                              {"why", printable(fmt::format("the gate could not write the redacted "
+                                                                            "copy: {}", describe(e)))}})));
+      return Error{Errc::io, 0,
+                   fmt::format("{}: cannot write the redacted copy in {} ({}); the dump is back in the inbox as {}",
+                               name, package, describe(e), back)};
+    }
+    return quarantine({"verification-failed", printable(describe(e)), {e.offset}, summary});
   }
   const json output = input_json(outcome->output_size, outcome->output_sha256);
   std::uint64_t overwritten = 0;
@@ -391,6 +434,51 @@ Status Pipeline::decide_quarantine(const WorkDirs& w, const std::string& name, c
   return finish(w, name, false);
 }
 
+// Why a decision must not be carried out, or "" when it may. A decision is a file in the work
+// directory; before it publishes anything the gate checks it against what it can vouch for: the
+// target is a plain file name in the store, the record holds only what the gate writes, and for
+// a release the copy about to be published is the one whose hash the decision and, on restart,
+// a sound `redacted` record of the audit log (clean, same dump, same input and output) name.
+Result<std::string> Pipeline::decision_problem(const WorkDirs& w, const std::string& name, const json& d, bool resumed) {
+  const bool release = d["outcome"] == "release";
+  if (!release && d["outcome"] != "quarantine") return std::string("its outcome is neither release nor quarantine");
+  if (d["event"] != (release ? "released" : "quarantined")) return std::string("its event does not match its outcome");
+  if (!d["target"].is_string() || !plain_file_name(d["target"].get<std::string>())) {
+    return std::string("its target is not a plain file name");
+  }
+  if (!d["audited"].is_boolean()) return std::string("its audited flag is not true or false");
+  const json& r = d["record"];
+  DumpStore& store = release ? release_ : quarantine_;
+  if (!r.is_object() || string_at(r, "dump") != name || string_at(r, "target") != store.where() + "/" + string_at(d, "target") ||
+      !only_gate_fields(r, release)) {
+    return std::string("its record names another dump or target, or holds fields the gate does not write");
+  }
+  if (!release) return std::string();
+  const std::string output = sha256_field(r, "output");
+  const std::string input = sha256_field(r, "input");
+  if (output.empty() || input.empty()) return std::string("its record has no input or output hash");
+  const std::string copy = w.out + "/" + name + "/" + name;
+  if (present(copy)) {
+    UniqueFd fd(open(copy.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    struct stat st {};
+    if (fd.get() < 0 || fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      return std::string("the copy to release is not a regular file");
+    }
+    DG_TRY(const auto stored, hash_stored(fd.get()));
+    if (stored.second != output) return std::string("the copy to release is not the one the decision names (its SHA-256 differs)");
+  }
+  if (resumed) {
+    DG_TRY(const auto redacted, audit_.find_sound("redacted", [&](const nlohmann::json& data) {
+      return string_at(data, "dump") == name && string_at(data, "verification") == "clean" &&
+             sha256_field(data, "output") == output && sha256_field(data, "input") == input;
+    }));
+    if (!redacted) {
+      return std::string("the audit log holds no sound record of a clean redaction of this dump with this output");
+    }
+  }
+  return std::string();
+}
+
 // Takes a decided dump the rest of the way. Every step is safe to repeat after kill -9: the
 // record is appended unless the decision says it was (a crash between the append and that note
 // repeats it, marked "resumed"), and a file that was renamed is simply no longer where it was.
@@ -401,6 +489,20 @@ Status Pipeline::finish(const WorkDirs& w, const std::string& name, bool resumed
   DG_TRY(json d, read_decision(decision_path));
   const bool release = d["outcome"] == "release";
   DumpStore& store = release ? release_ : quarantine_;
+  DG_TRY(const std::string problem, decision_problem(w, name, d, resumed));
+  if (!problem.empty()) {
+    // Just written by this process, it can only be wrong if the work directory is not the gate's
+    // alone after all: stop. Found on restart, it is not acted on: the dump, if its claim is still
+    // there, is judged again from the start.
+    if (!resumed) return Error{Errc::io, 0, fmt::format("{}: the decision just written does not hold: {}", name, problem)};
+    DG_CHECK(record("rejected", {{"dump", printable(name)}, {"instance", w.instance}, {"why", problem}}));
+    DG_CHECK(remove_tree(package));
+    if (unlink(decision_path.c_str()) != 0 && errno != ENOENT) return os_error(fmt::format("cannot remove {}", decision_path));
+    DG_CHECK(fsync_at(AT_FDCWD, w.decided));
+    say_(fmt::format("{}: its decision was not acted on ({}); the claim, if any, is judged again", printable(name),
+                     problem));
+    return ok_status();
+  }
   for (int attempt = 0;; ++attempt) {
     if (!d["audited"].get<bool>()) {
       // After a restart the record may have been appended before the crash: say so.

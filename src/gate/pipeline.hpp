@@ -74,6 +74,8 @@ class Pipeline {
   Status decide_quarantine(const WorkDirs& w, const std::string& name, const Input& input,
                            nlohmann::ordered_json base, const Quarantine& q);
   Status finish(const WorkDirs& w, const std::string& name, bool resumed);
+  Result<std::string> decision_problem(const WorkDirs& w, const std::string& name, const nlohmann::ordered_json& d,
+                                       bool resumed);
   Status set_aside(const std::string& from_store_or_path, const std::string& name, const std::string& why,
                    nlohmann::ordered_json base, bool from_inbox);
   Status give_back(const WorkDirs& w, const std::string& name, const std::string& why);

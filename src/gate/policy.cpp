@@ -12,7 +12,7 @@ Result<GatePolicy> make_gate_policy(const GateConfig& config) {
   GatePolicy policy;
   policy.actions = config.actions;
   policy.default_action = config.default_action.value_or("redact");
-  policy.max_size = config.max_size.value_or(0);
+  policy.max_size = config.max_size.value_or(kDefaultGateMaxSize);
   if (config.formats) policy.formats = std::set<std::string>(config.formats->begin(), config.formats->end());
   policy.drop = config.drop;
   for (const GateKeyRule& rule : config.keys) {

@@ -18,6 +18,11 @@
 
 namespace dumpguard {
 
+// gate.max-size when the config sets none: larger dumps are quarantined as too-large. A dump
+// is mapped, scanned, copied and rescanned, and a compressed one decompressed to this size; a
+// gate that took any size could be made to fill its disk or spend hours on one upload.
+inline constexpr std::uint64_t kDefaultGateMaxSize = 16ull << 30;
+
 struct GatePolicy {
   std::map<std::string, std::string> actions;  // finding kind -> "redact" | "quarantine"
   std::string default_action = "redact";
@@ -28,7 +33,7 @@ struct GatePolicy {
   };
   std::map<std::string, KeyRule> keys;
   std::vector<std::string> pubkey_files;  // to be supplied to the scan, so the hunts look for them
-  std::uint64_t max_size = 0;             // 0: no limit
+  std::uint64_t max_size = kDefaultGateMaxSize;  // 0: no limit
   std::optional<std::set<std::string>> formats;  // null: every format dumpguard reads
   std::vector<std::string> drop;
 };

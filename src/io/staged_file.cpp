@@ -1,12 +1,16 @@
 #include "io/staged_file.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>  // renameat2 (glibc >= 2.28, _GNU_SOURCE)
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
+#include <limits>
 #include <fmt/format.h>
 #include <utility>
 
@@ -40,7 +44,64 @@ bool swap_files(const std::string& a, const std::string& b) {
   return renameat2(AT_FDCWD, a.c_str(), AT_FDCWD, b.c_str(), RENAME_EXCHANGE) == 0;
 }
 
+// Temporary names to remove when SIGINT, SIGTERM or SIGHUP ends the process, so that an
+// interrupted `redact` leaves no OUT.XXXXXX (of the size of a dump) behind. A fixed table of
+// plain bytes: a signal handler may call unlink(2) and nothing that allocates or locks
+// (signal-safety(7)). A slot is filled with signals blocked, so the handler never sees half a name.
+constexpr int kStagedSlots = 16;
+constexpr std::size_t kStagedPathMax = 4096;
+char staged_paths[kStagedSlots][kStagedPathMax];
+volatile std::sig_atomic_t staged_used[kStagedSlots];
+
+extern "C" void remove_staged_and_die(int signal) {
+  for (int i = 0; i < kStagedSlots; ++i) {
+    if (staged_used[i] != 0) unlink(staged_paths[i]);
+  }
+  ::signal(signal, SIG_DFL);
+  raise(signal);
+}
+
+class SignalsBlocked {
+ public:
+  SignalsBlocked() {
+    sigset_t set;
+    sigemptyset(&set);
+    for (const int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&set, s);
+    pthread_sigmask(SIG_BLOCK, &set, &old_);
+  }
+  ~SignalsBlocked() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+  SignalsBlocked(const SignalsBlocked&) = delete;
+  SignalsBlocked& operator=(const SignalsBlocked&) = delete;
+
+ private:
+  sigset_t old_{};
+};
+
+int register_staged(const std::string& path) {
+  if (path.size() >= kStagedPathMax) return -1;
+  for (int i = 0; i < kStagedSlots; ++i) {
+    if (staged_used[i] == 0) {
+      std::memcpy(staged_paths[i], path.c_str(), path.size() + 1);
+      staged_used[i] = 1;
+      return i;
+    }
+  }
+  return -1;  // more staged files than slots: the rest are removed only by the destructor
+}
+
+void unregister_staged(int slot) {
+  if (slot >= 0) staged_used[slot] = 0;
+}
+
 }  // namespace
+
+void remove_staged_files_on_signals() {
+  struct sigaction action {};
+  action.sa_handler = remove_staged_and_die;
+  sigemptyset(&action.sa_mask);
+  for (const int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&action.sa_mask, s);
+  for (const int s : {SIGINT, SIGTERM, SIGHUP}) sigaction(s, &action, nullptr);
+}
 
 Status rename_durably(const std::string& from, const std::string& to) {
   if (rename(from.c_str(), to.c_str()) != 0) return os_error(fmt::format("cannot rename {} to {}", from, to));
@@ -72,15 +133,19 @@ std::string directory_of(const std::string& path) {
 
 Result<StagedFile> StagedFile::create(const std::string& destination) {
   std::string temp = destination + ".XXXXXX";
+  const SignalsBlocked blocked;
   const int fd = mkostemp(temp.data(), O_CLOEXEC);  // mode 0600
   if (fd < 0) return os_error(fmt::format("cannot create a temporary file beside {}", destination));
-  return StagedFile(destination, std::move(temp), fd);
+  const int slot = register_staged(temp);
+  return StagedFile(destination, std::move(temp), fd, slot);
 }
 
 StagedFile::StagedFile(StagedFile&& other) noexcept
     : destination_(std::move(other.destination_)),
       temp_(std::move(other.temp_)),
       fd_(std::exchange(other.fd_, -1)),
+      slot_(std::exchange(other.slot_, -1)),
+      skipped_(other.skipped_),
       state_(std::exchange(other.state_, State::done)) {}
 
 StagedFile::~StagedFile() {
@@ -90,6 +155,7 @@ StagedFile::~StagedFile() {
   } else if (state_ == State::exchanged) {
     settle();
   }
+  unregister_staged(std::exchange(slot_, -1));
 }
 
 Status StagedFile::write(std::span<const std::byte> bytes) {
@@ -102,7 +168,21 @@ Status StagedFile::write(std::span<const std::byte> bytes) {
   return ok_status();
 }
 
+Status StagedFile::skip(std::uint64_t n) {
+  if (n == 0) return ok_status();
+  if (n > static_cast<std::uint64_t>(std::numeric_limits<off_t>::max()) || ::lseek(fd_, static_cast<off_t>(n), SEEK_CUR) < 0) {
+    return os_error(fmt::format("cannot seek in {}", temp_));
+  }
+  skipped_ = true;
+  return ok_status();
+}
+
 Status StagedFile::finish_writing() {
+  if (skipped_) {
+    // A file that ends in a hole: the seek past it did not make the size.
+    const off_t end = ::lseek(fd_, 0, SEEK_CUR);
+    if (end < 0 || ::ftruncate(fd_, end) != 0) return os_error(fmt::format("cannot set the size of {}", temp_));
+  }
   if (fsync(fd_) != 0) return os_error(fmt::format("cannot fsync {}", temp_));
   const int fd = std::exchange(fd_, -1);
   if (close(fd) != 0) return os_error(fmt::format("cannot close {}", temp_));
@@ -148,6 +228,7 @@ Status StagedFile::commit(const std::optional<FileIdentity>& replaces) {
     return os_error(fmt::format("cannot rename {} to {}", temp_, destination_));
   }
   state_ = State::renamed;
+  unregister_staged(std::exchange(slot_, -1));  // nothing is left under the temporary name
   fsync_directory_of(destination_);
   return ok_status();
 }
@@ -177,6 +258,7 @@ void StagedFile::settle() {
     fsync_directory_of(destination_);
   }
   state_ = State::done;
+  unregister_staged(std::exchange(slot_, -1));
 }
 
 }  // namespace dumpguard

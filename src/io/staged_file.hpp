@@ -33,6 +33,11 @@ std::string directory_of(const std::string& path);
 // needs no undo (the audit log's rotation).
 Status rename_durably(const std::string& from, const std::string& to);
 
+// Makes SIGINT, SIGTERM and SIGHUP remove every staged file's temporary name before the process
+// ends by the signal as it would have. For commands that end on those signals (redact); the
+// gate handles them itself, finishing the dump in hand.
+void remove_staged_files_on_signals();
+
 class StagedFile {
  public:
   // Creates DESTINATION.XXXXXX (mode 0600) in the destination's directory.
@@ -50,6 +55,9 @@ class StagedFile {
   const std::string& destination() const { return destination_; }
 
   Status write(std::span<const std::byte> bytes);
+  // Leaves the next `n` bytes unwritten: a hole, which reads as zeros (a sparse copy of a
+  // sparse input). finish_writing() sets the size when the file ends in one.
+  Status skip(std::uint64_t n);
   // fsync and close: the content is durable before it can be put in place.
   Status finish_writing();
   // Puts the file in place and fsyncs the directory. `replaces`: the destination must still
@@ -63,13 +71,15 @@ class StagedFile {
   void settle();
 
  private:
-  StagedFile(std::string destination, std::string temp, int fd)
-      : destination_(std::move(destination)), temp_(std::move(temp)), fd_(fd) {}
+  StagedFile(std::string destination, std::string temp, int fd, int slot)
+      : destination_(std::move(destination)), temp_(std::move(temp)), fd_(fd), slot_(slot) {}
   enum class State { writing, written, exchanged, renamed, done };
 
   std::string destination_;
   std::string temp_;
   int fd_ = -1;
+  int slot_ = -1;  // its entry in the table of names removed on a signal
+  bool skipped_ = false;
   State state_ = State::writing;
 };
 

@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "crypto/digest.hpp"
+#include "dumpguard/mapped_file.hpp"
 #include "io/compress.hpp"
 #include "io/staged_file.hpp"
 #include "io/whole_file.hpp"
@@ -43,6 +44,76 @@ class Sha256Stream {
     void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
   };
   std::unique_ptr<EVP_MD_CTX, Free> ctx_;
+};
+
+// The holes of a sparse input (lseek SEEK_HOLE/SEEK_DATA, lseek(2)): ranges the file system
+// holds no blocks for, which read as zeros. A 2 GiB core of a process that reserved much and
+// touched little takes a few KiB on disk; its copy keeps those ranges holes (never written),
+// and the mapping's pages over them are never touched (no resident memory, no page cache).
+// Bounded: past 1M holes, the rest is treated as data (correct, only not sparse).
+std::vector<ByteRange> holes_of(const MappedFile& file) {
+  std::vector<ByteRange> holes;
+  const int fd = file.fd();
+  const auto size = static_cast<off_t>(file.size());
+  if (fd < 0 || size == 0) return holes;
+  for (off_t pos = 0; pos < size && holes.size() < (1u << 20);) {
+    const off_t hole = ::lseek(fd, pos, SEEK_HOLE);
+    if (hole < 0 || hole >= size) break;  // no holes here (or none the file system reports)
+    off_t data = ::lseek(fd, hole, SEEK_DATA);
+    if (data < 0) data = size;  // ENXIO: a hole to the end
+    data = std::min(data, size);
+    if (data <= hole) break;
+    holes.push_back(ByteRange{static_cast<std::uint64_t>(hole), static_cast<std::uint64_t>(data - hole)});
+    pos = data;
+  }
+  return holes;
+}
+
+// Splits [begin, end) of the input into data and hole pieces, in order.
+template <class OnData, class OnHole>
+Status for_each_piece(const std::vector<ByteRange>& holes, std::uint64_t begin, std::uint64_t end, OnData on_data,
+                      OnHole on_hole) {
+  auto it = std::upper_bound(holes.begin(), holes.end(), begin,
+                             [](std::uint64_t p, const ByteRange& h) { return p < h.file_offset; });
+  if (it != holes.begin() && std::prev(it)->file_offset + std::prev(it)->size > begin) --it;
+  std::uint64_t pos = begin;
+  while (pos < end) {
+    if (it != holes.end() && it->file_offset <= pos) {
+      const std::uint64_t stop = std::min(it->file_offset + it->size, end);
+      DG_CHECK(on_hole(pos, stop - pos));
+      pos = stop;
+      ++it;
+      continue;
+    }
+    const std::uint64_t stop = it != holes.end() ? std::min(it->file_offset, end) : end;
+    DG_CHECK(on_data(pos, stop - pos));
+    pos = stop;
+  }
+  return ok_status();
+}
+
+// Zeros to hash in place of a hole's bytes, without reading them.
+std::span<const std::byte> zeros(std::uint64_t n) {
+  static const std::vector<std::byte> buffer(1u << 20);
+  return std::span<const std::byte>(buffer).first(static_cast<std::size_t>(std::min<std::uint64_t>(n, buffer.size())));
+}
+
+// Drops the mapped input's pages after every 64 MiB read through it, as the scan does
+// (README, "Bounded memory"): hashing and copying a dump of any size stays small.
+class PageBudget {
+ public:
+  explicit PageBudget(const MappedFile* file) : file_(file) {}
+  void touched(std::uint64_t n) {
+    since_ += n;
+    if (file_ != nullptr && since_ >= (64u << 20)) {
+      file_->release();
+      since_ = 0;
+    }
+  }
+
+ private:
+  const MappedFile* file_;
+  std::uint64_t since_ = 0;
 };
 
 }  // namespace
@@ -211,9 +282,26 @@ Result<VerifiedCopy> write_verified_copy(const Dump& dump, const ScanReport& rep
   outcome.keys = keys.size();
 
   const ProgressCallback& progress = options.progress;
+  const std::vector<ByteRange> holes = dump.file ? holes_of(*dump.file) : std::vector<ByteRange>{};
+  PageBudget pages(dump.file.get());
   Sha256Stream input_hash;
   for (std::size_t pos = 0; pos < input.size(); pos += std::min<std::size_t>(input.size() - pos, 8u << 20)) {
-    input_hash.update(input.subspan(pos, std::min<std::size_t>(input.size() - pos, 8u << 20)));
+    const std::size_t n = std::min<std::size_t>(input.size() - pos, 8u << 20);
+    DG_CHECK(for_each_piece(
+        holes, pos, pos + n,
+        [&](std::uint64_t at, std::uint64_t len) -> Status {
+          input_hash.update(input.subspan(static_cast<std::size_t>(at), static_cast<std::size_t>(len)));
+          pages.touched(len);
+          return ok_status();
+        },
+        [&](std::uint64_t, std::uint64_t len) -> Status {
+          for (std::uint64_t done = 0; done < len;) {
+            const auto z = zeros(len - done);
+            input_hash.update(z);
+            done += z.size();
+          }
+          return ok_status();
+        }));
     if (progress) progress({"hash", {}, 0, 1, pos, input.size()});
   }
   outcome.input_sha256 = input_hash.finish();
@@ -248,8 +336,45 @@ Result<VerifiedCopy> write_verified_copy(const Dump& dump, const ScanReport& rep
   // A compressed dump is redacted to the same compression (DECISIONS.md): the plain bytes go
   // through the compressor on their way to the file, and the hash and size are of the file.
   const std::unique_ptr<Compressor> compressor = make_compressor(dump.source.compression, to_file);
+  // A piece of the input that lies in a hole is not read: a plain copy skips it (the copy gets
+  // a hole there too), and the hash and a compressor see zeros.
+  const auto write_plain = [&](std::span<const std::byte> bytes) -> Status {
+    return compressor ? compressor->write(bytes) : to_file(bytes);
+  };
+  const auto write_hole = [&](std::uint64_t n) -> Status {
+    if (compressor) {
+      for (std::uint64_t done = 0; done < n;) {
+        const auto z = zeros(n - done);
+        DG_CHECK(compressor->write(z));
+        done += z.size();
+      }
+      return ok_status();
+    }
+    for (std::uint64_t done = 0; done < n;) {
+      const auto z = zeros(n - done);
+      output_hash.update(z);
+      done += z.size();
+    }
+    DG_CHECK(file->skip(n));
+    outcome.output_size += n;
+    return ok_status();
+  };
+  const std::byte* const input_begin = input.data();
   const ByteSink to_writer = [&](std::span<const std::byte> bytes) -> Status {
-    DG_CHECK(compressor ? compressor->write(bytes) : to_file(bytes));
+    const bool from_input = !holes.empty() && !bytes.empty() && bytes.data() >= input_begin &&
+                            bytes.data() + bytes.size() <= input_begin + input.size();
+    if (from_input) {
+      const auto at = static_cast<std::uint64_t>(bytes.data() - input_begin);
+      DG_CHECK(for_each_piece(
+          holes, at, at + bytes.size(),
+          [&](std::uint64_t from, std::uint64_t len) -> Status {
+            return write_plain(bytes.subspan(static_cast<std::size_t>(from - at), static_cast<std::size_t>(len)));
+          },
+          [&](std::uint64_t, std::uint64_t len) -> Status { return write_hole(len); }));
+    } else {
+      DG_CHECK(write_plain(bytes));
+    }
+    pages.touched(bytes.size());
     written += bytes.size();
     if (progress) progress({"write", {}, 0, 1, written, planned});
     return ok_status();

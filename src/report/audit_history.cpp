@@ -294,11 +294,15 @@ std::string audit_verdict_line(const AuditVerdict& v, std::size_t files, bool an
     return printable(fmt::format("NOT verified: {} record {} is broken: {} ({} records before it are sound)", v.file,
                                  v.broken.value_or(0), v.problem, v.records));
   }
-  return fmt::format("verified: {} record{} in {} file{}: the chain{}{}; head {}", v.records, v.records == 1 ? "" : "s",
-                     files, files == 1 ? "" : "s",
+  // Without an anchor the verdict is "unanchored", never plain "verified": a log emptied with its
+  // checkpoint deleted reads the same as a whole one.
+  return fmt::format("{}: {} record{} in {} file{}: the chain{}{}; head {}{}",
+                     anchored ? "verified" : "UNANCHORED (verified, but nothing anchors its end)", v.records,
+                     v.records == 1 ? "" : "s", files, files == 1 ? "" : "s",
                      v.signatures_checked ? " and every signature" : " (signatures not checked: no --key)",
-                     anchored ? ", ending where the checkpoint says" : " (no checkpoint: records cut from the end would not show)",
-                     v.head);
+                     anchored ? ", ending where the checkpoint says"
+                              : " (no checkpoint: records cut from the end, or the whole log emptied, would not show)",
+                     v.head, v.note.empty() ? "" : "; note: " + v.note);
 }
 
 nlohmann::ordered_json audit_history_json(const std::vector<const AuditShown*>& picked, const AuditVerdict& v,
@@ -315,13 +319,15 @@ nlohmann::ordered_json audit_history_json(const std::vector<const AuditShown*>& 
   if (!v.ok) broken = {{"file", v.file}, {"line", v.broken.value_or(0)}, {"problem", v.problem}};
   return {{"records", std::move(records)},
           {"verification",
-           {{"verified", v.ok},
+           {{"verdict", !v.ok ? "broken" : anchored ? "sound" : "unanchored"},
+            {"verified", v.ok},
             {"records", v.records},
             {"files", files},
             {"signatures_checked", v.signatures_checked},
             {"anchored", anchored},
             {"head", v.head},
-            {"broken", std::move(broken)}}}};
+            {"broken", std::move(broken)},
+            {"note", v.note.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(v.note)}}}};
 }
 
 }  // namespace dumpguard

@@ -1,5 +1,7 @@
 #include "report/info_json.hpp"
 
+#include "report/masked_text.hpp"
+
 namespace dumpguard {
 
 namespace {
@@ -11,8 +13,8 @@ nlohmann::ordered_json nullable(const std::optional<T>& v) {
 nlohmann::ordered_json owner_json(const Owner& owner) {
   nlohmann::ordered_json o = nlohmann::ordered_json::object();
   if (owner.tid) o["tid"] = *owner.tid;
-  if (!owner.path.empty()) o["path"] = owner.path;
-  if (!owner.name.empty()) o["name"] = owner.name;
+  if (!owner.path.empty()) o["path"] = masked_text(owner.path);
+  if (!owner.name.empty()) o["name"] = masked_text(owner.name);
   return o;
 }
 }  // namespace
@@ -63,7 +65,7 @@ nlohmann::ordered_json info_json(const Dump& dump) {
   }
   auto& modules = j["modules"] = nlohmann::ordered_json::array();
   for (const Module& mod : m.modules) {
-    modules.push_back({{"path", mod.path}, {"base", mod.base}, {"size", mod.size}});
+    modules.push_back({{"path", masked_text(mod.path)}, {"base", mod.base}, {"size", mod.size}});
   }
   auto& unaccounted = j["unaccounted"] = nlohmann::ordered_json::array();
   for (const ByteRange& u : m.unaccounted) {

@@ -1,5 +1,7 @@
 #include "report/info_text.hpp"
 
+#include "report/display_text.hpp"
+#include "report/masked_text.hpp"
 #include "report/text_table.hpp"
 
 #include <fmt/format.h>
@@ -16,11 +18,15 @@ void line(std::string& out, fmt::format_string<Args...> format, Args&&... args) 
   out += '\n';
 }
 
+// Names and paths come from the dump: masked and escaped (report/masked_text.hpp).
 std::string owner_text(const Owner& o) {
   std::string s;
-  if (!o.name.empty()) s = o.name;
+  if (!o.name.empty()) s = display_path(o.name);
   if (o.tid) s += fmt::format("{}tid {}", s.empty() ? "" : " ", *o.tid);
-  if (!o.path.empty()) s += (s.empty() ? "" : " ") + o.path;
+  if (!o.path.empty()) {
+    if (!s.empty()) s += ' ';
+    s += display_path(o.path);
+  }
   return s;
 }
 }  // namespace
@@ -29,7 +35,7 @@ std::string info_text(const Dump& dump) {
   const DumpModel& m = dump.model;
   std::string out;
 
-  line(out, "{}: {} ({}), {}", dump.source.path, to_string(m.format), m.arch, human_bytes(dump.source.stored_size));
+  line(out, "{}: {} ({}), {}", display_path(dump.source.path), to_string(m.format), m.arch, human_bytes(dump.source.stored_size));
   if (!dump.source.compression.empty()) {
     line(out, "  {}-compressed; {} decompressed; offsets below refer to the decompressed stream",
          dump.source.compression, human_bytes(dump.bytes().size()));
@@ -62,7 +68,7 @@ std::string info_text(const Dump& dump) {
          t.stack_region ? fmt::format("{}", *t.stack_region) : "-");
   }
   line(out, "  modules: {}", m.modules.size());
-  for (const Module& mod : m.modules) line(out, "    {:#18x} {:>10}  {}", mod.base, human_bytes(mod.size), mod.path);
+  for (const Module& mod : m.modules) line(out, "    {:#18x} {:>10}  {}", mod.base, human_bytes(mod.size), display_path(mod.path));
   for (const EnvironmentBlock& e : m.environment) {
     line(out, "  environment: {} variables ({}), file offset {:#x}, {} ({})", e.variables, e.encoding, e.file_offset,
          human_bytes(e.size), e.source);
@@ -70,7 +76,7 @@ std::string info_text(const Dump& dump) {
   if (!m.unaccounted.empty()) {
     line(out, "  unaccounted ranges: {} ({}), scanned as raw bytes", m.unaccounted.size(), human_bytes(unaccounted));
   }
-  for (const Warning& w : m.warnings) line(out, "  warning: offset {:#x}: {}", w.file_offset, w.message);
+  for (const Warning& w : m.warnings) line(out, "  warning: offset {:#x}: {}", w.file_offset, display_text(w.message));
   if (!m.complete) line(out, "  the dump was only partly parsed");
   return out;
 }

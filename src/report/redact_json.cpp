@@ -1,5 +1,7 @@
 #include "report/redact_json.hpp"
 
+#include "report/masked_text.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -77,7 +79,7 @@ std::string redact_text(const Dump& input, const RedactOutcome& outcome, const F
   const auto plural = [](std::uint64_t n) { return n == 1 ? "" : "s"; };
   std::string out;
   auto w = std::back_inserter(out);
-  fmt::format_to(w, "{}: {} ({}) -> {}{}\n", style.paint(input.source.path, Tone::bold), to_string(input.model.format),
+  fmt::format_to(w, "{}: {} ({}) -> {}{}\n", style.paint(display_path(input.source.path), Tone::bold), to_string(input.model.format),
                  input.model.arch, style.paint(outcome.output_path, Tone::bold),
                  outcome.in_place ? " (in place)" : "");
 

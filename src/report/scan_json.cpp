@@ -1,6 +1,7 @@
 #include "report/scan_json.hpp"
 
 #include "report/info_json.hpp"
+#include "report/masked_text.hpp"
 
 namespace dumpguard {
 
@@ -37,8 +38,9 @@ nlohmann::ordered_json scan_json(const Dump& dump, const ScanReport& report, Sev
       region_kind = to_string(r.kind);
       owner = nlohmann::ordered_json::object();
       if (r.owner.tid) owner["tid"] = *r.owner.tid;
-      if (!r.owner.path.empty()) owner["path"] = r.owner.path;
-      if (!r.owner.name.empty()) owner["name"] = r.owner.name;
+      // From the dump: a path can hold a token (report/masked_text.hpp).
+      if (!r.owner.path.empty()) owner["path"] = masked_text(r.owner.path);
+      if (!r.owner.name.empty()) owner["name"] = masked_text(r.owner.name);
     }
     findings.push_back({{"index", i},
                         {"detector", f.detector},

@@ -1,5 +1,7 @@
 #include "report/scan_text.hpp"
 
+#include "report/masked_text.hpp"
+
 #include <fmt/format.h>
 
 #include <iterator>
@@ -32,7 +34,7 @@ std::string verdict_line(const Dump& dump, const ScanReport& report, const TextS
 std::string scan_text(const Dump& dump, const ScanReport& report, const TextStyle& style) {
   std::string out;
   auto w = std::back_inserter(out);
-  fmt::format_to(w, "{}: {} ({}){}, {} searched by {} detectors\n", style.paint(dump.source.path, Tone::bold),
+  fmt::format_to(w, "{}: {} ({}){}, {} searched by {} detectors\n", style.paint(display_path(dump.source.path), Tone::bold),
                  to_string(dump.model.format), dump.model.arch,
                  dump.source.compression.empty() ? "" : ", " + dump.source.compression + "-compressed",
                  human_bytes(report.bytes_searched), report.detectors.size());

@@ -307,7 +307,8 @@ class AuditShow(dgtest.DumpTestCase):
         self.assertNotIn(self.a_in[:13], lines[0])
         self.assertNotIn(b"\x1b", out, "no terminal escape from a dump's name")
         self.assertIn("core.\\x1b[2J200", lines[1])
-        self.assertTrue(lines[-1].startswith("verified: 6 records in 1 file: the chain and every signature"), lines[-1])
+        self.assertTrue(lines[-1].startswith("UNANCHORED (verified, but nothing anchors its end): 6 records in 1 file: "
+                                             "the chain and every signature"), lines[-1])
         code, out, _ = self.show("--dump", "core.100")
         self.assertEqual([l.split()[1] for l in out.decode().splitlines()[:-1]], ["#1", "#3", "#4", "#5"])
         code, out, _ = self.show("--dump", self.a_in[:10], "--event", "released")

@@ -313,6 +313,55 @@ TEST(AuditLogMixing, TheFirstWritersLinesStillVerifyAndContinue) {
   EXPECT_FALSE(AuditLog::open(path, hmac_key(10))) << "a legacy tail whose HMAC does not verify under the key";
 }
 
+TEST(AuditLogMixing, TheFirstWritersFormAfterANamedRecordIsARewrite) {
+  // A log in today's form whose last record is rewritten without alg and key, signed again
+  // with the same HMAC key: the signature holds, the form does not.
+  TempDir dir;
+  const std::string path = dir / "audit.jsonl";
+  const AuditKey key = hmac_key(11);
+  auto log = AuditLog::open(path, copy_of(key));
+  ASSERT_TRUE(log) << log.error().message;
+  ASSERT_TRUE(log->append("received", {{"dump", "core.1"}}));
+  ASSERT_TRUE(log->append("released", {{"dump", "core.1"}}));
+  std::string text = read_all(path);
+  ASSERT_TRUE(verify_one(text, key).ok);
+  const std::size_t last = text.rfind('\n', text.size() - 2) + 1;
+  const auto line = parse_audit_line(std::string_view(text).substr(last, text.size() - 1 - last));
+  ASSERT_TRUE(line);
+  const std::string record(line->record);
+  text = text.substr(0, last) + "{\"record\":" + record + ",\"sig\":\"" + *key.sign(record) + "\"}\n";
+  const AuditVerdict v = verify_one(text, key);
+  EXPECT_FALSE(v.ok);
+  EXPECT_EQ(v.broken, 2u);
+  EXPECT_NE(v.problem.find("first writer's form"), std::string::npos) << v.problem;
+}
+
+TEST(AuditLogAnchors, OneRecordAheadOfTheCheckpointIsSoundWithANote) {
+  TempDir dir;
+  const std::string path = dir / "audit.jsonl";
+  const AuditKey key = hmac_key(12);
+  auto log = AuditLog::open(path, copy_of(key));
+  ASSERT_TRUE(log) << log.error().message;
+  ASSERT_TRUE(log->append("received", {{"dump", "core.1"}}));
+  const std::string head_before = log->head();
+  ASSERT_TRUE(log->append("released", {{"dump", "core.1"}}));
+  const std::string text = read_all(path);
+  const AuditKey* keys[] = {&key};
+  AuditChainOptions behind;
+  behind.expect_head = head_before;
+  behind.expect_records = 1;
+  const AuditVerdict v = verify_audit_files({AuditFile{path, text}}, keys, behind);
+  EXPECT_TRUE(v.ok) << v.problem;
+  EXPECT_NE(v.note.find("one record ahead"), std::string::npos) << v.note;
+  AuditChainOptions wrong_head = behind;
+  wrong_head.expect_head = std::string(kGenesisHash);
+  EXPECT_FALSE(verify_audit_files({AuditFile{path, text}}, keys, wrong_head).ok) << "the checkpoint must name the record before";
+  AuditChainOptions two_behind;
+  two_behind.expect_head = std::string(kGenesisHash);
+  two_behind.expect_records = 0;
+  EXPECT_FALSE(verify_audit_files({AuditFile{path, text}}, keys, two_behind).ok);
+}
+
 // ---- rotation -----------------------------------------------------------------------------
 
 std::vector<AuditFile> read_files(const std::vector<std::string>& paths) {
