@@ -247,7 +247,9 @@ class CoreModelBuilder {
   DumpModel build(const std::vector<Segment>& segments);
 
  private:
-  void warn(std::uint64_t offset, std::string message);
+  // `summary`: a warning that stands for many (a limit, a count of overlaps) is kept even past
+  // the cap on warnings, so the reason a dump is incomplete is always shown.
+  void warn(std::uint64_t offset, std::string message, bool summary = false);
   void take_warnings(std::vector<Warning>& warnings);
   // False once the model holds kMaxRegions regions (warned once, at `offset`): a file can
   // describe a region in 12 bytes (an empty note), and every region costs every later consumer.
@@ -277,9 +279,9 @@ class CoreModelBuilder {
   std::vector<std::size_t> load_regions_;  // indices of PT_LOAD regions in model_.regions
 };
 
-void CoreModelBuilder::warn(std::uint64_t offset, std::string message) {
+void CoreModelBuilder::warn(std::uint64_t offset, std::string message, bool summary) {
   model_.complete = false;
-  if (model_.warnings.size() < kMaxWarnings) {
+  if (summary || model_.warnings.size() < kMaxWarnings) {
     model_.warnings.push_back({offset, std::move(message)});
   } else {
     ++suppressed_;
@@ -296,7 +298,8 @@ bool CoreModelBuilder::room_for_region(std::uint64_t offset) {
   if (!region_limit_reached_) {
     region_limit_reached_ = true;
     warn(offset, fmt::format("more than {} regions: the rest are not modelled, and their bytes are "
-                             "scanned as unaccounted bytes", kMaxRegions));
+                             "scanned as unaccounted bytes", kMaxRegions),
+         /*summary=*/true);
   }
   return false;
 }

@@ -55,7 +55,9 @@ class Builder {
   Result<DumpModel> run();
 
  private:
-  void warn(std::uint64_t offset, std::string message);
+  // `summary`: a warning that stands for many (a limit, a count of overlaps) is kept even past
+  // the cap on warnings, so the reason a dump is incomplete is always shown.
+  void warn(std::uint64_t offset, std::string message, bool summary = false);
   // False once the model holds kMaxRegions regions (warned once, at `offset`): a file can
   // describe a region in 12 or 16 bytes, and every region costs every later consumer.
   bool room_for_region(std::uint64_t offset);
@@ -88,9 +90,9 @@ class Builder {
   std::vector<std::uint32_t> parsed_types_;
 };
 
-void Builder::warn(std::uint64_t offset, std::string message) {
+void Builder::warn(std::uint64_t offset, std::string message, bool summary) {
   model_.complete = false;
-  if (model_.warnings.size() < kMaxWarnings) {
+  if (summary || model_.warnings.size() < kMaxWarnings) {
     model_.warnings.push_back({offset, std::move(message)});
   } else {
     ++dropped_warnings_;
@@ -102,7 +104,8 @@ bool Builder::room_for_region(std::uint64_t offset) {
   if (!region_limit_reached_) {
     region_limit_reached_ = true;
     warn(offset, fmt::format("more than {} regions: the rest are not modelled, and their bytes are "
-                             "scanned as unaccounted bytes", kMaxRegions));
+                             "scanned as unaccounted bytes", kMaxRegions),
+         /*summary=*/true);
   }
   return false;
 }
@@ -196,7 +199,8 @@ Result<DumpModel> Builder::run() {
   // sound dump. The scanner searches shared bytes once.
   if (const RegionOverlaps o = overlapping_regions(model_, file_.size()); o.count > 0) {
     warn(o.first_offset, fmt::format("{} regions overlap the file ranges of memory regions (the first at "
-                                     "{:#x}); their shared bytes are searched once", o.count, o.first_offset));
+                                     "{:#x}); their shared bytes are searched once", o.count, o.first_offset),
+         /*summary=*/true);
   }
   if (dropped_warnings_ > 0) {
     model_.warnings.push_back({0, fmt::format("{} more warnings not shown", dropped_warnings_)});

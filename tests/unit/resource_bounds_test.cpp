@@ -262,6 +262,24 @@ TEST(ResourceBounds, PartlyOverlappingRangesKeepEveryByteOnceWithItsAddress) {
   EXPECT_EQ(*s.report.findings[0].vaddr, 0x300000u + 0x2000u);
 }
 
+TEST(ResourceBounds, TheOverlapWarningOutlivesTheCapOnWarnings) {
+  // 300 ranges outside the file (a warning each, past the cap of 256), then two over one block:
+  // the reason the dump is incomplete is still named.
+  MinidumpBuilder b;
+  const Loc block = b.add_fill(0x100, 7);
+  std::vector<LeBytes> descriptors;
+  for (std::uint32_t i = 0; i < 300; ++i) {
+    descriptors.push_back(MinidumpBuilder::memory_descriptor(0x1000 * (i + 1), Loc{0x10, 0xF0000000 + i}));
+  }
+  descriptors.push_back(MinidumpBuilder::memory_descriptor(0x900000, block));
+  descriptors.push_back(MinidumpBuilder::memory_descriptor(0xA00000, block));
+  b.stream(kMemoryList, MinidumpBuilder::list(descriptors));
+  auto model = read_minidump(b.build());
+  ASSERT_TRUE(model.ok()) << describe(model.error());
+  EXPECT_TRUE(has_warning(*model, "1 regions overlap"));
+  EXPECT_TRUE(has_warning(*model, "more warnings not shown"));
+}
+
 TEST(ResourceBounds, MinidumpRegionsStopAtTheLimitAndTheRestIsScannedRaw) {
   const auto bytes = minidump_tiny_ranges(kDocumentedLimit + 1000);
   auto model = read_minidump(bytes);
