@@ -39,7 +39,6 @@ constexpr std::uint32_t kMemoryList = 5;
 // The limit README states; inputs are sized from it, not from kMaxRegions, so that the tests
 // still build their files when the limit is taken away.
 constexpr std::size_t kDocumentedLimit = 131072;
-constexpr std::uint32_t kPtNote = 4;
 
 // An AES-256 encryption schedule (FIPS-197 5.2) of `key`, in FIPS byte order.
 std::vector<std::uint8_t> aes256_schedule(const std::vector<std::uint8_t>& key) {
