@@ -117,6 +117,27 @@ struct DumpModel {
 // Readers call this last; it does not change the regions.
 void account_gaps(DumpModel& model, std::uint64_t file_size);
 
+// The most regions a reader models from one file. Every later consumer pays per region (the
+// scan about 1.5 KiB, `info --json` about 1.3 KiB), and a hostile file can describe one region
+// in 12 or 16 bytes, so without a bound a 16 MB file would cost gigabytes. Real dumps stay far
+// below it: full-memory minidumps have tens of thousands of ranges, cores one region per
+// mapping (the kernel's default limit is 65530 mappings) plus a few notes per thread. A reader
+// that reaches it stops adding regions with a warning (the dump is then incomplete); the bytes
+// it did not model are unaccounted, so they are still scanned as raw bytes.
+inline constexpr std::size_t kMaxRegions = std::size_t{1} << 17;
+
+// Overlaps in the file that involve a memory region (one with a vaddr): a memory range whose
+// bytes another region also claims. No real writer makes them; a hostile minidump can point
+// every descriptor at one block. Metadata regions alone may share bytes in real dumps
+// (Breakpad points the exception stream and the thread at one context), so those are not
+// counted. `count` regions start inside such an overlap; `first_offset` is where the first
+// does. Readers warn about them; the scanner searches shared bytes once (src/scan/scanner.cpp).
+struct RegionOverlaps {
+  std::size_t count = 0;
+  std::uint64_t first_offset = 0;
+};
+RegionOverlaps overlapping_regions(const DumpModel& model, std::uint64_t file_size);
+
 // Which file a path named when it was read, to tell later whether the path still names the
 // same file with the same content (redact --in-place replaces it only then).
 struct FileIdentity {

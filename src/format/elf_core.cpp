@@ -247,13 +247,20 @@ class CoreModelBuilder {
   DumpModel build(const std::vector<Segment>& segments);
 
  private:
-  void warn(std::uint64_t offset, std::string message);
+  // `summary`: a warning that stands for many (a limit, a count of overlaps) is kept even past
+  // the cap on warnings, so the reason a dump is incomplete is always shown.
+  void warn(std::uint64_t offset, std::string message, bool summary = false);
   void take_warnings(std::vector<Warning>& warnings);
-  std::size_t add_metadata(std::uint64_t offset, std::uint64_t size, std::string name,
+  // False once the model holds kMaxRegions regions (warned once, at `offset`): a file can
+  // describe a region in 12 bytes (an empty note), and every region costs every later consumer.
+  bool room_for_region(std::uint64_t offset);
+  // The new region's index, or none past the limit of regions.
+  std::optional<std::size_t> add_metadata(std::uint64_t offset, std::uint64_t size, std::string name,
                            std::optional<std::uint64_t> tid = std::nullopt);
   // The part of [offset, offset + size) that is in the file, warning about the rest.
   std::optional<std::uint64_t> present_size(std::uint64_t offset, std::uint64_t size,
                                             const std::string& what);
+  void read_all_notes(const std::vector<Segment>& segments);
   void read_notes(const Segment& segment);
   void read_note(const Note& note, std::optional<std::uint64_t>& current_tid);
   void read_load(const Segment& segment);
@@ -265,15 +272,16 @@ class CoreModelBuilder {
   const Header& h_;
   DumpModel model_;
   std::size_t suppressed_ = 0;
+  bool region_limit_reached_ = false;
   std::vector<FileMapping> files_;
   std::optional<std::uint64_t> vdso_;
   std::span<const std::byte> auxv_;  // NT_AUXV's descriptor: finds the environment block
   std::vector<std::size_t> load_regions_;  // indices of PT_LOAD regions in model_.regions
 };
 
-void CoreModelBuilder::warn(std::uint64_t offset, std::string message) {
+void CoreModelBuilder::warn(std::uint64_t offset, std::string message, bool summary) {
   model_.complete = false;
-  if (model_.warnings.size() < kMaxWarnings) {
+  if (summary || model_.warnings.size() < kMaxWarnings) {
     model_.warnings.push_back({offset, std::move(message)});
   } else {
     ++suppressed_;
@@ -285,9 +293,21 @@ void CoreModelBuilder::take_warnings(std::vector<Warning>& warnings) {
   warnings.clear();
 }
 
-std::size_t CoreModelBuilder::add_metadata(std::uint64_t offset, std::uint64_t size,
-                                           std::string name,
-                                           std::optional<std::uint64_t> tid) {
+bool CoreModelBuilder::room_for_region(std::uint64_t offset) {
+  if (model_.regions.size() < kMaxRegions) return true;
+  if (!region_limit_reached_) {
+    region_limit_reached_ = true;
+    warn(offset, fmt::format("more than {} regions: the rest are not modelled, and their bytes are "
+                             "scanned as unaccounted bytes", kMaxRegions),
+         /*summary=*/true);
+  }
+  return false;
+}
+
+std::optional<std::size_t> CoreModelBuilder::add_metadata(std::uint64_t offset, std::uint64_t size,
+                                                          std::string name,
+                                                          std::optional<std::uint64_t> tid) {
+  if (!room_for_region(offset)) return std::nullopt;
   model_.regions.push_back(metadata_region(offset, size, std::move(name), tid));
   return model_.regions.size() - 1;
 }
@@ -311,6 +331,34 @@ std::optional<std::uint64_t> CoreModelBuilder::present_size(std::uint64_t offset
   return size;
 }
 
+void CoreModelBuilder::read_all_notes(const std::vector<Segment>& segments) {
+  // PT_NOTE segments that share file bytes (check_overlaps warns about them) are read once:
+  // a table of thousands of headers naming one big NT_FILE note would otherwise parse it
+  // thousands of times. In file order, the longer first at one offset, a segment that starts
+  // inside one already kept is skipped; the bytes of its tail stay unaccounted and are scanned.
+  std::vector<const Segment*> notes;
+  for (const Segment& s : segments) {
+    if (s.type == PT_NOTE && s.filesz > 0) notes.push_back(&s);
+  }
+  std::vector<const Segment*> by_offset = notes;
+  std::stable_sort(by_offset.begin(), by_offset.end(), [](const Segment* a, const Segment* b) {
+    return a->offset != b->offset ? a->offset < b->offset : a->filesz > b->filesz;
+  });
+  std::vector<std::size_t> repeated;  // program header indices of the skipped segments
+  std::uint64_t covered = 0;
+  for (const Segment* s : by_offset) {
+    if (s->offset < covered) {
+      repeated.push_back(s->index);
+      continue;
+    }
+    covered = s->offset + std::min(s->filesz, UINT64_MAX - s->offset);
+  }
+  std::sort(repeated.begin(), repeated.end());
+  for (const Segment* s : notes) {
+    if (!std::binary_search(repeated.begin(), repeated.end(), s->index)) read_notes(*s);
+  }
+}
+
 void CoreModelBuilder::read_notes(const Segment& segment) {
   if (segment.filesz == 0) return;
   const auto what = fmt::format("PT_NOTE segment #{}", segment.index);
@@ -320,7 +368,8 @@ void CoreModelBuilder::read_notes(const Segment& segment) {
   std::vector<Warning> warnings;
   // Linux cores align notes to 4 bytes in ELF64 as well; 8 only if the segment says so
   // (the convention elfutils follows for NT_GNU_PROPERTY_TYPE_0 in executables).
-  const auto notes = walk_notes(bytes, segment.align == 8 ? 8 : 4, warnings);
+  const std::size_t room = kMaxRegions - std::min(kMaxRegions, model_.regions.size());
+  const auto notes = walk_notes(bytes, segment.align == 8 ? 8 : 4, warnings, room);
   take_warnings(warnings);
   // Register notes that follow an NT_PRSTATUS belong to its thread (core(5); the kernel's
   // fill_thread_core_info and gdb's linux_corefile_thread both write them in that order).
@@ -341,7 +390,7 @@ void CoreModelBuilder::read_note(const Note& note, std::optional<std::uint64_t>&
       return;
     }
     current_tid = info->tid;
-    const std::size_t index = add_metadata(note.offset, note.size, name, info->tid);
+    const std::optional<std::size_t> index = add_metadata(note.offset, note.size, name, info->tid);
     model_.threads.push_back(Thread{.tid = info->tid,
                                     .sp = info->sp,
                                     .stack_region = std::nullopt,
@@ -383,7 +432,7 @@ void CoreModelBuilder::read_load(const Segment& s) {
   // the file they map still holds (coredump_filter), so such a segment has no bytes here.
   if (s.filesz == 0) return;
   const auto size = present_size(s.offset, s.filesz, fmt::format("PT_LOAD #{}", s.index));
-  if (!size) return;
+  if (!size || !room_for_region(s.offset)) return;
   Region r;
   r.file_offset = s.offset;
   r.size = *size;
@@ -569,9 +618,7 @@ void CoreModelBuilder::classify_loads(const std::vector<Segment>& segments) {
 DumpModel CoreModelBuilder::build(const std::vector<Segment>& segments) {
   add_metadata(0, h_.ehsize, "ELF header");
   if (h_.phnum > 0) add_metadata(h_.phoff, h_.phnum * h_.phentsize, "program headers");
-  for (const Segment& s : segments) {
-    if (s.type == PT_NOTE) read_notes(s);
-  }
+  read_all_notes(segments);
   for (const Segment& s : segments) {
     if (s.type == PT_LOAD) read_load(s);
   }

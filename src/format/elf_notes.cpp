@@ -31,7 +31,7 @@ std::string printable(std::span<const std::byte> raw) {
 }  // namespace
 
 std::vector<Note> walk_notes(const ByteReader& segment, std::uint64_t align,
-                             std::vector<Warning>& warnings) {
+                             std::vector<Warning>& warnings, std::size_t max_notes) {
   std::vector<Note> notes;
   const std::uint64_t end = segment.size();
   std::uint64_t pos = 0;
@@ -39,6 +39,12 @@ std::vector<Note> walk_notes(const ByteReader& segment, std::uint64_t align,
   // size/12 notes whatever the fields say.
   while (pos < end) {
     const std::uint64_t abs = segment.base() + pos;
+    if (notes.size() >= max_notes) {
+      warnings.push_back({abs, fmt::format("notes past the model's limit of regions: the last {} bytes of the "
+                                           "PT_NOTE segment are not modelled, and are scanned as unaccounted bytes",
+                                           end - pos)});
+      break;
+    }
     if (!segment.has(pos, 12)) {
       warnings.push_back({abs, fmt::format("note header needs 12 bytes, only {} remain in the "
                                            "PT_NOTE segment",

@@ -42,9 +42,11 @@ struct Note {
 
 // Walks the notes of one PT_NOTE segment (`segment` spans exactly its bytes in the file).
 // `align` is 4 for Linux cores (8 only when p_align says so, as elfutils does). Problems
-// become warnings and stop the walk; the notes read so far are kept.
+// become warnings and stop the walk; the notes read so far are kept. At most `max_notes`
+// are read (an empty note takes 12 bytes, so a file can hold a million in 12 MB): past that
+// the walk stops with a warning, and the rest of the segment is left to the caller's gaps.
 std::vector<Note> walk_notes(const ByteReader& segment, std::uint64_t align,
-                             std::vector<Warning>& warnings);
+                             std::vector<Warning>& warnings, std::size_t max_notes);
 
 // "NT_PRSTATUS", "NT_X86_XSTATE", "NT_ARM_SVE", ... or "note OWNER/0x..." when unknown.
 std::string note_name(std::string_view owner, std::uint32_t type);

@@ -55,8 +55,14 @@ class Builder {
   Result<DumpModel> run();
 
  private:
-  void warn(std::uint64_t offset, std::string message);
-  void add_metadata(std::uint64_t offset, std::uint64_t size, std::string name,
+  // `summary`: a warning that stands for many (a limit, a count of overlaps) is kept even past
+  // the cap on warnings, so the reason a dump is incomplete is always shown.
+  void warn(std::uint64_t offset, std::string message, bool summary = false);
+  // False once the model holds kMaxRegions regions (warned once, at `offset`): a file can
+  // describe a region in 12 or 16 bytes, and every region costs every later consumer.
+  bool room_for_region(std::uint64_t offset);
+  // Returns whether the region was added.
+  bool add_metadata(std::uint64_t offset, std::uint64_t size, std::string name,
                     std::optional<std::uint64_t> tid = std::nullopt);
   // A metadata region for a location descriptor inside a stream; warns when it lies
   // outside the file. Returns the region's index.
@@ -75,6 +81,7 @@ class Builder {
   DumpModel model_;
   Streams s_;
   std::size_t dropped_warnings_ = 0;
+  bool region_limit_reached_ = false;
   // Indices of memory regions sorted by vaddr, for lookups by address.
   std::vector<std::size_t> by_vaddr_;
   // Stream types already parsed: a second stream of a type is kept as bytes, not parsed,
@@ -83,19 +90,31 @@ class Builder {
   std::vector<std::uint32_t> parsed_types_;
 };
 
-void Builder::warn(std::uint64_t offset, std::string message) {
+void Builder::warn(std::uint64_t offset, std::string message, bool summary) {
   model_.complete = false;
-  if (model_.warnings.size() < kMaxWarnings) {
+  if (summary || model_.warnings.size() < kMaxWarnings) {
     model_.warnings.push_back({offset, std::move(message)});
   } else {
     ++dropped_warnings_;
   }
 }
 
-void Builder::add_metadata(std::uint64_t offset, std::uint64_t size, std::string name,
+bool Builder::room_for_region(std::uint64_t offset) {
+  if (model_.regions.size() < kMaxRegions) return true;
+  if (!region_limit_reached_) {
+    region_limit_reached_ = true;
+    warn(offset, fmt::format("more than {} regions: the rest are not modelled, and their bytes are "
+                             "scanned as unaccounted bytes", kMaxRegions),
+         /*summary=*/true);
+  }
+  return false;
+}
+
+bool Builder::add_metadata(std::uint64_t offset, std::uint64_t size, std::string name,
                            std::optional<std::uint64_t> tid) {
-  if (size == 0) return;
+  if (size == 0 || !room_for_region(offset)) return false;
   model_.regions.push_back(metadata_region(offset, size, std::move(name), tid));
+  return true;
 }
 
 std::optional<std::size_t> Builder::add_location(const Location& loc, std::uint64_t record_offset,
@@ -106,7 +125,7 @@ std::optional<std::size_t> Builder::add_location(const Location& loc, std::uint6
                                     loc.rva, loc.size, file_.size()));
     return std::nullopt;
   }
-  add_metadata(loc.rva, loc.size, std::move(name), tid);
+  if (!add_metadata(loc.rva, loc.size, std::move(name), tid)) return std::nullopt;
   return model_.regions.size() - 1;
 }
 
@@ -175,6 +194,14 @@ Result<DumpModel> Builder::run() {
     }
   }
 
+  // Writers give each memory range bytes of its own; shared bytes mean a broken or hostile
+  // file (every descriptor of a MemoryList pointing at one block), which must not read as a
+  // sound dump. The scanner searches shared bytes once.
+  if (const RegionOverlaps o = overlapping_regions(model_, file_.size()); o.count > 0) {
+    warn(o.first_offset, fmt::format("{} regions overlap the file ranges of memory regions (the first at "
+                                     "{:#x}); their shared bytes are searched once", o.count, o.first_offset),
+         /*summary=*/true);
+  }
   if (dropped_warnings_ > 0) {
     model_.warnings.push_back({0, fmt::format("{} more warnings not shown", dropped_warnings_)});
   }
@@ -282,6 +309,7 @@ void Builder::add_memory_regions() {
                                       "space", start, size));
       return;
     }
+    if (!room_for_region(record_offset)) return;
     Region r;
     r.file_offset = offset;
     r.vaddr = start;
@@ -349,6 +377,7 @@ void Builder::add_threads() {
     if (t.stack.data.size == 0 || memory_region_at(t.stack.start)) continue;
     if (file_.has(t.stack.data.rva, t.stack.data.size) &&
         checked_add(t.stack.start, t.stack.data.size - 1, 0)) {
+      if (!room_for_region(t.record_offset + 24)) break;
       Region r;
       r.file_offset = t.stack.data.rva;
       r.size = t.stack.data.size;

@@ -477,7 +477,9 @@ Result<std::string> read_string(const ByteReader& file, std::uint32_t rva, std::
   DG_TRY(std::uint32_t length, file.u32le(rva));
   DG_TRY(auto text, file.bytes(std::uint64_t{rva} + 4, length));
   stored_size = 4 + std::uint64_t{length};
-  if (file.has(std::uint64_t{rva} + 4 + length, 2)) stored_size += 2;
+  // The terminator is counted only when it is there: writers that leave it out put the next
+  // record right after the text (seen in real dumps), which must not read as an overlap.
+  if (auto nul = file.u16le(std::uint64_t{rva} + 4 + length); nul && *nul == 0) stored_size += 2;
   return utf16le_to_utf8(text);
 }
 

@@ -78,6 +78,33 @@ void account_gaps(DumpModel& model, std::uint64_t file_size) {
   if (cursor < file_size) model.unaccounted.push_back({cursor, file_size - cursor});
 }
 
+RegionOverlaps overlapping_regions(const DumpModel& model, std::uint64_t file_size) {
+  struct Claim {
+    std::uint64_t begin, end;
+    bool memory;
+  };
+  std::vector<Claim> claims;
+  claims.reserve(model.regions.size());
+  for (const Region& r : model.regions) {
+    if (r.size == 0 || r.file_offset >= file_size) continue;
+    claims.push_back({r.file_offset, r.file_offset + std::min(r.size, file_size - r.file_offset), r.vaddr.has_value()});
+  }
+  std::sort(claims.begin(), claims.end(), [](const Claim& a, const Claim& b) { return a.begin < b.begin; });
+  // A claim shares bytes with one before it (in file order) iff it starts before the furthest
+  // end of those; with a memory region iff before the furthest end of the memory claims.
+  RegionOverlaps out;
+  std::uint64_t any_end = 0, memory_end = 0;
+  for (const Claim& c : claims) {
+    if (c.begin < memory_end || (c.memory && c.begin < any_end)) {
+      if (out.count == 0) out.first_offset = c.begin;
+      ++out.count;
+    }
+    any_end = std::max(any_end, c.end);
+    if (c.memory) memory_end = std::max(memory_end, c.end);
+  }
+  return out;
+}
+
 std::span<const std::byte> Dump::bytes() const { return file ? file->bytes() : std::span<const std::byte>{}; }
 
 std::span<const std::byte> Dump::bytes_of(const Region& region) const {

@@ -42,24 +42,56 @@ class CollectingSink final : public FindingSink {
   std::vector<KnownSecret> secrets;
 };
 
-// Regions can overlap (a minidump may list a range twice): each byte is searched once per
-// region that claims it, and duplicate findings are merged afterwards.
+// Every byte of the file that a region or an unaccounted range holds, searched once. Regions
+// may claim the same file bytes (a hostile minidump can point every descriptor at one block,
+// a core can repeat PT_LOADs): searched once per claim, a small file would cost the square of
+// its size. So each region's area is cut to the part no earlier area covers, in file order
+// with the longer area first at equal offsets: a repeated or nested range adds nothing, and a
+// range that overlaps the end of another adds only its tail. The bytes kept keep the region
+// (and the address) of the area that covers them; a structure that straddles the point where
+// one region's range ends inside another's is seen only in parts, which is why readers warn
+// about overlaps (the dump is then incomplete). Areas stay in model order: for a dump without
+// overlaps nothing changes.
 std::vector<ScanArea> areas_of(const Dump& dump) {
-  std::vector<ScanArea> areas;
+  std::vector<ScanArea> claims;
   const auto all = dump.bytes();
   for (std::size_t i = 0; i < dump.model.regions.size(); ++i) {
     const Region& r = dump.model.regions[i];
     if (r.size == 0 || r.file_offset >= all.size()) continue;
-    areas.push_back({r.file_offset, dump.bytes_of(r), i});
+    claims.push_back({r.file_offset, dump.bytes_of(r), i});
   }
   for (const ByteRange& u : dump.model.unaccounted) {
     if (u.size == 0 || u.file_offset >= all.size()) continue;
-    areas.push_back({u.file_offset, all.subspan(u.file_offset, std::min<std::uint64_t>(u.size, all.size() - u.file_offset)),
-                     std::nullopt});
+    claims.push_back({u.file_offset, all.subspan(u.file_offset, std::min<std::uint64_t>(u.size, all.size() - u.file_offset)),
+                      std::nullopt});
+  }
+  std::vector<std::size_t> by_offset(claims.size());
+  for (std::size_t i = 0; i < by_offset.size(); ++i) by_offset[i] = i;
+  std::stable_sort(by_offset.begin(), by_offset.end(), [&](std::size_t a, std::size_t b) {
+    if (claims[a].file_offset != claims[b].file_offset) return claims[a].file_offset < claims[b].file_offset;
+    return claims[a].bytes.size() > claims[b].bytes.size();
+  });
+  std::vector<bool> kept(claims.size(), false);
+  std::uint64_t covered = 0;  // every byte below this is in a kept area
+  for (std::size_t i : by_offset) {
+    ScanArea& a = claims[i];
+    const std::uint64_t end = a.file_offset + a.bytes.size();
+    if (end <= covered) continue;
+    if (a.file_offset < covered) {
+      a.bytes = a.bytes.subspan(static_cast<std::size_t>(covered - a.file_offset));
+      a.file_offset = covered;
+    }
+    covered = end;
+    kept[i] = true;
+  }
+  std::vector<ScanArea> areas;
+  for (std::size_t i = 0; i < claims.size(); ++i) {
+    if (kept[i]) areas.push_back(claims[i]);
   }
   return areas;
 }
 
+// The bytes the areas cover (areas_of leaves no two overlapping; the count does not rely on it).
 std::uint64_t distinct_bytes(std::vector<ScanArea> areas) {
   std::sort(areas.begin(), areas.end(), [](const ScanArea& a, const ScanArea& b) { return a.file_offset < b.file_offset; });
   std::uint64_t total = 0, cursor = 0;
