@@ -9,6 +9,11 @@
 //  - a key must look random: at least 16 distinct byte values among its 32 bytes (random
 //    keys have about 30; P(fewer than 16) < 2^-60), which drops zero, repeated and
 //    constant-table "keys".
+// A state in a loaded library's static data (its writable data segment, or the anonymous
+// .bss right after it) is that library's own random-number generator, not a key in use:
+// SQLite's sqlite3_randomness keeps `static struct { u32 s[16]; u8 out[64]; u8 n; }` there, and
+// every process that links SQLite has one. Those are reported apart, kind "chacha20-prng-state"
+// at severity low. A generator kept on the heap or per thread cannot be told from a cipher.
 // Blind spots (README): states that keep the key without the constant (OpenSSL's
 // EVP_CHACHA_KEY keeps key words and counter only, and passes the constant from code), the
 // 16-byte-key variant ("expand 16-byte k"), and states cut by the end of a region.
@@ -20,6 +25,8 @@
 #include <array>
 #include <bitset>
 #include <cstring>
+#include <fmt/format.h>
+#include <string>
 #include <string_view>
 
 #include "crypto/digest.hpp"
@@ -37,6 +44,24 @@ bool live_memory(const ScanContext& context, const ScanArea& area) {
   const Region& r = context.dump.model.regions[*area.region];
   const bool file_backed = r.kind == RegionKind::module || r.kind == RegionKind::file_mapping;
   return !(file_backed && r.perms && !r.perms->write);
+}
+
+// The module whose static data holds the byte at `vaddr` of `area`'s region: the region itself
+// when it is a writable part of a loaded image, or the image whose last mapping ends where this
+// anonymous region begins (the .bss the loader maps after the file-backed data). Empty if none.
+std::string static_data_owner(const ScanContext& context, const ScanArea& area) {
+  if (!area.region) return {};
+  const DumpModel& model = context.dump.model;
+  const Region& r = model.regions[*area.region];
+  const bool writable = !r.perms || r.perms->write;
+  if (r.kind == RegionKind::module && writable) return r.owner.path;
+  if ((r.kind != RegionKind::heap && r.kind != RegionKind::anon) || !r.vaddr) return {};
+  for (const Region& m : model.regions) {
+    if (m.kind != RegionKind::module || !m.vaddr || !(m.perms && m.perms->write)) continue;
+    const std::uint64_t end = *m.vaddr + m.memory_size.value_or(m.size);
+    if (end == *r.vaddr) return m.owner.path;
+  }
+  return {};
 }
 
 bool looks_random(const std::array<std::uint8_t, kKeyBytes>& key) {
@@ -102,6 +127,13 @@ class ChaChaStateDetector final : public AnchoredDetector {
     f.proof = proof;
     f.key = keyed_fingerprint(context.fingerprint_key, key);
     f.severity = Severity::high;
+    if (std::string module = static_data_owner(context, area); !module.empty() && std::string_view(kind) == "chacha20-state") {
+      f.kind = "chacha20-prng-state";
+      f.severity = Severity::low;
+      f.proof = fmt::format("ChaCha20 state (RFC 8439 2.3) in the static data of {}: a library's own random-number "
+                            "generator (as SQLite's sqlite3_randomness keeps one), not a key in use",
+                            module);
+    }
     sink.secret(secret_of(f, KnownSecret::Shape::bytes, key, key.size(), std::string(kind) + "-key"));
     sink.finding(std::move(f));
   }

@@ -29,8 +29,14 @@ std::uint64_t load(const std::uint8_t* p, unsigned width) {
   return v;
 }
 
-// Multiplicative hashing (Knuth): the high bits of w·φ·2^64 index the filter.
+// Multiplicative hashing (Knuth): the high bits of w·φ·2^64 index the filter. (A gather of
+// four filter words at a time with AVX2 measured slower than this loop.)
 inline std::uint64_t hash_of(std::uint64_t w) { return w * 0x9E3779B97F4A7C15ull; }
+
+inline bool in_filter(const std::uint64_t* filter, unsigned shift, std::uint64_t w) {
+  const std::uint64_t h = hash_of(w) >> shift;
+  return (filter[h / 64] >> (h % 64)) & 1;
+}
 
 unsigned distinct_in(const std::uint8_t* p, unsigned width) {
   unsigned n = 0;
@@ -121,7 +127,8 @@ const ExactPatterns::Index& ExactPatterns::index() const {
       t->shift = 64 - static_cast<unsigned>(std::countr_zero(bits));
       t->filter.assign(bits / 64, 0);
       for (const Entry& e : t->entries) {
-        const std::uint64_t h = hash_of(e.window) >> t->shift;
+        t->zero_window = t->zero_window || e.window == 0;
+        const std::uint64_t h = hash_of(e.window) >> t->shift;  // as in_filter() computes it
         t->filter[h / 64] |= std::uint64_t{1} << (h % 64);
       }
     }
@@ -144,10 +151,8 @@ void ExactPatterns::scan_table(const Table& table, const std::uint8_t* p, std::s
   const unsigned width = table.width;
   const std::uint64_t* filter = table.filter.data();
   const unsigned shift = table.shift;
-  for (std::size_t i = (from + width - 1) / width * width; i < to && i + width <= n; i += width) {
+  const auto verify = [&](std::size_t i) {
     const std::uint64_t w = load(p + i, width);
-    const std::uint64_t h = hash_of(w) >> shift;
-    if (!(filter[h / 64] & (std::uint64_t{1} << (h % 64)))) continue;
     auto it = std::lower_bound(table.entries.begin(), table.entries.end(), w,
                                [](const Entry& e, std::uint64_t v) { return e.window < v; });
     for (; it != table.entries.end() && it->window == w; ++it) {
@@ -157,6 +162,12 @@ void ExactPatterns::scan_table(const Table& table, const std::uint8_t* p, std::s
       if (start + pattern.bytes.size() > n || !matches_at(pattern, p + start)) continue;
       hits.emplace_back(start, it->pattern);
     }
+  };
+  // Dumps are largely zero pages: a zero window is passed over unless some pattern needs it.
+  const bool zeros = table.zero_window;
+  for (std::size_t i = (from + width - 1) / width * width; i < to && i + width <= n; i += width) {
+    const std::uint64_t w = load(p + i, width);
+    if ((w != 0 || zeros) && in_filter(filter, shift, w)) verify(i);
   }
 }
 

@@ -71,6 +71,7 @@ class ExactPatterns {
     std::vector<Entry> entries;          // sorted by window
     std::vector<std::uint64_t> filter;   // one bit per hash of a window
     unsigned shift = 64;                 // hash >> shift indexes the filter
+    bool zero_window = false;            // some pattern's window is all zero bytes
   };
   struct Index {
     Table wide, narrow;

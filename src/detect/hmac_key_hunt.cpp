@@ -1,10 +1,14 @@
 // Candidates (DECISIONS.md, HMAC candidates): printable runs of 8 to 128 characters, in ASCII
 // and in UTF-16LE (most HS256 secrets are configuration strings), and binary windows of 16,
 // 20, 24, 32, 48 and 64 bytes at glibc malloc chunks sized for them that pass the entropy
-// prefilter (half the bytes distinct, no pointer-shaped word). An HMAC costs about 3.4 µs,
-// so the hunt runs only when there is a token, and costs (candidates × tokens) HMACs.
+// prefilter (half the bytes distinct, no pointer-shaped word), then at islands of 32 and 64 bytes
+// in any writable memory (limb_candidates.hpp: a window bounded by structured words, as a key
+// sits in an object of an allocator with no size header, such as CPython's bytes objects),
+// which pass the stricter looks_random. An HMAC costs about 3.4 µs, so the hunt runs only when
+// there is a token, and costs (candidates × tokens) HMACs; islands are capped per chunk.
 // Blind spots (README): secrets embedded in a longer printable run (only whole runs are
-// tried), binary keys outside malloc chunks of their size, and keys of tokens not in the dump.
+// tried), binary keys inside long runs of random bytes or not 8-byte aligned outside malloc
+// chunks, and keys of tokens not in the dump.
 #include "detect/hmac_key_hunt.hpp"
 
 #include <openssl/crypto.h>
@@ -39,6 +43,11 @@ class HmacKeyHunt final : public HuntDetector {
 
   void finish(const ScanContext& context, FindingSink& sink) override {
     clock_.report(name(), context, sink);
+    if (islands_capped_) {
+      sink.limit(name(), fmt::format("more than {} binary island candidates of one size in the 4 MiB at file offset "
+                                     "{:#x} (and maybe elsewhere); the rest were not tried",
+                                     kIslandsPerChunk, *islands_capped_));
+    }
     // Each key that verified a token, for the closure: every copy in any form is a finding.
     for (const Secret& secret : secrets_) {
       const bool text = std::all_of(secret.bytes.begin(), secret.bytes.end(), printable);
@@ -64,6 +73,12 @@ class HmacKeyHunt final : public HuntDetector {
   static constexpr std::size_t kAscii = 0;
   static constexpr std::size_t kUtf16 = 1;
   static constexpr std::size_t kBinary = 2;  // + the size's index
+  static constexpr std::size_t kIslands = kBinary + kBinarySizes.size();  // + the index in kIslandSizes
+  // Islands are tried at the sizes keys are made in (RFC 7518 3.2: a key as long as the hash,
+  // 32 bytes for HS256, 64 for HS512), at most this many of one size per 4 MiB chunk (a CPython
+  // heap has a few thousand: dict hashes look random too); past it the hunt reports a limit.
+  static constexpr std::array<std::size_t, 2> kIslandSizes{32, 64};
+  static constexpr std::size_t kIslandsPerChunk = 8192;
 
   // A candidate that verifies a token: where, and which token. `bytes` are in the mapping
   // (UTF-16LE runs: the wide bytes, `length` characters).
@@ -78,6 +93,7 @@ class HmacKeyHunt final : public HuntDetector {
     std::vector<Hit> hits;
     std::optional<Hit> stop;  // where this chunk's clock ran out (bytes unused)
     std::uint64_t stop_offset = 0;
+    std::optional<std::uint64_t> islands_capped;  // file offset of a chunk that had more islands
   };
   // What one thread needs: its HMAC context and its cache of candidates tried.
   struct Tester {
@@ -123,7 +139,8 @@ class HmacKeyHunt final : public HuntDetector {
     // Runs are found from their first character, so a window reaching one byte (ASCII) or two
     // (UTF-16LE) before the chunk tells a run's start from its middle; kMaxRun + 1 characters
     // after it tell a run too long to try from one that ends in reach.
-    const ScanArea window = chunk_window(area, chunk, {64, 2 * kMaxRun + 64});
+    // Islands look kIslandReach bytes past either side of their window.
+    const ScanArea window = chunk_window(area, chunk, {kIslandReach + 64, std::max(2 * kMaxRun, island_reach(64)) + 64});
     const auto* p = reinterpret_cast<const std::uint8_t*>(window.bytes.data());
     const std::size_t n = window.bytes.size();
     const std::size_t from = static_cast<std::size_t>(chunk_at - window.file_offset);
@@ -193,6 +210,23 @@ class HmacKeyHunt final : public HuntDetector {
         }
       });
     }
+    // Binary keys in objects of other allocators: islands of each size.
+    for (std::size_t k = 0; k < kIslandSizes.size() && !out.stop; ++k) {
+      const std::size_t size = kIslandSizes[k];
+      if (!open(kIslands + k)) continue;
+      LimbSearch search{{p, n}, base, word, size};
+      search.from = from;
+      search.to = to;
+      std::size_t index = 0;
+      for_each_island(search, [&](std::size_t o) {
+        if (!looks_random(p + o, size) || has_pointer_word(p + o, size)) return;
+        if (index >= kIslandsPerChunk) {
+          out.islands_capped = chunk_at;
+          return;
+        }
+        test(kIslands + k, index++, {p + o, size}, p + o);
+      });
+    }
   }
 
   // The outcomes in the order of one pass: the first candidate that verifies a token gives its
@@ -208,6 +242,7 @@ class HmacKeyHunt final : public HuntDetector {
     std::vector<Event> events;
     constexpr std::size_t kStop = SIZE_MAX;
     for (std::size_t c = 0; c < chunks.size(); ++c) {
+      if (outcomes[c].islands_capped && !islands_capped_) islands_capped_ = outcomes[c].islands_capped;
       for (const Hit& h : outcomes[c].hits) {
         events.push_back({pass_position(chunks[c].area, h.stream, c), h.index, h.token, &h, 0});
       }
@@ -258,6 +293,7 @@ class HmacKeyHunt final : public HuntDetector {
   }
 
   HuntClock clock_;
+  std::optional<std::uint64_t> islands_capped_;  // the first chunk with more islands than tested
   std::set<std::size_t> found_;  // tokens whose key is known
   std::vector<Secret> secrets_;
 };

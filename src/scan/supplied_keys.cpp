@@ -158,8 +158,8 @@ std::vector<SuppliedTokenStatus> supplied_token_status(const std::vector<std::st
       st.statement = fmt::format(
           "absent: searched {} bytes{} for its key as every whole printable run of 8 to 128 characters in ASCII "
           "and UTF-16LE, and as binary windows of 16, 20, 24, 32, 48 and 64 bytes at malloc chunks of that size "
-          "(prefilters on: half the bytes distinct, no pointer-shaped word); code and read-only file mappings "
-          "were not searched",
+          "(prefilters on: half the bytes distinct, no pointer-shaped word), and of 32 and 64 bytes at 8-byte-aligned "
+          "islands bounded by structured words (random-looking bytes only); code and read-only file mappings were not searched",
           report.bytes_searched, dump.model.complete ? "" : " (the dump was only partly parsed)");
     }
     out.push_back(std::move(st));

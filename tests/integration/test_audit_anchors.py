@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import dgtest  # noqa: E402
 import gatetest  # noqa: E402
 
-CLEAN_DUMP = os.path.join(dgtest.SHARED, "corpus", "minidumps", "fullmem-normal.dmp")
+CLEAN_DUMP = os.path.join(dgtest.MINIDUMPS, "fullmem-normal.dmp")
 GENESIS = "0" * 64
 
 

@@ -13,6 +13,8 @@ every copy in the core, and requires each to lie inside a finding of the scan; a
 none may remain, the rescan is clean, gdb still opens the core, and whatever the scan found in
 the input (each finding's bytes, and every AES key aeskeyfind sees) is gone from the output."""
 import base64
+import hashlib
+import hmac
 import json
 import os
 import subprocess
@@ -151,6 +153,7 @@ class RuntimeCore:
             outputs["redact report"] = read(self.redact_report)
         secrets = {name: value.to_bytes((value.bit_length() + 7) // 8, "big") for name, value in self.parts.items()}
         secrets.update(self.texts)
+        secrets.update(getattr(self, "extra_secrets", {}))
         dgtest.assert_no_secret(outputs, secrets)
 
 
@@ -187,10 +190,14 @@ class CPythonRuntime(RuntimeCore, dgtest.DumpTestCase):
         signing_input = b64url(b'{"alg":"RS256","typ":"JWT"}') + "." + b64url(
             json.dumps({"sub": "svc", "nonce": os.urandom(8).hex()}).encode())
         signature = b64url(signer.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256()))
+        cls.hmac_key = os.urandom(32)
+        hs_input = b64url(b'{"alg":"HS256","typ":"JWT"}') + "." + b64url(b'{"sub":"worker"}')
+        hs_token = hs_input + "." + b64url(hmac.new(cls.hmac_key, hs_input.encode(), hashlib.sha256).digest())
         spec = os.path.join(d, "spec.json")
         with open(os.open(spec, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
             json.dump({"pem": pem, "numbers": numbers_hex(key), "connection": connection,
-                       "jwt": f"{signing_input}.{signature}"}, f)
+                       "jwt": f"{signing_input}.{signature}", "hmac_key_hex": cls.hmac_key.hex(),
+                       "hs_token": hs_token}, f)
         program = "/usr/bin/python3"
         holder = dgtest.LiveProcess([program, os.path.join(PROGRAMS_SRC, "runtime_holder.py"), spec])
         try:
@@ -200,7 +207,18 @@ class CPythonRuntime(RuntimeCore, dgtest.DumpTestCase):
         os.unlink(spec)
         texts = {"account key": account_key.encode(), "jwt": f"{signing_input}.{signature}".encode(),
                  "jwt signature": signature.encode()}
+        cls.extra_secrets = {"hmac key": cls.hmac_key}
         return program, core, rsa_parts(key), texts, ["cpython-30"]
+
+    def test_binary_hmac_key_in_a_bytes_object_is_proven_and_redacted(self):
+        # The key is a CPython bytes object: no malloc chunk of its own, found as an island.
+        places = dgtest.occurrences(self.data, self.hmac_key)
+        self.assertTrue(places, "the HMAC key is not in the core")
+        keys = [f for f in self.report["findings"] if f["kind"] == "hmac-key"]
+        self.assertTrue(keys and all(f["verified"] for f in keys), "the HMAC key was not proven")
+        for at in places:
+            self.assertTrue(dgtest.covered(keys, at, 32), f"the HMAC key at {at:#x} is not covered")
+        self.assertNotIn(self.hmac_key, self.out_data)
 
     def test_split_secrets_stand_alone_in_the_core(self):
         # The account key and the signature must also stand outside their connection string and

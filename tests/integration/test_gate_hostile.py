@@ -15,7 +15,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import dgtest  # noqa: E402
 import gatetest  # noqa: E402
 
-CORPUS = os.path.join(dgtest.SHARED, "corpus", "minidumps")
+CORPUS = dgtest.MINIDUMPS
 CLEAN_DUMP = os.path.join(CORPUS, "fullmem-normal.dmp")
 NOBODY = 65534
 

@@ -17,7 +17,7 @@ import dgtest  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 
-CLEAN_DUMP = os.path.join(dgtest.SHARED, "corpus", "minidumps", "fullmem-normal.dmp")
+CLEAN_DUMP = os.path.join(dgtest.MINIDUMPS, "fullmem-normal.dmp")
 
 
 def digest(path):

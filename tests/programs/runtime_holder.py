@@ -1,7 +1,9 @@
 """Holds secrets the way a Python service does, for the closure tests: an RSA key's numbers as
 Python ints (CPython's 30-bit digits), the key's PEM text, an Azure storage connection string
 and its account key split out of it, a JWT and its segments split apart. The values come from
-a JSON file the test wrote; prints "ready" and waits until stdin closes."""
+a JSON file the test wrote; also a 32-byte HMAC key as a bytes object (CPython's small-object
+allocator, no malloc chunk of its own) beside an HS256 JWT it signed. Prints "ready" and waits
+until stdin closes."""
 import json
 import sys
 
@@ -18,6 +20,8 @@ connection = spec["connection"]
 account_key = connection.split("AccountKey=")[1].split(";")[0]  # a str of its own
 token = spec["jwt"]
 segments = token.split(".")
+hmac_key = bytes.fromhex(spec.pop("hmac_key_hex"))
+hs_token = spec["hs_token"]
 print("ready", flush=True)
 sys.stdin.read()
-print(len(pem), len(numbers), len(halves), len(account_key), len(segments))
+print(len(pem), len(numbers), len(halves), len(account_key), len(segments), len(hmac_key), len(hs_token))

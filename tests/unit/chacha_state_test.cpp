@@ -121,3 +121,39 @@ TEST(ChaChaState, SkipsReadOnlyLibraryData) {
   ASSERT_TRUE(found[0].vaddr.has_value());
   EXPECT_EQ(*found[0].vaddr, 0x7f0000001000u + 64);
 }
+
+// A state in a library's static data (its writable segment, or the anonymous .bss the loader
+// maps right after it) is the library's random-number generator: reported apart, at low. The
+// same state in heap memory that no image borders is a key in use, at high.
+TEST(ChaChaState, StateInALibrarysStaticDataIsAGeneratorAtLow) {
+  auto buffer = test::seeded_bytes(4096, 3);
+  const auto state = chacha_state(test_key());
+  std::copy(state.begin(), state.end(), buffer.begin() + 128);
+  DumpModel model;
+  Region data;  // libsqlite3's writable data segment, then its .bss
+  data.vaddr = 0x7f0000000000;
+  data.size = 0x2000;
+  data.file_offset = 0x10000;
+  data.perms = Perms{true, true, false};
+  data.kind = RegionKind::module;
+  data.owner.path = "/usr/lib/x86_64-linux-gnu/libsqlite3.so.0.8.6";
+  Region bss;
+  bss.vaddr = 0x7f0000002000;
+  bss.size = buffer.size();
+  bss.perms = Perms{true, true, false};
+  bss.kind = RegionKind::heap;
+  model.regions = {data, bss};
+  const auto in_bss = scan_bytes(buffer, model, 1);
+  ASSERT_EQ(in_bss.size(), 1u);
+  EXPECT_EQ(in_bss[0].kind, "chacha20-prng-state");
+  EXPECT_EQ(in_bss[0].severity, Severity::low);
+  EXPECT_NE(in_bss[0].proof.find("libsqlite3"), std::string::npos);
+  const auto in_data = scan_bytes(buffer, model, 0);
+  ASSERT_EQ(in_data.size(), 1u);
+  EXPECT_EQ(in_data[0].kind, "chacha20-prng-state");
+  model.regions[1].vaddr = 0x7f0000100000;  // not where an image ends: an ordinary heap
+  const auto on_heap = scan_bytes(buffer, model, 1);
+  ASSERT_EQ(on_heap.size(), 1u);
+  EXPECT_EQ(on_heap[0].kind, "chacha20-state");
+  EXPECT_EQ(on_heap[0].severity, Severity::high);
+}

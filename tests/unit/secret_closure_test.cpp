@@ -192,5 +192,20 @@ TEST(SecretClosure, TextSecretsInBothEncodingsAndTooShortOrPlainValuesAreNotChas
   for (const Finding& f : findings) EXPECT_EQ(f.key, "k3");
 }
 
+TEST(SecretClosure, PastItsBudgetTheClosureSaysWhatItLeftOut) {
+  // Distinct values past kMaxClosureSecrets are not chased, and the limit says how many: a
+  // limit keeps the verdict from being "clean".
+  Planter p(64);
+  std::vector<KnownSecret> secrets;
+  for (std::size_t i = 0; i < kMaxClosureSecrets + 3; ++i) {
+    secrets.push_back(secret(KnownSecret::Shape::bytes, random_bytes(16, static_cast<std::uint32_t>(1000 + i)), 16,
+                             "many"));
+  }
+  Sink sink;
+  close(p.data, std::move(secrets), sink);
+  ASSERT_EQ(sink.limits.size(), 1u);
+  EXPECT_NE(sink.limits[0].find("the 3 after the first 4096"), std::string::npos) << sink.limits[0];
+}
+
 }  // namespace
 }  // namespace dumpguard
