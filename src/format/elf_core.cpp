@@ -272,7 +272,7 @@ class CoreModelBuilder {
   const Header& h_;
   DumpModel model_;
   std::size_t suppressed_ = 0;
-  bool region_limit_reached_ = false;
+  RegionCap region_cap_;
   std::vector<FileMapping> files_;
   std::optional<std::uint64_t> vdso_;
   std::span<const std::byte> auxv_;  // NT_AUXV's descriptor: finds the environment block
@@ -294,13 +294,9 @@ void CoreModelBuilder::take_warnings(std::vector<Warning>& warnings) {
 }
 
 bool CoreModelBuilder::room_for_region(std::uint64_t offset) {
-  if (model_.regions.size() < kMaxRegions) return true;
-  if (!region_limit_reached_) {
-    region_limit_reached_ = true;
-    warn(offset, fmt::format("more than {} regions: the rest are not modelled, and their bytes are "
-                             "scanned as unaccounted bytes", kMaxRegions),
-         /*summary=*/true);
-  }
+  std::string warning;
+  if (region_cap_.room(model_.regions.size(), warning)) return true;
+  if (!warning.empty()) warn(offset, std::move(warning), /*summary=*/true);
   return false;
 }
 

@@ -81,7 +81,7 @@ class Builder {
   DumpModel model_;
   Streams s_;
   std::size_t dropped_warnings_ = 0;
-  bool region_limit_reached_ = false;
+  RegionCap region_cap_;
   // Indices of memory regions sorted by vaddr, for lookups by address.
   std::vector<std::size_t> by_vaddr_;
   // Stream types already parsed: a second stream of a type is kept as bytes, not parsed,
@@ -100,13 +100,9 @@ void Builder::warn(std::uint64_t offset, std::string message, bool summary) {
 }
 
 bool Builder::room_for_region(std::uint64_t offset) {
-  if (model_.regions.size() < kMaxRegions) return true;
-  if (!region_limit_reached_) {
-    region_limit_reached_ = true;
-    warn(offset, fmt::format("more than {} regions: the rest are not modelled, and their bytes are "
-                             "scanned as unaccounted bytes", kMaxRegions),
-         /*summary=*/true);
-  }
+  std::string warning;
+  if (region_cap_.room(model_.regions.size(), warning)) return true;
+  if (!warning.empty()) warn(offset, std::move(warning), /*summary=*/true);
   return false;
 }
 
