@@ -99,6 +99,25 @@ class RedactedCore:
         dgtest.assert_no_secret({"stdout": self.stdout, "stderr": self.stderr, "report": read(self.report_path)},
                                 self.secrets)
 
+    def test_what_the_scan_found_is_gone_from_the_output(self):
+        # Self-consistency: the bytes of every span the redaction covered (each finding of the
+        # input's scan), and every AES key aeskeyfind -t 0 sees in the input (the raw key a
+        # schedule expands from, wherever the application also keeps it), occur nowhere in the
+        # output.
+        with open(self.report_path) as f:
+            spans = json.load(f)["spans"]
+        left = set()
+        for s in spans:
+            piece = self.input_bytes[s["file_offset"]:s["file_offset"] + s["length"]]
+            if len(piece) >= 8 and len(set(piece)) >= 4 and piece in self.out_bytes:
+                left.add(f"{s['kind']} at {s['file_offset']:#x}")
+        out = subprocess.run(["aeskeyfind", "-q", "-t", "0", self.core], capture_output=True, text=True,
+                             timeout=600).stdout
+        for key in out.split():
+            if bytes.fromhex(key) in self.out_bytes:
+                left.add(f"an AES-{4 * len(key)} key aeskeyfind found in the input")
+        self.assertEqual(sorted(left), [])
+
 
 class RedactSServer(RedactedCore, dgtest.DumpTestCase):
     # The TLS session's AES schedules, and DER copies of the key OpenSSL made while loading it.
