@@ -126,21 +126,6 @@ void account_gaps(DumpModel& model, std::uint64_t file_size);
 // it did not model are unaccounted, so they are still scanned as raw bytes.
 inline constexpr std::size_t kMaxRegions = std::size_t{1} << 17;
 
-// A reader's side of that cap: room() is true while `regions` < kMaxRegions; the first time it
-// is not, `warning` gets the one message the reader adds.
-struct RegionCap {
-  bool reached = false;
-  bool room(std::size_t regions, std::string& warning) {
-    if (regions < kMaxRegions) return true;
-    if (!reached) {
-      reached = true;
-      warning = "more than " + std::to_string(kMaxRegions) +
-                " regions: the rest are not modelled, and their bytes are scanned as unaccounted bytes";
-    }
-    return false;
-  }
-};
-
 // Overlaps in the file that involve a memory region (one with a vaddr): a memory range whose
 // bytes another region also claims. No real writer makes them; a hostile minidump can point
 // every descriptor at one block. Metadata regions alone may share bytes in real dumps

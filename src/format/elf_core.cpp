@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "format/region_cap.hpp"
 #include "format/elf_notes.hpp"
 #include "format/environment.hpp"
 #include "io/byte_reader.hpp"

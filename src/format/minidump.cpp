@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "format/region_cap.hpp"
 #include "format/environment.hpp"
 #include "format/minidump_streams.hpp"
 #include "io/byte_reader.hpp"
