@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa  # noqa: E402
 
 PROGRAMS_SRC = os.path.join(os.path.dirname(os.path.dirname(__file__)), "programs")
+SANITIZED = os.environ.get("DG_SANITIZE", "OFF").upper() not in ("", "OFF", "0", "FALSE", "NO")
 # One glibc malloc arena: each further thread's arena reserves 64 MB that gcore writes out.
 SMALL_MALLOC = dict(os.environ, MALLOC_ARENA_MAX="1")
 
@@ -254,6 +255,7 @@ class NodeRuntime(RuntimeCore, dgtest.DumpTestCase):
         return program, core, rsa_parts(key), {}, ["smi32-28" if compressed else "smi64-28"]
 
 
+@unittest.skipIf(SANITIZED, "a 340 MB core scanned three times under ASan costs minutes; the Release build runs it")
 class JvmRuntime(RuntimeCore, dgtest.DumpTestCase):
     @classmethod
     def make_core(cls, d):
