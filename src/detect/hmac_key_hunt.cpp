@@ -197,14 +197,18 @@ class HmacKeyHunt final : public HuntDetector {
     // Binary keys in malloc chunks of their size.
     const unsigned word = pointer_width(context.dump.model);
     const std::uint64_t base = vaddr_of(context.dump, window, 0).value_or(window.file_offset);
-    for (std::size_t k = 0; k < kBinarySizes.size() && !out.stop; ++k) {
-      const std::size_t size = kBinarySizes[k];
-      if (!open(kBinary + k)) continue;
+    // The walk over this chunk's positions for windows of `size` bytes.
+    const auto walk_for = [&](std::size_t size) {
       LimbSearch search{{p, n}, base, word, size};
       search.from = from;
       search.to = to;
+      return search;
+    };
+    for (std::size_t k = 0; k < kBinarySizes.size() && !out.stop; ++k) {
+      const std::size_t size = kBinarySizes[k];
+      if (!open(kBinary + k)) continue;
       std::size_t index = 0;
-      for_each_chunk(search, 16, [&](std::size_t o) {
+      for_each_chunk(walk_for(size), 16, [&](std::size_t o) {
         if (distinct_bytes(p + o, size) >= size / 2 && !has_pointer_word(p + o, size)) {
           test(kBinary + k, index++, {p + o, size}, p + o);
         }
@@ -214,11 +218,8 @@ class HmacKeyHunt final : public HuntDetector {
     for (std::size_t k = 0; k < kIslandSizes.size() && !out.stop; ++k) {
       const std::size_t size = kIslandSizes[k];
       if (!open(kIslands + k)) continue;
-      LimbSearch search{{p, n}, base, word, size};
-      search.from = from;
-      search.to = to;
       std::size_t index = 0;
-      for_each_island(search, [&](std::size_t o) {
+      for_each_island(walk_for(size), [&](std::size_t o) {
         if (!looks_random(p + o, size) || has_pointer_word(p + o, size)) return;
         if (index >= kIslandsPerChunk) {
           out.islands_capped = chunk_at;

@@ -36,6 +36,7 @@ struct Form {
   Extent extent = Extent::exact;
   const NumberLayout* layout = nullptr;  // numbers
   std::size_t width_digits = 0;          // numbers: the digits of the owner's width
+  LaidOut zero_digit = {};               // numbers: one zero digit in the layout (its slot and mask)
   bool url = false;                      // base64 forms: which alphabet
   bool grow_left = false, grow_right = false;  // base64: edge characters share bits with the value
   bool wide = false;                     // text forms in UTF-16LE
@@ -140,6 +141,8 @@ class FormBuilder {
              layout.most_significant_first ? Extent::digits_before : Extent::digits_after};
       f.layout = &layout;
       f.width_digits = digits_for(layout, width_bits);
+      const std::uint8_t zero = 0;
+      f.zero_digit = lay_out(layout, std::span<const std::uint8_t>(&zero, 1), 1);
       add(std::move(f), laid.bytes, laid.mask);
       OPENSSL_cleanse(laid.bytes.data(), laid.bytes.size());
     }
@@ -174,8 +177,7 @@ std::pair<std::size_t, std::size_t> extent_of(const Form& form, std::span<const 
       const NumberLayout& l = *form.layout;
       const std::size_t slot = l.slot_bytes;
       const std::size_t have = length / slot;
-      std::array<std::uint8_t, 16> zero{};
-      const LaidOut z = lay_out(l, std::span<const std::uint8_t>(zero.data(), 1), 1);  // a zero digit
+      const LaidOut& z = form.zero_digit;
       const auto zero_at = [&](std::size_t at) {
         for (std::size_t i = 0; i < slot; ++i) {
           if ((p[at + i] & z.mask[i]) != z.bytes[i]) return false;
