@@ -145,6 +145,15 @@ struct RulesCheckOptions {
 };
 int run_rules_check(const RulesCheckOptions& options);
 
+// `dumpguard rules list`: one line per rule (id, provider, severity, verifiable), or JSON;
+// exit 0, or 2 when a rule file cannot be read or parsed. Takes the same rule selection.
+struct RulesListOptions {
+  std::vector<std::string> rules;
+  bool rules_only = false;
+  bool json = false;
+};
+int run_rules_list(const RulesListOptions& options);
+
 struct AuditVerifyOptions {
   std::vector<std::string> logs;  // the log's files, oldest first (rotated files, then the live one)
   std::vector<std::string> keys;  // key files: HMAC secrets, or Ed25519 public (or private) keys

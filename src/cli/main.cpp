@@ -260,7 +260,8 @@ int main(int argc, char** argv) {
   fingerprint_cmd->footer("Exit codes: 0 the fingerprint file was written; 2 error (nothing written).");
 
   cli::RulesCheckOptions rules_check;
-  CLI::App* rules_cmd = app.add_subcommand("rules", "Text rules: check them");
+  cli::RulesListOptions rules_list;
+  CLI::App* rules_cmd = app.add_subcommand("rules", "Text rules: list or check them");
   rules_cmd->require_subcommand(1);
   rules_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
   CLI::App* rules_check_cmd = rules_cmd->add_subcommand(
@@ -272,6 +273,17 @@ int main(int argc, char** argv) {
   rules_check_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
   rules_check_cmd->footer("Exit codes: 0 every rule passes (warnings allowed); 1 a rule fails; 2 error (a rule file "
                           "cannot be read or parsed).");
+
+  CLI::App* rules_list_cmd = rules_cmd->add_subcommand(
+      "list", "Print every text rule: its id, provider, severity and whether a match can be verified offline");
+  rules_list_cmd->add_option("--rules", rules_list.rules, "A TOML rule file to list with the built-in set; repeatable")
+      ->check(CLI::ExistingFile)
+      ->allow_extra_args(false);
+  rules_list_cmd->add_flag("--rules-only", rules_list.rules_only, "List only the --rules files, not the built-in set");
+  rules_list_cmd->add_flag("--json", rules_list.json, "JSON: one object per rule (id, provider, severity, verifiable, "
+                                                      "validator, description, source)");
+  rules_list_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
+  rules_list_cmd->footer("Exit codes: 0 listed; 2 error (a rule file cannot be read or parsed).");
 
   cli::AuditVerifyOptions audit_verify;
   CLI::App* audit_cmd = app.add_subcommand("audit", "Work with the gate's audit log");
@@ -383,6 +395,7 @@ int main(int argc, char** argv) {
     if (audit_rotate_cmd->parsed()) code = cli::run_audit_rotate(audit_rotate);
     if (audit_show_cmd->parsed()) code = cli::run_audit_show(audit_show);
     if (rules_check_cmd->parsed()) code = cli::run_rules_check(rules_check);
+    if (rules_list_cmd->parsed()) code = cli::run_rules_list(rules_list);
     if (selftest_cmd->parsed()) code = cli::run_selftest(selftest);
   } catch (const std::exception& e) {
     cli::print_stderr("dumpguard: internal error: {}\n", e.what());

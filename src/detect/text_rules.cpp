@@ -37,14 +37,21 @@ class TextRules final : public Detector {
       // The characters, not the bytes: an ASCII and a UTF-16LE copy are one secret.
       f.key = keyed_fingerprint(context.fingerprint_key,
                                 {reinterpret_cast<const std::uint8_t*>(secret.data()), secret.size()});
-      f.severity = rule.severity;
-      f.verified = false;
+      // A checksum that holds is a proof (rules/validator.hpp); one that fails leaves the match
+      // reported at the rule's severity: a token copied with a typo still grants what it did.
+      const bool checked = rules::check(rule.validator, secret);
+      f.severity = checked ? Severity::critical : rule.severity;
+      f.verified = checked;
       const std::string_view variable = variable_name(m.subject, m.secret_begin);
-      f.proof = fmt::format("text rule {} ({}){}: a {}-character secret{}; not checked with its issuer", rule.id,
+      f.proof = fmt::format("text rule {} ({}){}: a {}-character secret{}{}; not checked with its issuer", rule.id,
                             rule.description,
                             variable.empty() ? "" : fmt::format(" in the value of {}", variable), secret.size(),
                             rule.entropy ? fmt::format(" with entropy at least {:.1f} bits per character", *rule.entropy)
-                                         : "");
+                                         : "",
+                            checked                                        ? fmt::format(", {}", rules::proof_words(rule.validator))
+                            : rule.validator != rules::Validator::none ? fmt::format(", but its {} check fails",
+                                                                                      rules::to_string(rule.validator))
+                                                                         : "");
       const auto* chars = reinterpret_cast<const std::uint8_t*>(secret.data());
       sink.secret(secret_of(f, KnownSecret::Shape::text, {chars, secret.size()}));
       // A runtime that splits a JWT keeps its signature apart: that segment alone is a copy too.

@@ -18,6 +18,7 @@
 #include <new>
 
 #include "rules/engine_error.hpp"
+#include "rules/placeholder.hpp"
 #include "rules/utf16_runs.hpp"
 
 namespace dumpguard::rules {
@@ -442,7 +443,10 @@ static void confirm_run(const RuleEngine::Compiled& compiled, const Rule& rule, 
   }
 }
 
-bool RuleScanner::accepted(const Rule& rule, std::size_t index, std::string_view secret) {
+bool RuleScanner::accepted(const Rule& rule, std::size_t index, std::string_view subject, std::size_t begin,
+                           std::size_t end) {
+  const std::string_view secret = subject.substr(begin, end - begin);
+  if (placeholder_or_reference(subject, begin, end)) return false;
   if (rule.entropy && shannon_entropy(secret) < *rule.entropy) return false;
   for (const std::string& word : rule.stopwords) {
     auto it = std::search(secret.begin(), secret.end(), word.begin(), word.end(), [](char a, char b) {
@@ -480,8 +484,7 @@ void RuleScanner::scan_ascii(std::span<const std::byte> bytes, const std::functi
                   static_cast<pcre2_match_context*>(match_context_), area, c + h.first_end, c + h.last_end,
                   cursor[h.rule], found, stopped_windows_);
       for (const Span& s : found) {
-        const std::string_view secret = area.substr(s.secret_begin, s.secret_end - s.secret_begin);
-        if (!accepted(rules[h.rule], h.rule, secret)) continue;
+        if (!accepted(rules[h.rule], h.rule, area, s.secret_begin, s.secret_end)) continue;
         on_match(TextMatch{h.rule, TextEncoding::ascii, s.secret_begin, s.secret_end - s.secret_begin, area,
                            s.secret_begin, s.secret_end});
       }
@@ -537,8 +540,7 @@ void RuleScanner::scan_utf16le(std::span<const std::byte> bytes,
         cursor[h.rule] = pc.side + local;
         for (const Span& s : found) {
           if (s.match_begin >= pc.owned) continue;
-          const std::string_view secret = subject.substr(s.secret_begin, s.secret_end - s.secret_begin);
-          if (!accepted(rules[h.rule], h.rule, secret)) continue;
+          if (!accepted(rules[h.rule], h.rule, subject, s.secret_begin, s.secret_end)) continue;
           on_match(TextMatch{h.rule, TextEncoding::utf16le, pc.at + 2 * s.secret_begin,
                              2 * (s.secret_end - s.secret_begin), subject, s.secret_begin, s.secret_end});
         }

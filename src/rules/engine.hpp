@@ -125,7 +125,9 @@ class RuleScanner {
 
  private:
   void collect(std::span<const std::uint8_t> text);
-  bool accepted(const Rule& rule, std::size_t index, std::string_view secret);
+  // Whether the secret subject[begin, end) passes the rule's entropy, stopwords and allowlist,
+  // and is no placeholder or reference (placeholder.hpp, shared by every rule).
+  bool accepted(const Rule& rule, std::size_t index, std::string_view subject, std::size_t begin, std::size_t end);
 
   std::shared_ptr<const RuleEngine> engine_;
   hs_scratch* scratch_ = nullptr;

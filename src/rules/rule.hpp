@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "dumpguard/finding.hpp"
+#include "rules/validator.hpp"
 
 namespace dumpguard::rules {
 
@@ -22,6 +23,7 @@ struct RuleExample {
 struct Rule {
   std::string id;           // stable, lowercase with dashes: "aws-access-key-id"; the finding's kind
   std::string description;  // one line for people
+  std::string provider;     // who issues the credential ("GitHub", "AWS"), or the context ("URL")
   // PCRE2 syntax that Vectorscan also accepts (no backreferences or lookaround). The secret is
   // the first capture group that took part in the match, or the whole match if none did.
   std::string pattern;
@@ -35,6 +37,9 @@ struct Rule {
   std::vector<std::string> allow_patterns;  // a secret matching one of these is not reported
   std::vector<std::string> stopwords;       // nor one containing one of these (case-insensitive)
   Severity severity = Severity::high;
+  // An offline check of the secret's own structure (validator.hpp), or none. A secret that
+  // passes it is verified; one that fails it is still reported, unverified.
+  Validator validator = Validator::none;
   std::size_t max_length = 0;  // longest whole match, in characters; bounds the PCRE2 window
   std::vector<RuleExample> positive;
   std::vector<std::string> negative;

@@ -109,6 +109,12 @@ CheckReport check_rules(const std::vector<Rule>& rules) {
           error(fmt::format("positive example {} matches in {}, but does not capture the secret it names", i + 1,
                             to_string(encoding)));
         }
+        // A rule with a checksum shows examples that pass it: a made-up token of the right
+        // shape would be reported, but unverified, and would teach nothing about the format.
+        if (rule.validator != Validator::none && encoding == TextEncoding::ascii &&
+            std::none_of(found.begin(), found.end(), [&](const Hit& h) { return check(rule.validator, h.secret); })) {
+          error(fmt::format("positive example {} fails the rule's {} check", i + 1, to_string(rule.validator)));
+        }
       }
     }
     for (std::size_t i = 0; i < rule.negative.size(); ++i) {

@@ -119,6 +119,13 @@ struct RuleReader {
         if (auto s = string_of(value, k)) rule.description = std::move(*s);
       } else if (k == "pattern") {
         if (auto s = string_of(value, k)) rule.pattern = std::move(*s), has_pattern = true;
+      } else if (k == "provider") {
+        if (auto s = string_of(value, k)) rule.provider = std::move(*s);
+      } else if (k == "validator") {
+        auto s = string_of(value, k);
+        if (!s) continue;
+        if (auto v = validator_named(*s)) rule.validator = *v;
+        else fail(value.source(), "\"validator\" must be base62-crc32 (the only check the engine has)");
       } else if (k == "prefilter") {
         if (auto s = string_of(value, k)) rule.prefilter = std::move(*s);
       } else if (k == "keywords") {
@@ -150,8 +157,8 @@ struct RuleReader {
       } else if (k == "examples") {
         examples(value, rule);
       } else {
-        fail(key.source(), fmt::format("unknown key \"{}\" (expected id, description, pattern, prefilter, keywords, entropy, "
-                                       "severity, max_length, allowlist, examples)",
+        fail(key.source(), fmt::format("unknown key \"{}\" (expected id, description, provider, pattern, prefilter, keywords, "
+                                       "entropy, severity, validator, max_length, allowlist, examples)",
                                        k));
       }
     }

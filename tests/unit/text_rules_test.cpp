@@ -12,8 +12,10 @@
 #include "detect/text_rules.hpp"
 #include "fixtures/detector_harness.hpp"
 #include "rules/engine.hpp"
+#include "rules/placeholder.hpp"
 #include "rules/rule_check.hpp"
 #include "rules/rule_file.hpp"
+#include "rules/validator.hpp"
 #include "scan/key_groups.hpp"
 
 namespace dumpguard {
@@ -428,6 +430,134 @@ TEST(TextRules, BuiltinExamplesAreFoundAmidOtherDataAtExactBytes) {
   // The engine scans use, with the database compiled at build time, finds the same.
   EXPECT_TRUE(builtin_rule_engine()->deserialized());
   EXPECT_EQ(scan_all(builtin_rule_engine()), found);
+}
+
+// GitHub's and npm's token checksum, computed here apart from validator.cpp: zlib's CRC32 of
+// the 30 random characters, in base62 (0-9A-Za-z), six digits.
+std::string base62_token(std::string_view prefix, std::string_view random30) {
+  std::uint32_t c = 0xFFFFFFFFu;
+  for (char ch : random30) {
+    c ^= static_cast<unsigned char>(ch);
+    for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+  }
+  std::uint64_t n = c ^ 0xFFFFFFFFu;
+  const std::string alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  std::string digits(6, '0');
+  for (std::size_t i = 6; i-- > 0; n /= 62) digits[i] = alphabet[n % 62];
+  return std::string(prefix) + std::string(random30) + digits;
+}
+
+TEST(TextRules, Base62Crc32ValidatorAcceptsTheChecksumAndNothingElse) {
+  using rules::Validator;
+  const std::string good = base62_token("ghp_", "EXAMPLEfakeTOKEN0123456789abcd");
+  ASSERT_EQ(good.size(), 40u);
+  EXPECT_TRUE(rules::check(Validator::base62_crc32, good));
+  EXPECT_TRUE(rules::check(Validator::base62_crc32, base62_token("npm_", "EXAMPLEfakeTOKEN0123456789abcd")));
+  std::string bad = good;
+  bad[10] = bad[10] == 'a' ? 'b' : 'a';
+  EXPECT_FALSE(rules::check(Validator::base62_crc32, bad));
+  bad = good;
+  bad.back() = bad.back() == '0' ? '1' : '0';
+  EXPECT_FALSE(rules::check(Validator::base62_crc32, bad));
+  EXPECT_FALSE(rules::check(Validator::base62_crc32, good.substr(0, 39)));
+  EXPECT_FALSE(rules::check(Validator::base62_crc32, "ghpEXAMPLEfakeTOKEN0123456789abcd000000"));
+  EXPECT_FALSE(rules::check(Validator::none, good));
+  EXPECT_EQ(rules::validator_named("base62-crc32"), Validator::base62_crc32);
+  EXPECT_FALSE(rules::validator_named("crc32"));
+}
+
+TEST(TextRules, ValidatedMatchIsVerifiedAndAFailedChecksumStaysHigh) {
+  const std::string rule = R"(
+[[rule]]
+id = "test-gh"
+provider = "Test"
+keywords = ["tgh_"]
+validator = "base62-crc32"
+pattern = '''\b(tgh_[A-Za-z0-9]{36})\b'''
+max_length = 40
+)";
+  auto parsed = rules::parse_rule_file(rule, "v.toml");
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_EQ((*parsed)[0].provider, "Test");
+  auto compiled = RuleEngine::compile(std::move(*parsed));
+  ASSERT_TRUE(compiled) << compiled.error().message;
+  const std::string good = base62_token("tgh_", "EXAMPLEfakeTOKEN0123456789abcd");
+  std::string bad = good;
+  bad[8] = bad[8] == 'Z' ? 'Y' : 'Z';
+  auto buf = filler(4096, 21);
+  put(buf, 100, " " + good + " ");
+  put(buf, 1000, " " + bad + " ");
+  auto detector = make_text_rules_detector(*compiled);
+  const auto sink = test::run_over(*detector, buf, test::seeded_bytes(32, 5), 0);
+  ASSERT_EQ(sink.findings.size(), 2u);
+  for (const Finding& f : sink.findings) {
+    if (f.file_offset == 101) {
+      EXPECT_TRUE(f.verified);
+      EXPECT_EQ(f.severity, Severity::critical);
+      EXPECT_NE(f.proof.find("checksum"), std::string::npos);
+    } else {
+      EXPECT_EQ(f.file_offset, 1001u);
+      EXPECT_FALSE(f.verified);
+      EXPECT_EQ(f.severity, Severity::high);
+      EXPECT_NE(f.proof.find("check fails"), std::string::npos);
+    }
+  }
+  auto unknown = rules::parse_rule_file("[[rule]]\nid = \"x\"\nvalidator = \"luhn\"\npattern = 'x'\nmax_length = 1\n", "u.toml");
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().message.find("u.toml:3:13"), std::string::npos) << unknown.error().message;
+}
+
+TEST(TextRules, PlaceholdersReferencesAndArnsAreNotSecrets) {
+  auto is = [](std::string_view text) { return rules::placeholder_or_reference(text, 0, text.size()); };
+  for (std::string_view s : {"${DB_PASSWORD}", "$DB_PASSWORD", "${{ secrets.TOKEN }}", "$(cat /run/secrets/db)",
+                             "%API_KEY%", "{{ .Values.password }}", "#{ENV['X']}", "@DB_PASS@", "<your-api-key>",
+                             "<YOUR_TOKEN", "env.API_TOKEN", "process.env.STRIPE_KEY", "os.environ['TOKEN']",
+                             "os.getenv(", "System.getenv(", "xxxxxxxxxxxxxxxx", "sk_live_xxxxxxxxxxxxxxxxxxxxxxxx",
+                             "****************", "00000000", "ChangeMe123!", "your_api_key_here", "REDACTED-TOKEN"}) {
+    EXPECT_TRUE(is(s)) << s;
+  }
+  for (std::string_view s : {"Zq8#kL2!vR9@tQ4", "EXAMPLEfakeKEY0123456789abcdxyz", "pa$$w0rd-Kq93lz", "a%b%c",
+                             "ghp_EXAMPLEfakeTOKEN0123456789abcd0aB3x9"}) {
+    EXPECT_FALSE(is(s)) << s;
+  }
+  // An ARN's "secret:NAME" is found by a "secret" rule, but the word it sits in is an ARN.
+  const std::string arn = "SecretId=arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db-Ab3dEf";
+  EXPECT_TRUE(rules::placeholder_or_reference(arn, arn.find("prod/"), arn.size()));
+  const std::string plain = "secret:prod/db-Ab3dEf9Kq2";
+  EXPECT_FALSE(rules::placeholder_or_reference(plain, plain.find("prod/"), plain.size()));
+}
+
+// Lines from configuration and code that name a secret without holding one: the built-in set
+// finds nothing in them (the generic rules fired on several before the shared filter).
+TEST(TextRules, BuiltinRulesSkipReferencesPlaceholdersAndArns) {
+  auto builtin = rules::builtin_rules();
+  ASSERT_TRUE(builtin) << builtin.error().message;
+  auto compiled = RuleEngine::compile(*builtin);
+  ASSERT_TRUE(compiled) << compiled.error().message;
+  auto buf = filler(1 << 14, 5);
+  std::size_t at = 64;
+  for (std::string_view line : {"password = os.environ[\"DB_PASSWORD\"]", "DB_PASSWORD=${DB_PASSWORD:-unset}",
+                                "password: '{{ vault_db_password }}'", "set PASSWORD=%DB_PASSWORD%",
+                                "const password = process.env.DB_PASSWORD;", "password=<your-password-here>",
+                                "api_key: xxxxxxxxxxxxxxxxxxxxxxxxxxxx", "client_secret=REPLACE_ME_WITH_SECRET",
+                                "secret_arn: arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/app/db-password-a1B2c3",
+                                "token: ${{ secrets.GITHUB_TOKEN }}", "password = config.database.password",
+                                "export GITHUB_TOKEN=ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}) {
+    buf[at - 1] = 0;
+    put(buf, at, line);
+    buf[at + line.size()] = 0;
+    at += line.size() + 64;
+  }
+  for (const Found& f : scan(*compiled, buf)) {
+    ADD_FAILURE() << "found a " << f.secret.size() << "-character value at " << f.offset;
+  }
+}
+
+// Every built-in rule says who issues what it finds, for `rules list`.
+TEST(TextRules, EveryBuiltinRuleNamesItsProvider) {
+  auto builtin = rules::builtin_rules();
+  ASSERT_TRUE(builtin) << builtin.error().message;
+  for (const rules::Rule& r : *builtin) EXPECT_FALSE(r.provider.empty()) << r.id;
 }
 
 }  // namespace
