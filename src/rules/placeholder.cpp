@@ -18,7 +18,7 @@ bool icontains(std::string_view s, std::string_view word) {
          }) != s.end();
 }
 
-// $NAME, ${...}, $(...), %NAME%, {{ ... }}, ${{ ... }}, #{...}, @NAME@, <...>: the whole value
+// $NAME, ${...}, $(...), %NAME%, %(name)s, {{ ... }}, ${{ ... }}, #{...}, @NAME@, <...>: the whole value
 // is a reference to something else, in shell, make, Windows cmd, Go/Jinja/Helm templates,
 // GitHub Actions, Ruby, autoconf, or documentation.
 bool delimited_reference(std::string_view s) {
@@ -29,6 +29,7 @@ bool delimited_reference(std::string_view s) {
     return std::all_of(s.begin() + 1, s.end(), ident_char);
   }
   if (first == '%' && last == '%') return std::all_of(s.begin() + 1, s.end() - 1, ident_char);
+  if (starts_with(s, "%(") && s.find(")s") != std::string_view::npos) return true;  // Python configparser
   if (starts_with(s, "{{") || starts_with(s, "#{") || starts_with(s, "<%")) return true;
   if (first == '@' && last == '@') return std::all_of(s.begin() + 1, s.end() - 1, ident_char);
   if (first == '<' && last == '>') return true;
