@@ -51,6 +51,12 @@ bool code_reference(std::string_view s) {
   return std::any_of(kPrefixes.begin(), kPrefixes.end(), [&](std::string_view p) { return starts_with(s, p); });
 }
 
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
 // Stand-ins people type where a secret goes. Each word is long or unlikely enough that a
 // random token holds it with negligible probability (five x's in base62: about 2e-6).
 bool placeholder(std::string_view s) {
@@ -62,7 +68,13 @@ bool placeholder(std::string_view s) {
   static constexpr std::array<std::string_view, 14> kWords = {
       "xxxxx",       "*****",    "changeme", "change_me", "changeit",  "placeholder", "replace_me",
       "replace-me",  "replaceme", "your_",   "your-",     "yourpassword", "yoursecret", "redacted"};
-  return std::any_of(kWords.begin(), kWords.end(), [&](std::string_view w) { return icontains(s, w); });
+  if (std::any_of(kWords.begin(), kWords.end(), [&](std::string_view w) { return icontains(s, w); })) return true;
+  // The whole value is the name of what goes there, as documentation writes
+  // "https://user:password@host" (the Python standard library's docstrings do).
+  static constexpr std::array<std::string_view, 16> kNames = {
+      "password", "passwd", "pass", "pwd", "secret", "token", "apikey", "api_key", "api-key", "key",
+      "mypassword", "mysecret", "pa55word", "username", "dummy", "example"};
+  return std::any_of(kNames.begin(), kNames.end(), [&](std::string_view w) { return iequals(s, w); });
 }
 
 // arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE names a resource (a Secrets Manager secret, a

@@ -68,13 +68,15 @@ void settle_findings(std::vector<Finding>& findings, const KeyRing& ring) {
   }
 
   // Severity breaks ties, so of two text rules capturing the same secret the specific one
-  // (high) is kept over the generic one (medium) by the merge below.
+  // (high) is kept over the generic one (medium) by the merge below; at equal severity a
+  // provider's rule is kept over a generic-* one, since it names the credential.
   // Then a rule's finding comes before the environment's on the same span: it names the kind
   // of credential, the environment only the variable.
   std::sort(findings.begin(), findings.end(), [](const Finding& a, const Finding& b) {
     const bool a_env = a.detector == "environment", b_env = b.detector == "environment";
-    return std::tie(a.file_offset, b.length, b.severity, a_env, a.kind, a.key) <
-           std::tie(b.file_offset, a.length, a.severity, b_env, b.kind, b.key);
+    const bool a_generic = a.kind.rfind("generic-", 0) == 0, b_generic = b.kind.rfind("generic-", 0) == 0;
+    return std::tie(a.file_offset, b.length, b.severity, a_generic, a_env, a.kind, a.key) <
+           std::tie(b.file_offset, a.length, a.severity, b_generic, b_env, b.kind, b.key);
   });
   drop_text_inside_structures(findings);
   // Merge exact duplicates (overlapping regions) and spans inside a larger span of the same key.

@@ -512,7 +512,7 @@ TEST(TextRules, PlaceholdersReferencesAndArnsAreNotSecrets) {
   for (std::string_view s : {"${DB_PASSWORD}", "$DB_PASSWORD", "${{ secrets.TOKEN }}", "$(cat /run/secrets/db)",
                              "%API_KEY%", "{{ .Values.password }}", "#{ENV['X']}", "@DB_PASS@", "<your-api-key>",
                              "<YOUR_TOKEN", "env.API_TOKEN", "process.env.STRIPE_KEY", "os.environ['TOKEN']",
-                             "os.getenv(", "System.getenv(", "xxxxxxxxxxxxxxxx", "sk_live_xxxxxxxxxxxxxxxxxxxxxxxx",
+                             "os.getenv(", "System.getenv(", "password", "Secret", "xxxxxxxxxxxxxxxx", "sk_live_xxxxxxxxxxxxxxxxxxxxxxxx",
                              "****************", "00000000", "ChangeMe123!", "your_api_key_here", "REDACTED-TOKEN"}) {
     EXPECT_TRUE(is(s)) << s;
   }
