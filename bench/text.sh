@@ -8,13 +8,17 @@
 #     at run time (so it always matches rules/*.toml), each string `ascii wide` (both
 #     encodings), `-p 1` and `-p 2`;
 #   - `dumpguard scan` with every default detector, with the built-in rules and with none
-#     (`--rules-only` and no file), so their difference is what the rules cost inside a scan.
+#     (`--rules-only` and no file), so their difference is what the rules cost inside a scan;
+#   - the same engine and scan with the OLD rule set beside the new: rules/*.toml as the git
+#     ref BASE (default main) has them, given as rule files (so compiled at run time, where the
+#     built-in set's database is compiled at build time: compile and scan time are split below).
 # `dumpguard scan` has no switch to run one detector alone, hence the driver.
-# Usage: bench/text.sh [BUILD_DIR] [MiB]. Appends the figures, command and machine to bench/RESULTS.md.
+# Usage: [BASE=REF] bench/text.sh [BUILD_DIR] [MiB]. Appends the figures, command and machine to bench/RESULTS.md.
 set -euo pipefail
 BUILD=${1:-build}
 MIB=${2:-1024}
 RUNS=${RUNS:-3}
+BASE=${BASE:-main}
 DG="$BUILD/dumpguard"
 TS="$BUILD/bench/text_scan"
 command -v yara >/dev/null || { echo "text.sh: yara is not installed (apt-get install yara)" >&2; exit 2; }
@@ -28,6 +32,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 python3 bench/yara_rules.py > "$YAR"
+# The old rule set: rules/*.toml at $BASE.
+mkdir "$work/old-rules"
+for f in $(git ls-tree --name-only "$BASE" rules/ | grep '\.toml$'); do git show "$BASE:$f" > "$work/old-rules/$(basename "$f")"; done
+OLD_ARGS=()
+for f in "$work"/old-rules/*.toml; do OLD_ARGS+=(--rules "$f"); done
+nold=$(cat "$work"/old-rules/*.toml | grep -c '^\[\[rule\]\]')
+base_commit=$(git rev-parse --short "$BASE")
 
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 source "$(dirname "$0")/lib.sh"
@@ -44,13 +55,15 @@ once() {
   tail -1 "$work/time" | awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }' >>"$work/$name.runs"
   echo "text.sh: $name: $(tail -1 "$work/$name.runs")" >&2
 }
-CONFIGS=(engine yara1 yara2 scan_rules scan_none)
+CONFIGS=(engine engine_old yara1 yara2 scan_rules scan_old scan_none)
 run() {
   case $1 in
     engine) once engine "$TS" "$core" ;;
+    engine_old) once engine_old "$TS" "$core" "$work"/old-rules/*.toml ;;
     yara1) once yara1 yara -p 1 "$YAR" "$core" ;;
     yara2) once yara2 yara -p 2 "$YAR" "$core" ;;
     scan_rules) once scan_rules "$DG" scan --json --fingerprint-key "$work/fp.key" "$core" ;;
+    scan_old) once scan_old "$DG" scan --json --fingerprint-key "$work/fp.key" --rules-only "${OLD_ARGS[@]}" "$core" ;;
     scan_none) once scan_none "$DG" scan --json --fingerprint-key "$work/fp.key" --rules-only "$core" ;;
   esac
 }
@@ -69,6 +82,7 @@ for n in "${CONFIGS[@]}"; do
 done
 # The driver's own split of its last run: compiling the rules, then scanning.
 read -r compile_s scan_s matches ascii utf16 < <(sed -E 's/[a-z0-9_]+=//g' "$work/engine.out" | awk '{print $1, $2, $4, $5, $6}')
+read -r old_compile_s old_scan_s old_matches _ < <(sed -E 's/[a-z0-9_]+=//g' "$work/engine_old.out" | awk '{print $1, $2, $4}')
 nrules=$(grep -c '^rule ' "$YAR")
 yara_hit=$(awk '{print $1}' "$work/yara1.out" | sort -u | sed 's/^dg_//; s/_/-/g' | paste -sd' ' | sed 's/ /, /g')
 # What the scan's text-rules detector found, by kind (no secret bytes: kinds and counts).
@@ -85,14 +99,17 @@ model=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
   echo
   echo "Machine: ${model}, $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB RAM, $(uname -sr); $(yara --version | sed 's/^/YARA /')."
   echo "Command: \`bench/text.sh $BUILD $MIB\`. $RUNS rounds (one run of each row per round), the median shown;"
-  echo "core page-cached. Rule set: the $nrules built-in rules (rules/*.toml); for YARA, their translation by \`bench/yara_rules.py\`."
+  echo "core page-cached. Rule set: the $nrules built-in rules (rules/*.toml); for YARA, their translation by \`bench/yara_rules.py\`;"
+  echo "the old set: the $nold rules of rules/*.toml at $BASE ($base_commit), as rule files."
   echo
   echo "| what | wall time | all runs (s) | throughput | CPU time | peak RSS |"
   echo "| --- | --- | --- | --- | --- | --- |"
-  row engine "dumpguard text engine alone (\`bench/text_scan core\`): ASCII + UTF-16LE, compile included"
+  row engine "dumpguard text engine alone (\`bench/text_scan core\`): ASCII + UTF-16LE, $nrules rules, loading included"
+  row engine_old "the same with the old set (\`bench/text_scan core OLD/*.toml\`), $nold rules, compile included"
   row yara1 "YARA \`yara -p 1 text_rules.yar core\`: \`ascii wide\` strings"
   row yara2 "YARA \`yara -p 2 text_rules.yar core\`"
-  row scan_rules "\`dumpguard scan --json core\`: every default detector, built-in rules"
+  row scan_rules "\`dumpguard scan --json core\`: every default detector, built-in rules ($nrules)"
+  row scan_old "\`dumpguard scan --json --rules-only --rules OLD/... core\`: every default detector, the old set ($nold)"
   row scan_none "\`dumpguard scan --json --rules-only core\`: every default detector, no text rule"
   echo
   echo "Notes on this run:"
@@ -100,8 +117,11 @@ model=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
   echo "  \`yara -p 1\`: **$(holds "${T[engine]}" "${T[yara1]}")** (${T[engine]} s against ${T[yara1]} s). Inside a full scan the rules"
   echo "  cost ${text_in_scan} s (difference of the medians of the last two rows): against \`yara -p 1\` this"
   echo "  **$(holds "$text_in_scan" "${T[yara1]}")**."
-  echo "- The engine's last run split: compiling the $nrules rules ${compile_s} s, scanning ${scan_s} s ($(mbps "$scan_s") MiB/s"
-  echo "  for both encodings). Matches reported: ${matches} (${ascii} ASCII, ${utf16} UTF-16LE)."
+  echo "- The engine's last run split: loading the $nrules rules ${compile_s} s, scanning ${scan_s} s ($(mbps "$scan_s") MiB/s"
+  echo "  for both encodings). Matches reported: ${matches} (${ascii} ASCII, ${utf16} UTF-16LE). The old set's last run:"
+  echo "  compiling its $nold rules ${old_compile_s} s, scanning ${old_scan_s} s ($(mbps "$old_scan_s") MiB/s), matches ${old_matches}."
+  echo "- New set against old inside a full scan: $(diff_s "${T[scan_rules]}" "${T[scan_old]}") s (medians; the old set's row includes"
+  echo "  compiling it at run time, ${old_compile_s} s in the engine's run)."
   echo "- YARA matched rules: ${yara_hit:-none}. The scan's text findings: ${scan_text:-none}."
   echo "- dumpguard is single-threaded; \`yara -p\` sets threads for scanning a directory, so on one file"
   echo "  \`-p 2\` scans with one thread too. YARA ran with its defaults (no timeout in effect, at most"

@@ -3,7 +3,9 @@
 // detector; this runs only RuleEngine + RuleScanner (src/rules/engine.hpp), in both encodings
 // (ASCII/UTF-8, then UTF-16LE), over the file's bytes as one area, with the rules `scan` uses.
 //
-// Usage: text_scan FILE [RULES.toml ...]. With no rule file, the built-in set. Prints one line:
+// Usage: text_scan FILE [RULES.toml ...]. With no rule file, the built-in set, loaded as `scan`
+// loads it (the Vectorscan database compiled at build time, PCRE2 compiled here); with files,
+// only their rules, compiled here (Vectorscan and PCRE2). Prints one line:
 // "compile_s=X scan_s=Y bytes=N matches=M ascii=A utf16le=U", and with -v on stderr the number
 // of matches per rule and encoding. Never prints a matched secret.
 #include <fcntl.h>
@@ -20,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "detect/text_rules.hpp"
 #include "rules/engine.hpp"
 #include "rules/rule_file.hpp"
 
@@ -38,17 +41,23 @@ int main(int argc, char** argv) {
   const std::vector<std::string> files(args.begin() + 1, args.end());
 
   const auto t0 = Clock::now();
-  auto rules = dumpguard::rules::load_rules(files, !files.empty());
-  if (!rules) {
-    std::fprintf(stderr, "text_scan: %s\n", dumpguard::describe(rules.error()).c_str());
-    return 2;
+  std::shared_ptr<const dumpguard::rules::RuleEngine> engine;
+  if (files.empty()) {
+    engine = dumpguard::builtin_rule_engine();  // as `scan` loads it: the database built at build time
+  } else {
+    auto rules = dumpguard::rules::load_rules(files, true);
+    if (!rules) {
+      std::fprintf(stderr, "text_scan: %s\n", dumpguard::describe(rules.error()).c_str());
+      return 2;
+    }
+    auto compiled = dumpguard::rules::RuleEngine::compile(std::move(*rules));
+    if (!compiled) {
+      std::fprintf(stderr, "text_scan: %s\n", dumpguard::describe(compiled.error()).c_str());
+      return 2;
+    }
+    engine = *compiled;
   }
-  auto engine = dumpguard::rules::RuleEngine::compile(std::move(*rules));
-  if (!engine) {
-    std::fprintf(stderr, "text_scan: %s\n", dumpguard::describe(engine.error()).c_str());
-    return 2;
-  }
-  dumpguard::rules::RuleScanner scanner(*engine);
+  dumpguard::rules::RuleScanner scanner(engine);
   const auto t1 = Clock::now();
 
   const int fd = open(args[0].c_str(), O_RDONLY | O_CLOEXEC);
@@ -70,7 +79,7 @@ int main(int argc, char** argv) {
   const auto t2 = Clock::now();
   scanner.scan(bytes, [&](const dumpguard::rules::TextMatch& m) {
     (m.encoding == dumpguard::rules::TextEncoding::ascii ? ascii : utf16) += 1;
-    if (verbose) ++counts[{(*engine)->rules()[m.rule].id, dumpguard::rules::to_string(m.encoding)}];
+    if (verbose) ++counts[{engine->rules()[m.rule].id, dumpguard::rules::to_string(m.encoding)}];
   });
   const auto t3 = Clock::now();
   munmap(map, size);

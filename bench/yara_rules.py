@@ -7,7 +7,9 @@ Each dumpguard rule becomes one YARA rule with one string: the rule's full patte
 prefilter) as a YARA regex with the `ascii wide` modifiers, so YARA also searches both encodings
 (wide = each character followed by 0x00, i.e. UTF-16LE of ASCII text), plus `nocase` for a
 pattern that starts with (?i). The translation is mechanical: (?: groups become plain groups
-(YARA has no non-capturing syntax), (?i) becomes `nocase`, and / is escaped. What YARA cannot
+(YARA has no non-capturing syntax), (?i) becomes `nocase`, a scoped (?i:X) becomes (X) with
+each letter of X as a two-case class ([aA]), a lazy {m,n}? becomes greedy (YARA cannot mix
+them; whether a match exists is the same), and / is escaped. What YARA cannot
 express is listed in the file's header and in bench/RESULTS.md: capture groups (YARA reports
 the whole match, not the secret), entropy thresholds, allowlists and stopwords (dumpguard applies
 them after matching, so YARA does less work there), and exact spans in UTF-16LE.
@@ -16,6 +18,44 @@ import pathlib
 import re
 import sys
 import tomllib
+
+def fold(text):
+    """`text` with every letter outside escapes and classes matching both cases ([aA])."""
+    out, i = [], 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\":
+            n = 4 if text[i + 1:i + 2] == "x" else 2  # \xNN keeps its hex digits
+            out.append(text[i:i + n])
+            i += n
+        elif c == "[":
+            j = i + 1
+            while text[j] != "]" or j == i + 1:
+                j += 2 if text[j] == "\\" else 1
+            out.append(text[i:j + 1])
+            i = j + 1
+        else:
+            out.append(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c)
+            i += 1
+    return "".join(out)
+
+
+def scoped_nocase(pattern):
+    """(?i:X) groups, which YARA lacks, as (X) with X's letters folded."""
+    while (start := pattern.find("(?i:")) >= 0:
+        depth, j = 0, start
+        while True:
+            if pattern[j] == "\\":
+                j += 2
+                continue
+            depth += pattern[j] == "("
+            depth -= pattern[j] == ")"
+            if depth == 0:
+                break
+            j += 1
+        pattern = pattern[:start] + "(" + fold(pattern[start + 4:j]) + pattern[j:]
+    return pattern
+
 
 root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else pathlib.Path(__file__).resolve().parent.parent / "rules")
 out = []
@@ -30,9 +70,12 @@ for path in sorted(root.glob("*.toml")):
         if pattern.startswith("(?i)"):
             pattern = pattern[4:]
             modifiers += " nocase"
+        pattern = scoped_nocase(pattern)
         if "(?" in pattern.replace("(?:", ""):
             sys.exit(f"yara_rules.py: {rule['id']}: inline flags other than a leading (?i) are not translated")
         pattern = pattern.replace("(?:", "(")
+        # YARA refuses a regex that mixes greedy and lazy repeats; whether it matches is the same.
+        pattern = re.sub(r"(?<!\\)\}\?", "}", pattern)
         pattern = re.sub(r"(?<!\\)/", r"\\/", pattern)
         if "entropy" in rule or "allowlist" in rule:
             filtered.append(rule["id"])
