@@ -7,8 +7,8 @@ Each dumpguard rule becomes one YARA rule with one string: the rule's full patte
 prefilter) as a YARA regex with the `ascii wide` modifiers, so YARA also searches both encodings
 (wide = each character followed by 0x00, i.e. UTF-16LE of ASCII text), plus `nocase` for a
 pattern that starts with (?i). The translation is mechanical: (?: groups become plain groups
-(YARA has no non-capturing syntax), (?i) becomes `nocase`, a scoped (?i:X) becomes (X) with
-each letter of X as a two-case class ([aA]), a lazy {m,n}? becomes greedy (YARA cannot mix
+(YARA has no non-capturing syntax), (?i) becomes `nocase`, a pattern with a scoped (?i:X) becomes
+`nocase` as a whole (a superset of its matches), a lazy {m,n}? becomes greedy (YARA cannot mix
 them; whether a match exists is the same), and / is escaped. What YARA cannot
 express is listed in the file's header and in bench/RESULTS.md: capture groups (YARA reports
 the whole match, not the secret), entropy thresholds, allowlists and stopwords (dumpguard applies
@@ -18,44 +18,6 @@ import pathlib
 import re
 import sys
 import tomllib
-
-def fold(text):
-    """`text` with every letter outside escapes and classes matching both cases ([aA])."""
-    out, i = [], 0
-    while i < len(text):
-        c = text[i]
-        if c == "\\":
-            n = 4 if text[i + 1:i + 2] == "x" else 2  # \xNN keeps its hex digits
-            out.append(text[i:i + n])
-            i += n
-        elif c == "[":
-            j = i + 1
-            while text[j] != "]" or j == i + 1:
-                j += 2 if text[j] == "\\" else 1
-            out.append(text[i:j + 1])
-            i = j + 1
-        else:
-            out.append(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c)
-            i += 1
-    return "".join(out)
-
-
-def scoped_nocase(pattern):
-    """(?i:X) groups, which YARA lacks, as (X) with X's letters folded."""
-    while (start := pattern.find("(?i:")) >= 0:
-        depth, j = 0, start
-        while True:
-            if pattern[j] == "\\":
-                j += 2
-                continue
-            depth += pattern[j] == "("
-            depth -= pattern[j] == ")"
-            if depth == 0:
-                break
-            j += 1
-        pattern = pattern[:start] + "(" + fold(pattern[start + 4:j]) + pattern[j:]
-    return pattern
-
 
 root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else pathlib.Path(__file__).resolve().parent.parent / "rules")
 out = []
@@ -70,7 +32,14 @@ for path in sorted(root.glob("*.toml")):
         if pattern.startswith("(?i)"):
             pattern = pattern[4:]
             modifiers += " nocase"
-        pattern = scoped_nocase(pattern)
+        if "(?i:" in pattern:
+            # YARA has no scoped (?i:X). Folding X's letters into [aA] classes left YARA without
+            # literal atoms (minutes per GiB for the rules that begin with a provider's name),
+            # so the whole string is nocase: YARA matches a superset (the value's letters in
+            # either case too), which only makes its side of the comparison do more.
+            pattern = pattern.replace("(?i:", "(?:")
+            if "nocase" not in modifiers:
+                modifiers += " nocase"
         if "(?" in pattern.replace("(?:", ""):
             sys.exit(f"yara_rules.py: {rule['id']}: inline flags other than a leading (?i) are not translated")
         pattern = pattern.replace("(?:", "(")
