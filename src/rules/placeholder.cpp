@@ -1,8 +1,8 @@
 #include "rules/placeholder.hpp"
 
 #include <algorithm>
-#include <array>
 #include <cctype>
+#include <iterator>
 
 namespace dumpguard::rules {
 
@@ -43,12 +43,12 @@ bool delimited_reference(std::string_view s) {
 
 // Code that reads the secret from elsewhere: the value is an expression, not the secret.
 bool code_reference(std::string_view s) {
-  static constexpr std::array<std::string_view, 26> kPrefixes = {
+  static constexpr std::string_view kPrefixes[] = {
       "env.",       "env[",        "ENV[",         "ENV.",       "process.env", "os.environ", "os.getenv", "getenv(",
       "System.getenv", "Environment.GetEnvironmentVariable", "import.meta.env", "Deno.env",   "$env:",     "secrets.",
       "vars.",      "var.",        "settings.",    "config.",    "self.",       "this.",      "params.",   "request.",
       "props.",     "args.",       "opts.",        "options."};
-  return std::any_of(kPrefixes.begin(), kPrefixes.end(), [&](std::string_view p) { return starts_with(s, p); });
+  return std::any_of(std::begin(kPrefixes), std::end(kPrefixes), [&](std::string_view p) { return starts_with(s, p); });
 }
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -65,16 +65,16 @@ bool placeholder(std::string_view s) {
       std::all_of(s.begin(), s.end(), [&](char c) { return c == s.front(); })) {
     return true;
   }
-  static constexpr std::array<std::string_view, 14> kWords = {
+  static constexpr std::string_view kWords[] = {
       "xxxxx",       "*****",    "changeme", "change_me", "changeit",  "placeholder", "replace_me",
       "replace-me",  "replaceme", "your_",   "your-",     "yourpassword", "yoursecret", "redacted"};
-  if (std::any_of(kWords.begin(), kWords.end(), [&](std::string_view w) { return icontains(s, w); })) return true;
+  if (std::any_of(std::begin(kWords), std::end(kWords), [&](std::string_view w) { return icontains(s, w); })) return true;
   // The whole value is the name of what goes there, as documentation writes
   // "https://user:password@host" (the Python standard library's docstrings do).
-  static constexpr std::array<std::string_view, 16> kNames = {
+  static constexpr std::string_view kNames[] = {
       "password", "passwd", "pass", "pwd", "secret", "token", "apikey", "api_key", "api-key", "key",
       "mypassword", "mysecret", "pa55word", "username", "dummy", "example"};
-  return std::any_of(kNames.begin(), kNames.end(), [&](std::string_view w) { return iequals(s, w); });
+  return std::any_of(std::begin(kNames), std::end(kNames), [&](std::string_view w) { return iequals(s, w); });
 }
 
 // arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE names a resource (a Secrets Manager secret, a

@@ -502,6 +502,17 @@ max_length = 40
       EXPECT_NE(f.proof.find("check fails"), std::string::npos);
     }
   }
+  // `rules check` wants a validated rule's positive examples to pass the check, without quoting them.
+  auto checked = rules::parse_rule_file(rule + "[rule.examples]\npositive = [\"" + bad + "\", \"" + good +
+                                            "\"]\nnegative = [\"tgh_short\"]\n",
+                                        "c.toml");
+  ASSERT_TRUE(checked) << checked.error().message;
+  const rules::CheckReport report = rules::check_rules(*checked);
+  ASSERT_EQ(report.failed_rules, 1u);
+  ASSERT_EQ(report.messages.size(), 1u);
+  EXPECT_NE(report.messages[0].text.find("positive example 1 fails the rule's base62-crc32 check"), std::string::npos)
+      << report.messages[0].text;
+  EXPECT_EQ(report.messages[0].text.find(bad), std::string::npos);
   auto unknown = rules::parse_rule_file("[[rule]]\nid = \"x\"\nvalidator = \"luhn\"\npattern = 'x'\nmax_length = 1\n", "u.toml");
   ASSERT_FALSE(unknown);
   EXPECT_NE(unknown.error().message.find("u.toml:3:13"), std::string::npos) << unknown.error().message;
