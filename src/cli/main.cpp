@@ -266,20 +266,21 @@ int main(int argc, char** argv) {
   rules_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
   CLI::App* rules_check_cmd = rules_cmd->add_subcommand(
       "check", "Compile the text rules and test their examples in ASCII and UTF-16LE; exit 0 pass, 1 a rule fails, 2 error");
-  rules_check_cmd->add_option("--rules", rules_check.rules, "A TOML rule file to check with the built-in set; repeatable")
-      ->check(CLI::ExistingFile)
-      ->allow_extra_args(false);
-  rules_check_cmd->add_flag("--rules-only", rules_check.rules_only, "Check only the --rules files, not the built-in set");
+  // Which rules `rules check` and `rules list` take: the built-in set, plus or instead of files.
+  auto add_rule_selection = [](CLI::App* cmd, std::vector<std::string>& files, bool& only, const char* verb) {
+    cmd->add_option("--rules", files, fmt::format("A TOML rule file to {} with the built-in set; repeatable", verb))
+        ->check(CLI::ExistingFile)
+        ->allow_extra_args(false);
+    cmd->add_flag("--rules-only", only, "Only the --rules files' rules, not the built-in set");
+  };
+  add_rule_selection(rules_check_cmd, rules_check.rules, rules_check.rules_only, "check");
   rules_check_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
   rules_check_cmd->footer("Exit codes: 0 every rule passes (warnings allowed); 1 a rule fails; 2 error (a rule file "
                           "cannot be read or parsed).");
 
   CLI::App* rules_list_cmd = rules_cmd->add_subcommand(
       "list", "Print every text rule: its id, provider, severity and whether a match can be verified offline");
-  rules_list_cmd->add_option("--rules", rules_list.rules, "A TOML rule file to list with the built-in set; repeatable")
-      ->check(CLI::ExistingFile)
-      ->allow_extra_args(false);
-  rules_list_cmd->add_flag("--rules-only", rules_list.rules_only, "List only the --rules files, not the built-in set");
+  add_rule_selection(rules_list_cmd, rules_list.rules, rules_list.rules_only, "list");
   rules_list_cmd->add_flag("--json", rules_list.json, "JSON: one object per rule (id, provider, severity, verifiable, "
                                                       "validator, description, source)");
   rules_list_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);

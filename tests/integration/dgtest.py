@@ -76,6 +76,15 @@ def gcore(pid, directory):
     return path
 
 
+def dump_process(argv, directory, env=None):
+    """Start a program that prints "ready" when it holds what it should, gcore it, stop it; the core's path."""
+    holder = LiveProcess(argv, env=env)
+    try:
+        return gcore(holder.pid, directory)
+    finally:
+        holder.stop()
+
+
 class DumpTestCase(unittest.TestCase):
     """A test case with a private temporary directory."""
 

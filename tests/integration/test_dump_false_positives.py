@@ -51,11 +51,7 @@ class FalsePositives(dgtest.DumpTestCase):
         self.assertEqual(serious, [], f"{name}: findings of medium or higher severity in a process holding no secret")
 
     def live(self, argv):
-        holder = dgtest.LiveProcess(["/usr/bin/env", "-i"] + [f"{k}={v}" for k, v in CLEAN_ENV.items()] + argv)
-        try:
-            return dgtest.gcore(holder.pid, self.tmp)
-        finally:
-            holder.stop()
+        return dgtest.dump_process(["/usr/bin/env", "-i"] + [f"{k}={v}" for k, v in CLEAN_ENV.items()] + argv, self.tmp)
 
     def test_bash(self):
         self.check("bash", [self.live(["/bin/bash", "-c", "echo ready; read -r line"])])

@@ -99,11 +99,7 @@ class RuleExamplesInACore(dgtest.DumpTestCase):
         script = os.path.join(self.tmp, "holder.py")
         with open(script, "w") as f:
             f.write(HOLDER)
-        holder = dgtest.LiveProcess(["/usr/bin/python3", script, examples])
-        try:
-            core = dgtest.gcore(holder.pid, self.tmp)
-        finally:
-            holder.stop()
+        core = dgtest.dump_process(["/usr/bin/python3", script, examples], self.tmp)
         code, out, err = dgtest.run_dumpguard("scan", "--json", "--detectors", "text-rules", "--fingerprint-key",
                                               os.path.join(self.tmp, "fp.key"), core)
         self.assertEqual(code, 1, err)

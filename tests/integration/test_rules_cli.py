@@ -1,4 +1,5 @@
-"""The text-rules CLI contract: `rules check` exits 0 on the built-in set, 1 when a rule fails
+"""The text-rules CLI contract: `rules list` prints every rule of rules/*.toml (read here with
+tomllib) with its provider, severity and whether it is verifiable; `rules check` exits 0 on the built-in set, 1 when a rule fails
 its examples (never quoting them), 2 on a file that does not parse (FILE:LINE:COL); `scan
 --rules` adds a user's rule to the built-in set and `--rules-only` replaces the set. Runs on a
 raw image the test writes, so it runs in the sanitizer build too."""
@@ -7,6 +8,7 @@ import os
 import secrets
 import string
 import sys
+import tomllib
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -47,6 +49,31 @@ class RulesCli(dgtest.DumpTestCase):
         unbounded = self.write("unbounded.toml", RULE.replace("{32}", "+") % "x")
         code, out, _ = dgtest.run_dumpguard("rules", "check", "--rules-only", "--rules", unbounded, check_exit=1)
         self.assertIn(b"unboundedly", out)
+
+    def test_list_names_every_rule_with_provider_severity_and_verifiability(self):
+        rules_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir, "rules")
+        expected = {}
+        for name in os.listdir(rules_dir):
+            if name.endswith(".toml"):
+                with open(os.path.join(rules_dir, name), "rb") as f:
+                    expected.update({r["id"]: r for r in tomllib.load(f)["rule"]})
+        _, out, _ = dgtest.run_dumpguard("rules", "list", "--json", check_exit=0)
+        listed = {r["id"]: r for r in json.loads(out)}
+        self.assertEqual(set(listed), set(expected))
+        for rule_id, r in expected.items():
+            self.assertEqual(listed[rule_id]["provider"], r["provider"], rule_id)
+            self.assertEqual(listed[rule_id]["severity"], r.get("severity", "high"), rule_id)
+            self.assertEqual(listed[rule_id]["verifiable"], "validator" in r, rule_id)
+        self.assertTrue(listed["github-pat"]["verifiable"] and listed["npm-token"]["verifiable"])
+        _, text, _ = dgtest.run_dumpguard("rules", "list", check_exit=0)
+        lines = text.decode().splitlines()
+        self.assertEqual(lines[0].split(), ["ID", "PROVIDER", "SEVERITY", "VERIFIABLE"])
+        self.assertEqual(lines[-1], f"{len(expected)} rules")
+        row = [line for line in lines if line.startswith("github-pat ")][0]
+        self.assertEqual(row.split()[1:], ["GitHub", "high", "checksum", "(base62-crc32)"])
+        own = self.write("acme.toml", RULE % "acme_short")
+        _, text, _ = dgtest.run_dumpguard("rules", "list", "--rules-only", "--rules", own, check_exit=0)
+        self.assertEqual(text.decode().splitlines()[1].split(), ["acme-key", "-", "high", "no"])
 
     def test_scan_adds_or_replaces_rules(self):
         acme = "acme_" + "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(32))
