@@ -82,6 +82,12 @@ class RsaFactorHunt final : public HuntDetector {
     for (std::size_t i = 0; i < moduli_.size(); ++i) {
       if (moduli_[i].from_memory && factors_[i]) sink.public_key(*moduli_[i].key);
     }
+    for (const auto& cut : runtime_cut_) {
+      if (!cut) continue;
+      sink.limit(name(), fmt::format("more numbers in runtimes' layouts than one chunk keeps; those from file offset "
+                                     "{:#x} on in that chunk were not hunted",
+                                     *cut));
+    }
     closure(context, sink);
   }
 
@@ -128,6 +134,9 @@ class RsaFactorHunt final : public HuntDetector {
     };
     // A chunk keeps this many of each size: only the first kMaxMemoryModuli distinct ones count.
     constexpr std::size_t kKeptPerChunk = 256;
+    // Runtime numbers of every size a hunt may seek; a JVM heap holds hundreds per MiB. Past this
+    // many in one chunk, the rest are not hunted and a limit says where.
+    constexpr std::size_t kRuntimePerChunk = 16384;
     // The walk, on the scan's threads: per chunk and size, the BIGNUMs that look like moduli,
     // then the numbers runtimes keep in their own layouts (runtime_numbers.hpp).
     // The bit counts of runtime numbers worth keeping: moduli, and the primes of every modulus
@@ -140,6 +149,7 @@ class RsaFactorHunt final : public HuntDetector {
     const std::vector<ChunkBounds> chunks = chunks_of(context);
     std::vector<std::array<std::vector<Seen>, kBits.size()>> found(chunks.size());
     std::vector<std::vector<RuntimeCandidate>> runtime(chunks.size());
+    runtime_cut_.assign(chunks.size(), std::nullopt);
     run_chunks(context, [&](std::size_t c, unsigned /*worker*/) {
       const ScanArea& area = context.areas[chunks[c].area];
       if (area.region && !may_hold_live_keys(context.dump.model.regions[*area.region])) return;
@@ -153,7 +163,11 @@ class RsaFactorHunt final : public HuntDetector {
       const LimbSearch search = chunk_limb_search(context, area, window, chunks[c], word_, 0);
       // Numbers in a runtime's layout: kept for the hunt, and those of a modulus's size taken as one.
       for_each_runtime_number(search, layouts_, runtime_bits, [&](std::size_t b, std::size_t offset, const NumberLayout& layout) {
-        if (runtime[c].size() < kKeptPerChunk) runtime[c].push_back({window.file_offset + offset, &layout, runtime_bits[b]});
+        if (runtime[c].size() < kRuntimePerChunk) {
+          runtime[c].push_back({window.file_offset + offset, &layout, runtime_bits[b]});
+        } else if (!runtime_cut_[c]) {
+          runtime_cut_[c] = window.file_offset + offset;
+        }
         const auto size = std::find(kBits.begin(), kBits.end(), runtime_bits[b]);
         if (!heap || size == kBits.end()) return;
         const std::size_t k = static_cast<std::size_t>(size - kBits.begin());
@@ -176,43 +190,47 @@ class RsaFactorHunt final : public HuntDetector {
     for (auto& kept : runtime) runtime_.insert(runtime_.end(), kept.begin(), kept.end());
     std::stable_sort(runtime_.begin(), runtime_.end(),
                      [](const RuntimeCandidate& a, const RuntimeCandidate& b) { return a.file_offset < b.file_offset; });
-    // Then in the order of one pass (area, size, chunk): the first 64 distinct ones.
     std::set<std::array<std::uint8_t, 32>> seen;  // SHA-256 of each modulus already hunted
-    for (const Modulus& m : moduli_) seen.insert(sha256(m.key->n));
-    for (std::size_t first = 0; first < chunks.size();) {
-      std::size_t last = first;
-      while (last < chunks.size() && chunks[last].area == chunks[first].area) ++last;
-      for (std::size_t b = 0; b < kBits.size(); ++b) {
-        const std::size_t len = kBits[b] / 8;
-        for (std::size_t c = first; c < last; ++c) {
-          for (Seen& number : found[c][b]) {
-            if (memory_keys_.size() >= kMaxMemoryModuli) return;
-            PublicKey k;
-            k.type = KeyType::rsa;
-            k.n = std::move(number.n);
-            if (!seen.insert(sha256(k.n)).second) continue;
-            k.e = {0x01, 0x00, 0x01};
-            fingerprint(k);
-            k.derived = true;
-            k.origin = number.layout.empty()
-                           ? fmt::format("a {}-bit BIGNUM at file offset {:#x}, taken as an RSA modulus with e = 65537",
-                                         k.bits, number.file_offset)
-                           : fmt::format("a {}-bit number laid out as {} at file offset {:#x}, taken as an RSA "
-                                         "modulus with e = 65537",
-                                         k.bits, number.layout, number.file_offset);
-            memory_keys_.push_back(std::move(k));
-            Modulus m;
-            m.key = &memory_keys_.back();
-            m.n = bn_from_be(m.key->n.data(), m.key->n.size());
-            m.prime_bits = static_cast<unsigned>(kBits[b] / 2);
-            m.prime_len = len / 2;
-            m.from_memory = true;
-            prime_lengths_.insert(m.prime_len);
-            moduli_.push_back(std::move(m));
-          }
+    // Every RSA key the scan knows, CA keys included: their BIGNUM copies are not memory moduli
+    // (a process that loaded a trust store holds a hundred of them).
+    for (const PublicKey& k : context.keys.keys()) {
+      if (k.type == KeyType::rsa) seen.insert(sha256(k.n));
+    }
+    // Larger sizes first, then in the order of one pass (area, chunk): under the caps, a
+    // runtime's many 1024-bit intermediates (a JVM that signed holds hundreds) give way to
+    // the moduli of today's keys. BIGNUMs and runtime numbers have a cap each.
+    std::size_t from_bignums = 0, from_runtimes = 0;
+    for (std::size_t b = kBits.size(); b-- > 0;) {
+      const std::size_t len = kBits[b] / 8;
+      for (std::size_t c = 0; c < chunks.size(); ++c) {
+        for (Seen& number : found[c][b]) {
+          std::size_t& taken = number.layout.empty() ? from_bignums : from_runtimes;
+          if (taken >= kMaxMemoryModuli) continue;
+          PublicKey k;
+          k.type = KeyType::rsa;
+          k.n = std::move(number.n);
+          if (!seen.insert(sha256(k.n)).second) continue;
+          ++taken;
+          k.e = {0x01, 0x00, 0x01};
+          fingerprint(k);
+          k.derived = true;
+          k.origin = number.layout.empty()
+                         ? fmt::format("a {}-bit BIGNUM at file offset {:#x}, taken as an RSA modulus with e = 65537",
+                                       k.bits, number.file_offset)
+                         : fmt::format("a {}-bit number laid out as {} at file offset {:#x}, taken as an RSA "
+                                       "modulus with e = 65537",
+                                       k.bits, number.layout, number.file_offset);
+          memory_keys_.push_back(std::move(k));
+          Modulus m;
+          m.key = &memory_keys_.back();
+          m.n = bn_from_be(m.key->n.data(), m.key->n.size());
+          m.prime_bits = static_cast<unsigned>(kBits[b] / 2);
+          m.prime_len = len / 2;
+          m.from_memory = true;
+          prime_lengths_.insert(m.prime_len);
+          moduli_.push_back(std::move(m));
         }
       }
-      first = last;
     }
   }
 
@@ -618,6 +636,7 @@ class RsaFactorHunt final : public HuntDetector {
   };
   std::vector<RuntimeCandidate> runtime_;
   std::vector<const NumberLayout*> layouts_;  // the runtimes' layouts this dump may hold
+  std::vector<std::optional<std::uint64_t>> runtime_cut_;  // per chunk: where its runtime numbers were cut
   std::vector<BnPtr> factors_;
   std::size_t unfactored_ = 0;
   BnCtxPtr ctx_;
