@@ -203,12 +203,16 @@ class CPythonRuntime(RuntimeCore, dgtest.DumpTestCase):
         cls.hmac_key = os.urandom(32)
         hs_input = b64url(b'{"alg":"HS256","typ":"JWT"}') + "." + b64url(b'{"sub":"worker"}')
         hs_token = hs_input + "." + b64url(hmac.new(cls.hmac_key, hs_input.encode(), hashlib.sha256).digest())
+        cls.hs384_key = os.urandom(48)
+        hs384_input = b64url(b'{"alg":"HS384","typ":"JWT"}') + "." + b64url(b'{"sub":"batch"}')
+        hs384_token = hs384_input + "." + b64url(hmac.new(cls.hs384_key, hs384_input.encode(), hashlib.sha384).digest())
         spec = os.path.join(d, "spec.json")
         with open(os.open(spec, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
             blind_parts, blind_hex = blind_key()
             json.dump({"pem": pem, "numbers": numbers_hex(key), "connection": connection,
                        "jwt": f"{signing_input}.{signature}", "hmac_key_hex": cls.hmac_key.hex(),
-                       "hs_token": hs_token, "blind": blind_hex}, f)
+                       "hs_token": hs_token, "blind": blind_hex, "hs384_key_hex": cls.hs384_key.hex(),
+                       "hs384_token": hs384_token}, f)
         program = "/usr/bin/python3"
         holder = dgtest.LiveProcess([program, os.path.join(PROGRAMS_SRC, "runtime_holder.py"), spec])
         try:
@@ -218,18 +222,19 @@ class CPythonRuntime(RuntimeCore, dgtest.DumpTestCase):
         os.unlink(spec)
         texts = {"account key": account_key.encode(), "jwt": f"{signing_input}.{signature}".encode(),
                  "jwt signature": signature.encode()}
-        cls.extra_secrets = {"hmac key": cls.hmac_key}
+        cls.extra_secrets = {"hmac key": cls.hmac_key, "hs384 key": cls.hs384_key}
         return program, core, {**rsa_parts(key), **blind_parts}, texts, ["cpython-30"]
 
-    def test_binary_hmac_key_in_a_bytes_object_is_proven_and_redacted(self):
-        # The key is a CPython bytes object: no malloc chunk of its own, found as an island.
-        places = dgtest.occurrences(self.data, self.hmac_key)
-        self.assertTrue(places, "the HMAC key is not in the core")
+    def test_binary_hmac_keys_in_bytes_objects_are_proven_and_redacted(self):
+        # Each key is a CPython bytes object: no malloc chunk of its own, found as an island.
         keys = [f for f in self.report["findings"] if f["kind"] == "hmac-key"]
-        self.assertTrue(keys and all(f["verified"] for f in keys), "the HMAC key was not proven")
-        for at in places:
-            self.assertTrue(dgtest.covered(keys, at, 32), f"the HMAC key at {at:#x} is not covered")
-        self.assertNotIn(self.hmac_key, self.out_data)
+        self.assertTrue(keys and all(f["verified"] for f in keys), "no HMAC key was proven")
+        for name, key in (("HS256", self.hmac_key), ("HS384", self.hs384_key)):
+            places = dgtest.occurrences(self.data, key)
+            self.assertTrue(places, f"the {name} key is not in the core")
+            for at in places:
+                self.assertTrue(dgtest.covered(keys, at, len(key)), f"the {name} key at {at:#x} is not covered")
+            self.assertNotIn(key, self.out_data)
 
     def test_split_secrets_stand_alone_in_the_core(self):
         # The account key and the signature must also stand outside their connection string and
