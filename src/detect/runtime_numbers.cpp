@@ -29,25 +29,10 @@ struct SlotReader {
     const std::uint64_t above = top >= 8 * width ? 0 : (width == 8 ? ~std::uint64_t{0} : (std::uint64_t{1} << (8 * width)) - 1) & ~((std::uint64_t{1} << top) - 1);
     check = below | above;
   }
-  std::uint64_t value(const std::uint8_t* p) const {
-    if (width == 8) {
-      std::uint64_t v;
-      std::memcpy(&v, p, 8);
-      return v;
-    }
-    if (width == 4) {
-      std::uint32_t v;
-      std::memcpy(&v, p, 4);
-      return v;
-    }
-    std::uint16_t v;
-    std::memcpy(&v, p, 2);
-    return v;
-  }
   // The digit at p, or 0 when the slot is not a valid digit (a zero digit counts as not one).
   std::uint64_t digit(const std::uint8_t* p) const {
     if (!fast) return valid_slot(layout, p) ? digit_of(layout, p) : 0;
-    const std::uint64_t v = value(p);
+    const std::uint64_t v = load_le(p, width);
     return (v & check) == tag ? (v >> shift) & digit_mask : 0;
   }
   const NumberLayout& layout;
@@ -184,11 +169,6 @@ class DigitRuns {
   std::size_t next_ = 0;  // slots before it belong to a run already handled
 };
 
-inline std::uint32_t u32_at(const std::uint8_t* p) {
-  std::uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;  // little-endian hosts (number_layout.hpp)
-}
 
 // JVM int[] magnitudes (java.math.BigInteger: most significant int first, no leading zero
 // int): the array's length field is the 32-bit word right before its first element.
@@ -199,12 +179,12 @@ void int_arrays(const LimbSearch& s, std::span<const unsigned> bits, const Runti
   std::vector<std::uint32_t> counts;
   for (unsigned b : bits) counts.push_back(static_cast<std::uint32_t>((b + 31) / 32));
   const auto check = [&](std::size_t o) {  // o: a 4-aligned offset of a possible first element
-    const std::uint32_t count = u32_at(data + o - 4);
+    const std::uint32_t count = load_le32(data + o - 4);
     for (std::size_t t = 0; t < bits.size(); ++t) {
       if (count != counts[t] || o + 4 * std::size_t{count} > size) continue;
       const std::size_t top_bits = bits[t] - 32 * (count - 1);
-      if (static_cast<std::size_t>(std::bit_width(u32_at(data + o))) != top_bits) continue;
-      if (!(u32_at(data + o + 4 * (count - 1)) & 1)) continue;
+      if (static_cast<std::size_t>(std::bit_width(load_le32(data + o))) != top_bits) continue;
+      if (!(load_le32(data + o + 4 * (count - 1)) & 1)) continue;
       found(t, o, l);
     }
   };
