@@ -8,5 +8,9 @@
 #include "detect/detector.hpp"
 #include "detect/limb_candidates.hpp"
 namespace dumpguard {
-std::unique_ptr<Detector> make_ec_scalar_hunt_detector(std::size_t island_budget = kIslandBudget);
+// Candidate scalars tested against public points in memory (each costs up to four scalar
+// multiplications and adds 44 patterns per point to the search): past this many, a limit says so.
+inline constexpr std::size_t kBlindScalarBudget = 512;
+std::unique_ptr<Detector> make_ec_scalar_hunt_detector(std::size_t island_budget = kIslandBudget,
+                                                       std::size_t blind_budget = kBlindScalarBudget);
 }
