@@ -5,7 +5,9 @@
 // looks_random, under a budget. Each candidate costs one multiplication per byte order
 // whatever the number of keys: d·G is compared with every target point. Blind spots (docs/detectors.md):
 // scalars inside long runs of random bytes or not 8-byte aligned outside malloc chunks, and
-// keys whose public point is neither in the dump nor supplied.
+// keys whose public point is neither in the dump nor supplied. Keys the scan does not know are
+// hunted from memory (blind_hunt): a chunk or BIGNUM window is proven when a coordinate of its
+// d·G is elsewhere in the dump; islands are not tried that way.
 #include "detect/ec_scalar_hunt.hpp"
 
 #include <openssl/bn.h>
