@@ -116,6 +116,22 @@ std::size_t digits_for(const NumberLayout& layout, std::size_t significant_bits)
   return std::max<std::size_t>(1, (significant_bits + layout.digit_bits - 1) / layout.digit_bits);
 }
 
+Magnitude magnitude_of(std::span<const std::uint8_t> big_endian) {
+  std::size_t lead = 0;
+  while (lead < big_endian.size() && big_endian[lead] == 0) ++lead;
+  Magnitude m;
+  m.bytes = big_endian.subspan(lead);
+  if (m.bytes.empty()) return m;
+  unsigned top_bits = 0;
+  for (unsigned t = m.bytes[0]; t != 0; t >>= 1) ++top_bits;
+  m.bits = 8 * (m.bytes.size() - 1) + top_bits;
+  return m;
+}
+
+LaidOut lay_out_magnitude(const NumberLayout& layout, const Magnitude& magnitude) {
+  return lay_out(layout, magnitude.bytes, digits_for(layout, magnitude.bits));
+}
+
 LaidOut lay_out(const NumberLayout& layout, std::span<const std::uint8_t> big_endian, std::size_t digits) {
   LaidOut out;
   out.bytes.assign(digits * layout.slot_bytes, 0);

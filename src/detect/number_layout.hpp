@@ -56,6 +56,15 @@ struct LaidOut {
   std::vector<std::uint8_t> mask;
 };
 std::size_t digits_for(const NumberLayout& layout, std::size_t significant_bits);
+// A big-endian number without its leading zero bytes, and its bit length: what a runtime that
+// keeps only the digits a number needs writes (so a search for it in any layout lays this out).
+struct Magnitude {
+  std::span<const std::uint8_t> bytes;
+  std::size_t bits = 0;
+};
+Magnitude magnitude_of(std::span<const std::uint8_t> big_endian);
+// The number in `layout` with the digits its magnitude needs (digits_for(layout, bits)).
+LaidOut lay_out_magnitude(const NumberLayout& layout, const Magnitude& magnitude);
 // `big_endian`: the magnitude, most significant byte first (leading zeros allowed).
 LaidOut lay_out(const NumberLayout& layout, std::span<const std::uint8_t> big_endian, std::size_t digits);
 
