@@ -158,7 +158,7 @@ def covered(findings, offset, length):
     return any(f["file_offset"] <= offset and offset + length <= f["file_offset"] + f["length"] for f in findings)
 
 
-# --- No output carries a secret (STYLE.md, "Secrets"; issue 6) ------------------------------
+# --- No output carries a secret -------------------------------------------------------------
 # A leak is sought in every form an output could carry it in, and also for pieces of a long
 # secret, so that a report printing part of a key ("first 16 bytes: ...") is caught too.
 LEAK_PIECE = 16  # bytes; pieces start every LEAK_PIECE // 2 bytes, so any leaked run of 24 bytes holds one
@@ -309,3 +309,22 @@ def dump_nginx(directory, server_lines, env=None):
         master.kill()
         master.wait()
         subprocess.run(["pkill", "-KILL", "-P", str(master.pid)], capture_output=True)
+
+
+def left_after_redaction(core_path, input_bytes, output_bytes, spans):
+    """Self-consistency of a redaction: what the scan found in the input is gone from the output.
+    `spans` are the input's findings or the redact report's spans ({file_offset, length, kind}):
+    the bytes of each (8 bytes or more, 4 distinct or more) may occur nowhere in the output, and
+    neither may any AES key that `aeskeyfind -t 0` sees in the input (the raw key a schedule
+    expands from, wherever else the process keeps it). Returns what is left, as descriptions."""
+    left = set()
+    for s in spans:
+        piece = input_bytes[s["file_offset"]:s["file_offset"] + s["length"]]
+        if len(piece) >= 8 and len(set(piece)) >= 4 and piece in output_bytes:
+            left.add(f"{s['kind']} at {s['file_offset']:#x}")
+    out = subprocess.run(["aeskeyfind", "-q", "-t", "0", core_path], capture_output=True, text=True,
+                         timeout=900).stdout
+    for key in out.split():
+        if bytes.fromhex(key) in output_bytes:
+            left.add(f"an AES-{4 * len(key)} key aeskeyfind found in the input")
+    return sorted(left)

@@ -1,10 +1,11 @@
-"""False positives, measured on real cores of processes that hold no secrets (issue 5): an
-idle bash, a Python interpreter that has imported much of its standard library, an SQLite
-database engine holding a table it built, and nginx serving plain HTTP (master and worker). Each is started here with a minimal environment and
-dumped with gcore. The budget is under one finding of medium or higher severity per GiB
-scanned; these cores are a few MiB each, so any medium+ finding breaks it, as does any verified
-finding (a checksum that holds, a key whose public half is there), and the test fails naming the
-rule (never the bytes). The counts per severity are printed for README."""
+"""False positives, measured on real cores of processes that hold no secrets: an idle bash, a
+Python interpreter that has imported much of its standard library, an SQLite database engine
+holding a table it built, and nginx serving plain HTTP (master and worker). Each is started
+here with a minimal environment and dumped with gcore. The budget is under one finding of
+medium or higher severity per GiB scanned; these cores are a few MiB each, so any medium+
+finding breaks it, as does any verified finding (a checksum that holds, a key whose public
+half is there), and the test fails naming the rule (never the bytes). The counts per severity
+are printed for docs/detectors.md."""
 import json
 import os
 import shutil
