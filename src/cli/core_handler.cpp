@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fmt/format.h>
@@ -162,6 +163,8 @@ int install(const CoreHandlerCliOptions& o, const std::string& config) {
 }  // namespace
 
 int run_core_handler(const CoreHandlerCliOptions& given) {
+  // The deadline counts from here: the crashed process has waited since the kernel started us.
+  const auto started = std::chrono::steady_clock::now();
   ensure_standard_descriptors();
   CoreHandlerCliOptions o = given;
   const std::string config = absolute(o.scan.config);
@@ -282,11 +285,17 @@ int run_core_handler(const CoreHandlerCliOptions& given) {
   std::error_code ec;
   std::filesystem::create_directories(h.work, ec);
   chmod(h.work.c_str(), 0700);
+  // The core is read before anything slower happens (the trust store, the rules): the crashed
+  // process waits only for the read.
+  ReceivedCore received = receive_core(h, *crash, STDIN_FILENO, started);
   std::optional<ScanOptions> scan = build_scan_options(o.scan);
-  if (!scan) return kExitError;
-  h.scan = std::move(*scan);
+  if (scan) {
+    h.scan = std::move(*scan);
+  } else {
+    received.setup_error = "the scan options could not be built (the [scan] settings or the fingerprint key)";
+  }
   h.open.tmpdir = h.tmpdir;
-  const Status handled = handle_core(h, *crash, STDIN_FILENO, say);
+  const Status handled = handle_core(h, *crash, received, say);
   if (!handled) {
     say(fmt::format("core of pid {} not kept: {}", crash->pid, handled.error().message));
     return kExitError;

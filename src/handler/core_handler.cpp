@@ -23,7 +23,6 @@
 #include "gate/durable_files.hpp"
 #include "gate/finding_summary.hpp"
 #include "gate/names.hpp"
-#include "handler/core_spool.hpp"
 #include "handler/sealed_box.hpp"
 #include "io/staged_file.hpp"
 #include "io/unique_fd.hpp"
@@ -267,7 +266,8 @@ class CoreRun {
 
 }  // namespace
 
-Status handle_core(const CoreHandlerOptions& o, const CrashInfo& crash, int input, const HandlerMessages& say) {
+ReceivedCore receive_core(const CoreHandlerOptions& o, const CrashInfo& crash, int input,
+                          std::chrono::steady_clock::time_point started) {
   // Everything the handler makes is root's alone, and the handler itself (holding plaintext
   // cores) never dumps: the kernel gives it RLIMIT_CORE 1 against recursion; 0 and
   // non-dumpable also keep ptrace away.
@@ -275,7 +275,6 @@ Status handle_core(const CoreHandlerOptions& o, const CrashInfo& crash, int inpu
   const rlimit no_core{0, 0};
   setrlimit(RLIMIT_CORE, &no_core);
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  const auto started = std::chrono::steady_clock::now();
 
   // %c: the process's own RLIMIT_CORE. 0 asks for no core at all; a smaller limit than ours
   // truncates the core there, as systemd-coredump does.
@@ -287,36 +286,43 @@ Status handle_core(const CoreHandlerOptions& o, const CrashInfo& crash, int inpu
   const bool unlimited = crash.core_limit == std::numeric_limits<std::uint64_t>::max();
   const bool process_limit = !unlimited && (o.max_size == 0 || crash.core_limit < o.max_size);
   limits.max_bytes = process_limit ? crash.core_limit : o.max_size;
-  if (crash.core_limit == 0) limits.max_bytes = 0;
 
-  std::optional<CoreSpool> spool;
-  std::optional<Error> spool_error;
+  ReceivedCore received;
   if (crash.core_limit != 0) {
-    Result<CoreSpool> received = CoreSpool::receive(input, limits);
-    if (received) {
-      spool.emplace(std::move(*received));
+    Result<CoreSpool> spool = CoreSpool::receive(input, limits);
+    if (spool) {
+      received.spool.emplace(std::move(*spool));
+      received.truncated_by_process = process_limit && received.spool->end() == SpoolEnd::limit;
     } else {
-      spool_error = received.error();
+      received.error = spool.error();
     }
   }
   release_input(input);
-  if (!o.pause_after_spool.empty() && spool) {
-    DG_CHECK(write_file_atomically(o.pause_after_spool, fmt::format("{}\n", getpid())));
+  if (!o.pause_after_spool.empty() && received.spool) {
+    (void)write_file_atomically(o.pause_after_spool, fmt::format("{}\n", getpid()));
     raise(SIGSTOP);
   }
+  return received;
+}
 
+Status handle_core(const CoreHandlerOptions& o, const CrashInfo& crash, ReceivedCore& received,
+                   const HandlerMessages& say) {
+  std::optional<CoreSpool>& spool = received.spool;
   DG_TRY(AuditTrail audit, AuditTrail::open(o.audit, o.audit_key, o.checkpoint, o.audit_syslog));
   CoreRun run(o, crash, spool ? &*spool : nullptr, audit, say);
   if (crash.core_limit == 0) {
     return run.set_aside("core-limit-zero", "the process's RLIMIT_CORE (%c) is 0: it asked for no core", false);
   }
-  if (!spool) return run.set_aside("handler-error", describe(*spool_error), false);
+  if (!spool) {
+    return run.set_aside("handler-error", received.error ? describe(*received.error) : std::string("not read"), false);
+  }
+  if (!received.setup_error.empty()) return run.set_aside("handler-error", received.setup_error, o.quarantine_on_failure);
   if (spool->end() == SpoolEnd::deadline) {
     return run.set_aside("deadline", fmt::format("the core was not read within the deadline of {} s ({} bytes read)",
                                                   o.deadline, spool->size()),
                          o.quarantine_on_deadline);
   }
-  const bool truncated_by_process = spool->end() == SpoolEnd::limit && process_limit;
+  const bool truncated_by_process = received.truncated_by_process;
   if (spool->end() == SpoolEnd::limit && !truncated_by_process) {
     return run.set_aside("too-large", fmt::format("the core is larger than max-size ({} bytes)", o.max_size),
                          o.quarantine_on_failure);

@@ -9,7 +9,9 @@
 // Each core is one record in the gate's signed, hash-chained audit log, written before the
 // redacted core is put anywhere; a core that cannot be audited is put nowhere.
 #pragma once
+#include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +19,7 @@
 #include "dumpguard/redact.hpp"
 #include "dumpguard/result.hpp"
 #include "dumpguard/scan.hpp"
+#include "handler/core_spool.hpp"
 #include "handler/crash_info.hpp"
 
 namespace dumpguard {
@@ -51,8 +54,24 @@ struct CoreHandlerOptions {
 // socket when there is one, else to stderr, which the kernel points at nothing).
 using HandlerMessages = std::function<void(const std::string&)>;
 
-// Handles the core read from `input` (standard input when run by the kernel). An error is the
+// What was read of a core: kept in memory and spill, or nothing (the process asked for no core,
+// or the handler could not spool it, and why).
+struct ReceivedCore {
+  std::optional<CoreSpool> spool;
+  std::optional<Error> error;
+  bool truncated_by_process = false;  // cut at the process's own RLIMIT_CORE (%c)
+  std::string setup_error;  // set by the caller when it cannot go on (the scan options failed)
+};
+
+// Reads the core from `input` (standard input when run by the kernel) under the limits and the
+// deadline, which runs from `started`, then lets go of the input: the crashed process goes on.
+// First thing, before the scan options are built: the crashed process waits only for this.
+ReceivedCore receive_core(const CoreHandlerOptions& options, const CrashInfo& crash, int input,
+                          std::chrono::steady_clock::time_point started);
+
+// Everything after: the audit record, the scan, and where the core goes. An error is the
 // handler's own failure (the audit log cannot be written): the core was put nowhere.
-Status handle_core(const CoreHandlerOptions& options, const CrashInfo& crash, int input, const HandlerMessages& say);
+Status handle_core(const CoreHandlerOptions& options, const CrashInfo& crash, ReceivedCore& received,
+                   const HandlerMessages& say);
 
 }  // namespace dumpguard
