@@ -431,6 +431,44 @@ class CoreHandler(dgtest.DumpTestCase):
         self.assertEqual(dgtest._read_sysctl("core_pattern"), previous)
 
 
+class CoredumpScrub(dgtest.DumpTestCase):
+    """dist/dumpguard-coredump-scrub, which a systemd-coredump@.service drop-in starts after each
+    stored core (systemd is not PID 1 here, so the script is run as the unit would run it)."""
+
+    def test_stored_cores_are_replaced_by_redacted_copies_or_moved_aside(self):
+        cores = os.path.join(self.tmp, "coredump")
+        state = os.path.join(self.tmp, "state")
+        os.mkdir(cores)
+        config = os.path.join(self.tmp, "dumpguard.toml")
+        with open(config, "w") as f:
+            f.write(f"[scan]\nfingerprint-key = {json.dumps(os.path.join(self.tmp, 'fp.key'))}\n")
+        holder = Holder(self.tmp, "s")
+        try:
+            plain = dgtest.gcore(holder.pid, self.tmp)
+        finally:
+            holder.live.stop()
+        self.assertNotEqual(dgtest.find_secrets(read(plain), holder.secrets()), [])
+        good = os.path.join(cores, f"core.crash_holder.0.b00t.{holder.pid}.1700000000000000.zst")
+        bad = os.path.join(cores, "core.bad.0.b00t.1.1700000000000000.zst")
+        subprocess.run(["zstd", "-q", plain, "-o", good], check=True)
+        subprocess.run(["zstd", "-q", "-o", bad], input=os.urandom(50_000), check=True)
+        script = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "dist", "dumpguard-coredump-scrub")
+        env = {"DUMPGUARD": dgtest.DUMPGUARD, "COREDUMP_DIR": cores, "DUMPGUARD_STATE": state,
+               "DUMPGUARD_CONFIG": config, "PATH": "/usr/bin:/bin"}
+        run = subprocess.run([script], env=env, capture_output=True, timeout=300)
+        self.assertEqual(run.returncode, 1, run.stderr)  # one core could not be redacted
+        self.assertEqual(os.listdir(cores), [os.path.basename(good)])
+        self.assertEqual(os.listdir(os.path.join(state, "quarantine")), [os.path.basename(bad)])
+        redacted = subprocess.run(["zstd", "-q", "-d", "-c", good], capture_output=True, check=True).stdout
+        self.assertEqual(redacted[:4], b"\x7fELF")
+        self.assertEqual(dgtest.find_secrets(redacted, holder.secrets()), [])
+        # A second run finds nothing new and leaves the redacted core as it is.
+        before = read(good)
+        run = subprocess.run([script], env=env, capture_output=True, timeout=300)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertEqual(read(good), before)
+
+
 def dgtest_wait(predicate, timeout=60):
     deadline = time.time() + timeout
     while time.time() < deadline:
