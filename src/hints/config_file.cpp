@@ -166,13 +166,7 @@ class ConfigReader {
                              return std::nullopt;
                            });
       } else if (name == "drop") {
-        out.drop = each(value, "drop", "policies (strings)", "gate",
-                        [this](const toml::node& item, const std::string& s,
-                               const std::string& label) -> std::optional<std::string> {
-                          if (kind_like(s)) return s;
-                          fail(item.source(), fmt::format("{} must be heap, env or a region kind", label));
-                          return std::nullopt;
-                        });
+        out.drop = drop_policies(value, "gate");
       } else {
         fail(key.source(), fmt::format("unknown key{} in [gate]; the keys are {}", key_name(name), kGateKeys));
       }
@@ -265,18 +259,22 @@ class ConfigReader {
           fail(value.source(), "core-handler.compress must be true or false");
         }
       } else if (name == "drop") {
-        out.drop = each(value, "drop", "policies (strings)", "core-handler",
-                        [this](const toml::node& item, const std::string& s,
-                               const std::string& label) -> std::optional<std::string> {
-                          if (kind_like(s)) return s;
-                          fail(item.source(), fmt::format("{} must be heap, env or a region kind", label));
-                          return std::nullopt;
-                        });
+        out.drop = drop_policies(value, "core-handler");
       } else {
         fail(key.source(),
              fmt::format("unknown key{} in [core-handler]; the keys are {}", key_name(name), kCoreHandlerKeys));
       }
     }
+  }
+
+  // drop = ["env", "heap", KIND]: the policies of `redact --drop`, in [gate] and [core-handler].
+  std::vector<std::string> drop_policies(const toml::node& value, std::string_view table) {
+    return each(value, "drop", "policies (strings)", table,
+                [this](const toml::node& item, const std::string& s, const std::string& label) -> std::optional<std::string> {
+                  if (kind_like(s)) return s;
+                  fail(item.source(), fmt::format("{} must be heap, env or a region kind", label));
+                  return std::nullopt;
+                });
   }
 
   static bool kind_like(std::string_view s) {
