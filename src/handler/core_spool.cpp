@@ -136,14 +136,7 @@ Result<CoreSpool> CoreSpool::receive(int fd, const SpoolLimits& limits) {
   PlainBuffer buffer;
   std::uint64_t total = 0;
   for (;;) {
-    if (limits.max_bytes != 0 && total >= limits.max_bytes) {
-      // At the limit: more input means the core was larger. One byte decides.
-      pollfd p{fd, POLLIN, 0};
-      const int ready = poll(&p, 1, 0);
-      std::byte probe{};
-      if (ready > 0 && read(fd, &probe, 1) == 1) s->end = SpoolEnd::limit;
-      break;
-    }
+    const bool at_limit = limits.max_bytes != 0 && total >= limits.max_bytes;
     const auto now = std::chrono::steady_clock::now();
     if (now >= limits.deadline) {
       s->end = SpoolEnd::deadline;
@@ -154,6 +147,14 @@ Result<CoreSpool> CoreSpool::receive(int fd, const SpoolLimits& limits) {
     const int ready = poll(&p, 1, static_cast<int>(std::min<long long>(left + 1, 60'000)));
     if (ready < 0 && errno != EINTR) return os_error("cannot wait for the core on standard input");
     if (ready <= 0) continue;
+    if (at_limit) {
+      // At the limit: one more byte means the core was larger; end of input means it was not.
+      std::byte probe{};
+      const ssize_t more = read(fd, &probe, 1);
+      if (more < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      if (more != 0) s->end = SpoolEnd::limit;
+      break;
+    }
     std::size_t want = kPiece;
     if (limits.max_bytes != 0) want = static_cast<std::size_t>(std::min<std::uint64_t>(want, limits.max_bytes - total));
     // Memory first, up to the cap exactly.

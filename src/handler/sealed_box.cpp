@@ -8,6 +8,7 @@
 #include <openssl/rand.h>
 
 #include <array>
+#include <optional>
 #include <cstdio>
 #include <fmt/format.h>
 #include <vector>
@@ -70,8 +71,10 @@ Result<SealedBoxWriter> SealedBoxWriter::open(const std::string& recipient_pem, 
                              recipient_pem)};
   }
   std::unique_ptr<State> s;
+  std::optional<SecretBuffer> shared;
   try {
     s = std::make_unique<State>();
+    shared.emplace(32);
   } catch (const std::bad_alloc&) {
     return Error{Errc::io, 0, "cannot allocate a page excluded from dumps for the quarantine keys"};
   }
@@ -81,12 +84,11 @@ Result<SealedBoxWriter> SealedBoxWriter::open(const std::string& recipient_pem, 
   DG_TRY(const auto eph_pub, raw_public(ephemeral.get()));
   DG_TRY(const auto rec_pub, raw_public(recipient.get()));
 
-  SecretBuffer shared(32);
-  std::size_t shared_len = shared.size();
+  std::size_t shared_len = shared->size();
   EVP_PKEY_CTX* derive = EVP_PKEY_CTX_new(ephemeral.get(), nullptr);
   const bool derived = derive != nullptr && EVP_PKEY_derive_init(derive) == 1 &&
                        EVP_PKEY_derive_set_peer(derive, recipient.get()) == 1 &&
-                       EVP_PKEY_derive(derive, shared.data(), &shared_len) == 1 && shared_len == 32;
+                       EVP_PKEY_derive(derive, shared->data(), &shared_len) == 1 && shared_len == 32;
   EVP_PKEY_CTX_free(derive);
   if (!derived) return Error{Errc::io, 0, "X25519 key agreement failed (OpenSSL)"};
 
@@ -99,7 +101,7 @@ Result<SealedBoxWriter> SealedBoxWriter::open(const std::string& recipient_pem, 
   char digest[] = "SHA256";
   OSSL_PARAM params[] = {
       OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, shared.data(), shared.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, shared->data(), shared->size()),
       OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, salt.data(), salt.size()),
       OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, const_cast<char*>(kInfo.data()), kInfo.size()),
       OSSL_PARAM_construct_end()};

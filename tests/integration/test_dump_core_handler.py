@@ -398,6 +398,39 @@ class CoreHandler(dgtest.DumpTestCase):
         self.assertFalse(os.path.exists(os.path.join(self.case, "cores")))
         self.assert_audit_sound()
 
+    def test_inbox_gets_the_redacted_core_and_the_gate_releases_it(self):
+        import gatetest
+        holder = Holder(self.case, "i")
+        try:
+            core = read(self.unfiltered(holder))
+        finally:
+            holder.live.stop()
+        g = gatetest.GateDirs(os.path.join(self.case, "gate"), text_rules=False)
+        # The gate's audit log is the handler's too: one chain for both.
+        g.audit, g.key = self.audit, self.audit_key
+        proc = self.handler(*self.direct_args("--inbox", g.inbox), "--", str(holder.pid), "0", "0", "11",
+                            str(int(time.time())), str(2**64 - 1), "host", "crash_holder", "1")
+        _, err = proc.communicate(core, timeout=120)
+        self.assertEqual(proc.returncode, 0, err)
+        record = self.wait_record(holder.pid)
+        self.assertEqual((record["event"], record["data"]["to"]), ("core-released", "inbox"), record["data"])
+        name = os.path.basename(record["data"]["target"])
+        self.assertEqual(g.inbox_entries(), [name])
+        self.assert_clean(read(self.decompress(record["data"]["target"])), holder.secrets(), "the inbox's core")
+        os.unlink(record["data"]["target"] + ".core")
+        code, err = g.run_once()
+        self.assertEqual(code, 0, err)
+        self.assertEqual(g.released(), [name])
+        self.assert_audit_sound()
+
+    def test_a_config_others_can_write_is_refused(self):
+        config = self.config(store=os.path.join(self.case, "cores"))
+        os.chmod(config, 0o622)
+        proc = self.handler("--config", config, "--", "1", "0", "0", "11", "0", "0", "h", "c", "1")
+        _, err = proc.communicate(b"\x7fELF", timeout=60)
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn(b"writable by nobody else", err)
+
     # --- installing ----------------------------------------------------------------------------
     def test_install_and_uninstall_round_trip_core_pattern(self):
         previous = "core.%e.%p  odd value\twith a tab"
