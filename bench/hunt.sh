@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Hunt throughput against the number of supplied keys (issue 4, "Performance"), on one large
+# Hunt throughput against the number of supplied keys (the goal: ten RSA moduli add under 30%), on one large
 # real core made here: bench/large_process fills SIZE MiB of heap and, given a directory, also
 # holds an RSA-2048 key, a P-256 key and an HS256 secret with a JWT it signed, and writes only
 # their public halves (rsa.pub.pem, ec.pub.pem, token.txt). gcore dumps it. Keys and tokens the
@@ -207,7 +207,7 @@ model=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
   row tok10 "10 tokens" "\`--token @FILE\`: the held HS256 JWT + 9 others"
   echo
   echo "Notes on this run:"
-  echo "- Goal (issue 4): ten RSA moduli add less than 30% to the blind scan's time. In wall time this"
+  echo "- Goal: ten RSA moduli add less than 30% to the blind scan's time. In wall time this"
   echo "  **$(holds "${T[rsa10]}" "${T[blind]}")** here ($(overhead "${T[rsa10]}" "${T[blind]}")); in CPU time it" \
     "**$(holds "${CPU[rsa10]}" "${CPU[blind]}")** ($(overhead "${CPU[rsa10]}" "${CPU[blind]}"))."
   if ((BUSY[blind] + BUSY[rsa10] > 0)); then

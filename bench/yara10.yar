@@ -1,5 +1,5 @@
 // Ten YARA rules that look for what dumpguard's default structure detectors and a few of its
-// text rules look for, for bench/compare.sh (issue 8: "yara with an equivalent 10-rule set").
+// text rules look for, for bench/compare.sh: the speed target compares dumpguard with YARA running an equivalent 10-rule set.
 // YARA only finds the bytes; dumpguard then parses, checks and fingerprints what it finds, and
 // also does what no YARA rule can (AES schedules, RSA factor hunts, EC scalars): so on equal
 // input YARA does less work. Text strings are `ascii wide`, as dumpguard searches ASCII and

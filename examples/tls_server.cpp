@@ -1,5 +1,5 @@
 // An OpenSSL TLS server that keeps its private key out of its core dumps, with the protection
-// library (README, "Keeping keys out of dumps: the protection library").
+// library (docs/protect.md).
 //
 //   tls_server --key KEY.pem --cert CERT.pem [--port N] [--secure-heap-only | --no-protection]
 //
@@ -13,7 +13,7 @@
 //    outside OpenSSL's allocator), no std::string, so the only plaintext copy of the file is in
 //    excluded pages; it is zeroed when the buffer goes out of scope.
 // 4. PEM_read_bio_PrivateKey parses from a memory BIO over that buffer.
-// --secure-heap-only skips step 1 (enough for an EC key, not for RSA: README); --no-protection
+// --secure-heap-only skips step 1 (enough for an EC key, not for RSA: docs/protect.md); --no-protection
 // loads the key the usual way (SSL_CTX_use_PrivateKey_file), so a test can show the difference
 // on a real dump. It serves "hello" to each TLS client, prints "ready port=N ..." once and a
 // "served ..." line (the protection counters, never key bytes) after each connection, and runs

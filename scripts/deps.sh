@@ -16,6 +16,7 @@ PACKAGES=(
   # tools the tests and the demo drive
   gdb elfutils lldb python3-lldb-14 python3 python3-cryptography openssl procps
   zstd lz4 xz-utils openssh-client
+  man-db groff-base                 # the man page: rendered by test_man_page, read after install
   python3-jsonschema python3-rfc3987  # SARIF 2.1.0 output validated against the OASIS schema (tests/schemas), URIs included
   # peers for tests and benchmarks
   aeskeyfind rsakeyfind yara nginx-light

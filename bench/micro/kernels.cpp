@@ -1,4 +1,4 @@
-// Google Benchmark micro-benchmarks of the scan's hot kernels (issue 8), built with
+// Google Benchmark micro-benchmarks of the scan's hot kernels, built with
 // -DDUMPGUARD_BENCH=ON (the Makefile's Release build does, so they always compile; `make test`
 // does not run them). Run: build/bench/dg_micro [--benchmark_filter=REGEX].
 //  - AesSchedule/*: the AES schedule detector (vector prefilter, then the exact check) over

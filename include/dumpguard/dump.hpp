@@ -19,7 +19,8 @@ class MappedFile;
 
 enum class Format { elf_core, minidump, raw };
 
-// What a region of memory is. "heap" follows DECISIONS.md: writable, anonymous, not a stack.
+// What a region of memory is. "heap" is writable anonymous memory that is no thread's stack
+// (what `redact --drop heap` fills and a stack-only dump leaves out).
 enum class RegionKind {
   stack,         // a thread's stack
   module,        // a loaded executable image (code, data, relro of an ELF/PE file)

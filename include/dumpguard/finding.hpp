@@ -12,7 +12,7 @@
 
 namespace dumpguard {
 
-// DECISIONS.md: critical = a verified private key or secret; high = a structured key that
+// Severities: critical = a verified private key or secret; high = a structured key that
 // fails or lacks its check; medium = generic rules past their entropy threshold;
 // low = informational (an encrypted PEM block).
 enum class Severity { low, medium, high, critical };

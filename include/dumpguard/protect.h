@@ -1,8 +1,8 @@
 /* dumpguard/protect.h: the protection library's C API, for programs in other languages.
  * Memory from dg_secret_alloc sits on its own pages between guard pages, is excluded from
  * core dumps (and, on Linux, emptied in forked children) BEFORE the pointer is returned, is
- * locked in RAM where the limit allows, and is zeroed when freed. README, "Keeping keys out
- * of dumps: the protection library", says what it guarantees and what it cannot protect. */
+ * locked in RAM where the limit allows, and is zeroed when freed.
+ * docs/protect.md says what it guarantees and what it cannot protect. */
 #ifndef DUMPGUARD_PROTECT_H
 #define DUMPGUARD_PROTECT_H
 

@@ -9,8 +9,8 @@
 // limit allows (a failure is reported, never silent) and zeroed when released. If the
 // exclusion fails, allocation fails: unprotected memory is never returned.
 //
-// What it cannot protect (copies made by libraries, registers, gcore -a, root): README,
-// "Keeping keys out of dumps: the protection library".
+// What it cannot protect (copies made by libraries, registers, gcore -a, root):
+// docs/protect.md.
 #pragma once
 
 #include <cstddef>

@@ -1,8 +1,8 @@
 // Redaction: write a copy of a dump with every finding's bytes overwritten, then prove the copy
 // clean by rescanning it. Data flows one way: scan report -> plan (merged spans) -> writer
 // (streaming copy of the mapped input, spans filled) -> verification scan -> outcome.
-// The copy keeps the input's size and layout, so the format stays valid (DECISIONS.md,
-// "Redaction"), except where a --drop policy asks for a stack-only minidump: then only the
+// The copy keeps the input's size and layout, so the format stays valid and debuggers open it
+// as before, except where a --drop policy asks for a stack-only minidump: then only the
 // format's writer (src/redact/minidump_stack_only.cpp) lays the copy out. Nothing is written
 // into the copy to mark it redacted.
 #pragma once
@@ -60,8 +60,8 @@ struct OutputLayout {
   std::vector<LayoutPatch> patches;  // sorted, disjoint, inside input pieces
 };
 
-// What a layout change left out, for the report (DECISIONS.md: "the report says what was
-// dropped").
+// What a layout change left out, for the report: a copy that differs from its input in more
+// than the filled spans must say what it dropped.
 struct RemovedKind {
   std::string kind;          // region kind: "heap", "module", "unknown", ...
   std::size_t regions = 0;   // memory ranges left out whole
@@ -133,7 +133,8 @@ struct RedactLayout {
   bool stack_only = false;
 };
 
-// The layout the drop policies ask for: stack-only when `heap` is dropped (DECISIONS.md).
+// The layout the drop policies ask for: stack-only when `heap` is dropped (a minidump is then
+// rewritten as MiniDumpNormal would have written it).
 RedactLayout layout_for_drops(const std::vector<std::string>& drops);
 
 // Where the redacted copy goes: a new file (-o OUT), or the input's own path (--in-place),

@@ -67,11 +67,11 @@ struct ScanStats {
 
 struct ScanOptions {
   unsigned aes_tolerance = 0;                 // bit errors allowed in an AES schedule
-  // Test every window for RSA factors, with no structure prior and no prefilter (README,
-  // "--exhaustive"): for auditors; costs about a division per byte of the dump and modulus.
+  // Test every window for RSA factors, with no structure prior and no prefilter
+  // (docs/commands/scan.md, "--exhaustive"): for auditors; costs about a division per byte of the dump and modulus.
   bool exhaustive = false;
   // --time-budget: seconds the hunts may take in all (0: no budget). A hunt cut short reports
-  // a limit, and no key it covers is then reported absent (DECISIONS.md, "Time").
+  // a limit, and no key it covers is then reported absent: "absent" needs a finished search.
   double time_budget = 0;
   std::vector<std::uint8_t> fingerprint_key;  // 32 bytes, for keyed fingerprints
   // Public keys whose private halves are never in a dump (the system trust store): not
@@ -98,7 +98,7 @@ struct ScanOptions {
   unsigned threads = 0;
   // Bytes per chunk (0: the default, 4 MiB). Tests make it small so that a small dump has
   // many chunk boundaries; the report does not depend on it either, but for DER structures
-  // longer than 256 KiB that cross a boundary (README, "Scan speed and memory").
+  // longer than 256 KiB that cross a boundary (docs/design.md, "Chunks, threads and one report").
   std::uint64_t chunk_size = 0;
   // Told how far the scan is (stage "scan"; the structure detectors share the first pass, each
   // hunt has one of its own); it changes nothing found. Calls never overlap, and may come from

@@ -16,7 +16,7 @@
 
 namespace dumpguard::cli {
 
-// Stable exit codes (README, "Exit codes").
+// Stable exit codes (README, "Exit codes"; dumpguard(1), "EXIT STATUS").
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFindings = 1;
 inline constexpr int kExitError = 2;
@@ -67,7 +67,7 @@ struct ScanCliOptions {
   bool sarif = false;
   std::string color = "auto";  // --color auto|always|never, for the text report
   bool no_progress = false;    // --no-progress: no bar on stderr, even on a terminal
-  std::string config;  // --config FILE: the options below from a TOML file (README, "The config file")
+  std::string config;  // --config FILE: the options below from a TOML file (docs/config.md)
   // Options a config file can set too. A scalar is unset unless the command line gave it, so
   // that the file's value, else the default, applies; merge_config (scan.cpp) joins the two.
   std::optional<std::string> fail_on;          // low | medium | high | critical; default medium
@@ -90,8 +90,7 @@ struct ScanCliOptions {
 };
 int run_scan(const ScanCliOptions& options);
 
-// The ScanOptions asked for: the config file merged into `options` (README, "The config
-// file"), the fingerprint key loaded, key, token, baseline and fingerprint files read, text
+// The ScanOptions asked for: the config file merged into `options` (docs/config.md), the fingerprint key loaded, key, token, baseline and fingerprint files read, text
 // rules compiled. Nothing after a one-line error on stderr. `scan` and `redact` share it.
 std::optional<ScanOptions> build_scan_options(ScanCliOptions& options);
 
@@ -103,7 +102,7 @@ struct RedactCliOptions {
   bool in_place = false;  // --in-place: replace the input instead (exactly one of the two)
   std::string report;   // --report FILE: the dumpguard-redact/1 JSON report; empty: none
   std::string fill = "zero";  // zero | 0defaced
-  bool allow_partial = false;  // redact a dump that was only partly parsed (DECISIONS.md)
+  bool allow_partial = false;  // redact a partly parsed dump (its unparsed bytes were only searched raw)
   std::vector<std::string> drops;  // --drop heap|env|KIND ... (redact/policy.hpp)
 };
 int run_redact(const RedactCliOptions& options);

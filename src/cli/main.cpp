@@ -44,7 +44,7 @@ struct ScanFlags {
 // its copy with the same options): the two commands cannot drift apart.
 void add_scan_options(CLI::App& cmd, dumpguard::cli::ScanCliOptions& scan, ScanFlags& flags) {
   cmd.add_option("--config", scan.config,
-               "A TOML file of scan options ([scan] table, see README); lists in it come before the "
+               "A TOML file of scan options ([scan] table, see man dumpguard); lists in it come before the "
                "command line's, and options given here override its values")
       ->check(CLI::ExistingFile);
   cmd.add_option("--fingerprint-key", scan.fingerprint_key,
@@ -58,7 +58,7 @@ void add_scan_options(CLI::App& cmd, dumpguard::cli::ScanCliOptions& scan, ScanF
   flags.exhaustive_flag = cmd.add_flag(
       "--exhaustive", flags.exhaustive,
       "Test every byte offset (big-endian) and every 4-byte-aligned address (limbs) for factors of each RSA "
-      "modulus, with no structure prior or prefilter; slow (README, \"--exhaustive\")");
+      "modulus, with no structure prior or prefilter; slow: minutes per GiB and modulus");
   cmd.add_option("--time-budget", scan.time_budget,
                "Seconds the hunts may take in all; a hunt cut short says where it stopped, and no key it "
                "covers is then reported absent (default: no budget)")
@@ -99,7 +99,7 @@ void add_scan_options(CLI::App& cmd, dumpguard::cli::ScanCliOptions& scan, ScanF
       ->group("");
   // A repeatable option takes one value each time it is given (--pubkey A --pubkey B). CLI11
   // lets a vector option take every word that follows, so `redact --pubkey k.pem DUMP -o OUT`
-  // (README's synopsis) read DUMP as a second key file and then stopped: "dumps is required".
+  // (the documented synopsis) read DUMP as a second key file and then stopped: "dumps is required".
   for (const char* name : {"--pubkey", "--token", "--keyring", "--baseline", "--fingerprints", "--rules"}) {
     cmd.get_option(name)->allow_extra_args(false);
   }
@@ -129,7 +129,7 @@ int main(int argc, char** argv) {
   cli::InfoOptions info;
   CLI::App* info_cmd = app.add_subcommand("info", "Print the memory model of each dump: regions, threads, modules");
   add_input_options(*info_cmd, info.input);
-  info_cmd->add_flag("--json", info.json, "Print JSON (schema dumpguard-info/1, see README)");
+  info_cmd->add_flag("--json", info.json, "Print JSON (schema dumpguard-info/1)");
   info_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
   info_cmd->footer("Exit codes: 0 every dump was read (some may carry warnings); 2 error (a dump could not be read, "
                    "a usage error).");
@@ -138,7 +138,7 @@ int main(int argc, char** argv) {
   ScanFlags scan_flags;
   CLI::App* scan_cmd = app.add_subcommand("scan", "Find key material in each dump; exit 0 none, 1 findings, 2 error");
   add_input_options(*scan_cmd, scan.input);
-  auto* scan_json = scan_cmd->add_flag("--json", scan.json, "Print JSON (schema dumpguard-scan/1, see README)");
+  auto* scan_json = scan_cmd->add_flag("--json", scan.json, "Print JSON (schema dumpguard-scan/1)");
   scan_cmd->add_flag("--sarif", scan.sarif, "Print SARIF 2.1.0: one result per key, one location per finding")
       ->excludes(scan_json);
   add_scan_options(*scan_cmd, scan, scan_flags);

@@ -19,7 +19,7 @@
 
 namespace dumpguard::cli {
 
-// The config file's options joined with the command line's (README, "The config file"): lists
+// The config file's options joined with the command line's (docs/config.md): lists
 // are joined, the file's first; a scalar the command line gave wins over the file's. A new
 // option is a field in ScanConfig and ScanCliOptions and one line here.
 static Status merge_config(ScanCliOptions& options) {

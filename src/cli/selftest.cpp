@@ -1,7 +1,7 @@
 // `dumpguard selftest`: proves the protection library on this machine with dumpguard itself.
 // The process makes two random 32-byte keys: one in a SecretBuffer, one in ordinary heap
 // memory. A child runs gcore on THIS process (never on a forked copy: MADV_WIPEONFORK empties
-// a child's protected pages and would hide a broken MADV_DONTDUMP; DECISIONS.md). Then both
+// a child's protected pages and would hide a broken MADV_DONTDUMP). Then both
 // keys are fingerprinted as registered secrets and the core is scanned: it passes only when
 // the ordinary key is present and the protected one absent. Only fingerprints are printed.
 #include <fmt/format.h>

@@ -12,7 +12,7 @@ namespace dumpguard {
 std::array<std::uint8_t, 32> sha256(std::span<const std::uint8_t> data);
 std::string hex(std::span<const std::uint8_t> data);
 // "hmac-sha256:" + hex(HMAC-SHA256(fingerprint_key, secret)): stable on one installation,
-// useless for recovering the secret without the key (DECISIONS.md, fingerprints).
+// useless for testing guesses of the secret without the key.
 std::string keyed_fingerprint(std::span<const std::uint8_t> fingerprint_key, std::span<const std::uint8_t> secret);
 
 // A streaming SHA-256, for bytes that arrive in pieces: a dump may be far larger than memory.

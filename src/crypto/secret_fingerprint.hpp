@@ -1,4 +1,4 @@
-// Fingerprints of registered secrets (DECISIONS.md, "Fingerprints of registered secrets").
+// Fingerprints of registered secrets (docs/commands/fingerprint.md: what the file reveals).
 //
 // Each form of a secret (its raw bytes; hex, HEX, base64 and base64url; and the UTF-16LE of
 // every text form) is kept as:
@@ -9,7 +9,7 @@
 // Without the key every stored value is indistinguishable from random: the file tells only how
 // many secrets and forms there are, their lengths, and which entries repeat the same secret
 // (equal ids). With the key, each form can be tested against guesses, so a short or guessable
-// secret can be brute-forced; README, "Registered secrets", says so.
+// secret can be brute-forced; docs/commands/fingerprint.md says so.
 #pragma once
 #include <cstdint>
 #include <span>

@@ -1,5 +1,5 @@
 // The system trust store's public keys. Their private halves are never in a dump
-// (DECISIONS.md), so the hunts skip them by default: a server that loaded the CA bundle
+// (CAs keep them offline), so the hunts skip them by default: a server that loaded the CA bundle
 // holds a hundred or more of them.
 #pragma once
 #include <set>

@@ -34,7 +34,7 @@ class AnchorPrefilter {
   // `width` must be one the CPU has.
   void scan(std::span<const std::byte> bytes, AnchorHits& hits, Width width) const;
 
-  // Which bucket each pattern went to (tests, and README's figures).
+  // Which bucket each pattern went to (tests, and the figures in bench/RESULTS.md).
   const std::array<std::vector<std::size_t>, kBuckets>& buckets() const { return buckets_; }
 
   // Per position, one table for the low and one for the high nibble of a byte: bit b is set

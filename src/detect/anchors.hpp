@@ -1,7 +1,7 @@
 // Anchors: the fixed-length byte patterns where structure detectors start their work (a PEM
 // BEGIN line, a CNG magic, a DER SEQUENCE header followed by INTEGER 0). The scanner finds the
 // anchors of every detector in one Vectorscan pass over a chunk (compile once, scratch per
-// thread, the callback only records: STYLE.md, "The Vectorscan API"), so a region is not read
+// thread, the callback only records, as Vectorscan's API is meant to be used), so a region is not read
 // once per detector; without the scanner (unit tests) the same matches come from a plain loop.
 #pragma once
 

@@ -1,5 +1,5 @@
 // Cheap statistics that tell random key material from the text, small integers and
-// pointers that fill most of a heap. Each is a prefilter: README states its blind spot.
+// pointers that fill most of a heap. Each is a prefilter: docs/detectors.md states its blind spot.
 #pragma once
 #include <cstddef>
 #include <cstdint>

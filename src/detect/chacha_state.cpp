@@ -14,7 +14,7 @@
 // SQLite's sqlite3_randomness keeps `static struct { u32 s[16]; u8 out[64]; u8 n; }` there, and
 // every process that links SQLite has one. Those are reported apart, kind "chacha20-prng-state"
 // at severity low. A generator kept on the heap or per thread cannot be told from a cipher.
-// Blind spots (README): states that keep the key without the constant (OpenSSL's
+// Blind spots (docs/detectors.md): states that keep the key without the constant (OpenSSL's
 // EVP_CHACHA_KEY keeps key words and counter only, and passes the constant from code), the
 // 16-byte-key variant ("expand 16-byte k"), and states cut by the end of a region.
 #include "detect/chacha_state.hpp"

@@ -1,7 +1,7 @@
 // How the scanner splits areas into chunks for its threads, as detectors see it. A chunk owns
 // a range of one area; a detector reads a window around it, widened by its Reach, so that a
 // finding starting in the chunk is found whole, as in one pass over the area. Each finding
-// belongs to the chunk where it starts (STYLE.md, "Speed without copies"), so a finding in the
+// belongs to the chunk where it starts, whatever the thread count, so a finding in the
 // overlap of two windows is kept once.
 #pragma once
 

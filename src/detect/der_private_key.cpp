@@ -16,7 +16,7 @@ class DerPrivateKeyDetector final : public AnchoredDetector {
  public:
   std::string_view name() const override { return "der"; }
   // DER carries its own length and has no cap; a key longer than kMaxStructure that crosses a
-  // chunk boundary is missed (README, "Parallel scan").
+  // chunk boundary is missed (docs/design.md, "Chunks, threads and one report").
   Reach reach() const override { return {0, kMaxStructure}; }
 
   std::vector<AnchorPattern> anchors() const override {

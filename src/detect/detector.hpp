@@ -1,6 +1,7 @@
 // The one interface every detector implements, and what it receives. Detectors push
 // findings and harvested public keys into a sink; they never print, never read files,
-// and never know which reporter will show their findings (STYLE.md, one-way data flow).
+// and never know which reporter will show their findings: data flows one way, from the
+// dump to the report.
 #pragma once
 
 #include <fmt/format.h>

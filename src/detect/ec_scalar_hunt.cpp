@@ -3,7 +3,7 @@
 // half the bytes distinct and no word that looks like a user-space pointer. Then everywhere
 // else, under stricter prefilters: islands of random bytes (limb_candidates.hpp) that pass
 // looks_random, under a budget. Each candidate costs one multiplication per byte order
-// whatever the number of keys: d·G is compared with every target point. Blind spots (README):
+// whatever the number of keys: d·G is compared with every target point. Blind spots (docs/detectors.md):
 // scalars inside long runs of random bytes or not 8-byte aligned outside malloc chunks, and
 // keys whose public point is neither in the dump nor supplied.
 #include "detect/ec_scalar_hunt.hpp"

@@ -1,7 +1,7 @@
 // First where a seed sits next to its public key (seed‖public key: libsodium, Go, OpenSSH):
 // one derivation per copy of a public key. Then seeds stored apart (OpenSSL keeps the private
 // half in an allocation of its own): islands of 32 random bytes (limb_candidates.hpp), one
-// derivation each per key type sought, under a budget. Blind spots (README): seeds inside long
+// derivation each per key type sought, under a budget. Blind spots (docs/detectors.md): seeds inside long
 // runs of random bytes or not 8-byte aligned, and keys whose public half is neither in the
 // dump nor supplied.
 #include "detect/ed25519_seed_hunt.hpp"

@@ -1,5 +1,5 @@
-// Detector: secrets in environment blocks (DumpModel::environment). Issue 5 makes the
-// environment its own target: a variable whose name says it holds a secret (…_PASSWORD,
+// Detector: secrets in environment blocks (DumpModel::environment). The environment is a
+// target of its own: a variable whose name says it holds a secret (…_PASSWORD,
 // …_TOKEN, …_SECRET, …_API_KEY, …) is reported with that name even when its value matches
 // no text rule, because a value like "changeme2024" fits no provider's format. The finding
 // covers the value alone; the name stays readable for the people who debug the crash.

@@ -1,4 +1,4 @@
-// Candidates (DECISIONS.md, HMAC candidates): printable runs of 8 to 128 characters, in ASCII
+// Candidates: printable runs of 8 to 128 characters, in ASCII
 // and in UTF-16LE (most HS256 secrets are configuration strings), and binary windows of 16,
 // 20, 24, 32, 48 and 64 bytes at glibc malloc chunks sized for them that pass the entropy
 // prefilter (half the bytes distinct, no pointer-shaped word), then at islands of 32 and 64 bytes
@@ -6,7 +6,7 @@
 // sits in an object of an allocator with no size header, such as CPython's bytes objects),
 // which pass the stricter looks_random. An HMAC costs about 3.4 µs, so the hunt runs only when
 // there is a token, and costs (candidates × tokens) HMACs; islands are capped per chunk.
-// Blind spots (README): secrets embedded in a longer printable run (only whole runs are
+// Blind spots (docs/detectors.md): secrets embedded in a longer printable run (only whole runs are
 // tried), binary keys inside long runs of random bytes or not 8-byte aligned outside malloc
 // chunks, and keys of tokens not in the dump.
 #include "detect/hmac_key_hunt.hpp"

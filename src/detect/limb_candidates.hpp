@@ -1,6 +1,6 @@
 // Where big numbers live in a process's heap, as candidate windows for the hunts
-// (DECISIONS.md: candidates come from structure first). Shared by the RSA factor hunt and
-// the EC scalar hunt, so both see the same allocator and BIGNUM priors.
+// (candidates come from structure first: a test at every window costs too much). Shared by
+// the RSA factor hunt and the EC scalar hunt, so both see the same allocator and BIGNUM priors.
 #pragma once
 
 #include <cstdint>
@@ -20,7 +20,7 @@ inline std::uint64_t load_le(const std::uint8_t* p, unsigned width) {
   return v;
 }
 
-// Code and read-only data of mapped files hold no live keys (issue 3's prefilter); the
+// Code and read-only data of mapped files hold no live keys (a prefilter); the
 // hunts skip them.
 inline bool may_hold_live_keys(const Region& r) {
   const bool file_backed = r.kind == RegionKind::module || r.kind == RegionKind::file_mapping;

@@ -24,7 +24,7 @@ class PublicKeyHarvest final : public AnchoredDetector {
   // In the short form, try_at's own tests are spelled out: DER's shortest form makes the inner
   // SEQUENCE short too, with at least 4 bytes starting with [0], an INTEGER or an OID; an
   // INTEGER first needs 70 bytes. Without this, "0", any character, "0" matched digits in
-  // text: 3.6 million anchors on the 1 GiB benchmark core, 9 with it (README, issue 8).
+  // text: 3.6 million anchors on the 1 GiB benchmark core, 9 with it (docs/design.md).
   std::vector<AnchorPattern> anchors() const override {
     std::vector<AnchorPattern> a;
     a.push_back(AnchorPattern::literal("\x30")

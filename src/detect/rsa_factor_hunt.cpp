@@ -1,4 +1,4 @@
-// Candidates come from structure first (DECISIONS.md, "Hunts that cost real time"), since a
+// Candidates come from structure first (docs/design.md), since a
 // division at every offset costs about 18 s per GiB and modulus:
 //  - glibc malloc chunks: a 16-byte-aligned user pointer preceded by a size field that fits
 //    the limb count (malloc.c: chunk size = request + SIZE_SZ, rounded up to 2*SIZE_SZ);
@@ -7,7 +7,7 @@
 //    which finds limbs in any allocator, the secure heap included;
 //  - DER INTEGER headers (02 81 xx / 02 82 xx xx) and SSH mpint length prefixes (RFC 4251 5).
 // Then cheap statistics: the candidate is odd, has the prime's bit length, and its bytes are
-// diverse. Blind spots (README): limbs in a non-glibc allocator with no BIGNUM header in the
+// diverse. Blind spots (docs/detectors.md): limbs in a non-glibc allocator with no BIGNUM header in the
 // dump, big-endian copies with no length prefix, and factors of moduli the scan never saw.
 // Once one factor is known, every part of the key is derived and handed to the closure, which
 // finds each copy of each part in every layout a runtime uses.
@@ -91,7 +91,7 @@ class RsaFactorHunt final : public HuntDetector {
     word_ = pointer_width(context.dump.model);
     map_.emplace(context.dump.model);
     for (const PublicKey& k : context.keys.keys()) {
-      // CA keys' private halves are never in a server's dump (DECISIONS.md).
+      // CA keys' private halves are never in a server's dump (CAs keep them offline).
       if (k.type != KeyType::rsa || k.ca || k.bits < 512 || k.bits > 16384) continue;
       Modulus m;
       m.key = &k;

@@ -1,6 +1,7 @@
 // ELF core reader: from the bytes of a Linux core (kernel, gdb's gcore) to a DumpModel.
 // Header and program header table are fatal when broken; segments and notes are modelled
-// as far as they are sound, with a warning for each problem (DECISIONS.md "partly bad dump").
+// as far as they are sound, with a warning for each problem; what is not modelled stays
+// unaccounted and is still searched as raw bytes.
 #include "format/elf_core.hpp"
 
 #include <algorithm>
@@ -582,8 +583,8 @@ void CoreModelBuilder::classify_loads(const std::vector<Segment>& segments) {
       if (vdso_ && *r.vaddr == *vdso_) r.owner.name = "[vdso]";
     }
   }
-  // A region holding a thread's stack pointer is that thread's stack (DECISIONS.md: heap is
-  // anonymous writable memory that is no thread's stack).
+  // A region holding a thread's stack pointer is that thread's stack (and heap is anonymous
+  // writable memory that is no thread's stack).
   for (Thread& t : model_.threads) {
     if (!t.sp) continue;
     const auto index = region_at(*t.sp);

@@ -1,6 +1,6 @@
 // Finding a process's environment block in a dump. The block is ordinary memory (or a stream
 // of the format); this only says where it is, so that reports can name the variable a secret
-// sits in and redaction can drop it (issue 6, --drop env).
+// sits in and redaction can drop it (--drop env).
 #pragma once
 #include <cstdint>
 #include <optional>

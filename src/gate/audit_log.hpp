@@ -1,7 +1,7 @@
-// The gate's audit log (issue 7): append-only JSON Lines whose records form a hash chain and
+// The gate's audit log: append-only JSON Lines whose records form a hash chain and
 // are each signed (HMAC-SHA256 or Ed25519), so that any changed byte, removed or reordered
 // record is detected by `dumpguard audit verify`, and records cut from the end by its
-// checkpoint (DECISIONS.md). The line format is in gate/audit_chain.hpp and README "Audit log".
+// checkpoint. The line format is in gate/audit_chain.hpp and docs/commands/audit.md.
 //
 // Every append takes an exclusive flock on the live file and reads its last line again, so
 // several processes may share one log and still form one chain. Rotation seals the live file

@@ -13,7 +13,7 @@ enum class RenameResult { done, exists, missing, cross_device };
 
 // renameat2(RENAME_NOREPLACE): `to` is never replaced. Where the file system lacks the flag, a
 // file is published by link(2) + unlink(2) (link fails if the name exists, atomically too) and
-// a directory by a check and a rename (the only non-atomic case; README says so).
+// a directory by a check and a rename (the only non-atomic case; docs/commands/gate.md says so).
 Result<RenameResult> rename_no_replace(int from_dir, const std::string& from, int to_dir, const std::string& to);
 
 // fsync of a file or a directory, by path (AT_FDCWD) or relative to `dir`.

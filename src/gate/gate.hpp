@@ -1,4 +1,4 @@
-// `dumpguard gate`: the one door dumps take out of production (issue 7, README "The gate").
+// `dumpguard gate`: the one door dumps take out of production (docs/commands/gate.md).
 // It watches an inbox, claims each complete dump, scans and redacts it as `dumpguard redact`
 // does (the same library calls), and moves the result either to release (only a copy whose
 // rescan found nothing) or to quarantine (the original, mode 0600, beside the reason), with

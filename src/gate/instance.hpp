@@ -1,4 +1,4 @@
-// One gate process's identity and its own part of the work directory (DECISIONS.md, "The gate"):
+// One gate process's identity and its own part of the work directory:
 //   WORK/<id>/lock     held with flock(2) for the process's life: a second process with the
 //                      same id is refused, and when the process dies (kill -9 too) it is free
 //   WORK/<id>/lease    {"instance","host","pid","start","expires"}, renewed every third of the

@@ -291,7 +291,7 @@ Status Pipeline::judge(const WorkDirs& w, const std::string& name, int fd, const
   }
   if (auto bad = refuse_by_format(policy, *dump)) return quarantine({"format", *bad, {}, {}});
   if (!dump->model.complete) {
-    // DECISIONS.md: a partly parsed dump is never released; its unparsed bytes were searched as
+    // A partly parsed dump is never released: its unparsed bytes were searched as
     // raw bytes only.
     std::vector<std::uint64_t> offsets;
     for (const Warning& warning : dump->model.warnings) offsets.push_back(warning.file_offset);

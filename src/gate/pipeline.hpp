@@ -3,7 +3,7 @@
 // size of its input and output; findings are summarised by kind and key fingerprint.
 //
 // Crash safety rests on the files of the instance's work directory, each changed by one atomic
-// rename (README, "The gate"):
+// rename (docs/commands/gate.md):
 //   claims/NAME    the claimed dump, as renamed from the inbox
 //   out/NAME/      what is being made: the redacted copy NAME, or the quarantine package (the
 //                  original NAME, mode 0600, and NAME.reason.json)

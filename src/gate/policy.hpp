@@ -1,4 +1,4 @@
-// The gate's policy ([gate] in the config file, README "The gate"): what a scan's findings
+// The gate's policy ([gate] in the config file, docs/commands/gate.md): what a scan's findings
 // make of a dump before any redaction. A dump is quarantined when a finding's kind says so
 // ([gate.actions]), or when a key listed with action "quarantine" ([[gate.key]], by public key
 // file or fingerprint) is present, redacted or not; the largest size and the formats allowed

@@ -1,7 +1,8 @@
 // Where dumps wait and where they go. The gate's steps see the inbox, the release and the
-// quarantine only through this interface (STYLE.md, "Gate stores"): list, claim, put. Directories
-// implement it today (gate/directory_store.hpp); an object store with a work queue could
-// implement it when one machine is not enough, without touching the gate's steps.
+// quarantine only through this interface (list, claim, put), so the steps do not depend on
+// where dumps live. Directories implement it today (gate/directory_store.hpp); an object
+// store with a work queue could implement it when one machine is not enough, without touching
+// the gate's steps.
 //
 // The gate always works on local files in its own work directory: claim() brings an entry there
 // (for a directory, by rename; for an object store it would be a download under a queue lease),

@@ -1,5 +1,5 @@
 // `scan --baseline FILE`: findings a team has reviewed and accepted, as gitleaks' baseline
-// (DECISIONS.md, "Text rules"). The file is an earlier `scan --json` report (one object, or
+// does. The file is an earlier `scan --json` report (one object, or
 // the array a scan of several dumps prints); every key fingerprint in its keys[] is accepted.
 // Fingerprints of symmetric secrets are keyed, so a baseline holds only on the installation
 // (fingerprint key) that made it.

@@ -1,5 +1,5 @@
 // The config file (`dumpguard scan --config FILE`): the scan options a gate is configured with
-// once, in TOML (README, "The config file"), and the gate's policy ([gate], README "The gate").
+// once, in TOML (docs/config.md), and the gate's policy ([gate], docs/commands/gate.md).
 // Anything the file says that dumpguard does not know is an error, so a typo fails closed
 // instead of silently dropping a key from the search or a rule from the policy.
 #pragma once
@@ -23,7 +23,7 @@ struct GateKeyRule {
   std::string action;       // action = "quarantine" | "redact"
 };
 
-// The [gate] table: the gate's policy (README, "The gate"). Read by every command, used by
+// The [gate] table: the gate's policy (docs/commands/gate.md). Read by every command, used by
 // `dumpguard gate` only, so that one file configures the scans and the gate.
 struct GateConfig {
   // [gate.actions]: a finding kind (as `scan --json` names it) -> "redact" | "quarantine";

@@ -1,5 +1,5 @@
 // The fingerprint file (`dumpguard fingerprint -o FILE`, `scan --fingerprints FILE`):
-// "format": "dumpguard-fingerprints/1", documented in README ("Registered secrets").
+// "format": "dumpguard-fingerprints/1", documented in docs/commands/fingerprint.md.
 #pragma once
 #include <cstdint>
 #include <span>
@@ -17,7 +17,7 @@ namespace dumpguard {
 // `echo secret > file` adds one. Refuses secrets outside [kMinSecretLength, kMaxSecretLength].
 Result<std::vector<std::uint8_t>> read_secret_file(const std::string& path, bool keep_newline);
 
-// The file `dumpguard fingerprint` writes (format "dumpguard-fingerprints/1", README).
+// The file `dumpguard fingerprint` writes (format "dumpguard-fingerprints/1", docs/commands/fingerprint.md).
 std::string write_fingerprint_file(std::span<const std::uint8_t> fingerprint_key,
                                    const std::vector<RegisteredSecret>& secrets);
 // Reads a fingerprint file and checks that it was made with this fingerprint key: with another

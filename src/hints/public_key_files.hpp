@@ -1,6 +1,6 @@
 // Public keys the user supplies (--pubkey FILE, --keyring DIR): the keys the organisation
-// must know are or are not in a dump. Files are read here, never by detectors (STYLE.md,
-// hints): PEM or DER public keys, X.509 certificates and PEM bundles, OpenSSH .pub and
+// must know are or are not in a dump. Files are read here, never by detectors, which see only
+// the keys: PEM or DER public keys, X.509 certificates and PEM bundles, OpenSSH .pub and
 // authorized_keys lines, and JWK / JWKS documents.
 #pragma once
 #include <string>

@@ -1,6 +1,7 @@
 // Streaming compression, the counterpart of decompress.hpp: a redacted copy of a compressed
-// dump is written in the same compression (DECISIONS.md). Bytes go in pieces of any size and
-// come out compressed to a sink, so the dump is never held in memory.
+// dump is written in the same compression, so whatever reads the original reads the copy.
+// Bytes go in pieces of any size and come out compressed to a sink, so the dump is never held
+// in memory.
 #pragma once
 #include <functional>
 #include <memory>

@@ -52,7 +52,7 @@ class CompressedInput {
 };
 
 // Corrupt data before any output is an error; a stream cut short after some output
-// keeps what was decoded and says so in `warning` (DECISIONS.md: model what is sound).
+// keeps what was decoded and says so in `warning`: what is sound is modelled, not thrown away.
 Result<Decompressed> decompress(CompressedInput& input, Compression kind, const DecompressLimits& limits);
 
 }  // namespace dumpguard

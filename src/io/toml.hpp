@@ -16,7 +16,8 @@
 // toml++ up to 3.4 reaches __builtin_unreachable() in is_non_ascii_horizontal_whitespace for
 // most code points in U+00A1..U+0499, U+2C3E..U+3037 and U+FB26..U+FEFE (an accented letter
 // where a key or a value ends is enough): undefined behaviour on input. Found by fuzz_config;
-// upstream's marzer/tomlplusplus#190 and #295, fixed by pull request #305, which returns false
+// upstream: https://github.com/marzer/tomlplusplus/issues/190 and .../issues/295, fixed by
+// https://github.com/marzer/tomlplusplus/pull/305, which returns false
 // there. The header that holds it is compiled first with the same fix: its only functions
 // return bool. Both headers have #pragma once, so toml.h does not read it again.
 #if TOML_LIB_MAJOR == 3 && TOML_LIB_MINOR <= 4

@@ -1,5 +1,5 @@
 // dg_minidump_callback: keeps live secret allocations out of a MiniDumpWriteDump written by
-// the process itself. Traps (README, "Windows"):
+// the process itself. Traps (docs/protect.md, "Windows"):
 //  - RemoveMemoryCallback only trims the memory lists of a normal minidump; a full-memory dump
 //    (MiniDumpWithFullMemory) ignores it, so IncludeVmRegionCallback drops the VM regions that
 //    overlap a block as well (DbgHelp 6.5 and later);

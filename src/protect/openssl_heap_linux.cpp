@@ -2,7 +2,7 @@
 //
 // OpenSSL's secure heap holds only what OpenSSL chooses to put there (BN_secure_new). With an
 // RSA key, OpenSSL 3.0 also leaves copies of the key in its ordinary allocations, which a core
-// dump includes (measured with gdb watchpoints on examples/tls_server, README):
+// dump includes (measured with gdb watchpoints on examples/tls_server, docs/protect.md):
 //  - the DER of the private key, twice: the buffer pem2der decodes the PEM into, and the one
 //    der2key reads it into (ossl_read_der, asn1_d2i_read_bio); both are freed with
 //    OPENSSL_free, not wiped, so p, q, d, dp, dq and qinv stay in freed heap chunks;

@@ -9,7 +9,7 @@
 // Trap: WER's exclusion list is a size feature for WER's own reports, not a security boundary.
 // Any other dump writer (MiniDumpWriteDump from a debugger, procdump, Task Manager, a full
 // kernel dump) ignores it: use dg_minidump_callback in your own crash handler
-// (minidump_callback_windows.cpp), and see README for what no callback can help.
+// (minidump_callback_windows.cpp), and see docs/protect.md for what no callback can help.
 // Built only by the mingw-w64 cross compile in make test; not run there.
 #include <windows.h>
 

@@ -1,8 +1,8 @@
-// The stack-only minidump writer (`redact --drop heap` on a minidump, DECISIONS.md
-// "Redaction"): the copy a MiniDumpNormal dump of the same process would be. Every stream is
-// kept except the memory lists, which become one MemoryListStream of the threads' live stacks
-// (from each thread's Stack descriptor, else from its stack pointer to the top of its stack
-// range); all other memory is left out, and the file shrinks accordingly.
+// The stack-only minidump writer (`redact --drop heap` on a minidump): the copy a
+// MiniDumpNormal dump of the same process would be. Every stream is kept except the memory
+// lists, which become one MemoryListStream of the threads' live stacks (from each thread's
+// Stack descriptor, else from its stack pointer to the top of its stack range); all other
+// memory is left out, and the file shrinks accordingly.
 //
 // Only this writer knows the layout. Kept bytes keep their order; a field that points into the
 // file (an RVA or a location) is rewritten when bytes before its target were left out, in every

@@ -1,4 +1,4 @@
-// Redaction policies on top of findings (issue 6, `redact --drop`): whole kinds of memory
+// Redaction policies on top of findings (`redact --drop`): whole kinds of memory
 // the team does not want to leave production, whatever the scan found in them.
 //   heap  every region that is neither a thread's stack, a module image nor metadata: what a
 //         stack-only dump (MiniDumpNormal) would not have held;

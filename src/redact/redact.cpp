@@ -79,7 +79,7 @@ std::span<const std::byte> zeros(std::uint64_t n) {
 }
 
 // Drops the mapped input's pages after every 64 MiB read through it, as the scan does
-// (README, "Bounded memory"): hashing and copying a dump of any size stays small.
+// (docs/commands/scan.md, "Bounded memory"): hashing and copying a dump of any size stays small.
 class PageBudget {
  public:
   explicit PageBudget(const MappedFile* file) : file_(file) {}
@@ -313,9 +313,10 @@ Result<VerifiedCopy> write_verified_copy(const Dump& dump, const ScanReport& rep
     outcome.output_size += bytes.size();
     return ok_status();
   };
-  // A compressed dump is redacted to the same compression (DECISIONS.md): the plain bytes go
-  // through the compressor on their way to the file, and the hash and size are of the file.
-  // A destination may ask for another (the core handler stores kernel cores zstd-compressed).
+  // A compressed dump is redacted to the same compression, so its readers read the copy: the
+  // plain bytes go through the compressor on their way to the file, and the hash and size are
+  // of the file. A destination may ask for another (the core handler stores kernel cores
+  // zstd-compressed).
   const std::string compression = to.compression.value_or(dump.source.compression);
   const std::unique_ptr<Compressor> compressor = make_compressor(compression, to_file);
   // A piece of the input that lies in a hole is not read: a plain copy skips it (the copy gets

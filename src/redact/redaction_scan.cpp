@@ -18,7 +18,7 @@ Result<ScanReport> scan_for_redaction(const Dump& dump, const ScanOptions& optio
 }
 
 RedactLayout layout_for_drops(const std::vector<std::string>& drops) {
-  // --drop heap keeps only thread stacks: a minidump becomes a stack-only dump (DECISIONS.md).
+  // --drop heap keeps only thread stacks: a minidump becomes a stack-only dump.
   return RedactLayout{std::find(drops.begin(), drops.end(), "heap") != drops.end()};
 }
 

@@ -1,5 +1,5 @@
 // `dumpguard info --json`: the dump model as JSON. The field names are a stable contract
-// for scripts (README, "info --json"); bump kInfoSchema when a field changes meaning.
+// for scripts (docs/reports.md, "info --json"); bump kInfoSchema when a field changes meaning.
 #pragma once
 #include <nlohmann/json.hpp>
 #include "dumpguard/dump.hpp"

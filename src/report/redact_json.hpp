@@ -1,6 +1,6 @@
 // The redaction report (`redact --report FILE`, schema "dumpguard-redact/1") and the one-line
 // text summary. Both name spans by offset, kind, detector and key fingerprint, never by bytes;
-// input and output are tied to the report by SHA-256 (DECISIONS.md, "Redaction").
+// input and output are tied to the report by SHA-256, since nothing in the copy marks it redacted.
 #pragma once
 #include <nlohmann/json.hpp>
 #include <string>

@@ -1,6 +1,6 @@
 // The built-in rules' Vectorscan database, compiled and serialized once at build time
 // (RuleEngine::serialize, run by src/rules/builtin_database_tool.cpp) and embedded in the
-// library, so a scan does not spend half a second compiling it (README, issue 8).
+// library, so a scan does not spend half a second compiling it (docs/design.md).
 #pragma once
 
 #include <cstddef>

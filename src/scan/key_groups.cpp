@@ -54,8 +54,9 @@ void drop_text_inside_structures(std::vector<Finding>& findings) {
 }  // namespace
 
 void settle_findings(std::vector<Finding>& findings, const KeyRing& ring) {
-  // An EC scalar or Ed25519 seed is verified only when its public key is in the dump
-  // (DECISIONS.md): seen there as a public key, not merely derived from the scalar itself.
+  // An EC scalar or Ed25519 seed is verified only when its public key is in the dump (any 32
+  // bytes derive some public key): seen there as a public key, not merely derived from the
+  // scalar itself.
   for (Finding& f : findings) {
     if (f.verified || f.key.empty()) continue;
     if (f.kind != "ec-private-key" && f.kind != "ed25519-private-key" && f.kind != "x25519-private-key") continue;

@@ -253,7 +253,7 @@ void structure_phase(const ScanContext& context, const ScanOptions& options, con
 // the end, and the longest reach (kMaxStructure, 256 KiB) adds 1/16 to the two detectors
 // that use it.
 constexpr std::uint64_t kDefaultChunkSize = std::uint64_t{4} << 20;
-// Resident pages are dropped after every 64 MiB of finished chunks (README, "Bounded memory").
+// Resident pages are dropped after every 64 MiB of finished chunks (docs/commands/scan.md, "Bounded memory").
 constexpr std::uint64_t kReleaseEvery = std::uint64_t{64} << 20;
 
 }  // namespace

@@ -22,7 +22,7 @@ std::vector<PublicKey> supplied_public_keys(const std::vector<SuppliedKey>& supp
 }
 
 namespace {
-// What the hunts for a key type searched, in words (README, "Detectors", for the details).
+// What the hunts for a key type searched, in words (docs/detectors.md has the details).
 std::string searched_for(KeyType type, bool exhaustive) {
   switch (type) {
     case KeyType::rsa:

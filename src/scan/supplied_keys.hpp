@@ -1,4 +1,4 @@
-// The report's promise for each supplied key (issue 4): "present", with every location and
+// The report's promise for each supplied key: "present", with every location and
 // the proof, or "absent", saying exactly what was searched; "not searched" where no hunt for
 // that key type exists yet, so an auditor is never told "absent" without a search behind it.
 #pragma once

@@ -149,7 +149,7 @@ def covered(findings, offset, length):
     return any(f["file_offset"] <= offset and offset + length <= f["file_offset"] + f["length"] for f in findings)
 
 
-# --- No output carries a secret (STYLE.md, "Secrets"; issue 6) ------------------------------
+# --- No output carries a secret -------------------------------------------------------------
 # A leak is sought in every form an output could carry it in, and also for pieces of a long
 # secret, so that a report printing part of a key ("first 16 bytes: ...") is caught too.
 LEAK_PIECE = 16  # bytes; pieces start every LEAK_PIECE // 2 bytes, so any leaked run of 24 bytes holds one

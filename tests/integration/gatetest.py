@@ -1,5 +1,5 @@
 """Shared pieces of the gate's integration tests: a gate's directories, runs of `dumpguard gate`,
-and the audit log read independently of dumpguard (JSON Lines, README "The audit log")."""
+and the audit log read independently of dumpguard (JSON Lines, docs/commands/audit.md)."""
 import hashlib
 import json
 import os

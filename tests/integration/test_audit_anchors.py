@@ -5,7 +5,7 @@ form after records that name their algorithm is caught; a log one record ahead o
 checkpoint (what a crash leaves) is sound with a note; the gate refuses an emptied log whose
 checkpoint is gone when its work directory remembers the log; and the head reaches syslog (a
 datagram socket the test binds). Logs are written by the gate or by this test from the format
-README documents; the checks are the test's own (hashes computed here)."""
+docs/commands/audit.md documents; the checks are the test's own (hashes computed here)."""
 import hashlib
 import hmac
 import json

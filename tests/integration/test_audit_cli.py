@@ -1,5 +1,5 @@
 """`dumpguard audit verify` against a log written here, independently of dumpguard's writer,
-from the format README documents: JSON Lines {"record":{seq,time,host,version,event,data,prev},
+from the format docs/commands/audit.md documents: JSON Lines {"record":{seq,time,host,version,event,data,prev},
 "sig":HMAC-SHA256(key, record bytes)}, prev = SHA-256 of the previous line. A sound log and its
 checkpoint verify (exit 0); one changed byte, a removed record, two swapped records, and a
 record cut from the end (with the checkpoint) each exit 1 naming the first broken record."""

@@ -1,6 +1,6 @@
 """`dumpguard audit keygen | rotate | verify | show` through the CLI, checked independently.
 
-Logs are written here from the format README documents ("Audit log"), HMAC-SHA256 or Ed25519
+Logs are written here from the format docs/commands/audit.md documents, HMAC-SHA256 or Ed25519
 (Python's cryptography package), and what dumpguard writes (keys, sealed and opened records) is
 read back here from that documentation alone: the key files load in cryptography, the key ids and
 signatures are recomputed, and the chain across rotated files is followed by this file's own code.
@@ -23,7 +23,7 @@ GENESIS = "0" * 64
 
 
 def key_id(key):
-    """The record's "key" field: README, "Audit log"."""
+    """The record's "key" field: docs/commands/audit.md, "The record"."""
     if isinstance(key, bytes):
         return hmac.new(key, b"dumpguard audit key id", hashlib.sha256).hexdigest()[:32]
     raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw) \
@@ -57,7 +57,7 @@ def write_records(path, key, events, seq=1, prev=GENESIS, mode="w"):
 
 
 def independent_chain_check(paths, keys):
-    """Follow the files as README says: every signature under the file's key (a new key only
+    """Follow the files as docs/commands/audit.md says: every signature under the file's key (a new key only
     where the seal names it), prev = hash of the line before, sealed last, opened first."""
     prev, seq, current, announced = GENESIS, None, None, None
     for index, path in enumerate(paths):
@@ -158,7 +158,7 @@ class AuditKeysAndRotation(dgtest.DumpTestCase):
         code, out, err = dgtest.run_dumpguard("audit", "verify", log, "--key", self.path("ed.pub"))
         self.assertEqual(code, 0, out + err)
         self.assertIn(b"5 records", out)
-        # Options first, as README's synopsis allows: --key takes one value each time.
+        # Options first, as the documented synopsis allows: --key takes one value each time.
         code, out, err = dgtest.run_dumpguard("audit", "verify", "--key", self.path("ed.pub"), log)
         self.assertEqual(code, 0, out + err)
         with open(log, "rb") as f:

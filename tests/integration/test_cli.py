@@ -64,7 +64,8 @@ class Cli(dgtest.DumpTestCase):
 
     def test_scan_never_calls_a_partly_parsed_dump_clean(self):
         # A minidump whose stream directory points past the end: the header parses, the
-        # streams do not, and the scan must say so rather than "clean" (DECISIONS.md).
+        # streams do not, and the scan must say so rather than "clean": a partly parsed dump is
+        # not proven clean.
         import struct
         data = b"MDMP" + struct.pack("<IIIIIQ", 0xA793, 1, 32, 0, 0, 0)  # one stream, directory at 32
         data += struct.pack("<III", 4, 0x1000, 0x7FFFFF00)  # a ModuleList far outside the file

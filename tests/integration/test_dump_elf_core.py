@@ -324,7 +324,8 @@ int main(void) {
 
 
 class Aarch64QemuCore(unittest.TestCase):
-    """A real aarch64 core: qemu-aarch64 writes one for an aborting guest (NOTES.md)."""
+    """A real aarch64 core: qemu-aarch64 writes one for an aborting guest (gdb cannot gcore a
+    foreign architecture here, and the kernel writes none without such a machine)."""
 
     def setUp(self):
         self.cc = shutil.which("aarch64-linux-gnu-gcc")

@@ -1,4 +1,4 @@
-"""No output carries a secret (issue 6, STYLE.md "Secrets"): one test that collects EVERY
+"""No output carries a secret: one test that collects EVERY
 output dumpguard produces on real dumps holding secrets made here, and greps all of them for
 every secret in every encoding (dgtest.assert_no_secret: raw, hex in both cases, base64 and
 base64url at each alignment, UTF-16LE of the raw text and of the hex and base64 forms, bytes

@@ -1,9 +1,9 @@
-"""False positives, measured on real cores of processes that hold no secrets (issue 5): an
+"""False positives, measured on real cores of processes that hold no secrets: an
 idle bash, a Python interpreter that has imported much of its standard library, and nginx
 serving plain HTTP (master and worker). Each is started here with a minimal environment and
 dumped with gcore. The budget is under one finding of medium or higher severity per GiB
 scanned; these cores are a few MiB each, so any medium+ finding breaks it, and the test fails
-naming the rule (never the bytes). The counts per severity are printed for README."""
+naming the rule (never the bytes). The counts per severity are printed for docs/detectors.md."""
 import json
 import os
 import shutil

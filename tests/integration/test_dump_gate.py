@@ -1,4 +1,4 @@
-"""`dumpguard gate` on real dumps (issue 7): three key_holder processes, each with an RSA-2048 key
+"""`dumpguard gate` on real dumps: three key_holder processes, each with an RSA-2048 key
 and an AES-256 context made at run time, are dumped with gcore; the inbox gets copies of those
 cores, a truncated one and one whose program header offset was corrupted.
 

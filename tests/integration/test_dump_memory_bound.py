@@ -1,6 +1,6 @@
-"""The scan's memory bound (issue 8, README "Bounded memory"): a real 512 MiB heap, dumped with
+"""The scan's memory bound (docs/commands/scan.md, "Bounded memory"): a real 512 MiB heap, dumped with
 gcore, is scanned with every default detector on 2 threads, and the scan's peak resident memory
-(the child's own rusage, from wait4) stays under 192 MiB: the bound README states for 2 threads,
+(the child's own rusage, from wait4) stays under 192 MiB: the bound docs/commands/scan.md states for 2 threads,
 whatever the dump's size. The core's size is checked too, so the bound is far below it."""
 import os
 import subprocess
@@ -11,7 +11,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import dgtest  # noqa: E402
 
 HEAP_MIB = 512
-BOUND_MIB = 192  # README: about 96 MiB, plus 32 MiB per thread, plus the program (~32 MiB)
+BOUND_MIB = 192  # docs/commands/scan.md: about 96 MiB, plus 32 MiB per thread, plus the program (~32 MiB)
 
 
 class MemoryBound(dgtest.DumpTestCase):

@@ -1,4 +1,4 @@
-"""The parallel scan (issue 8): one report whatever the thread count and the chunk size, and a
+"""The parallel scan: one report whatever the thread count and the chunk size, and a
 key across a chunk boundary found once, whole.
 
 `key_holder 2048` is dumped with gcore; it writes its RSA key to a 0600 file, so the test knows

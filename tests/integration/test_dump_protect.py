@@ -1,4 +1,4 @@
-"""The protection library on real gcore dumps (issue 9). tests/programs/protect_holder makes a
+"""The protection library on real gcore dumps. tests/programs/protect_holder makes a
 32-byte key with getrandom and writes it to a file for the test; every verdict here comes from
 searching the core for the key's bytes (and its hex) independently, and dumpguard, given the
 key's fingerprints, must agree.

@@ -1,4 +1,4 @@
-"""`dumpguard redact` on real dumps of real processes (issue 6).
+"""`dumpguard redact` on real dumps of real processes.
 
 key_holder makes an RSA-2048 key at run time and holds it with an AES-256 context; aes_evp
 holds AES-128/192/256 keys. Each is dumped with gcore and redacted. The test knows the keys and
@@ -172,7 +172,7 @@ class RedactKeyHolder(dgtest.DumpTestCase):
             self.assertEqual(data[start:start + length], expected, f"span at {start:#x}")
 
     def test_compressed_input_gives_the_same_compression(self):
-        # DECISIONS.md: a compressed dump is redacted to the same compression. The copy,
+        # A compressed dump is redacted to the same compression. The copy,
         # decompressed by the codec's own tool, is the redacted core byte for byte.
         for codec, compress, decompress in (("zstd", ["zstd", "-q", "-1", "-c"], ["zstd", "-dc"]),
                                             ("lz4", ["lz4", "-q", "-1", "-c"], ["lz4", "-dc"]),

@@ -1,4 +1,4 @@
-"""`dumpguard redact --in-place` on a real gcore core of key_holder (issue 6).
+"""`dumpguard redact --in-place` on a real gcore core of key_holder.
 
 The core is redacted in place, plain and zstd-compressed; the test checks the file itself
 afterwards against the key it knows (no RSA component is left, in either byte order), that the

@@ -1,4 +1,4 @@
-"""`dumpguard redact` on real cores of two more real processes (issue 6): `openssl s_server`
+"""`dumpguard redact` on real cores of two more real processes: `openssl s_server`
 holding an RSA-2048 key made here, after one TLS handshake and GET, and a process whose
 environment (and heap) holds credentials made here in the shapes providers use (AWS access key
 id and secret key, a GitHub token, a Slack token also kept as UTF-16LE, a bearer token).

@@ -2,7 +2,7 @@
 python3-jsonschema and its format checks), on real dumps: a gcore core of key_holder (an
 RSA-2048 key and AES-256 schedules, generated at run time), a core of a process holding no
 secret, the test corpus minidumps (one only partly parsed), a compressed copy, and dumps whose
-paths are not URIs as they stand. Beyond the schema, each log is held to what README promises:
+paths are not URIs as they stand. Beyond the schema, each log is held to what docs/reports.md promises:
 the dump is the run's one artifact; one result per key of the JSON report, under its
 fingerprint; each location's region is the byteOffset/byteLength of one finding's span; and the
 key's components, found by the test itself in the core, lie inside the regions of that key."""

@@ -137,7 +137,7 @@ class StructuredKeysInARealCore(dgtest.DumpTestCase):
                    "p384": ("-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"),
                    "ed25519": ("-algorithm", "ED25519"), "x25519": ("-algorithm", "X25519")}
         # OpenSSL's Ed25519 and X25519 PKCS#8 carry no public key: such a seed is unverified
-        # unless its public key is elsewhere in the dump (DECISIONS.md).
+        # unless its public key is elsewhere in the dump (any 32 bytes derive some public key).
         for label, alg, outargs, kind, encoding, verified in (
                 ("pem-pkcs8-rsa", "rsa", ("pkey",), "rsa-private-key", "pem-pkcs8", True),
                 ("pem-pkcs1-rsa", "rsa", ("pkey", "-traditional"), "rsa-private-key", "pem-pkcs1", True),

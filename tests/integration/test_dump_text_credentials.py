@@ -1,4 +1,4 @@
-"""Text credentials in real processes (issue 5). A C++ program holds secrets the test makes
+"""Text credentials in real processes. A C++ program holds secrets the test makes
 at random in the shapes providers use: an AWS secret key, a GitHub token and a database URL in
 its environment, one more token as a std::u16string (UTF-16LE), and a bearer token in an HTTP
 request it built. A Python program holds an Azure Storage connection string and a JWT. Each is

@@ -1,4 +1,4 @@
-"""No small file may cost minutes or gigabytes (README, "Bad input"). The test writes, byte by
+"""No small file may cost minutes or gigabytes (docs/formats.md, "Bad input"). The test writes, byte by
 byte from the specifications, the shapes that once did:
 
 - a minidump whose MemoryList descriptors all point at one 4 MiB block (100,000 of them in a
@@ -27,7 +27,7 @@ import dgtest  # noqa: E402
 ADDRESS_SPACE = 1 << 30  # bytes; the scans below peak at about 450 MB resident
 TIMEOUT = 60             # seconds; each run below takes well under 5 s in the Release build
 SANITIZED = os.environ.get("DG_SANITIZE", "OFF").upper() in ("ON", "1", "TRUE")
-REGION_LIMIT = 131072    # README, "Bad input"
+REGION_LIMIT = 131072    # docs/formats.md, "Bad input"
 
 MDMP_HEADER = struct.Struct("<IIIIIIQ")  # Signature, Version, NumberOfStreams, StreamDirectoryRva, CheckSum, TimeDateStamp, Flags
 MEMORY_LIST = 5

@@ -1,6 +1,7 @@
 """`cmake --install` gives a usable package: a separate project finds it with
 find_package(dumpguard) as README's example says, links it, and reads a dump through the
-public headers; the protection library links alone by the name README gives it."""
+public headers; the protection library links alone by the name README gives it; and
+`man dumpguard` finds the installed man page."""
 import os
 import re
 import subprocess
@@ -40,6 +41,10 @@ class Install(dgtest.DumpTestCase):
         subprocess.run(["cmake", "--install", BUILD_DIR, "--prefix", prefix], check=True, capture_output=True)
         self.assertTrue(os.path.exists(os.path.join(prefix, "bin", "dumpguard")))
         self.assertTrue(os.path.exists(os.path.join(prefix, "include", "dumpguard", "dump.hpp")))
+        self.assertTrue(os.path.exists(os.path.join(prefix, "share", "man", "man1", "dumpguard.1")))
+        page = subprocess.run(["man", "-M", os.path.join(prefix, "share", "man"), "dumpguard"], check=True,
+                              capture_output=True, text=True, env={**os.environ, "MANPAGER": "cat", "MANWIDTH": "100"})
+        self.assertIn("dumpguard - find secret keys in crash dumps", page.stdout)
         consumer = os.path.join(self.tmp, "consumer")
         subprocess.run(["cmake", "-S", os.path.join(SOURCE, "tests", "install_consumer"), "-B", consumer,
                         "-G", "Ninja", f"-DCMAKE_PREFIX_PATH={prefix}"], check=True, capture_output=True)

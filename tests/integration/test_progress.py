@@ -1,4 +1,4 @@
-"""The progress bar of `scan` and `redact` (issue 6): drawn on stderr when stderr is a
+"""The progress bar of `scan` and `redact`: drawn on stderr when stderr is a
 terminal (a real pseudo-terminal, Python's pty module), erased at the end, absent when stderr is
 a pipe or --no-progress is given; the report on stdout is the same either way. The input is a
 raw image of random bytes, scanned slowly enough (see SLOW) to outlast the bar's first delay."""

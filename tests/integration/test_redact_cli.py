@@ -78,7 +78,8 @@ class RedactCli(dgtest.DumpTestCase):
         self.assertEqual(code, 0, err)
 
     def test_minidump_without_keys_is_copied_identically(self):
-        # lldb's check of a redacted minidump is not part of this slice (README, "What remains").
+        # lldb's view of redacted minidumps is checked in test_redact_minidumps and
+        # test_redact_stack_only; here, a dump with nothing to redact is copied byte for byte.
         dump = os.path.join(dgtest.MINIDUMPS, "fullmem-normal.dmp")
         out = os.path.join(self.tmp, "redacted.dmp")
         report = os.path.join(self.tmp, "report.json")
@@ -90,7 +91,7 @@ class RedactCli(dgtest.DumpTestCase):
         self.assertEqual(dgtest.info_json(out)["regions"], dgtest.info_json(dump)["regions"])
 
     def test_minidump_with_a_planted_key_still_opens_in_lldb(self):
-        """The shared dbghelp minidump with an Ed25519 PKCS#8 key (made here) planted into its
+        """The corpus's dbghelp minidump with an Ed25519 PKCS#8 key (made here) planted into its
         largest memory range: the redacted copy holds no byte of the key's DER, and lldb lists
         the same threads and modules for it as for the planted input."""
         from cryptography.hazmat.primitives.asymmetric import ed25519
@@ -116,7 +117,7 @@ class RedactCli(dgtest.DumpTestCase):
         self.assertEqual(dgtest.info_json(out)["regions"], dgtest.info_json(planted)["regions"])
 
     def test_partly_parsed_dump_needs_allow_partial(self):
-        # DECISIONS.md: redact refuses a partly parsed dump unless --allow-partial is given.
+        # redact refuses a partly parsed dump unless --allow-partial is given.
         dump = os.path.join(dgtest.MINIDUMPS, "invalid-range.dmp")
         self.assertFalse(dgtest.info_json(dump)["complete"])
         out = os.path.join(self.tmp, "partial.dmp")
@@ -139,7 +140,7 @@ class RedactCli(dgtest.DumpTestCase):
             self.assertEqual([f for f in os.listdir(self.tmp) if f.startswith(name + ".out")], [])
 
     def test_repeatable_options_take_one_value_each(self):
-        """README's synopsis, `redact [scan options] DUMP -o OUT`: a repeatable option given
+        """The documented synopsis, `redact [scan options] DUMP -o OUT`: a repeatable option given
         right before the dump takes one value, and the dump stays the dump."""
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.TraditionalOpenSSL,

@@ -2,7 +2,7 @@
 it runs in the sanitizer build too): a --report path that names the input or the output under any
 spelling, SIGINT, SIGTERM and SIGHUP in the middle of writing the copy, and a stderr or stdout
 that cannot be written (/dev/full). Inputs are made by the test: a raw image holding a PEM key
-it generated, and the shared corpus minidump that holds no key."""
+it generated, and a corpus minidump that holds no key."""
 import hashlib
 import os
 import signal

@@ -1,5 +1,5 @@
 """`dumpguard redact` on the real minidumps of tests/corpus, with keys planted into their
-memory (issue 6). No live process: this runs in the sanitizer build too.
+memory. No live process: this runs in the sanitizer build too.
 
 For each dump, a copy gets four RSA-2048 keys and an AES-128 key, all made here: a CNG
 BCRYPT_RSAFULLPRIVATE_BLOB, a CryptoAPI PRIVATEKEYBLOB, the primes of a third key as raw

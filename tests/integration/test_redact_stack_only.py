@@ -1,5 +1,5 @@
 """`dumpguard redact --drop heap` on the real minidumps of tests/corpus: each becomes a
-stack-only dump, as MiniDumpNormal would have written it (issue 6, DECISIONS.md "Redaction").
+stack-only dump, as MiniDumpNormal would have written it.
 
 Independent checks: lldb lists the same threads and modules for the copy as for the input; a
 minidump reader written here (not dumpguard's) finds in the copy one MemoryListStream whose
@@ -187,7 +187,7 @@ class StackOnly(dgtest.DumpTestCase):
         self.assertEqual(run_lldb(out), run_lldb(planted))
 
     def test_a_core_keeps_its_layout(self):
-        # For an ELF core, --drop heap fills instead (DECISIONS.md): a raw image stands in here,
+        # For an ELF core, --drop heap fills instead (the layout stays): a raw image stands in here,
         # since this file dumps no live process; the report says the layout did not change.
         raw = os.path.join(self.tmp, "image.raw")
         with open(raw, "wb") as f:

@@ -1,4 +1,4 @@
-"""The text reports of `scan` and `redact` (issue 6): tables for people, colour only on a
+"""The text reports of `scan` and `redact`: tables for people, colour only on a
 terminal (or with --color always), the verdict on the last line, and no secret bytes. The input
 is a raw image with a PEM key and a DER key the test generated, at offsets the test knows; the
 terminal is a real pseudo-terminal (Python's pty module)."""

@@ -36,7 +36,7 @@ using testing::Loc;
 using testing::MinidumpBuilder;
 
 constexpr std::uint32_t kMemoryList = 5;
-// The limit README states; inputs are sized from it, not from kMaxRegions, so that the tests
+// The limit docs/formats.md states; inputs are sized from it, not from kMaxRegions, so that the tests
 // still build their files when the limit is taken away.
 constexpr std::size_t kDocumentedLimit = 131072;
 

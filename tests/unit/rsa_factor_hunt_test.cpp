@@ -73,7 +73,7 @@ TEST(RsaFactorHunt, ExhaustiveFindsAPrimeWithNoStructureAroundIt) {
   Bytes bytes = test::seeded_bytes(4096, 11);
   constexpr std::size_t kBigEndianAt = 1001;  // odd: no alignment, no DER or mpint header
   std::copy(key.p_be.begin(), key.p_be.end(), bytes.begin() + kBigEndianAt);
-  EXPECT_TRUE(hunt(false, key, bytes).findings.empty()) << "the default hunt has this blind spot (README)";
+  EXPECT_TRUE(hunt(false, key, bytes).findings.empty()) << "the default hunt has this blind spot (docs/detectors.md)";
   const auto sink = hunt(true, key, bytes);
   EXPECT_TRUE(found_at(sink, kBigEndianAt, "rsa-prime"));
 }

@@ -374,7 +374,7 @@ namespace {
 // buffer (ASCII and UTF-16LE, odd and even offsets, across the 8 MiB chunk boundary), are
 // found by the whole compiled set at exactly the secret's bytes, and by the built-in engine
 // with its embedded database. `rules check` runs each example alone; this guards against a
-// prefilter that misses matches amid other data (the Vectorscan defect README describes was
+// prefilter that misses matches amid other data (the Vectorscan defect docs/commands/rules.md describes was
 // data-dependent).
 TEST(TextRules, BuiltinExamplesAreFoundAmidOtherDataAtExactBytes) {
   auto builtin = rules::builtin_rules();
