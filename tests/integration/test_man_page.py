@@ -53,7 +53,7 @@ class ManPage(unittest.TestCase):
                     self.assertTrue(found, f"`dumpguard {' '.join(command)} {option}` is not in docs/man/dumpguard.1")
 
     def test_every_command_has_its_section(self):
-        sections = re.findall(r'^\.SS "dumpguard ([a-z ]+)"', man_text(), re.M)
+        sections = re.findall(r'^\.SS "dumpguard ([a-z -]+)"', man_text(), re.M)
         self.assertEqual(sorted(sections), sorted(" ".join(c) for c in COMMANDS))
 
     def test_no_option_in_the_man_page_that_no_command_has(self):
