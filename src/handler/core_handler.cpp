@@ -185,7 +185,7 @@ class CoreRun {
                                {"verification", "clean"}});
     if (!o_.store.empty()) {
       DG_CHECK(audit_.record("core-released", with(record, {{"to", "store"}, {"target", dest}})));
-      DG_CHECK(copy->commit());
+      DG_CHECK(put_in_place(*copy, dest));
       copy->settle();
       set_xattrs(dest);
       say_(fmt::format("{}: stored redacted at {} ({} findings)", name_, dest, report.findings.size()));
@@ -194,12 +194,12 @@ class CoreRun {
     if (!o_.inbox.empty()) {
       const std::string target = o_.inbox + "/" + file;
       DG_CHECK(audit_.record("core-released", with(record, {{"to", "inbox"}, {"target", target}})));
-      DG_CHECK(copy->commit());
+      DG_CHECK(put_in_place(*copy, dest));
       copy->settle();
       DG_TRY(const RenameResult renamed, rename_no_replace(AT_FDCWD, dest, AT_FDCWD, target));
       if (renamed != RenameResult::done) {
         unlink(dest.c_str());
-        return Error{Errc::io, 0, fmt::format("cannot rename {} to {}", dest, target)};
+        return not_put(dest, Error{Errc::io, 0, fmt::format("cannot rename {} to {}", dest, target)});
       }
       DG_CHECK(fsync_at(AT_FDCWD, o_.inbox));
       say_(fmt::format("{}: handed redacted to the inbox as {}", name_, target));
@@ -213,7 +213,7 @@ class CoreRun {
       if (const auto f = crash_.given.find('F'); f != crash_.given.end()) argv.push_back(f->second);
     }
     DG_CHECK(audit_.record("core-released", with(record, {{"to", "exec"}, {"target", argv.front()}})));
-    DG_CHECK(copy->commit());
+    DG_CHECK(put_in_place(*copy, dest));
     UniqueFd core(open(dest.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     unlink(dest.c_str());  // the descriptor is all the next handler needs; nothing stays behind
     copy->settle();
@@ -225,6 +225,19 @@ class CoreRun {
   }
 
  private:
+  // The record said "released" before the copy was put in place (nothing goes anywhere
+  // unaudited); when putting it there fails, a second record says the core went nowhere.
+  Status put_in_place(VerifiedCopy& copy, const std::string& dest) {
+    if (Status committed = copy.commit(); !committed) return not_put(dest, committed.error());
+    return ok_status();
+  }
+  Status not_put(const std::string& dest, const Error& why) {
+    DG_CHECK(audit_.record("core-dropped", with(base_, {{"reason", "write-failed"},
+                                                         {"message", printable(describe(why))},
+                                                         {"why", printable(fmt::format("{} could not be put in place", dest))}})));
+    return why;
+  }
+
   Result<std::pair<std::unique_ptr<StagedFile>, json>> seal() {
     DG_CHECK(make_private_dir(o_.quarantine));
     DG_TRY(StagedFile staged, StagedFile::create(o_.quarantine + "/" + name_ + ".sealed"));
