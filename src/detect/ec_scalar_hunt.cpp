@@ -5,14 +5,19 @@
 // looks_random, under a budget. Each candidate costs one multiplication per byte order
 // whatever the number of keys: d·G is compared with every target point. Blind spots (docs/detectors.md):
 // scalars inside long runs of random bytes or not 8-byte aligned outside malloc chunks, and
-// keys whose public point is neither in the dump nor supplied.
+// keys whose public point is neither in the dump nor supplied. Keys the scan does not know are
+// hunted from memory (blind_hunt): a chunk or BIGNUM window is proven when a coordinate of its
+// d·G is elsewhere in the dump; islands are not tried that way.
 #include "detect/ec_scalar_hunt.hpp"
 
 #include <openssl/bn.h>
 #include <openssl/ec.h>
+#include <openssl/obj_mac.h>
 
 #include <fmt/format.h>
 #include <algorithm>
+#include <array>
+#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -20,9 +25,13 @@
 #include <vector>
 
 #include "crypto/openssl_ptr.hpp"
+#include "crypto/digest.hpp"
 #include "crypto/private_key.hpp"
+#include "crypto/spki.hpp"
 #include "crypto/wiped_bytes.hpp"
+#include "detect/exact_search.hpp"
 #include "detect/limb_candidates.hpp"
+#include "detect/number_layout.hpp"
 #include "detect/pass_order.hpp"
 
 namespace dumpguard {
@@ -39,9 +48,43 @@ struct Curve {
   std::optional<std::uint64_t> stopped_at;  // file offset where the budget ran out
 };
 
+// The curves whose scalars are hunted without a known public key: each candidate costs one
+// multiplication per curve of its length and byte order.
+constexpr std::array kBlindCurves{NID_X9_62_prime256v1, NID_secp256k1, NID_secp384r1, NID_secp521r1};
+
+struct BlindCurve {
+  int nid = 0;
+  std::size_t scalar_len = 0;
+  std::size_t field_len = 0;
+  EcGroupPtr group;
+};
+
+// A window that may hold a scalar whose public point is only in memory.
+struct BlindCandidate {
+  std::uint64_t file_offset = 0;
+  const std::uint8_t* bytes = nullptr;  // in the mapping
+  std::size_t length = 0;
+};
+
+// d·G for one candidate, curve and byte order: its uncompressed encoding 04 || X || Y.
+struct BlindPoint {
+  std::size_t candidate = 0;
+  std::size_t curve = 0;
+  bool little_endian = false;
+  std::vector<std::uint8_t> encoded;
+};
+
+// What one pattern of the point search is: a coordinate of a point in a layout, or a SEC1 encoding.
+struct PointForm {
+  std::size_t point = 0;
+  bool y = false;
+  std::string_view layout;  // a number layout's name, or the SEC1 encoding
+};
+
 class EcScalarHunt final : public HuntDetector {
  public:
-  explicit EcScalarHunt(std::size_t island_budget) : island_budget_(island_budget) {}
+  EcScalarHunt(std::size_t island_budget, std::size_t blind_budget)
+      : island_budget_(island_budget), blind_budget_(blind_budget) {}
   std::string_view name() const override { return "ec-scalar"; }
 
   void finish(const ScanContext& context, FindingSink& sink) override {
@@ -52,6 +95,14 @@ class EcScalarHunt final : public HuntDetector {
                                      "after it were not tested",
                                      curve_name(curve.nid), island_budget_, *curve.stopped_at));
     }
+    if (blind_stopped_at_) {
+      sink.limit(name(), fmt::format("the budget of {} candidate scalars tested against public points in memory was "
+                                     "reached at file offset {:#x}; candidates after it were tested only against "
+                                     "public keys the scan knew",
+                                     blind_budget_, *blind_stopped_at_));
+    }
+    // A public point seen only in memory becomes a key of the report once its scalar is proven.
+    for (const PublicKey& k : memory_keys_) sink.public_key(k);
     // Each proven scalar, for the closure: every copy in any layout is a finding.
     for (auto& [key, scalar] : found_) {
       WipedBytes value;
@@ -61,9 +112,15 @@ class EcScalarHunt final : public HuntDetector {
       for (const Curve& curve : curves_) {
         if (curve.nid == key->curve_nid) width = curve.scalar_len;
       }
+      for (const BlindCurve& curve : blind_curves_) {
+        if (curve.nid == key->curve_nid) width = curve.scalar_len;
+      }
+      const auto blind = blind_proofs_.find(key);
       sink.secret(proven_secret(KnownSecret::Shape::number, value.bytes, width, "ec-scalar", "ec-private-scalar",
-                                fmt::format("d·G equals the {} public key {} ({})", curve_name(key->curve_nid),
-                                            key->fingerprint, key->origin),
+                                blind != blind_proofs_.end()
+                                    ? blind->second
+                                    : fmt::format("d·G equals the {} public key {} ({})", curve_name(key->curve_nid),
+                                                  key->fingerprint, key->origin),
                                 key->fingerprint));
     }
   }
@@ -74,6 +131,20 @@ class EcScalarHunt final : public HuntDetector {
     prepared_ = true;
     word_ = pointer_width(context.dump.model);
     map_.emplace(context.dump.model);
+    for (int nid : kBlindCurves) {
+      if (blind_budget_ == 0) break;
+      EcGroupPtr group(EC_GROUP_new_by_curve_name(nid));
+      if (!group) continue;
+      BlindCurve c;
+      c.nid = nid;
+      c.scalar_len = static_cast<std::size_t>(BN_num_bytes(EC_GROUP_get0_order(group.get())));
+      c.field_len = (static_cast<std::size_t>(EC_GROUP_get_degree(group.get())) + 7) / 8;
+      c.group = std::move(group);
+      if (std::find(blind_lengths_.begin(), blind_lengths_.end(), c.scalar_len) == blind_lengths_.end()) {
+        blind_lengths_.push_back(c.scalar_len);
+      }
+      blind_curves_.push_back(std::move(c));
+    }
     for (const PublicKey& k : context.keys.keys()) {
       if (k.type != KeyType::ec || k.ca) continue;
       Curve* curve = nullptr;
@@ -121,6 +192,12 @@ class EcScalarHunt final : public HuntDetector {
   };
 
   void hunt(const ScanContext& context) override {
+    hunt_known(context);
+    blind_hunt(context);
+  }
+
+  // Scalars of the public keys the scan knows.
+  void hunt_known(const ScanContext& context) {
     if (curves_.empty()) return;
     const std::vector<ChunkBounds> chunks = chunks_of(context);
     // earliest[curve][target]: the first pass position where that key's scalar was found.
@@ -211,6 +288,174 @@ class EcScalarHunt final : public HuntDetector {
              clock, ctx, out);
       }
     }
+  }
+
+  // Scalars whose public point is only in memory. Candidates from structure alone (the limbs
+  // after glibc chunk headers and behind BIGNUMs), under looks_random since no key narrows them:
+  // the first blind_budget_ distinct ones in pass order. Islands are not: a heap of a few GiB
+  // has thousands, and every candidate's point adds its forms to the search. d·G once for each
+  // (every curve of its length, both byte orders); then one exact search of the dump for every
+  // point's coordinates in every number layout and its SEC1 encodings. A coordinate found
+  // anywhere but in the candidate itself proves d: a random window's d·G has a given coordinate
+  // of 32 bytes or more with probability at most 2^-256.
+  void blind_hunt(const ScanContext& context) {
+    if (blind_curves_.empty() || blind_stopped_at_ || clock_.stopped()) return;
+    const std::vector<ChunkBounds> chunks = chunks_of(context);
+    std::vector<std::vector<BlindCandidate>> walked(chunks.size());
+    run_chunks(context, [&](std::size_t c, unsigned /*worker*/) { walk_blind(context, chunks, c, walked[c]); });
+    // The budget, in pass order, over distinct values.
+    std::vector<BlindCandidate> candidates;
+    std::vector<std::size_t> first_of(chunks.size() + 1, 0);
+    for (std::size_t c = 0; c < chunks.size(); ++c) {
+      first_of[c] = candidates.size();
+      for (const BlindCandidate& candidate : walked[c]) {
+        if (blind_stopped_at_) break;
+        if (!blind_seen_.insert(sha256({candidate.bytes, candidate.length})).second) continue;
+        if (blind_tested_ == blind_budget_) {
+          blind_stopped_at_ = candidate.file_offset;
+          break;
+        }
+        ++blind_tested_;
+        candidates.push_back(candidate);
+      }
+    }
+    first_of[chunks.size()] = candidates.size();
+    if (candidates.empty()) return;
+    // d·G on the scan's threads, a chunk's candidates at a time.
+    std::vector<std::vector<BlindPoint>> computed(chunks.size());
+    std::vector<std::optional<std::uint64_t>> stops(chunks.size());
+    std::vector<BnCtxPtr> contexts(worker_count(context));
+    run_chunks(context, [&](std::size_t c, unsigned worker) {
+      if (!contexts[worker]) contexts[worker].reset(BN_CTX_new());
+      HuntClock clock;
+      for (std::size_t i = first_of[c]; i < first_of[c + 1]; ++i) {
+        if (clock.expired(context, candidates[i].file_offset)) {
+          stops[c] = candidates[i].file_offset;
+          return;
+        }
+        multiply(candidates[i], i, contexts[worker].get(), computed[c]);
+      }
+    });
+    for (const auto& stop : stops) {
+      if (stop) {
+        clock_.stop_at(*stop);
+        break;
+      }
+    }
+    std::vector<BlindPoint> points;
+    for (auto& chunk_points : computed) {
+      for (BlindPoint& p : chunk_points) points.push_back(std::move(p));
+    }
+    // Every point's coordinates in every form, found in one pass.
+    ExactPatterns patterns;
+    std::vector<PointForm> forms;
+    for (std::size_t i = 0; i < points.size(); ++i) {
+      const std::vector<std::uint8_t>& encoded = points[i].encoded;
+      const std::size_t field_len = blind_curves_[points[i].curve].field_len;
+      const std::span<const std::uint8_t> x(encoded.data() + 1, field_len), y(encoded.data() + 1 + field_len, field_len);
+      patterns.add(encoded, forms.size());
+      forms.push_back({i, false, "SEC1 uncompressed"});
+      std::vector<std::uint8_t> compressed(encoded.begin(), encoded.begin() + 1 + static_cast<std::ptrdiff_t>(field_len));
+      compressed[0] = static_cast<std::uint8_t>(0x02 | (y.back() & 1));
+      patterns.add(compressed, forms.size());
+      forms.push_back({i, false, "SEC1 compressed"});
+      for (const bool is_y : {false, true}) {
+        const Magnitude magnitude = magnitude_of(is_y ? y : x);
+        if (magnitude.bytes.size() < 8) continue;
+        for (const NumberLayout& layout : number_layouts()) {
+          const LaidOut laid = lay_out_magnitude(layout, magnitude);
+          patterns.add(laid.bytes, laid.mask, forms.size());
+          forms.push_back({i, is_y, layout.name});
+        }
+      }
+    }
+    std::vector<std::string> where(points.size());
+    patterns.search_areas(context, [&](const ScanArea& area, std::size_t offset, std::size_t length, std::size_t tag) {
+      const PointForm& form = forms[tag];
+      if (!where[form.point].empty()) return;
+      const BlindCandidate& candidate = candidates[points[form.point].candidate];
+      const std::uint64_t at = area.file_offset + offset;
+      if (at < candidate.file_offset + candidate.length && candidate.file_offset < at + length) return;
+      where[form.point] = fmt::format("{} of d·G laid out as {} at file offset {:#x}", form.y ? "y" : "x", form.layout, at);
+    });
+    for (std::size_t i = 0; i < points.size(); ++i) {
+      if (!where[i].empty()) prove_blind(context, candidates[points[i].candidate], points[i], where[i]);
+    }
+  }
+
+  void walk_blind(const ScanContext& context, const std::vector<ChunkBounds>& chunks, std::size_t c,
+                  std::vector<BlindCandidate>& out) const {
+    const ChunkBounds& chunk = chunks[c];
+    const ScanArea& area = context.areas[chunk.area];
+    if (area.region && !may_hold_live_keys(context.dump.model.regions[*area.region])) return;
+    const auto* all = reinterpret_cast<const std::uint8_t*>(context.dump.bytes().data());
+    const std::size_t longest = *std::max_element(blind_lengths_.begin(), blind_lengths_.end());
+    const ScanArea window = chunk_window(area, chunk, {64, longest + 64});
+    const auto* data = reinterpret_cast<const std::uint8_t*>(window.bytes.data());
+    std::set<std::pair<std::uint64_t, std::size_t>> tried;
+    const auto take = [&](std::size_t len, const std::uint8_t* p, std::uint64_t at) {
+      if (looks_random(p, len) && tried.insert({at, len}).second) out.push_back({at, p, len});
+    };
+    // One walk of each kind for every scalar length.
+    const LimbSearch search = chunk_limb_search(context, area, window, chunk, word_, longest);
+    std::vector<ChunkTarget> targets;
+    for (const std::size_t len : blind_lengths_) targets.push_back({len, 32});
+    for_each_chunk_of(search, targets, [&](std::size_t which, std::size_t o) {
+      take(blind_lengths_[which], data + o, window.file_offset + o);
+    });
+    for_each_bignum_of(search, blind_lengths_, *map_, [&](std::size_t which, std::uint64_t at) {
+      take(blind_lengths_[which], all + at, at);
+    });
+  }
+
+  // d·G for every curve of the candidate's length and both byte orders. Any thread.
+  void multiply(const BlindCandidate& candidate, std::size_t index, BN_CTX* ctx, std::vector<BlindPoint>& out) const {
+    const int n = static_cast<int>(candidate.length);
+    for (std::size_t ci = 0; ci < blind_curves_.size(); ++ci) {
+      const BlindCurve& curve = blind_curves_[ci];
+      if (curve.scalar_len != candidate.length) continue;
+      for (const bool little_endian : {false, true}) {
+        BnPtr d(little_endian ? BN_lebin2bn(candidate.bytes, n, nullptr) : BN_bin2bn(candidate.bytes, n, nullptr));
+        if (!d || BN_is_zero(d.get()) || BN_cmp(d.get(), EC_GROUP_get0_order(curve.group.get())) >= 0) continue;
+        EcPointPtr q(EC_POINT_new(curve.group.get()));
+        if (!q || EC_POINT_mul(curve.group.get(), q.get(), d.get(), nullptr, nullptr, ctx) != 1) continue;
+        BlindPoint point{index, ci, little_endian, std::vector<std::uint8_t>(1 + 2 * curve.field_len)};
+        if (EC_POINT_point2oct(curve.group.get(), q.get(), POINT_CONVERSION_UNCOMPRESSED, point.encoded.data(),
+                               point.encoded.size(), ctx) != point.encoded.size()) {
+          continue;
+        }
+        out.push_back(std::move(point));
+      }
+    }
+  }
+
+  // The candidate is the scalar of a point found in memory: its key is the report's (a key the
+  // scan knew already, or a new one from memory), proven unless an earlier copy proved it.
+  void prove_blind(const ScanContext& context, const BlindCandidate& candidate, const BlindPoint& point,
+                   const std::string& where) {
+    const BlindCurve& curve = blind_curves_[point.curve];
+    PublicKey pub;
+    pub.type = KeyType::ec;
+    pub.curve_nid = curve.nid;
+    pub.point = point.encoded;
+    pub.bits = static_cast<unsigned>(EC_GROUP_get_degree(curve.group.get()));
+    fingerprint(pub);
+    const PublicKey* key = context.keys.find(pub.fingerprint);
+    for (const PublicKey& k : memory_keys_) {
+      if (key == nullptr && k.fingerprint == pub.fingerprint) key = &k;
+    }
+    if (key != nullptr && found_.count(key)) return;
+    const int n = static_cast<int>(candidate.length);
+    BnPtr d(point.little_endian ? BN_lebin2bn(candidate.bytes, n, nullptr) : BN_bin2bn(candidate.bytes, n, nullptr));
+    if (!d) return;
+    if (key == nullptr) {
+      pub.derived = true;
+      pub.origin = fmt::format("the public point of a scalar at file offset {:#x}: {}", candidate.file_offset, where);
+      memory_keys_.push_back(std::move(pub));
+      key = &memory_keys_.back();
+    }
+    blind_proofs_[key] = fmt::format("d·G is the {} public key {}: {}", curve_name(curve.nid), key->fingerprint, where);
+    found_.emplace(key, std::move(d));
   }
 
   static bool all_found_before(const std::vector<EarliestHit>& earliest, std::uint64_t position) {
@@ -326,18 +571,28 @@ class EcScalarHunt final : public HuntDetector {
   }
 
   std::size_t island_budget_;
+  std::size_t blind_budget_;
   HuntClock clock_;
   bool prepared_ = false;
   unsigned word_ = 8;
   std::optional<AddressMap> map_;
   std::vector<Curve> curves_;
   std::map<const PublicKey*, BnPtr> found_;
+  // Scalars without a known public key: the curves, the candidates tested so far, where the
+  // budget ran out, and the keys whose points only memory holds (stable: found_ points at them).
+  std::vector<BlindCurve> blind_curves_;
+  std::vector<std::size_t> blind_lengths_;
+  std::set<std::array<std::uint8_t, 32>> blind_seen_;
+  std::size_t blind_tested_ = 0;
+  std::optional<std::uint64_t> blind_stopped_at_;
+  std::deque<PublicKey> memory_keys_;
+  std::map<const PublicKey*, std::string> blind_proofs_;
 };
 
 }  // namespace
 
-std::unique_ptr<Detector> make_ec_scalar_hunt_detector(std::size_t island_budget) {
-  return std::make_unique<EcScalarHunt>(island_budget);
+std::unique_ptr<Detector> make_ec_scalar_hunt_detector(std::size_t island_budget, std::size_t blind_budget) {
+  return std::make_unique<EcScalarHunt>(island_budget, blind_budget);
 }
 
 }  // namespace dumpguard

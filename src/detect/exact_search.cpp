@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "detect/detector.hpp"
+#include "detect/little_endian.hpp"
 
 namespace dumpguard {
 
@@ -17,17 +18,6 @@ namespace {
 constexpr std::size_t kMinLength = 8;
 // The wide table needs an 8-byte window at every phase: 7 bytes of phase plus 8.
 constexpr std::size_t kWideMinLength = 15;
-
-std::uint64_t load(const std::uint8_t* p, unsigned width) {
-  if (width == 8) {
-    std::uint64_t v;
-    std::memcpy(&v, p, 8);
-    return v;
-  }
-  std::uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
 
 // Multiplicative hashing (Knuth): the high bits of w·φ·2^64 index the filter. (A gather of
 // four filter words at a time with AVX2 measured slower than this loop.)
@@ -109,7 +99,7 @@ const ExactPatterns::Index& ExactPatterns::index() const {
         for (unsigned phase = 0; phase < width; ++phase) {
           const auto o = choose(p, width, phase);
           if (!o) break;
-          entries.push_back({load(p.bytes.data() + *o, width), k, *o});
+          entries.push_back({load_le(p.bytes.data() + *o, width), k, *o});
         }
         if (entries.size() != width) continue;  // some phase has no window: try the narrow table
         t->entries.insert(t->entries.end(), entries.begin(), entries.end());
@@ -152,7 +142,7 @@ void ExactPatterns::scan_table(const Table& table, const std::uint8_t* p, std::s
   const std::uint64_t* filter = table.filter.data();
   const unsigned shift = table.shift;
   const auto verify = [&](std::size_t i) {
-    const std::uint64_t w = load(p + i, width);
+    const std::uint64_t w = load_le(p + i, width);
     auto it = std::lower_bound(table.entries.begin(), table.entries.end(), w,
                                [](const Entry& e, std::uint64_t v) { return e.window < v; });
     for (; it != table.entries.end() && it->window == w; ++it) {
@@ -166,7 +156,7 @@ void ExactPatterns::scan_table(const Table& table, const std::uint8_t* p, std::s
   // Dumps are largely zero pages: a zero window is passed over unless some pattern needs it.
   const bool zeros = table.zero_window;
   for (std::size_t i = (from + width - 1) / width * width; i < to && i + width <= n; i += width) {
-    const std::uint64_t w = load(p + i, width);
+    const std::uint64_t w = load_le(p + i, width);
     if ((w != 0 || zeros) && in_filter(filter, shift, w)) verify(i);
   }
 }

@@ -1,7 +1,7 @@
 // Candidates: printable runs of 8 to 128 characters, in ASCII
 // and in UTF-16LE (most HS256 secrets are configuration strings), and binary windows of 16,
 // 20, 24, 32, 48 and 64 bytes at glibc malloc chunks sized for them that pass the entropy
-// prefilter (half the bytes distinct, no pointer-shaped word), then at islands of 32 and 64 bytes
+// prefilter (half the bytes distinct, no pointer-shaped word), then at islands of 32, 48 and 64 bytes
 // in any writable memory (limb_candidates.hpp: a window bounded by structured words, as a key
 // sits in an object of an allocator with no size header, such as CPython's bytes objects),
 // which pass the stricter looks_random. An HMAC costs about 3.4 µs, so the hunt runs only when
@@ -75,9 +75,9 @@ class HmacKeyHunt final : public HuntDetector {
   static constexpr std::size_t kBinary = 2;  // + the size's index
   static constexpr std::size_t kIslands = kBinary + kBinarySizes.size();  // + the index in kIslandSizes
   // Islands are tried at the sizes keys are made in (RFC 7518 3.2: a key as long as the hash,
-  // 32 bytes for HS256, 64 for HS512), at most this many of one size per 4 MiB chunk (a CPython
+  // 32 bytes for HS256, 48 for HS384, 64 for HS512), at most this many of one size per 4 MiB chunk (a CPython
   // heap has a few thousand: dict hashes look random too); past it the hunt reports a limit.
-  static constexpr std::array<std::size_t, 2> kIslandSizes{32, 64};
+  static constexpr std::array<std::size_t, 3> kIslandSizes{32, 48, 64};
   static constexpr std::size_t kIslandsPerChunk = 8192;
 
   // A candidate that verifies a token: where, and which token. `bytes` are in the mapping

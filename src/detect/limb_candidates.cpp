@@ -13,29 +13,6 @@
 
 namespace dumpguard {
 
-namespace {
-
-// Little-endian words of the process's width, read in one load (the byte loop of load_le
-// was most of the walks' time).
-inline std::uint64_t word_at(const std::uint8_t* p, unsigned width) {
-  if (width == 8) {
-    std::uint64_t v;
-    std::memcpy(&v, p, 8);
-    return le64toh(v);
-  }
-  std::uint32_t v;
-  std::memcpy(&v, p, 4);
-  return le32toh(v);
-}
-
-inline std::uint32_t u32_at(const std::uint8_t* p) {
-  std::uint32_t v;
-  std::memcpy(&v, p, 4);
-  return le32toh(v);
-}
-
-}  // namespace
-
 LimbSearch chunk_limb_search(const ScanContext& context, const ScanArea& area, const ScanArea& window,
                              const ChunkBounds& chunk, unsigned word, std::size_t length) {
   const std::uint64_t base = vaddr_of(context.dump, window, 0).value_or(window.file_offset);
@@ -87,7 +64,7 @@ void for_each_chunk_of(const LimbSearch& s, std::span<const ChunkTarget> targets
       if (o >= end || o + shortest > size) break;
     }
 #endif
-    const std::uint64_t chunk = word_at(data + o - s.word, s.word) & ~std::uint64_t{7};
+    const std::uint64_t chunk = load_le(data + o - s.word, s.word) & ~std::uint64_t{7};
     if (chunk < lowest || chunk > highest || chunk % align != 0) continue;
     for (std::size_t i = 0; i < targets.size(); ++i) {
       const ChunkTarget& t = targets[i];
@@ -138,13 +115,13 @@ void for_each_bignum_of(const LimbSearch& s, std::span<const std::size_t> length
       if (o >= end || o + record > size) break;
     }
 #endif
-    const std::uint32_t top = u32_at(data + o + s.word);
+    const std::uint32_t top = load_le32(data + o + s.word);
     if (top < fewest || top > most) continue;
-    const std::uint32_t dmax = u32_at(data + o + s.word + 4);
-    const std::uint32_t neg = u32_at(data + o + s.word + 8);
-    const std::uint32_t flags = u32_at(data + o + s.word + 12);
+    const std::uint32_t dmax = load_le32(data + o + s.word + 4);
+    const std::uint32_t neg = load_le32(data + o + s.word + 8);
+    const std::uint32_t flags = load_le32(data + o + s.word + 12);
     if (neg > 1 || flags > 0x3F || dmax < top || dmax > std::uint64_t{top} + 64) continue;
-    const std::uint64_t d = word_at(data + o, s.word);
+    const std::uint64_t d = load_le(data + o, s.word);
     if (d == 0 || d % s.word != 0) continue;
     for (std::size_t i = 0; i < lengths.size(); ++i) {
       if (top != (lengths[i] + s.word - 1) / s.word) continue;

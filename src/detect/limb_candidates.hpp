@@ -10,15 +10,10 @@
 #include <span>
 
 #include "detect/byte_statistics.hpp"
+#include "detect/little_endian.hpp"
 #include "format/address_map.hpp"
 
 namespace dumpguard {
-
-inline std::uint64_t load_le(const std::uint8_t* p, unsigned width) {
-  std::uint64_t v = 0;
-  for (unsigned i = 0; i < width; ++i) v |= std::uint64_t{p[i]} << (8 * i);
-  return v;
-}
 
 // Code and read-only data of mapped files hold no live keys (a prefilter); the
 // hunts skip them.

@@ -19,6 +19,7 @@ constexpr NumberLayout bytes_layout(std::string_view name, std::string_view used
 
 constexpr NumberLayout digits(std::string_view name, std::string_view used_by, unsigned digit_bits,
                               unsigned slot_bytes, unsigned shift = 0, std::uint64_t tag = 0,
+                              unsigned process_bits = 0, bool hunted = false, std::string_view modules = {},
                               bool ms_first = false) {
   NumberLayout l;
   l.name = name;
@@ -29,8 +30,15 @@ constexpr NumberLayout digits(std::string_view name, std::string_view used_by, u
   l.shift = shift;
   l.tag = tag;
   l.most_significant_first = ms_first;
+  l.hunted = hunted;
+  l.modules = modules;
+  l.process_bits = process_bits;
   return l;
 }
+
+constexpr bool kHunted = true;
+constexpr std::string_view kV8 = "node|v8|chrome|electron|deno";
+constexpr std::string_view kTomMath = "tommath|dropbear|tcl";
 
 // Little-endian hosts (x86, x86-64, ARM as Linux and Windows run it): slots are little-endian.
 constexpr std::array kLayouts{
@@ -39,29 +47,39 @@ constexpr std::array kLayouts{
                  "little-endian bytes, and so every little-endian array of full 32- or 64-bit limbs: OpenSSL's "
                  "BIGNUM, GMP, Go's big.Int, .NET's BigInteger, Rust's num-bigint, CNG and CAPI blobs",
                  false),
-    digits("jvm-int32", "32-bit words, most significant first: the JVM's BigInteger (int[] mag)", 32, 4, 0, 0, true),
-    digits("cpython-30", "30-bit digits in 32-bit words: CPython's int on 64-bit builds", 30, 4),
-    digits("cpython-15", "15-bit digits in 16-bit words: CPython's int on 32-bit builds", 15, 2),
+    digits("jvm-int32", "32-bit words, most significant first: the JVM's BigInteger (int[] mag)", 32, 4, 0, 0, 0, false,
+           "libjvm", true),
+    digits("cpython-30", "30-bit digits in 32-bit words: CPython's int on 64-bit builds", 30, 4, 0, 0, 64, kHunted,
+           "python"),
+    digits("cpython-15", "15-bit digits in 16-bit words: CPython's int on 32-bit builds", 15, 2, 0, 0, 32, kHunted,
+           "python"),
     digits("smi64-26", "26-bit digits as small integers in the high half of 64-bit slots: V8 without pointer "
                        "compression (Node.js), as jsbn keeps them",
-           26, 8, 32),
-    digits("smi64-28", "28-bit digits as V8 small integers in 64-bit slots (jsbn's usual width in V8)", 28, 8, 32),
-    digits("smi64-30", "30-bit digits as V8 small integers in 64-bit slots", 30, 8, 32),
+           26, 8, 32, 0, 64),
+    digits("smi64-28", "28-bit digits as V8 small integers in 64-bit slots (jsbn's usual width in V8)", 28, 8, 32, 0,
+           64, kHunted, kV8),
+    digits("smi64-30", "30-bit digits as V8 small integers in 64-bit slots", 30, 8, 32, 0, 64),
     digits("smi32-26", "26-bit digits as small integers shifted by one in 32-bit slots: V8 with pointer compression",
            26, 4, 1),
-    digits("smi32-28", "28-bit digits as V8 small integers in 32-bit slots", 28, 4, 1),
+    digits("smi32-28", "28-bit digits as V8 small integers in 32-bit slots", 28, 4, 1, 0, 0, kHunted, kV8),
     digits("smi32-30", "30-bit digits as V8 small integers in 32-bit slots", 30, 4, 1),
-    digits("tagged63-30", "30-bit digits as tagged integers (n << 1 | 1) in 64-bit slots: OCaml, Ruby", 30, 8, 1, 1),
-    digits("tagged63-60", "60-bit digits as tagged integers (n << 1 | 1) in 64-bit slots: OCaml, Ruby", 60, 8, 1, 1),
-    digits("limb26-32", "26-bit limbs in 32-bit words: field arithmetic (poly1305-donna-32, secp256k1 10x26)", 26, 4),
-    digits("limb28-32", "28-bit limbs in 32-bit words: libtommath on 32-bit hosts, p448 32-bit", 28, 4),
+    digits("tagged63-30", "30-bit digits as tagged integers (n << 1 | 1) in 64-bit slots: OCaml, Ruby", 30, 8, 1, 1,
+           64),
+    digits("tagged63-60", "60-bit digits as tagged integers (n << 1 | 1) in 64-bit slots: OCaml, Ruby", 60, 8, 1, 1,
+           64),
+    digits("limb26-32", "26-bit limbs in 32-bit words: field arithmetic (poly1305-donna-32, secp256k1 10x26)", 26, 4,
+           0, 0, 0),
+    digits("limb28-32", "28-bit limbs in 32-bit words: libtommath on 32-bit hosts, p448 32-bit", 28, 4, 0, 0, 32, kHunted,
+           kTomMath),
     digits("limb26-64", "26-bit limbs in 64-bit words: field arithmetic that keeps 32-bit limbs in 64-bit slots", 26,
-           8),
-    digits("limb28-64", "28-bit limbs in 64-bit words", 28, 8),
-    digits("limb51-64", "51-bit limbs in 64-bit words: curve25519-donna-64, Go's and Rust's Curve25519 fields", 51, 8),
-    digits("limb52-64", "52-bit limbs in 64-bit words: libsecp256k1 5x52, P-256 52-bit fields", 52, 8),
-    digits("limb56-64", "56-bit limbs in 64-bit words: p448 (Ed448) 64-bit", 56, 8),
-    digits("limb60-64", "60-bit limbs in 64-bit words: libtommath on 64-bit hosts", 60, 8),
+           8, 0, 0, 64),
+    digits("limb28-64", "28-bit limbs in 64-bit words", 28, 8, 0, 0, 64),
+    digits("limb51-64", "51-bit limbs in 64-bit words: curve25519-donna-64, Go's and Rust's Curve25519 fields", 51, 8,
+           0, 0, 64),
+    digits("limb52-64", "52-bit limbs in 64-bit words: libsecp256k1 5x52, P-256 52-bit fields", 52, 8, 0, 0, 64),
+    digits("limb56-64", "56-bit limbs in 64-bit words: p448 (Ed448) 64-bit", 56, 8, 0, 0, 64),
+    digits("limb60-64", "60-bit limbs in 64-bit words: libtommath on 64-bit hosts (Dropbear, Tcl)", 60, 8, 0, 0, 64,
+           kHunted, kTomMath),
 };
 
 std::uint64_t read_value(const NumberLayout& l, const std::uint8_t* p) {
@@ -96,6 +114,22 @@ const NumberLayout& layout_named(std::string_view name) {
 
 std::size_t digits_for(const NumberLayout& layout, std::size_t significant_bits) {
   return std::max<std::size_t>(1, (significant_bits + layout.digit_bits - 1) / layout.digit_bits);
+}
+
+Magnitude magnitude_of(std::span<const std::uint8_t> big_endian) {
+  std::size_t lead = 0;
+  while (lead < big_endian.size() && big_endian[lead] == 0) ++lead;
+  Magnitude m;
+  m.bytes = big_endian.subspan(lead);
+  if (m.bytes.empty()) return m;
+  unsigned top_bits = 0;
+  for (unsigned t = m.bytes[0]; t != 0; t >>= 1) ++top_bits;
+  m.bits = 8 * (m.bytes.size() - 1) + top_bits;
+  return m;
+}
+
+LaidOut lay_out_magnitude(const NumberLayout& layout, const Magnitude& magnitude) {
+  return lay_out(layout, magnitude.bytes, digits_for(layout, magnitude.bits));
 }
 
 LaidOut lay_out(const NumberLayout& layout, std::span<const std::uint8_t> big_endian, std::size_t digits) {
@@ -133,6 +167,10 @@ bool valid_slot(const NumberLayout& layout, const std::uint8_t* p) {
   return top >= 64 || top >= 8 * layout.value_bytes || (v >> top) == 0;
 }
 
+std::uint64_t digit_of(const NumberLayout& layout, const std::uint8_t* p) {
+  return (read_value(layout, p) >> layout.shift) & digit_mask(layout);
+}
+
 std::optional<std::vector<std::uint8_t>> read_number(const NumberLayout& layout, std::span<const std::uint8_t> slots,
                                                      std::size_t digits, std::size_t out_bytes) {
   if (slots.size() < digits * layout.slot_bytes) return std::nullopt;
@@ -142,7 +180,7 @@ std::optional<std::vector<std::uint8_t>> read_number(const NumberLayout& layout,
     const std::size_t slot = layout.most_significant_first ? digits - 1 - d : d;
     const std::uint8_t* p = slots.data() + slot * layout.slot_bytes;
     if (!valid_slot(layout, p)) return std::nullopt;
-    const std::uint64_t digit = (read_value(layout, p) >> layout.shift) & digit_mask(layout);
+    const std::uint64_t digit = digit_of(layout, p);
     for (unsigned k = 0; k < layout.digit_bits; ++k) {
       if (!((digit >> k) & 1)) continue;
       const std::size_t b = d * layout.digit_bits + k;

@@ -27,6 +27,15 @@ struct NumberLayout {
   std::uint64_t tag = 0;     // the bits below `shift`
   bool slot_big_endian = false;
   bool most_significant_first = false;
+  // Whether the RSA hunt reads candidates from values alone in this layout (the closure searches
+  // every layout for every known number): the narrow layouts that runtimes keep big integers in,
+  // not field arithmetic's limbs; and the process pointer width that keeps numbers this way (0:
+  // any).
+  bool hunted = false;
+  unsigned process_bits = 0;
+  // Module names (parts of a file name, '|'-separated) that show a process runs the runtime
+  // that keeps numbers this way: the hunts look for this layout only where one is mapped.
+  std::string_view modules;
 
   // A narrow layout: a slot cannot take every value (digits narrower than the slot, tags,
   // ignored bytes), so a run of valid slots is itself a rare shape and values alone may
@@ -47,6 +56,15 @@ struct LaidOut {
   std::vector<std::uint8_t> mask;
 };
 std::size_t digits_for(const NumberLayout& layout, std::size_t significant_bits);
+// A big-endian number without its leading zero bytes, and its bit length: what a runtime that
+// keeps only the digits a number needs writes (so a search for it in any layout lays this out).
+struct Magnitude {
+  std::span<const std::uint8_t> bytes;
+  std::size_t bits = 0;
+};
+Magnitude magnitude_of(std::span<const std::uint8_t> big_endian);
+// The number in `layout` with the digits its magnitude needs (digits_for(layout, bits)).
+LaidOut lay_out_magnitude(const NumberLayout& layout, const Magnitude& magnitude);
 // `big_endian`: the magnitude, most significant byte first (leading zeros allowed).
 LaidOut lay_out(const NumberLayout& layout, std::span<const std::uint8_t> big_endian, std::size_t digits);
 
@@ -58,5 +76,7 @@ std::optional<std::vector<std::uint8_t>> read_number(const NumberLayout& layout,
 
 // Whether the slot at `p` (slot_bytes long) holds a valid digit of the layout.
 bool valid_slot(const NumberLayout& layout, const std::uint8_t* p);
+// The digit held by the slot at `p`, which valid_slot accepts.
+std::uint64_t digit_of(const NumberLayout& layout, const std::uint8_t* p);
 
 }  // namespace dumpguard

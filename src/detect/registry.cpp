@@ -54,7 +54,8 @@ const Entry kDetectors[] = {
     {"aes-schedule", [](const ScanOptions& o) { return make_aes_schedule_detector(o.aes_tolerance); }},
     {"chacha-state", [](const ScanOptions&) { return make_chacha_state_detector(); }},
     {"rsa-factor", [](const ScanOptions& o) { return make_rsa_factor_hunt_detector(o.exhaustive); }},
-    {"ec-scalar", [](const ScanOptions&) { return make_ec_scalar_hunt_detector(); }},
+    {"ec-scalar",
+     [](const ScanOptions& o) { return make_ec_scalar_hunt_detector(kIslandBudget, o.exhaustive ? kBlindScalarBudget : 0); }},
     {"edwards-seed", [](const ScanOptions&) { return make_ed25519_seed_hunt_detector(); }},
     {"hmac-key", [](const ScanOptions&) { return make_hmac_key_hunt_detector(); }},
 };

@@ -36,6 +36,7 @@
 #include "crypto/wiped_bytes.hpp"
 #include "detect/limb_candidates.hpp"
 #include "detect/pass_order.hpp"
+#include "detect/runtime_numbers.hpp"
 #include "format/address_map.hpp"
 
 namespace dumpguard {
@@ -81,6 +82,12 @@ class RsaFactorHunt final : public HuntDetector {
     for (std::size_t i = 0; i < moduli_.size(); ++i) {
       if (moduli_[i].from_memory && factors_[i]) sink.public_key(*moduli_[i].key);
     }
+    for (const auto& cut : runtime_cut_) {
+      if (!cut) continue;
+      sink.limit(name(), fmt::format("more numbers in runtimes' layouts than one chunk keeps; those from file offset "
+                                     "{:#x} on in that chunk were not hunted",
+                                     *cut));
+    }
     closure(context, sink);
   }
 
@@ -102,6 +109,7 @@ class RsaFactorHunt final : public HuntDetector {
       prime_lengths_.insert(m.prime_len);
       moduli_.push_back(std::move(m));
     }
+    layouts_ = runtime_layouts(context.dump.model, 8 * word_, exhaustive_);
     add_memory_moduli(context);
     factors_.resize(moduli_.size());
     unfactored_ = moduli_.size();
@@ -118,60 +126,111 @@ class RsaFactorHunt final : public HuntDetector {
     constexpr std::size_t kMaxMemoryModuli = 64;
     constexpr std::array<std::size_t, 4> kBits{1024, 2048, 3072, 4096};
     const auto* all = reinterpret_cast<const std::uint8_t*>(context.dump.bytes().data());
-    // The walk, on the scan's threads: per chunk and size, the BIGNUMs that look like moduli.
+    // A number that looks like a modulus, big-endian, and where it was seen.
+    struct Seen {
+      std::vector<std::uint8_t> n;
+      std::uint64_t file_offset = 0;
+      std::string_view layout;  // empty: the limbs of a BIGNUM
+    };
+    // A chunk keeps this many of each size: only the first kMaxMemoryModuli distinct ones count.
+    constexpr std::size_t kKeptPerChunk = 256;
+    // Runtime numbers of every size a hunt may seek; a JVM heap holds hundreds per MiB. Past this
+    // many in one chunk, the rest are not hunted and a limit says where.
+    constexpr std::size_t kRuntimePerChunk = 16384;
+    // The walk, on the scan's threads: per chunk and size, the BIGNUMs that look like moduli,
+    // then the numbers runtimes keep in their own layouts (runtime_numbers.hpp).
+    // The bit counts of runtime numbers worth keeping: moduli, and the primes of every modulus
+    // that may be hunted (those of keys the scan knows and of the moduli found here).
+    std::vector<unsigned> runtime_bits(kBits.begin(), kBits.end());
+    for (const Modulus& m : moduli_) runtime_bits.push_back(m.prime_bits);
+    for (std::size_t b : kBits) runtime_bits.push_back(static_cast<unsigned>(b / 2));
+    std::sort(runtime_bits.begin(), runtime_bits.end());
+    runtime_bits.erase(std::unique(runtime_bits.begin(), runtime_bits.end()), runtime_bits.end());
     const std::vector<ChunkBounds> chunks = chunks_of(context);
-    std::vector<std::array<std::vector<std::uint64_t>, kBits.size()>> found(chunks.size());
+    std::vector<std::array<std::vector<Seen>, kBits.size()>> found(chunks.size());
+    std::vector<std::vector<RuntimeCandidate>> runtime(chunks.size());
+    runtime_cut_.assign(chunks.size(), std::nullopt);
     run_chunks(context, [&](std::size_t c, unsigned /*worker*/) {
       const ScanArea& area = context.areas[chunks[c].area];
-      if (!area.region) return;
-      const Region& r = context.dump.model.regions[*area.region];
-      if (r.kind != RegionKind::heap && r.kind != RegionKind::anon && r.kind != RegionKind::unknown) return;
-      const ScanArea window = chunk_window(area, chunks[c], {0, 64});
+      if (area.region && !may_hold_live_keys(context.dump.model.regions[*area.region])) return;
+      // BIGNUMs are looked for in the heap; runtime numbers wherever live keys may be.
+      const RegionKind kind = area.region ? context.dump.model.regions[*area.region].kind : RegionKind::unknown;
+      const bool heap = area.region && (kind == RegionKind::heap || kind == RegionKind::anon || kind == RegionKind::unknown);
+      if (!heap && layouts_.empty()) return;
+      const ScanArea window =
+          chunk_window(area, chunks[c], {0, layouts_.empty() ? 64 : runtime_number_reach(runtime_bits.back())});
       constexpr std::array<std::size_t, kBits.size()> kLengths{kBits[0] / 8, kBits[1] / 8, kBits[2] / 8, kBits[3] / 8};
-      for_each_bignum_of(chunk_limb_search(context, area, window, chunks[c], word_, 0), kLengths, *map_,
-                         [&](std::size_t b, std::uint64_t at) {
-                           const std::size_t len = kLengths[b];
-                           const std::uint8_t* p = all + at;
-                           if ((p[0] & 1) && (p[len - 1] & 0x80) && distinct_bytes(p, len) >= len / 4) {
-                             found[c][b].push_back(at);
-                           }
-                         });
+      const LimbSearch search = chunk_limb_search(context, area, window, chunks[c], word_, 0);
+      // Numbers in a runtime's layout: kept for the hunt, and those of a modulus's size taken as one.
+      for_each_runtime_number(search, layouts_, runtime_bits, [&](std::size_t b, std::size_t offset, const NumberLayout& layout) {
+        if (runtime[c].size() < kRuntimePerChunk) {
+          runtime[c].push_back({window.file_offset + offset, &layout, runtime_bits[b]});
+        } else if (!runtime_cut_[c]) {
+          runtime_cut_[c] = window.file_offset + offset;
+        }
+        const auto size = std::find(kBits.begin(), kBits.end(), runtime_bits[b]);
+        if (!heap || size == kBits.end()) return;
+        const std::size_t k = static_cast<std::size_t>(size - kBits.begin());
+        const std::size_t len = kLengths[k];
+        if (found[c][k].size() >= kKeptPerChunk) return;
+        auto n = read_number(layout, search.data.subspan(offset), digits_for(layout, runtime_bits[b]), len);
+        if (n && distinct_bytes(n->data(), len) >= len / 4) {
+          found[c][k].push_back({std::move(*n), window.file_offset + offset, layout.name});
+        }
+      });
+      if (!heap) return;
+      for_each_bignum_of(search, kLengths, *map_, [&](std::size_t b, std::uint64_t at) {
+        const std::size_t len = kLengths[b];
+        const std::uint8_t* p = all + at;
+        if ((p[0] & 1) && (p[len - 1] & 0x80) && distinct_bytes(p, len) >= len / 4 && found[c][b].size() < kKeptPerChunk) {
+          found[c][b].push_back({std::vector<std::uint8_t>(std::make_reverse_iterator(p + len), std::make_reverse_iterator(p)), at, {}});
+        }
+      });
     });
-    // Then in the order of one pass (area, size, chunk): the first 64 distinct ones.
+    for (auto& kept : runtime) runtime_.insert(runtime_.end(), kept.begin(), kept.end());
+    std::stable_sort(runtime_.begin(), runtime_.end(),
+                     [](const RuntimeCandidate& a, const RuntimeCandidate& b) { return a.file_offset < b.file_offset; });
     std::set<std::array<std::uint8_t, 32>> seen;  // SHA-256 of each modulus already hunted
-    for (const Modulus& m : moduli_) seen.insert(sha256(m.key->n));
-    for (std::size_t first = 0; first < chunks.size();) {
-      std::size_t last = first;
-      while (last < chunks.size() && chunks[last].area == chunks[first].area) ++last;
-      for (std::size_t b = 0; b < kBits.size(); ++b) {
-        const std::size_t len = kBits[b] / 8;
-        for (std::size_t c = first; c < last; ++c) {
-          for (std::uint64_t at : found[c][b]) {
-            if (memory_keys_.size() >= kMaxMemoryModuli) return;
-            const std::uint8_t* p = all + at;
-            PublicKey k;
-            k.type = KeyType::rsa;
-            k.n.assign(p, p + len);
-            std::reverse(k.n.begin(), k.n.end());  // limbs are little-endian
-            if (!seen.insert(sha256(k.n)).second) continue;
-            k.e = {0x01, 0x00, 0x01};
-            fingerprint(k);
-            k.derived = true;
-            k.origin = fmt::format("a {}-bit BIGNUM at file offset {:#x}, taken as an RSA modulus with e = 65537",
-                                   k.bits, at);
-            memory_keys_.push_back(std::move(k));
-            Modulus m;
-            m.key = &memory_keys_.back();
-            m.n = bn_from_be(m.key->n.data(), m.key->n.size());
-            m.prime_bits = static_cast<unsigned>(kBits[b] / 2);
-            m.prime_len = len / 2;
-            m.from_memory = true;
-            prime_lengths_.insert(m.prime_len);
-            moduli_.push_back(std::move(m));
-          }
+    // Every RSA key the scan knows, CA keys included: their BIGNUM copies are not memory moduli
+    // (a process that loaded a trust store holds a hundred of them).
+    for (const PublicKey& k : context.keys.keys()) {
+      if (k.type == KeyType::rsa) seen.insert(sha256(k.n));
+    }
+    // Larger sizes first, then in the order of one pass (area, chunk): under the caps, a
+    // runtime's many 1024-bit intermediates (a JVM that signed holds hundreds) give way to
+    // the moduli of today's keys. BIGNUMs and runtime numbers have a cap each.
+    std::size_t from_bignums = 0, from_runtimes = 0;
+    for (std::size_t b = kBits.size(); b-- > 0;) {
+      const std::size_t len = kBits[b] / 8;
+      for (std::size_t c = 0; c < chunks.size(); ++c) {
+        for (Seen& number : found[c][b]) {
+          std::size_t& taken = number.layout.empty() ? from_bignums : from_runtimes;
+          if (taken >= kMaxMemoryModuli) continue;
+          PublicKey k;
+          k.type = KeyType::rsa;
+          k.n = std::move(number.n);
+          if (!seen.insert(sha256(k.n)).second) continue;
+          ++taken;
+          k.e = {0x01, 0x00, 0x01};
+          fingerprint(k);
+          k.derived = true;
+          k.origin = number.layout.empty()
+                         ? fmt::format("a {}-bit BIGNUM at file offset {:#x}, taken as an RSA modulus with e = 65537",
+                                       k.bits, number.file_offset)
+                         : fmt::format("a {}-bit number laid out as {} at file offset {:#x}, taken as an RSA "
+                                       "modulus with e = 65537",
+                                       k.bits, number.layout, number.file_offset);
+          memory_keys_.push_back(std::move(k));
+          Modulus m;
+          m.key = &memory_keys_.back();
+          m.n = bn_from_be(m.key->n.data(), m.key->n.size());
+          m.prime_bits = static_cast<unsigned>(kBits[b] / 2);
+          m.prime_len = len / 2;
+          m.from_memory = true;
+          prime_lengths_.insert(m.prime_len);
+          moduli_.push_back(std::move(m));
         }
       }
-      first = last;
     }
   }
 
@@ -199,12 +258,15 @@ class RsaFactorHunt final : public HuntDetector {
   struct ChunkOutcome {
     std::vector<Hit> hits;
     std::optional<Hit> stop;  // where this chunk's clock ran out (modulus unused)
+    std::deque<WipedBytes> numbers;  // runtime numbers read into big-endian bytes; hits point here
   };
 
   // Candidates come in streams: for each prime length (in order), the limbs after glibc chunk
-  // headers, the limbs BIGNUMs point to (little-endian), then DER INTEGER and SSH mpint
-  // contents (big-endian). One pass tests them area by area, stream by stream.
-  static constexpr std::size_t kStreamsPerLength = 3;
+  // headers, the limbs BIGNUMs point to (little-endian), DER INTEGER and SSH mpint contents
+  // (big-endian), then the numbers runtimes keep in their own layouts (runtime_numbers.hpp),
+  // read into big-endian bytes. One pass tests them area by area, stream by stream.
+  static constexpr std::size_t kStreamsPerLength = 4;
+  static bool little_endian_stream(std::size_t stream) { return stream % kStreamsPerLength < 2; }
 
   void hunt(const ScanContext& context) override {
     if (moduli_.empty()) return;
@@ -242,10 +304,12 @@ class RsaFactorHunt final : public HuntDetector {
     if (area.region && !may_hold_live_keys(context.dump.model.regions[*area.region])) return out;
     std::size_t longest = 0;
     for (std::size_t len : lengths) longest = std::max(longest, len);
-    const ScanArea window = chunk_window(area, chunk, {2 * word_, longest + 64});
+    const ScanArea window =
+        chunk_window(area, chunk, {2 * word_, std::max(longest + 64, runtime_number_reach(static_cast<unsigned>(8 * longest)))});
     const auto* all = reinterpret_cast<const std::uint8_t*>(context.dump.bytes().data());
     HuntClock clock;
-    std::set<std::pair<std::uint64_t, std::size_t>> tried;  // (file offset, length·2 + little-endian)
+    // (file offset, length·3 + how the bytes are read: little-endian limbs, big-endian, a runtime's layout)
+    std::set<std::pair<std::uint64_t, std::size_t>> tried;
     std::vector<bool> found(moduli_.size(), false);           // by this chunk, at an earlier candidate
     BnPtr x = bn_new(), r = bn_new();
     if (!x || !r) return out;
@@ -294,9 +358,31 @@ class RsaFactorHunt final : public HuntDetector {
         streams[walk_index[2][l] * kStreamsPerLength + 2].push_back({data + o, window.file_offset + o});
       });
     }
+    if (!walk_lengths[3].empty()) {
+      // The runtime numbers that prepare() kept in this chunk, of an open length's primes' size.
+      const std::uint64_t begin = area.file_offset + chunk.begin, end = area.file_offset + chunk.end;
+      const auto from = std::lower_bound(runtime_.begin(), runtime_.end(), begin,
+                                         [](const RuntimeCandidate& k, std::uint64_t at) { return k.file_offset < at; });
+      const std::size_t dump_size = context.dump.bytes().size();
+      for (auto it = from; it != runtime_.end() && it->file_offset < end; ++it) {
+        for (std::size_t k = 0; k < walk_lengths[3].size(); ++k) {
+          const std::size_t len = walk_lengths[3][k];
+          const bool sought = std::any_of(moduli_.begin(), moduli_.end(), [&](const Modulus& m) {
+            return m.prime_len == len && m.prime_bits == it->bits;
+          });
+          if (!sought) continue;
+          auto n = read_number(*it->layout, {all + it->file_offset, dump_size - it->file_offset},
+                               digits_for(*it->layout, it->bits), len);
+          if (!n) continue;
+          out.numbers.emplace_back();
+          out.numbers.back().bytes = std::move(*n);
+          streams[walk_index[3][k] * kStreamsPerLength + 3].push_back({out.numbers.back().bytes.data(), it->file_offset});
+        }
+      }
+    }
     for (std::size_t stream = 0; stream < streams.size() && !out.stop; ++stream) {
       const std::size_t len = lengths[stream / kStreamsPerLength];
-      const bool little_endian = stream % kStreamsPerLength != 2;
+      const bool little_endian = little_endian_stream(stream);
       const std::uint64_t position = pass_position(chunk.area, stream, c);
       // Every modulus of this length was factored at an earlier position: nothing here matters.
       if (!open_at(stream)) continue;
@@ -313,7 +399,7 @@ class RsaFactorHunt final : public HuntDetector {
         }
         // Remember only plausible candidates: the set stays small while the same limbs, reached
         // through a chunk header and through a BIGNUM pointer, are divided once.
-        if (!wanted || !tried.insert({file_offset, len * 2 + (little_endian ? 1 : 0)}).second) continue;
+        if (!wanted || !tried.insert({file_offset, len * 3 + std::max<std::size_t>(stream % kStreamsPerLength, 1) - 1}).second) continue;
         bool loaded = false;
         for (std::size_t i = 0; i < moduli_.size(); ++i) {
           const Modulus& m = moduli_[i];
@@ -365,7 +451,7 @@ class RsaFactorHunt final : public HuntDetector {
       const Hit& h = *e.hit;
       if (factors_[h.modulus]) continue;
       const std::size_t len = moduli_[h.modulus].prime_len;
-      const bool little_endian = h.stream % kStreamsPerLength != 2;
+      const bool little_endian = little_endian_stream(h.stream);
       const std::uint8_t* p = h.bytes;
       const int n = static_cast<int>(len);
       factors_[h.modulus].reset(little_endian ? BN_lebin2bn(p, n, nullptr) : BN_bin2bn(p, n, nullptr));
@@ -541,6 +627,16 @@ class RsaFactorHunt final : public HuntDetector {
   std::vector<Modulus> moduli_;
   std::deque<PublicKey> memory_keys_;  // stable addresses: moduli_ point into it
   std::set<std::size_t> prime_lengths_;
+  // Numbers in a runtime's layout (runtime_numbers.hpp), in file order: prepare() finds them in
+  // one walk with the memory moduli, and the hunt reads those of its primes' sizes.
+  struct RuntimeCandidate {
+    std::uint64_t file_offset = 0;
+    const NumberLayout* layout = nullptr;
+    unsigned bits = 0;
+  };
+  std::vector<RuntimeCandidate> runtime_;
+  std::vector<const NumberLayout*> layouts_;  // the runtimes' layouts this dump may hold
+  std::vector<std::optional<std::uint64_t>> runtime_cut_;  // per chunk: where its runtime numbers were cut
   std::vector<BnPtr> factors_;
   std::size_t unfactored_ = 0;
   BnCtxPtr ctx_;

@@ -127,16 +127,11 @@ class FormBuilder {
   }
 
   void add_number_forms(std::size_t secret, std::span<const std::uint8_t> big_endian, std::size_t width) {
-    std::size_t lead = 0;
-    while (lead < big_endian.size() && big_endian[lead] == 0) ++lead;
-    const auto magnitude = big_endian.subspan(lead);
-    if (magnitude.size() < kMinSecretBytes) return;
-    unsigned top_bits = 0;
-    for (unsigned t = magnitude[0]; t != 0; t >>= 1) ++top_bits;
-    const std::size_t bits = 8 * (magnitude.size() - 1) + top_bits;
-    const std::size_t width_bits = std::max(bits, 8 * width);
+    const Magnitude magnitude = magnitude_of(big_endian);
+    if (magnitude.bytes.size() < kMinSecretBytes) return;
+    const std::size_t width_bits = std::max(magnitude.bits, 8 * width);
     for (const NumberLayout& layout : number_layouts()) {
-      LaidOut laid = lay_out(layout, magnitude, digits_for(layout, bits));
+      LaidOut laid = lay_out_magnitude(layout, magnitude);
       Form f{secret, std::string(layout.name),
              layout.most_significant_first ? Extent::digits_before : Extent::digits_after};
       f.layout = &layout;
@@ -146,7 +141,7 @@ class FormBuilder {
       add(std::move(f), laid.bytes, laid.mask);
       OPENSSL_cleanse(laid.bytes.data(), laid.bytes.size());
     }
-    add_text_forms(secret, magnitude, false, true);
+    add_text_forms(secret, magnitude.bytes, false, true);
   }
 
  private:

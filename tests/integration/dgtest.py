@@ -385,3 +385,22 @@ class CorePatternGuard:
         fcntl.flock(self._fd, fcntl.LOCK_UN)
         os.close(self._fd)
         self._fd = None
+
+
+def left_after_redaction(core_path, input_bytes, output_bytes, spans):
+    """Self-consistency of a redaction: what the scan found in the input is gone from the output.
+    `spans` are the input's findings or the redact report's spans ({file_offset, length, kind}):
+    the bytes of each (8 bytes or more, 4 distinct or more) may occur nowhere in the output, and
+    neither may any AES key that `aeskeyfind -t 0` sees in the input (the raw key a schedule
+    expands from, wherever else the process keeps it). Returns what is left, as descriptions."""
+    left = set()
+    for s in spans:
+        piece = input_bytes[s["file_offset"]:s["file_offset"] + s["length"]]
+        if len(piece) >= 8 and len(set(piece)) >= 4 and piece in output_bytes:
+            left.add(f"{s['kind']} at {s['file_offset']:#x}")
+    out = subprocess.run(["aeskeyfind", "-q", "-t", "0", core_path], capture_output=True, text=True,
+                         timeout=900).stdout
+    for key in out.split():
+        if bytes.fromhex(key) in output_bytes:
+            left.add(f"an AES-{4 * len(key)} key aeskeyfind found in the input")
+    return sorted(left)

@@ -8,6 +8,10 @@ layouts). Real processes, keys made here:
 - a JVM signing with RSA and EC keys (BigInteger magnitudes: int[] words, most significant
   first).
 
+Each also holds a second RSA key only in the runtime's own layout, with no PEM, DER or BIGNUM
+copy: the scan must discover it from the digits alone (the modulus's origin names the layout),
+and every copy of its parts is then a finding like the first key's.
+
 The test's own search writes each key part in each layout from the runtime's definition, finds
 every copy in the core, and requires each to lie inside a finding of the scan; after `redact`,
 none may remain, the rescan is clean, gdb still opens the core, and whatever the scan found in
@@ -70,11 +74,6 @@ def uncovered(findings, data, needle):
     return [at for at in places if not dgtest.covered(findings, at, len(needle))], len(places)
 
 
-def aeskeyfind_keys(path):
-    out = subprocess.run(["aeskeyfind", "-q", "-t", "0", path], capture_output=True, text=True, timeout=900).stdout
-    return [bytes.fromhex(k) for k in out.split()]
-
-
 class RuntimeCore:
     """Mixin: make_core(d) returns (program, core, {part name: int}, {name: bytes} text secrets,
     [layout names the runtime must show]); setUpClass scans and redacts it."""
@@ -124,6 +123,18 @@ class RuntimeCore:
             found = [name for name, count in seen.items() if name.endswith(f" as {layout}") and count > 0]
             self.assertTrue(found, f"no key part in the core as {layout}")
 
+    def test_a_key_held_only_in_the_runtime_layout_is_discovered(self):
+        origins = [k.get("origin", "") for k in self.report["public_keys"]
+                   if k["type"].startswith("rsa") and k.get("derived")]
+        layout = self.required[0]
+        self.assertTrue([o for o in origins if f"laid out as {layout}" in o],
+                        f"no modulus was discovered in {layout}: {origins}")
+        # Its parts are in the core in that layout (otherwise this proves nothing), and covered.
+        blind = {name: v for name, v in self.parts.items() if name.startswith("blind ")}
+        self.assertEqual(len(blind), 6)
+        present = [name for name, v in blind.items() if layouts(v)[layout] in self.data]
+        self.assertTrue(present, f"no part of the second key is in the core as {layout}")
+
     def test_nothing_is_left_after_redact(self):
         self.assertEqual(self.redact_code, 0, self.redact_err)
         self.assertEqual(len(self.out_data), len(self.data))
@@ -132,16 +143,7 @@ class RuntimeCore:
 
     def test_what_the_scan_found_is_gone_from_the_output(self):
         self.assertEqual(self.redact_code, 0, self.redact_err)
-        left, spans = [], {}
-        for f in self.report["findings"]:
-            span = self.data[f["file_offset"]:f["file_offset"] + f["length"]]
-            if len(span) >= 8 and len(set(span)) >= 4:
-                spans.setdefault(span, f"{f['kind']} at {f['file_offset']:#x}")
-        left += [where for span, where in spans.items() if span in self.out_data]
-        for key in aeskeyfind_keys(self.core):
-            if key in self.out_data:
-                left.append(f"an AES-{8 * len(key)} key aeskeyfind found in the input")
-        self.assertEqual(left, [])
+        self.assertEqual(dgtest.left_after_redaction(self.core, self.data, self.out_data, self.report["findings"]), [])
 
     def test_gdb_opens_the_redacted_core(self):
         self.assertEqual(self.redact_code, 0, self.redact_err)
@@ -161,6 +163,13 @@ class RuntimeCore:
 def rsa_parts(key):
     n = key.private_numbers()
     return {"p": n.p, "q": n.q, "d": n.d, "dp": n.dmp1, "dq": n.dmq1, "qinv": n.iqmp}
+
+
+def blind_key():
+    """A second RSA key, held by the runtime only in its own layout: (its parts as 'blind NAME',
+    its numbers in hex)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return {f"blind {name}": v for name, v in rsa_parts(key).items()}, numbers_hex(key)
 
 
 def numbers_hex(key):
@@ -194,11 +203,16 @@ class CPythonRuntime(RuntimeCore, dgtest.DumpTestCase):
         cls.hmac_key = os.urandom(32)
         hs_input = b64url(b'{"alg":"HS256","typ":"JWT"}') + "." + b64url(b'{"sub":"worker"}')
         hs_token = hs_input + "." + b64url(hmac.new(cls.hmac_key, hs_input.encode(), hashlib.sha256).digest())
+        cls.hs384_key = os.urandom(48)
+        hs384_input = b64url(b'{"alg":"HS384","typ":"JWT"}') + "." + b64url(b'{"sub":"batch"}')
+        hs384_token = hs384_input + "." + b64url(hmac.new(cls.hs384_key, hs384_input.encode(), hashlib.sha384).digest())
         spec = os.path.join(d, "spec.json")
         with open(os.open(spec, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+            blind_parts, blind_hex = blind_key()
             json.dump({"pem": pem, "numbers": numbers_hex(key), "connection": connection,
                        "jwt": f"{signing_input}.{signature}", "hmac_key_hex": cls.hmac_key.hex(),
-                       "hs_token": hs_token}, f)
+                       "hs_token": hs_token, "blind": blind_hex, "hs384_key_hex": cls.hs384_key.hex(),
+                       "hs384_token": hs384_token}, f)
         program = "/usr/bin/python3"
         holder = dgtest.LiveProcess([program, os.path.join(PROGRAMS_SRC, "runtime_holder.py"), spec])
         try:
@@ -208,18 +222,19 @@ class CPythonRuntime(RuntimeCore, dgtest.DumpTestCase):
         os.unlink(spec)
         texts = {"account key": account_key.encode(), "jwt": f"{signing_input}.{signature}".encode(),
                  "jwt signature": signature.encode()}
-        cls.extra_secrets = {"hmac key": cls.hmac_key}
-        return program, core, rsa_parts(key), texts, ["cpython-30"]
+        cls.extra_secrets = {"hmac key": cls.hmac_key, "hs384 key": cls.hs384_key}
+        return program, core, {**rsa_parts(key), **blind_parts}, texts, ["cpython-30"]
 
-    def test_binary_hmac_key_in_a_bytes_object_is_proven_and_redacted(self):
-        # The key is a CPython bytes object: no malloc chunk of its own, found as an island.
-        places = dgtest.occurrences(self.data, self.hmac_key)
-        self.assertTrue(places, "the HMAC key is not in the core")
+    def test_binary_hmac_keys_in_bytes_objects_are_proven_and_redacted(self):
+        # Each key is a CPython bytes object: no malloc chunk of its own, found as an island.
         keys = [f for f in self.report["findings"] if f["kind"] == "hmac-key"]
-        self.assertTrue(keys and all(f["verified"] for f in keys), "the HMAC key was not proven")
-        for at in places:
-            self.assertTrue(dgtest.covered(keys, at, 32), f"the HMAC key at {at:#x} is not covered")
-        self.assertNotIn(self.hmac_key, self.out_data)
+        self.assertTrue(keys and all(f["verified"] for f in keys), "no HMAC key was proven")
+        for name, key in (("HS256", self.hmac_key), ("HS384", self.hs384_key)):
+            places = dgtest.occurrences(self.data, key)
+            self.assertTrue(places, f"the {name} key is not in the core")
+            for at in places:
+                self.assertTrue(dgtest.covered(keys, at, len(key)), f"the {name} key at {at:#x} is not covered")
+            self.assertNotIn(key, self.out_data)
 
     def test_split_secrets_stand_alone_in_the_core(self):
         # The account key and the signature must also stand outside their connection string and
@@ -240,7 +255,8 @@ class NodeRuntime(RuntimeCore, dgtest.DumpTestCase):
         write_pem(key, pem)
         spec = os.path.join(d, "spec.json")
         with open(os.open(spec, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
-            json.dump({"pem": pem, "numbers": numbers_hex(key)}, f)
+            blind_parts, blind_hex = blind_key()
+            json.dump({"pem": pem, "numbers": numbers_hex(key), "blind": blind_hex}, f)
         program = "/usr/bin/node"
         # Without the JIT's code range and with a small heap, the core is about 130 MB, not 650.
         holder = dgtest.LiveProcess([program, "--jitless", "--max-old-space-size=16", "--max-semi-space-size=1",
@@ -252,7 +268,7 @@ class NodeRuntime(RuntimeCore, dgtest.DumpTestCase):
         os.unlink(spec)
         compressed = subprocess.run([program, "-p", "process.config.variables.v8_enable_pointer_compression"],
                                     capture_output=True, text=True, timeout=60).stdout.strip() in ("1", "true")
-        return program, core, rsa_parts(key), {}, ["smi32-28" if compressed else "smi64-28"]
+        return program, core, {**rsa_parts(key), **blind_parts}, {}, ["smi32-28" if compressed else "smi64-28"]
 
 
 @unittest.skipIf(SANITIZED, "a 340 MB core scanned three times under ASan costs minutes; the Release build runs it")
@@ -268,6 +284,10 @@ class JvmRuntime(RuntimeCore, dgtest.DumpTestCase):
                 f.write(k.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
                                         serialization.NoEncryption()))
             paths.append(path)
+        blind_parts, blind_hex = blind_key()
+        paths.append(os.path.join(d, "blind.hex"))
+        with open(os.open(paths[-1], os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+            f.write("\n".join(blind_hex) + "\n")
         classes = os.path.join(d, "classes")
         subprocess.run(["javac", "-d", classes, os.path.join(PROGRAMS_SRC, "JvmSigner.java")], check=True,
                        capture_output=True, timeout=300)
@@ -282,7 +302,7 @@ class JvmRuntime(RuntimeCore, dgtest.DumpTestCase):
             core = dgtest.gcore(holder.pid, d)
         finally:
             holder.stop()
-        parts = rsa_parts(rsa_key)
+        parts = {**rsa_parts(rsa_key), **blind_parts}
         parts["ec scalar"] = ec_key.private_numbers().private_value
         return program, core, parts, {}, ["jvm-int32"]
 

@@ -105,6 +105,11 @@ class RedactKeyHolder(dgtest.DumpTestCase):
                                  f"{name} ({len(encoding)} bytes) is still in the redacted copy")
         self.assertGreater(seen, 0, "the input holds no component: the check would prove nothing")
 
+    def test_what_the_scan_found_is_gone_from_the_output(self):
+        self.assertEqual(self.code, 0, self.stderr)
+        self.assertEqual(dgtest.left_after_redaction(self.core, self.input_bytes, self.out_bytes, self.report["spans"]),
+                         [])
+
     def test_scan_of_the_copy_is_clean(self):
         code, out, err = dgtest.run_dumpguard("scan", "--json", "--fingerprint-key", self.fp_key, self.out)
         self.assertEqual(code, 0, err)

@@ -106,17 +106,7 @@ class RedactedCore:
         # output.
         with open(self.report_path) as f:
             spans = json.load(f)["spans"]
-        left = set()
-        for s in spans:
-            piece = self.input_bytes[s["file_offset"]:s["file_offset"] + s["length"]]
-            if len(piece) >= 8 and len(set(piece)) >= 4 and piece in self.out_bytes:
-                left.add(f"{s['kind']} at {s['file_offset']:#x}")
-        out = subprocess.run(["aeskeyfind", "-q", "-t", "0", self.core], capture_output=True, text=True,
-                             timeout=600).stdout
-        for key in out.split():
-            if bytes.fromhex(key) in self.out_bytes:
-                left.add(f"an AES-{4 * len(key)} key aeskeyfind found in the input")
-        self.assertEqual(sorted(left), [])
+        self.assertEqual(dgtest.left_after_redaction(self.core, self.input_bytes, self.out_bytes, spans), [])
 
 
 class RedactSServer(RedactedCore, dgtest.DumpTestCase):

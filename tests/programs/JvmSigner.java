@@ -1,6 +1,8 @@
 // Signs with an RSA and an EC key the way a JVM service does (the keys are PKCS#8 files the
 // test made), so the process holds them as BigInteger magnitudes (int[] words, most significant
-// first) and in the provider's own forms. Prints "ready" and waits until stdin closes.
+// first) and in the provider's own forms. A second RSA key's numbers (hex, one per line, in a
+// third file) are held only as BigIntegers, with no key object or encoding anywhere: the scan
+// must discover them from the magnitudes alone. Prints "ready" and waits until stdin closes.
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyFactory;
@@ -28,6 +30,10 @@ public class JvmSigner {
       e.update(message);
       total += e.sign().length;
     }
+    java.util.List<java.math.BigInteger> blind = new java.util.ArrayList<>();
+    for (String line : Files.readAllLines(Path.of(args[2]))) {
+      if (!line.isEmpty()) blind.add(new java.math.BigInteger(line, 16));
+    }
     // The numbers as the key objects hand them out, as an application reading them would.
     RSAPrivateCrtKey crt = (RSAPrivateCrtKey) rsa;
     Object[] parts = {crt.getPrimeP(), crt.getPrimeQ(), crt.getPrivateExponent(), crt.getPrimeExponentP(),
@@ -36,6 +42,6 @@ public class JvmSigner {
     System.out.flush();
     while (System.in.read() >= 0) {
     }
-    System.out.println(total + parts.length);
+    System.out.println(total + parts.length + blind.size());
   }
 }

@@ -1,0 +1,264 @@
+#include "detect/runtime_numbers.hpp"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cstdint>
+#include <cstring>
+#include <cctype>
+#include <string>
+#include <vector>
+
+namespace dumpguard {
+
+namespace {
+
+// One layout's slots, read with one load: valid digits and their values. Layouts whose slots
+// are big-endian or wider than their value fall back to the table's general reader.
+struct SlotReader {
+  explicit SlotReader(const NumberLayout& l)
+      : layout(l), width(l.slot_bytes), shift(l.shift), tag(l.tag),
+        digit_mask(l.digit_bits >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << l.digit_bits) - 1),
+        fast(!l.slot_big_endian && l.value_bytes == l.slot_bytes && (width == 2 || width == 4 || width == 8)) {
+    const unsigned top = l.shift + l.digit_bits;
+    const std::uint64_t below = l.shift == 0 ? 0 : (std::uint64_t{1} << l.shift) - 1;
+    const std::uint64_t above = top >= 8 * width ? 0 : (width == 8 ? ~std::uint64_t{0} : (std::uint64_t{1} << (8 * width)) - 1) & ~((std::uint64_t{1} << top) - 1);
+    check = below | above;
+  }
+  // The digit at p, or 0 when the slot is not a valid digit (a zero digit counts as not one).
+  std::uint64_t digit(const std::uint8_t* p) const {
+    if (!fast) return valid_slot(layout, p) ? digit_of(layout, p) : 0;
+    const std::uint64_t v = load_le(p, width);
+    return (v & check) == tag ? (v >> shift) & digit_mask : 0;
+  }
+  const NumberLayout& layout;
+  unsigned width, shift;
+  std::uint64_t tag, digit_mask, check = 0;
+  bool fast;
+};
+
+// Whether each bit of the digit is set in at least one in sixteen of the `count` digits at p
+// (and in one at least): so are a random number's, about half of the time each. Text leaves
+// bit 7 of every byte clear, pointers and small integers their high bits; a number of the
+// sizes sought misses this test about once in 10^4 (18 digits) to 10^16 (68 digits).
+bool every_bit_used(const SlotReader& r, const std::uint8_t* p, std::size_t count) {
+  std::array<std::uint32_t, 64> set{};
+  const unsigned bits = r.layout.digit_bits;
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::uint64_t digit = r.digit(p + i * r.width);
+    for (unsigned k = 0; k < bits; ++k) set[k] += static_cast<std::uint32_t>((digit >> k) & 1);
+  }
+  const std::size_t need = std::max<std::size_t>(1, count / 16);
+  for (unsigned k = 0; k < bits; ++k) {
+    if (set[k] < need) return false;
+  }
+  return true;
+}
+
+// The candidates of one narrow layout. Runs of valid, non-zero digits are found by looking at
+// every `fewest`-th slot only (any run long enough for the shortest number sought holds one of
+// them) and growing a run from a valid one in both directions, so memory that holds no such
+// run costs one test per `fewest` slots. A run in which some bit of the digit is never set
+// (text, small integers, pointers) is left after that one read. The layouts take turns block
+// by block, so that each block is read from memory once for all of them.
+// Shorter numbers make the samples too dense to be cheap; RSA keys of 2048 bits and more
+// have primes of at least this many bits.
+constexpr unsigned kShortestRun = 1024;
+
+class DigitRuns {
+ public:
+  DigitRuns(const LimbSearch& s, const NumberLayout& l, std::span<const unsigned> bits) : s_(s), l_(l), r_(l) {
+    const std::size_t w = l.slot_bytes;
+    first_ = static_cast<std::size_t>((w - s.base_vaddr % w) % w);
+    slots_ = first_ < s.data.size() ? (s.data.size() - first_) / w : 0;
+    count_ = std::min<std::size_t>(bits.size(), targets_.size());
+    for (std::size_t t = 0; t < count_; ++t) {
+      const std::size_t n = digits_for(l, bits[t]);
+      targets_[t] = {n, bits[t] - (n - 1) * l.digit_bits};
+      if (bits[t] >= kShortestRun) fewest_ = std::min(fewest_, n);
+    }
+    if (fewest_ < 4 || slots_ < fewest_) slots_ = 0;
+    window_ = fewest_ / 2;
+    stride_ = fewest_ - window_;
+    top_bit_ = std::uint64_t{1} << (l.digit_bits - 1);
+    at_ = stride_ - 1;
+  }
+
+  // The samples in the slots before `end_byte` (an offset in s.data).
+  void run_to(std::size_t end_byte, const RuntimeNumberFound& found) {
+    const std::size_t w = l_.slot_bytes;
+    const std::size_t end = std::min(slots_, end_byte > first_ ? (end_byte - first_) / w : 0);
+    for (; at_ < end; at_ += stride_) {
+      if (at_ < next_ || !opens(at_)) continue;
+      // Grow the run both ways; `window_` digits in a row without their top bit end it too.
+      std::size_t a = at_, b = at_ + 1;
+      std::uint64_t used = digit(at_);
+      for (std::size_t since_top = 0; a > next_ && since_top < window_; --a) {
+        const std::uint64_t d = digit(a - 1);
+        if (d == 0) break;
+        used |= d;
+        since_top = (d & top_bit_) ? 0 : since_top + 1;
+      }
+      for (std::size_t since_top = 0; b < slots_ && since_top < window_; ++b) {
+        const std::uint64_t d = digit(b);
+        if (d == 0) break;
+        used |= d;
+        since_top = (d & top_bit_) ? 0 : since_top + 1;
+      }
+      next_ = b;
+      if (b - a >= fewest_ && used == r_.digit_mask && first_ + a * w < s_.to && first_ + b * w > s_.from) {
+        candidates(a, b, found);
+      }
+    }
+  }
+
+ private:
+  std::uint64_t digit(std::size_t k) const { return r_.digit(s_.data.data() + first_ + k * l_.slot_bytes); }
+
+  // Whether a number may hold the sample at k: of the `window_` slots from k, the ones up to
+  // the first digit with its top bit set are valid, and there is one (a number's digits miss that once in 2^window_). Every
+  // number of `fewest_` digits holds a sample whose window lies inside it, so the samples are
+  // `fewest_ - window_` apart; text, small integers and pointers fail here after a few reads.
+  bool opens(std::size_t k) const {
+    if (k + window_ > slots_) return false;
+    for (std::size_t i = k; i < k + window_; ++i) {
+      const std::uint64_t d = digit(i);
+      if (d == 0) return false;
+      if (d & top_bit_) return true;
+    }
+    return false;
+  }
+
+  void candidates(std::size_t a, std::size_t b, const RuntimeNumberFound& found) const {
+    const std::size_t w = l_.slot_bytes;
+    const bool ms_first = l_.most_significant_first;
+    for (std::size_t k = a; k + fewest_ <= b; ++k) {
+      const std::size_t offset = first_ + k * w;
+      if (offset < s_.from) continue;
+      if (offset >= s_.to) break;
+      for (std::size_t t = 0; t < count_; ++t) {
+        const std::size_t n = targets_[t].digits;
+        if (n < fewest_ || k + n > b) continue;
+        const std::size_t ms = ms_first ? k : k + n - 1;
+        const std::size_t ls = ms_first ? k + n - 1 : k;
+        if (static_cast<std::size_t>(std::bit_width(digit(ms))) != targets_[t].top_bits || !(digit(ls) & 1)) continue;
+        if (!every_bit_used(r_, s_.data.data() + first_ + (ms_first ? k + 1 : k) * w, n - 1)) continue;
+        found(t, offset, l_);
+      }
+    }
+  }
+
+  struct Target {
+    std::size_t digits = 0;
+    std::size_t top_bits = 0;  // of the most significant digit
+  };
+  const LimbSearch& s_;
+  const NumberLayout& l_;
+  SlotReader r_;
+  std::array<Target, 16> targets_{};
+  std::size_t count_ = 0;
+  std::size_t fewest_ = SIZE_MAX;
+  std::size_t first_ = 0, slots_ = 0;
+  std::size_t window_ = 0, stride_ = 1;
+  std::uint64_t top_bit_ = 0;
+  std::size_t at_ = 0;    // the next sample
+  std::size_t next_ = 0;  // slots before it belong to a run already handled
+};
+
+
+// JVM int[] magnitudes (java.math.BigInteger: most significant int first, no leading zero
+// int): the array's length field is the 32-bit word right before its first element.
+void int_arrays(const LimbSearch& s, std::span<const unsigned> bits, const RuntimeNumberFound& found) {
+  const NumberLayout& l = layout_named("jvm-int32");
+  const std::uint8_t* data = s.data.data();
+  const std::size_t size = s.data.size();
+  std::vector<std::uint32_t> counts;
+  for (unsigned b : bits) counts.push_back(static_cast<std::uint32_t>((b + 31) / 32));
+  const auto check = [&](std::size_t o) {  // o: a 4-aligned offset of a possible first element
+    const std::uint32_t count = load_le32(data + o - 4);
+    for (std::size_t t = 0; t < bits.size(); ++t) {
+      if (count != counts[t] || o + 4 * std::size_t{count} > size) continue;
+      const std::size_t top_bits = bits[t] - 32 * (count - 1);
+      if (static_cast<std::size_t>(std::bit_width(load_le32(data + o))) != top_bits) continue;
+      if (!(load_le32(data + o + 4 * (count - 1)) & 1)) continue;
+      found(t, o, l);
+    }
+  };
+  std::size_t o = static_cast<std::size_t>((4 - s.base_vaddr % 4) % 4);
+  if (o < 4) o += 4;
+  if (o < s.from) o += (s.from - o + 3) / 4 * 4;
+  const std::size_t end = std::min(size, s.to);
+#if defined(__SSE2__)
+  // Four length fields at once: most groups hold none of the counts sought.
+  if (counts.size() <= 8) {
+    __m128i want[8];
+    for (std::size_t k = 0; k < counts.size(); ++k) want[k] = _mm_set1_epi32(static_cast<int>(counts[k]));
+    for (; o + 12 + 4 <= end; o += 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + o - 4));
+      __m128i hit = _mm_setzero_si128();
+      for (std::size_t k = 0; k < counts.size(); ++k) hit = _mm_or_si128(hit, _mm_cmpeq_epi32(v, want[k]));
+      const unsigned mask = static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(hit)));
+      for (unsigned m = mask; m != 0; m &= m - 1) check(o + 4 * static_cast<unsigned>(std::countr_zero(m)));
+    }
+  }
+#endif
+  for (; o < end; o += 4) check(o);
+}
+
+}  // namespace
+
+std::vector<const NumberLayout*> runtime_layouts(const DumpModel& model, unsigned process_bits, bool every) {
+  const auto mapped = [&](std::string_view names) {
+    for (const Module& m : model.modules) {
+      std::string base = m.path.substr(m.path.find_last_of("/\\") == std::string::npos ? 0 : m.path.find_last_of("/\\") + 1);
+      std::transform(base.begin(), base.end(), base.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      for (std::size_t at = 0; at <= names.size();) {
+        const std::size_t bar = std::min(names.find('|', at), names.size());
+        const std::string_view name = names.substr(at, bar - at);
+        if (!name.empty() && base.find(name) != std::string::npos) return true;
+        at = bar + 1;
+      }
+    }
+    return false;
+  };
+  std::vector<const NumberLayout*> out;
+  for (const NumberLayout& l : number_layouts()) {
+    const bool read = l.hunted || (!l.narrow() && l.most_significant_first && l.slot_bytes == 4);  // the JVM's int[]
+    if (!read || (l.process_bits != 0 && l.process_bits != process_bits)) continue;
+    if (every || model.modules.empty() || mapped(l.modules)) out.push_back(&l);
+  }
+  return out;
+}
+
+void for_each_runtime_number(const LimbSearch& s, std::span<const NumberLayout* const> layouts,
+                             std::span<const unsigned> bits, const RuntimeNumberFound& found) {
+  if (bits.empty() || layouts.empty() || s.data.size() < 8) return;
+  std::vector<DigitRuns> runs;
+  runs.reserve(layouts.size());
+  bool int_arrays_too = false;
+  for (const NumberLayout* l : layouts) {
+    if (l->narrow()) {
+      runs.emplace_back(s, *l, bits);
+    } else {
+      int_arrays_too = true;
+    }
+  }
+  constexpr std::size_t kBlock = 16 * 1024;  // stays in the cache while every layout reads it
+  for (std::size_t end = 0; end < s.data.size() && !runs.empty();) {
+    end = std::min(s.data.size(), end + kBlock);
+    for (DigitRuns& r : runs) r.run_to(end, found);
+  }
+  if (int_arrays_too) int_arrays(s, bits, found);
+}
+
+std::size_t runtime_number_reach(unsigned bits) {
+  std::size_t reach = 0;
+  for (const NumberLayout& l : number_layouts()) reach = std::max(reach, digits_for(l, bits) * l.slot_bytes);
+  return reach + 8;
+}
+
+}  // namespace dumpguard

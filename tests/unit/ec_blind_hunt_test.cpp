@@ -1,0 +1,132 @@
+// EC scalars with no known public key: a scalar after a chunk header is proven when a coordinate
+// of d·G is elsewhere in the buffer, in any number layout or SEC1 encoding, and becomes a key
+// of the report; without the point, or with the hunt's budget at zero, nothing is claimed.
+#include <gtest/gtest.h>
+#include <openssl/obj_mac.h>
+
+#include <cstring>
+#include <string>
+
+#include "crypto/private_key.hpp"
+#include "detect/ec_scalar_hunt.hpp"
+#include "detect/number_layout.hpp"
+#include "fixtures/detector_harness.hpp"
+
+namespace dumpguard {
+namespace {
+
+using Bytes = std::vector<std::uint8_t>;
+
+// A heap-like page: JSON text in 64-byte glibc chunks (malloc.c: the size word right before a
+// 16-byte-aligned user pointer).
+Bytes heap_page() {
+  std::string text;
+  while (text.size() < 8192) text += "{\"id\":12,\"name\":\"user\",\"on\":true},";
+  Bytes page(text.begin(), text.begin() + 8192);
+  for (std::size_t at = 0; at < page.size(); at += 64) {
+    const std::uint64_t size = 0x41;
+    std::memcpy(page.data() + at + 8, &size, 8);
+  }
+  return page;
+}
+
+test::CollectingSink run(Detector& detector, const Bytes& bytes) {
+  Dump dump;
+  KeyRing ring;  // no public key known: the point is only in the buffer
+  const ScanArea area{0, std::as_bytes(std::span(bytes)), std::nullopt};
+  const Bytes fingerprint_key(32, 3);
+  const ScanContext context{dump, ring, std::span<const ScanArea>(&area, 1), fingerprint_key};
+  test::CollectingSink sink;
+  detector.scan(context, area, sink);
+  detector.finish(context, sink);
+  test::close_copies(context, sink);
+  return sink;
+}
+
+bool covers(const test::CollectingSink& sink, std::uint64_t at, std::uint64_t length) {
+  for (const Finding& f : sink.findings) {
+    if (f.file_offset <= at && at + length <= f.file_offset + f.length && f.verified) return true;
+  }
+  return false;
+}
+
+constexpr std::size_t kScalarAt = 64 * 10 + 16;  // a chunk's user bytes
+constexpr std::size_t kPointAt = 64 * 60 + 16;
+
+struct Case {
+  int nid;
+  const char* form;  // a number layout's name, or "sec1" / "sec1-compressed"
+  bool little_endian_scalar;
+};
+
+TEST(EcBlindHunt, ScalarIsProvenByItsPointInAnyLayout) {
+  const Case cases[] = {
+      {NID_X9_62_prime256v1, "be", false},   {NID_X9_62_prime256v1, "le", true},
+      {NID_secp256k1, "limb52-64", false},   {NID_X9_62_prime256v1, "sec1", true},
+      {NID_secp256k1, "sec1-compressed", false}, {NID_X9_62_prime256v1, "cpython-30", false},
+  };
+  std::uint32_t seed = 100;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.form);
+    Bytes scalar = test::seeded_bytes(32, ++seed);
+    scalar[0] &= 0x7f;  // below both groups' orders
+    const PublicKey pub = *check_ec(c.nid, scalar, {}).public_key;
+    const std::span<const std::uint8_t> x(pub.point.data() + 1, 32);
+    Bytes point_form;
+    if (std::string(c.form) == "sec1") {
+      point_form = pub.point;
+    } else if (std::string(c.form) == "sec1-compressed") {
+      point_form.assign(pub.point.begin(), pub.point.begin() + 33);
+      point_form[0] = static_cast<std::uint8_t>(0x02 | (pub.point.back() & 1));
+    } else {
+      const LaidOut laid = lay_out_magnitude(layout_named(c.form), magnitude_of(x));
+      point_form = laid.bytes;
+    }
+    Bytes page = heap_page();
+    Bytes stored = scalar;
+    if (c.little_endian_scalar) std::reverse(stored.begin(), stored.end());
+    std::copy(stored.begin(), stored.end(), page.begin() + kScalarAt);
+    Bytes without_point = page;
+    std::copy(point_form.begin(), point_form.end(), page.begin() + kPointAt);
+
+    auto detector = make_ec_scalar_hunt_detector();
+    const auto sink = run(*detector, page);
+    EXPECT_TRUE(covers(sink, kScalarAt, 32));
+    EXPECT_TRUE(sink.limits.empty());
+    ASSERT_EQ(sink.keys.size(), 1u);
+    EXPECT_EQ(sink.keys[0].fingerprint, pub.fingerprint);
+    EXPECT_TRUE(sink.keys[0].derived);
+    bool named = false;
+    for (const Finding& f : sink.findings) {
+      if (f.key == pub.fingerprint && f.proof.find("at file offset 0x") != std::string::npos) named = true;
+    }
+    EXPECT_TRUE(named);
+
+    auto alone = make_ec_scalar_hunt_detector();
+    const auto unproven = run(*alone, without_point);
+    EXPECT_TRUE(unproven.findings.empty());
+    EXPECT_TRUE(unproven.keys.empty());
+  }
+}
+
+TEST(EcBlindHunt, BudgetReachedIsALimit) {
+  Bytes scalar = test::seeded_bytes(32, 200);
+  scalar[0] &= 0x7f;
+  const PublicKey pub = *check_ec(NID_X9_62_prime256v1, scalar, {}).public_key;
+  Bytes page = heap_page();
+  // A decoy in an earlier chunk takes the budget of one.
+  const Bytes decoy = test::seeded_bytes(32, 201);
+  std::copy(decoy.begin(), decoy.end(), page.begin() + 64 * 2 + 16);
+  std::copy(scalar.begin(), scalar.end(), page.begin() + kScalarAt);
+  std::copy(pub.point.begin(), pub.point.end(), page.begin() + kPointAt);
+  auto limited = make_ec_scalar_hunt_detector(kIslandBudget, 1);
+  const auto sink = run(*limited, page);
+  EXPECT_TRUE(sink.findings.empty());
+  ASSERT_EQ(sink.limits.size(), 1u);
+  EXPECT_NE(sink.limits[0].find("budget of 1 candidate"), std::string::npos);
+  auto off = make_ec_scalar_hunt_detector(kIslandBudget, 0);
+  EXPECT_TRUE(run(*off, page).findings.empty());
+}
+
+}  // namespace
+}  // namespace dumpguard

@@ -1,0 +1,170 @@
+// Runtime numbers found from values alone: a random number of the sizes the RSA hunt seeks,
+// written here in each layout the hunts read (by the layout table's own writer, itself checked
+// against the runtimes' definitions in number_layout_test.cpp), is found at its offset amid
+// other data; text, counters, pointers and zeros propose nothing; the JVM's magnitudes need
+// their array length; and the layouts read follow the runtimes the dump maps.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "detect/runtime_numbers.hpp"
+
+namespace dumpguard {
+namespace {
+
+using Bytes = std::vector<std::uint8_t>;
+
+// An odd number of exactly `bits` bits, big-endian.
+Bytes random_number(std::mt19937_64& random, unsigned bits) {
+  Bytes n((bits + 7) / 8);
+  for (auto& b : n) b = static_cast<std::uint8_t>(random());
+  const unsigned top = bits % 8 == 0 ? 8 : bits % 8;
+  n[0] = static_cast<std::uint8_t>((n[0] & ((1u << top) - 1)) | (1u << (top - 1)));
+  n.back() |= 1;
+  return n;
+}
+
+// Data that is not a number: English text, UTF-16LE text, 64-bit counters, pointers, zeros.
+Bytes filler(std::mt19937_64& random, std::size_t size) {
+  Bytes out;
+  const std::string text = "2026-12-07T10:00:00Z INFO request served in 12 ms; user=svc path=/api/v1/items ";
+  while (out.size() < size) {
+    switch (out.size() / 4096 % 5) {
+      case 0:
+        out.insert(out.end(), text.begin(), text.end());
+        break;
+      case 1:
+        for (char c : text) out.insert(out.end(), {static_cast<std::uint8_t>(c), 0});
+        break;
+      case 2:
+        for (std::uint64_t i = 0; i < 64; ++i) {
+          const std::uint64_t v = out.size() / 8 + i;
+          for (unsigned k = 0; k < 8; ++k) out.push_back(static_cast<std::uint8_t>(v >> (8 * k)));
+        }
+        break;
+      case 3:
+        for (int i = 0; i < 64; ++i) {
+          const std::uint64_t v = 0x00007f0000000000ull | ((random() & 0xFFFFFFFFFull) << 3);
+          for (unsigned k = 0; k < 8; ++k) out.push_back(static_cast<std::uint8_t>(v >> (8 * k)));
+        }
+        break;
+      default:
+        out.resize(out.size() + 512, 0);
+    }
+  }
+  out.resize(size);
+  return out;
+}
+
+struct Found {
+  std::size_t which;
+  std::size_t offset;
+  std::string layout;
+};
+
+std::vector<Found> search(const Bytes& data, std::span<const NumberLayout* const> layouts,
+                          std::span<const unsigned> bits, unsigned word = 8) {
+  LimbSearch s{{data.data(), data.size()}, 0x7f0000000000, word, 0};
+  std::vector<Found> out;
+  for_each_runtime_number(s, layouts, bits, [&](std::size_t which, std::size_t offset, const NumberLayout& l) {
+    out.push_back({which, offset, std::string(l.name)});
+  });
+  return out;
+}
+
+std::vector<const NumberLayout*> every_layout(unsigned process_bits) {
+  return runtime_layouts(DumpModel{}, process_bits, true);
+}
+
+TEST(RuntimeNumbers, EachLayoutFindsANumberPlantedAmidOtherData) {
+  std::mt19937_64 random(11);
+  const unsigned bits[] = {1024, 2048};
+  for (unsigned process_bits : {64u, 32u}) {
+    for (const NumberLayout* l : every_layout(process_bits)) {
+      SCOPED_TRACE(std::string(l->name));
+      for (std::size_t b = 0; b < 2; ++b) {
+        const Bytes n = random_number(random, bits[b]);
+        const LaidOut laid = lay_out(*l, n, digits_for(*l, bits[b]));
+        Bytes data = filler(random, 64 * 1024);
+        std::size_t at = 20000 + 8 * (random() % 1000);
+        if (l->most_significant_first) {  // the JVM's int[]: its length right before its words
+          const std::uint32_t words = static_cast<std::uint32_t>(laid.bytes.size() / 4);
+          std::memcpy(data.data() + at - 4, &words, 4);
+        }
+        std::copy(laid.bytes.begin(), laid.bytes.end(), data.begin() + static_cast<std::ptrdiff_t>(at));
+        const auto found = search(data, std::span<const NumberLayout* const>(&l, 1), bits, process_bits / 8);
+        const bool hit = std::any_of(found.begin(), found.end(),
+                                     [&](const Found& f) { return f.which == b && f.offset == at; });
+        ASSERT_TRUE(hit) << bits[b] << " bits at " << at << "; " << found.size() << " other candidates";
+        const auto back = read_number(*l, std::span<const std::uint8_t>(data).subspan(at), digits_for(*l, bits[b]),
+                                      n.size());
+        ASSERT_TRUE(back);
+        EXPECT_EQ(*back, n);
+        // Nothing else in the data is taken for a number of these sizes.
+        EXPECT_LE(found.size(), 1u);
+      }
+    }
+  }
+}
+
+TEST(RuntimeNumbers, TextCountersPointersAndZerosProposeNothing) {
+  std::mt19937_64 random(12);
+  const Bytes data = filler(random, 1 << 20);
+  const unsigned bits[] = {1024, 1536, 2048, 3072, 4096};
+  for (unsigned process_bits : {64u, 32u}) {
+    const auto layouts = every_layout(process_bits);
+    ASSERT_FALSE(layouts.empty());
+    EXPECT_TRUE(search(data, layouts, bits, process_bits / 8).empty());
+  }
+}
+
+TEST(RuntimeNumbers, AJvmMagnitudeNeedsItsArrayLength) {
+  std::mt19937_64 random(13);
+  const unsigned bits[] = {1024};
+  const NumberLayout* jvm = &layout_named("jvm-int32");
+  const Bytes n = random_number(random, 1024);
+  const Bytes words = lay_out(*jvm, n, digits_for(*jvm, 1024)).bytes;
+  Bytes data = filler(random, 16 * 1024);
+  std::copy(words.begin(), words.end(), data.begin() + 8192);
+  EXPECT_TRUE(search(data, std::span<const NumberLayout* const>(&jvm, 1), bits).empty());
+  const std::uint32_t count = 32;
+  std::memcpy(data.data() + 8188, &count, 4);
+  const auto found = search(data, std::span<const NumberLayout* const>(&jvm, 1), bits);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].offset, 8192u);
+}
+
+TEST(RuntimeNumbers, TheLayoutsReadFollowTheRuntimesTheDumpMaps) {
+  const auto names = [](const DumpModel& model, unsigned process_bits) {
+    std::vector<std::string> out;
+    for (const NumberLayout* l : runtime_layouts(model, process_bits, false)) out.emplace_back(l->name);
+    return out;
+  };
+  using Names = std::vector<std::string>;
+  DumpModel plain;
+  plain.modules = {{"/usr/sbin/nginx", 0x1000, 0x1000}, {"/usr/lib/x86_64-linux-gnu/libc.so.6", 0x3000, 0x1000}};
+  EXPECT_EQ(names(plain, 64), Names{});
+  DumpModel python = plain;
+  python.modules.push_back({"/usr/bin/python3.11", 0x5000, 0x1000});
+  EXPECT_EQ(names(python, 64), Names{"cpython-30"});
+  EXPECT_EQ(names(python, 32), Names{"cpython-15"});
+  DumpModel node = plain;
+  node.modules.push_back({"/usr/bin/node", 0x5000, 0x1000});
+  EXPECT_EQ(names(node, 64), (Names{"smi64-28", "smi32-28"}));
+  DumpModel jvm = plain;
+  jvm.modules.push_back({"/usr/lib/jvm/java-17-openjdk-amd64/lib/server/libjvm.so", 0x5000, 0x1000});
+  EXPECT_EQ(names(jvm, 64), Names{"jvm-int32"});
+  DumpModel windows = plain;
+  windows.modules.push_back({"C:\\Program Files\\Dropbear\\DROPBEAR.EXE", 0x5000, 0x1000});
+  EXPECT_EQ(names(windows, 64), Names{"limb60-64"});
+  // A raw image names no module: every layout is read.
+  EXPECT_EQ(runtime_layouts(DumpModel{}, 64, false).size(), runtime_layouts(plain, 64, true).size());
+  EXPECT_GE(runtime_layouts(DumpModel{}, 64, false).size(), 4u);
+}
+
+}  // namespace
+}  // namespace dumpguard
