@@ -142,6 +142,8 @@ RedactLayout layout_for_drops(const std::vector<std::string>& drops);
 struct RedactDestination {
   std::string path;
   bool in_place = false;
+  // The copy's compression: "zstd", "lz4", "xz" or "" (none); unset: the input's, as read.
+  std::optional<std::string> compression = std::nullopt;
 };
 
 // A redacted copy that passed its verification scan, in a temporary file (mode 0600) beside

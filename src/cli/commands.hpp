@@ -128,6 +128,37 @@ struct GateCliOptions {
 };
 int run_gate_command(const GateCliOptions& options);
 
+// `dumpguard core-handler`: run by the kernel through core_pattern with the core on standard
+// input (exit 0 handled: stored, handed on, quarantined or dropped, as the audit log says; 2 the
+// handler's own failure), or --install / --uninstall / --print the core_pattern line.
+struct CoreHandlerCliOptions {
+  ScanCliOptions scan;  // --config FILE ([scan] and [core-handler]) and the scan options
+  std::vector<std::string> specifiers;  // %P %u %g %s %t %c %h %e %d [%F]
+  std::optional<std::string> store;
+  std::optional<std::string> inbox;
+  std::vector<std::string> exec;
+  std::optional<std::string> quarantine;
+  std::optional<std::string> quarantine_key;
+  std::optional<std::string> work;
+  std::optional<std::string> tmpdir;
+  std::optional<std::string> audit;
+  std::optional<std::string> audit_key;
+  std::optional<std::string> checkpoint;
+  std::optional<std::string> audit_syslog;
+  std::optional<std::uint64_t> memory_cap;
+  std::optional<std::uint64_t> max_size;
+  std::optional<double> deadline;
+  std::optional<std::string> on_deadline;  // quarantine | drop
+  std::optional<std::string> on_failure;   // quarantine | drop
+  bool no_compress = false;
+  bool install = false;
+  bool uninstall = false;
+  bool print = false;
+  unsigned pipe_limit = 16;  // core_pipe_limit written by --install
+  std::string sysctl_file;   // the drop-in --install writes (default /etc/sysctl.d/60-dumpguard-core-handler.conf)
+};
+int run_core_handler(const CoreHandlerCliOptions& options);
+
 struct FingerprintOptions {
   std::vector<std::string> secrets;  // files, each holding one secret
   std::string output;                // the fingerprint file to write (mode 0600)

@@ -142,7 +142,7 @@ int run_redact(const RedactCliOptions& given) {
     print_stderr("dumpguard: {}\n", report.error().message);
     return kExitError;
   }
-  const RedactDestination to{options.in_place ? path : options.output, options.in_place};
+  const RedactDestination to{options.in_place ? path : options.output, options.in_place, std::nullopt};
   Result<VerifiedCopy> copy =
       write_verified_copy(*dump, *report, to, fill, *scan_options, open, layout_for_drops(options.drops));
   bar.erase();

@@ -31,4 +31,23 @@ std::string keyed_fingerprint(std::span<const std::uint8_t> fingerprint_key, std
   return "hmac-sha256:" + hex(mac);
 }
 
+struct Sha256Stream::Context {
+  EVP_MD_CTX* md = EVP_MD_CTX_new();
+  ~Context() { EVP_MD_CTX_free(md); }
+};
+
+Sha256Stream::Sha256Stream() : ctx_(std::make_unique<Context>()) { EVP_DigestInit_ex(ctx_->md, EVP_sha256(), nullptr); }
+Sha256Stream::~Sha256Stream() = default;
+Sha256Stream::Sha256Stream(Sha256Stream&&) noexcept = default;
+Sha256Stream& Sha256Stream::operator=(Sha256Stream&&) noexcept = default;
+
+void Sha256Stream::update(std::span<const std::byte> data) { EVP_DigestUpdate(ctx_->md, data.data(), data.size()); }
+
+std::string Sha256Stream::finish() {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_DigestFinal_ex(ctx_->md, out, &n);
+  return hex(std::span<const std::uint8_t>(out, n));
+}
+
 }  // namespace dumpguard

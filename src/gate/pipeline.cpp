@@ -22,6 +22,7 @@
 #include "dumpguard/mapped_file.hpp"
 #include "gate/directory_store.hpp"
 #include "gate/durable_files.hpp"
+#include "gate/finding_summary.hpp"
 #include "gate/names.hpp"
 #include "io/unique_fd.hpp"
 #include "io/whole_file.hpp"
@@ -100,25 +101,6 @@ Result<std::string> free_name(const std::string& name, Taken taken) {
     if (!taken(candidate)) return candidate;
   }
   return Error{Errc::limit, 0, fmt::format("no free name for {}: 10000 taken", name)};
-}
-
-json summarise(const ScanReport& report) {
-  std::map<std::string, std::size_t> by_kind;
-  for (const Finding& f : report.findings) ++by_kind[f.kind];
-  json keys = json::array();
-  for (const KeyGroup& k : report.keys) {
-    if (keys.size() >= 1000) break;  // a record stays small; the count below is exact
-    keys.push_back({{"fingerprint", k.fingerprint},
-                    {"kind", k.kind},
-                    {"findings", k.findings.size()},
-                    {"verified", k.verified},
-                    {"severity", to_string(k.severity)}});
-  }
-  return {{"findings", report.findings.size()},
-          {"keys", report.keys.size()},
-          {"by_kind", by_kind},
-          {"key_fingerprints", keys},
-          {"suppressed_findings", report.suppressed_findings}};
 }
 
 json input_json(std::uint64_t size, const std::string& sha256) { return {{"size", size}, {"sha256", sha256}}; }
@@ -323,7 +305,7 @@ Status Pipeline::judge(const WorkDirs& w, const std::string& name, int fd, const
 
   Result<ScanReport> report = scan_for_redaction(*dump, options_.scan, policy.drop);
   if (!report) return quarantine({"internal-error", printable(report.error().message), {}, {}});
-  const json summary = summarise(*report);
+  const json summary = summarise_findings(*report);
   DG_CHECK(record("findings", with(base, {{"input", input_json(input.size, input.sha256)}, {"findings", summary}})));
   if (!report->limits.empty()) {
     return quarantine({"scan-limits",
@@ -347,7 +329,7 @@ Status Pipeline::judge(const WorkDirs& w, const std::string& name, int fd, const
   DG_CHECK(fresh_dir(package));
   // The redacted copy is written and verified in the work directory, never in release: a copy
   // whose rescan finds anything is never renamed anywhere.
-  Result<RedactOutcome> outcome = redact_dump(*dump, *report, RedactDestination{package + "/" + name, false}, options_.fill,
+  Result<RedactOutcome> outcome = redact_dump(*dump, *report, RedactDestination{package + "/" + name, false, std::nullopt}, options_.fill,
                                               options_.scan, open, layout_for_drops(policy.drop));
   if (!outcome) {
     const Error& e = outcome.error();

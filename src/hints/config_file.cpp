@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <initializer_list>
 #include <tuple>
 
 #include "io/toml.hpp"
@@ -17,6 +19,9 @@ constexpr std::string_view kKnownKeys =
     "fingerprint-key, pubkey, keyring, token, fingerprints, baseline, fail-on, aes-tolerance, hunt-trust-store, "
     "exhaustive, time-budget";
 constexpr std::string_view kGateKeys = "actions, key, max-size, formats, drop";
+constexpr std::string_view kCoreHandlerKeys =
+    "store, inbox, exec, quarantine, quarantine-key, work, tmpdir, audit, audit-key, checkpoint, audit-syslog, "
+    "memory-cap, max-size, deadline, on-deadline, on-failure, compress, drop";
 
 // toml++ quotes what it saw in its messages (a character, or a whole bad value), and a value
 // may be a token: every quoted span is elided but toml++'s own literals ("expected ']'",
@@ -90,10 +95,17 @@ class ConfigReader {
         } else {
           fail(value.source(), "\"gate\" must be a table ([gate])");
         }
+      } else if (key.str() == "core-handler") {
+        if (const toml::table* handler = value.as_table()) {
+          read_core_handler(*handler, out.core_handler);
+        } else {
+          fail(value.source(), "\"core-handler\" must be a table ([core-handler])");
+        }
       } else if (value.is_table()) {
-        fail(key.source(), fmt::format("unknown table{}: this dumpguard reads [scan] and [gate]", key_name(key.str())));
+        fail(key.source(), fmt::format("unknown table{}: this dumpguard reads [scan], [gate] and [core-handler]",
+                                       key_name(key.str())));
       } else {
-        fail(key.source(), fmt::format("unknown key{} outside [scan] and [gate]", key_name(key.str())));
+        fail(key.source(), fmt::format("unknown key{} outside [scan], [gate] and [core-handler]", key_name(key.str())));
       }
     }
   }
@@ -154,17 +166,115 @@ class ConfigReader {
                              return std::nullopt;
                            });
       } else if (name == "drop") {
-        out.drop = each(value, "drop", "policies (strings)", "gate",
-                        [this](const toml::node& item, const std::string& s,
-                               const std::string& label) -> std::optional<std::string> {
-                          if (kind_like(s)) return s;
-                          fail(item.source(), fmt::format("{} must be heap, env or a region kind", label));
-                          return std::nullopt;
-                        });
+        out.drop = drop_policies(value, "gate");
       } else {
         fail(key.source(), fmt::format("unknown key{} in [gate]; the keys are {}", key_name(name), kGateKeys));
       }
     }
+  }
+
+  // The [core-handler] table. Paths resolve against the file's directory like every other.
+  void read_core_handler(const toml::table& table, CoreHandlerConfig& out) {
+    const auto a_path = [&](const toml::node& value, std::string_view name) -> std::optional<std::string> {
+      const auto* text = value.as_string();
+      if (!text) {
+        fail(value.source(), fmt::format("core-handler.{} must be a string (a path)", name));
+        return std::nullopt;
+      }
+      return resolve(value, text->get(), fmt::format("core-handler.{}", name));
+    };
+    const auto one_of = [&](const toml::node& value, std::string_view name,
+                            std::initializer_list<std::string_view> allowed) -> std::optional<std::string> {
+      const auto* text = value.as_string();
+      for (const std::string_view a : allowed) {
+        if (text && text->get() == a) return text->get();
+      }
+      fail(value.source(), fmt::format("core-handler.{} must be one of \"{}\"", name, fmt::join(allowed, "\", \"")));
+      return std::nullopt;
+    };
+    for (const auto& [key, value] : table) {
+      const std::string_view name = key.str();
+      if (name == "store") {
+        out.store = a_path(value, name);
+      } else if (name == "inbox") {
+        out.inbox = a_path(value, name);
+      } else if (name == "quarantine") {
+        out.quarantine = a_path(value, name);
+      } else if (name == "quarantine-key") {
+        out.quarantine_key = a_path(value, name);
+      } else if (name == "work") {
+        out.work = a_path(value, name);
+      } else if (name == "tmpdir") {
+        out.tmpdir = a_path(value, name);
+      } else if (name == "audit") {
+        out.audit = a_path(value, name);
+      } else if (name == "audit-key") {
+        out.audit_key = a_path(value, name);
+      } else if (name == "checkpoint") {
+        out.checkpoint = a_path(value, name);
+      } else if (name == "pause-after-spool") {
+        out.pause_after_spool = a_path(value, name);
+      } else if (name == "audit-syslog") {
+        const auto* text = value.as_string();
+        if (text && !text->get().empty() && text->get().find('\0') == std::string::npos) {
+          out.audit_syslog = text->get();
+        } else {
+          fail(value.source(), "core-handler.audit-syslog must be \"auto\", \"off\" or a socket path");
+        }
+      } else if (name == "exec") {
+        // The program is a path; its arguments are words (the kernel's specifiers among them).
+        auto words = each(value, name, "words (strings)", "core-handler",
+                          [this](const toml::node& item, const std::string& word,
+                                 const std::string& label) -> std::optional<std::string> {
+                            if (!word.empty() && word.find('\0') == std::string::npos) return word;
+                            fail(item.source(), fmt::format("{} must be a non-empty string without NUL", label));
+                            return std::nullopt;
+                          });
+        if (words.empty() || words.front().front() != '/') {
+          fail(value.source(), "core-handler.exec must start with the next handler's absolute path");
+        } else {
+          out.exec = std::move(words);
+        }
+      } else if (name == "memory-cap") {
+        out.memory_cap = byte_size(value, "core-handler.memory-cap");
+      } else if (name == "max-size") {
+        out.max_size = byte_size(value, "core-handler.max-size");
+      } else if (name == "deadline") {
+        const double seconds = value.is_integer()          ? static_cast<double>(value.as_integer()->get())
+                               : value.is_floating_point() ? value.as_floating_point()->get()
+                                                           : -1.0;
+        if (!(seconds > 0) || seconds > 86400) {
+          fail(value.source(), "core-handler.deadline must be a positive number of seconds (at most a day)");
+        } else {
+          out.deadline = seconds;
+        }
+      } else if (name == "on-deadline") {
+        out.on_deadline = one_of(value, name, {"quarantine", "drop"});
+      } else if (name == "on-failure") {
+        out.on_failure = one_of(value, name, {"quarantine", "drop"});
+      } else if (name == "compress") {
+        if (const auto* flag = value.as_boolean()) {
+          out.compress = flag->get();
+        } else {
+          fail(value.source(), "core-handler.compress must be true or false");
+        }
+      } else if (name == "drop") {
+        out.drop = drop_policies(value, "core-handler");
+      } else {
+        fail(key.source(),
+             fmt::format("unknown key{} in [core-handler]; the keys are {}", key_name(name), kCoreHandlerKeys));
+      }
+    }
+  }
+
+  // drop = ["env", "heap", KIND]: the policies of `redact --drop`, in [gate] and [core-handler].
+  std::vector<std::string> drop_policies(const toml::node& value, std::string_view table) {
+    return each(value, "drop", "policies (strings)", table,
+                [this](const toml::node& item, const std::string& s, const std::string& label) -> std::optional<std::string> {
+                  if (kind_like(s)) return s;
+                  fail(item.source(), fmt::format("{} must be heap, env or a region kind", label));
+                  return std::nullopt;
+                });
   }
 
   static bool kind_like(std::string_view s) {

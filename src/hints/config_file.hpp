@@ -36,6 +36,31 @@ struct GateConfig {
   std::vector<std::string> drop;              // drop = ["env", "heap", KIND]: as redact --drop
 };
 
+// The [core-handler] table: where `dumpguard core-handler` puts each core and its limits (README,
+// docs/core-handler.md). The kernel starts the handler with no environment and a command line of
+// at most 128 bytes, so the installed line names this file and nothing else of the settings.
+struct CoreHandlerConfig {
+  std::optional<std::string> store;           // store = "DIR": redacted cores, systemd-coredump's names
+  std::optional<std::string> inbox;           // inbox = "DIR": hand to the gate instead
+  std::optional<std::vector<std::string>> exec;  // exec = ["NEXT", "ARG", ...]: chain; %P etc. as the kernel's
+  std::optional<std::string> quarantine;      // quarantine = "DIR": sealed cores that could not be cleaned
+  std::optional<std::string> quarantine_key;  // quarantine-key = "X25519 public key PEM"
+  std::optional<std::string> work;            // work = "DIR": the handler's own (lock, staging)
+  std::optional<std::string> tmpdir;          // tmpdir = "DIR": the encrypted spill file
+  std::optional<std::string> audit;           // audit = "LOG"
+  std::optional<std::string> audit_key;       // audit-key = "KEY"
+  std::optional<std::string> checkpoint;      // checkpoint = "FILE"
+  std::optional<std::string> audit_syslog;    // audit-syslog = "auto" | "off" | socket path
+  std::optional<std::uint64_t> memory_cap;    // memory-cap = bytes or "256M"
+  std::optional<std::uint64_t> max_size;      // max-size = bytes or "16G"
+  std::optional<double> deadline;             // deadline = seconds
+  std::optional<std::string> on_deadline;     // on-deadline = "quarantine" | "drop"
+  std::optional<std::string> on_failure;      // on-failure = "quarantine" | "drop"
+  std::optional<bool> compress;               // compress = true | false (zstd)
+  std::vector<std::string> drop;              // drop = ["env", "heap", KIND]: as redact --drop
+  std::optional<std::string> pause_after_spool;  // tests only: write the pid here and stop (SIGSTOP)
+};
+
 // The [scan] table. Each field mirrors the scan option of the same name; an unset optional or
 // an empty list means the file did not mention it. Paths are already resolved against the
 // config file's directory.
@@ -52,6 +77,7 @@ struct ScanConfig {
   std::optional<bool> exhaustive;              // exhaustive = true | false
   std::optional<double> time_budget;           // time-budget = seconds (> 0)
   GateConfig gate;                             // the [gate] table (empty when absent)
+  CoreHandlerConfig core_handler;              // the [core-handler] table (empty when absent)
 };
 
 // Larger than any real config (a few keys and paths); the file is refused, not read in part.

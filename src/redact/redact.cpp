@@ -26,26 +26,6 @@ namespace dumpguard {
 
 namespace {
 
-
-// A streaming SHA-256: the dump may be far larger than memory.
-class Sha256Stream {
- public:
-  Sha256Stream() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr); }
-  void update(std::span<const std::byte> data) { EVP_DigestUpdate(ctx_.get(), data.data(), data.size()); }
-  std::string finish() {
-    unsigned char out[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    EVP_DigestFinal_ex(ctx_.get(), out, &n);
-    return hex(std::span<const std::uint8_t>(out, n));
-  }
-
- private:
-  struct Free {
-    void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-  };
-  std::unique_ptr<EVP_MD_CTX, Free> ctx_;
-};
-
 // The holes of a sparse input (lseek SEEK_HOLE/SEEK_DATA, lseek(2)): ranges the file system
 // holds no blocks for, which read as zeros. A 2 GiB core of a process that reserved much and
 // touched little takes a few KiB on disk; its copy keeps those ranges holes (never written),
@@ -335,8 +315,10 @@ Result<VerifiedCopy> write_verified_copy(const Dump& dump, const ScanReport& rep
   };
   // A compressed dump is redacted to the same compression, so its readers read the copy: the
   // plain bytes go through the compressor on their way to the file, and the hash and size are
-  // of the file.
-  const std::unique_ptr<Compressor> compressor = make_compressor(dump.source.compression, to_file);
+  // of the file. A destination may ask for another (the core handler stores kernel cores
+  // zstd-compressed).
+  const std::string compression = to.compression.value_or(dump.source.compression);
+  const std::unique_ptr<Compressor> compressor = make_compressor(compression, to_file);
   // A piece of the input that lies in a hole is not read: a plain copy skips it (the copy gets
   // a hole there too), and the hash and a compressor see zeros.
   const auto write_plain = [&](std::span<const std::byte> bytes) -> Status {
@@ -382,7 +364,7 @@ Result<VerifiedCopy> write_verified_copy(const Dump& dump, const ScanReport& rep
   };
   DG_CHECK(write_layout(input, shape, outcome.overwritten, fill, to_writer));
   if (compressor) DG_CHECK(compressor->finish());
-  outcome.output_compression = compressor ? dump.source.compression : "";
+  outcome.output_compression = compressor ? compression : "";
   outcome.output_sha256 = output_hash.finish();
   DG_CHECK(file->finish_writing());
 

@@ -311,6 +311,91 @@ def dump_nginx(directory, server_lines, env=None):
         subprocess.run(["pkill", "-KILL", "-P", str(master.pid)], capture_output=True)
 
 
+# --- The kernel's core_pattern, shared by the whole machine ----------------------------------
+# Tests that set core_pattern hold CORE_PATTERN_LOCK exclusively, and tests that let the kernel
+# write a core file hold it shared, so that no core of theirs goes to another test's handler.
+# The value found is written to CORE_PATTERN_SAVED before anything is changed: a holder killed
+# before it could restore (SIGKILL, a ctest timeout) is undone by the next one to take the lock.
+CORE_PATTERN_LOCK = "/tmp/dumpguard-tests-core-pattern.lock"
+CORE_PATTERN_SAVED = "/tmp/dumpguard-tests-core-pattern.saved"
+PROC_KERNEL = "/proc/sys/kernel"
+
+
+def _read_sysctl(name):
+    with open(os.path.join(PROC_KERNEL, name)) as f:
+        return f.read().rstrip("\n")
+
+
+def _write_sysctl(name, value):
+    fd = os.open(os.path.join(PROC_KERNEL, name), os.O_WRONLY)
+    try:
+        os.write(fd, value.encode())
+    finally:
+        os.close(fd)
+
+
+class CorePatternGuard:
+    """Holds the core_pattern lock; with exclusive=True, saves core_pattern and core_pipe_limit
+    and restores them on release, at exit and on SIGTERM, SIGINT and SIGHUP."""
+
+    def __init__(self, exclusive=True):
+        import fcntl
+        self.exclusive = exclusive
+        self.saved = None
+        self._fd = os.open(CORE_PATTERN_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        self._undo_stale()
+        if not exclusive:
+            return
+        self.saved = {"core_pattern": _read_sysctl("core_pattern"), "core_pipe_limit": _read_sysctl("core_pipe_limit")}
+        try:
+            # Writable at all? The same value back changes nothing.
+            _write_sysctl("core_pattern", self.saved["core_pattern"])
+        except OSError as e:
+            self.release()
+            raise unittest.SkipTest(f"core_pattern cannot be written here ({e.strerror}): the kernel's pipe to "
+                                    "the core handler cannot be tested") from None
+        with open(CORE_PATTERN_SAVED + ".new", "w") as f:
+            json.dump(self.saved, f)
+        os.rename(CORE_PATTERN_SAVED + ".new", CORE_PATTERN_SAVED)
+        import atexit
+        import signal
+        atexit.register(self.release)
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, self._on_signal)
+
+    def _undo_stale(self):
+        if os.path.exists(CORE_PATTERN_SAVED):
+            with open(CORE_PATTERN_SAVED) as f:
+                stale = json.load(f)
+            _write_sysctl("core_pipe_limit", stale["core_pipe_limit"])
+            _write_sysctl("core_pattern", stale["core_pattern"])
+            os.unlink(CORE_PATTERN_SAVED)
+
+    def _on_signal(self, sig, frame):
+        self.release()
+        raise SystemExit(128 + sig)
+
+    def set(self, pattern, pipe_limit=None):
+        if pipe_limit is not None:
+            _write_sysctl("core_pipe_limit", str(pipe_limit))
+        _write_sysctl("core_pattern", pattern)
+
+    def release(self):
+        if self._fd is None:
+            return
+        import fcntl
+        if self.saved is not None:
+            _write_sysctl("core_pipe_limit", self.saved["core_pipe_limit"])
+            _write_sysctl("core_pattern", self.saved["core_pattern"])
+            if os.path.exists(CORE_PATTERN_SAVED):
+                os.unlink(CORE_PATTERN_SAVED)
+            self.saved = None
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        os.close(self._fd)
+        self._fd = None
+
+
 def left_after_redaction(core_path, input_bytes, output_bytes, spans):
     """Self-consistency of a redaction: what the scan found in the input is gone from the output.
     `spans` are the input's findings or the redact report's spans ({file_offset, length, kind}):

@@ -34,10 +34,16 @@ def eu_readelf_loads(path):
 class KernelCore(dgtest.DumpTestCase):
     def setUp(self):
         super().setUp()
-        pattern = open("/proc/sys/kernel/core_pattern").read().strip()
-        if pattern.startswith("|"):
-            self.skipTest(f"core_pattern pipes cores to {pattern}; no core file lands here")
-        self.core = kernel_core(self.tmp)
+        # Held shared while the process crashes: a test that pipes cores to a handler holds it
+        # exclusively, so this core is never sent there.
+        guard = dgtest.CorePatternGuard(exclusive=False)
+        try:
+            pattern = open("/proc/sys/kernel/core_pattern").read().strip()
+            if pattern.startswith("|"):
+                self.skipTest(f"core_pattern pipes cores to {pattern}; no core file lands here")
+            self.core = kernel_core(self.tmp)
+        finally:
+            guard.release()
         if self.core is None:
             self.skipTest("the kernel wrote no core (core_pattern or limits)")
 
