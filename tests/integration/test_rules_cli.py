@@ -14,6 +14,8 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 import dgtest  # noqa: E402
 
+SANITIZED = os.environ.get("DG_SANITIZE", "OFF").upper() in ("ON", "1", "TRUE")
+
 RULE = """[[rule]]
 id = "acme-key"
 description = "ACME internal API key"
@@ -34,8 +36,9 @@ class RulesCli(dgtest.DumpTestCase):
         return path
 
     def test_check_exit_codes(self):
-        code, out, _ = dgtest.run_dumpguard("rules", "check", check_exit=0)
-        self.assertIn(b"0 failed", out)
+        if not SANITIZED:  # the built-in set alone takes minutes under ASan; rules_check_builtin runs it
+            code, out, _ = dgtest.run_dumpguard("rules", "check", check_exit=0)
+            self.assertIn(b"0 failed", out)
         good = self.write("good.toml", RULE % "acme_short")
         dgtest.run_dumpguard("rules", "check", "--rules-only", "--rules", good, check_exit=0)
         failing_example = "acme_ffffffffffffffffffffffffffffffff"
