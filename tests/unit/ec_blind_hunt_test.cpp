@@ -30,24 +30,9 @@ Bytes heap_page() {
   return page;
 }
 
+// No public key known: the point is only in the buffer.
 test::CollectingSink run(Detector& detector, const Bytes& bytes) {
-  Dump dump;
-  KeyRing ring;  // no public key known: the point is only in the buffer
-  const ScanArea area{0, std::as_bytes(std::span(bytes)), std::nullopt};
-  const Bytes fingerprint_key(32, 3);
-  const ScanContext context{dump, ring, std::span<const ScanArea>(&area, 1), fingerprint_key};
-  test::CollectingSink sink;
-  detector.scan(context, area, sink);
-  detector.finish(context, sink);
-  test::close_copies(context, sink);
-  return sink;
-}
-
-bool covers(const test::CollectingSink& sink, std::uint64_t at, std::uint64_t length) {
-  for (const Finding& f : sink.findings) {
-    if (f.file_offset <= at && at + length <= f.file_offset + f.length && f.verified) return true;
-  }
-  return false;
+  return test::run_over(detector, bytes, Bytes(32, 3));
 }
 
 constexpr std::size_t kScalarAt = 64 * 10 + 16;  // a chunk's user bytes
@@ -91,7 +76,7 @@ TEST(EcBlindHunt, ScalarIsProvenByItsPointInAnyLayout) {
 
     auto detector = make_ec_scalar_hunt_detector();
     const auto sink = run(*detector, page);
-    EXPECT_TRUE(covers(sink, kScalarAt, 32));
+    EXPECT_TRUE(test::covered_verified(sink, kScalarAt, 32));
     EXPECT_TRUE(sink.limits.empty());
     ASSERT_EQ(sink.keys.size(), 1u);
     EXPECT_EQ(sink.keys[0].fingerprint, pub.fingerprint);

@@ -32,24 +32,7 @@ Bytes heap_page() {
 }
 
 test::CollectingSink run(Detector& detector, const Bytes& bytes, const PublicKey& target) {
-  Dump dump;
-  KeyRing ring;
-  ring.add(target);
-  const ScanArea area{0, std::as_bytes(std::span(bytes)), std::nullopt};
-  const Bytes fingerprint_key(32, 3);
-  const ScanContext context{dump, ring, std::span<const ScanArea>(&area, 1), fingerprint_key};
-  test::CollectingSink sink;
-  detector.scan(context, area, sink);
-  detector.finish(context, sink);
-  test::close_copies(context, sink);
-  return sink;
-}
-
-bool covers(const test::CollectingSink& sink, std::uint64_t at, std::uint64_t length) {
-  for (const Finding& f : sink.findings) {
-    if (f.file_offset <= at && at + length <= f.file_offset + f.length && f.verified) return true;
-  }
-  return false;
+  return test::run_over(detector, bytes, Bytes(32, 3), 0, {}, std::nullopt, std::span<const PublicKey>(&target, 1));
 }
 
 struct EcKey {
@@ -86,7 +69,7 @@ TEST(IslandHunt, EcScalarInItsOwnAllocationIsFoundBothByteOrders) {
     std::copy(stored.begin(), stored.end(), page.begin() + kAt);
     auto detector = make_ec_scalar_hunt_detector();
     const auto sink = run(*detector, page, key.pub);
-    EXPECT_TRUE(covers(sink, kAt, 32)) << (little_endian ? "little-endian" : "big-endian");
+    EXPECT_TRUE(test::covered_verified(sink, kAt, 32)) << (little_endian ? "little-endian" : "big-endian");
     EXPECT_TRUE(sink.limits.empty());
   }
 }
@@ -116,7 +99,7 @@ TEST(IslandHunt, BudgetReachedIsReportedAsALimit) {
   ASSERT_EQ(sink.limits.size(), 1u);
   EXPECT_NE(sink.limits[0].find("budget of 2"), std::string::npos);
   auto unlimited = make_ec_scalar_hunt_detector();
-  EXPECT_TRUE(covers(run(*unlimited, page, key.pub), 64 * 20 + 8, 32));
+  EXPECT_TRUE(test::covered_verified(run(*unlimited, page, key.pub), 64 * 20 + 8, 32));
 }
 
 TEST(IslandHunt, Ed25519SeedKeptApartIsFound) {
@@ -126,7 +109,7 @@ TEST(IslandHunt, Ed25519SeedKeptApartIsFound) {
   constexpr std::size_t kAt = 64 * 30 + 8;
   std::copy(seed.begin(), seed.end(), page.begin() + kAt);
   auto detector = make_ed25519_seed_hunt_detector();
-  EXPECT_TRUE(covers(run(*detector, page, pub), kAt, 32));
+  EXPECT_TRUE(test::covered_verified(run(*detector, page, pub), kAt, 32));
   auto limited = make_ed25519_seed_hunt_detector(0);
   const auto sink = run(*limited, page, pub);
   EXPECT_TRUE(sink.findings.empty());
