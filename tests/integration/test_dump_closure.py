@@ -177,10 +177,15 @@ def numbers_hex(key):
     return [format(v, "x") for v in (n.public_numbers.n, n.public_numbers.e, n.d, n.p, n.q, n.dmp1, n.dmq1, n.iqmp)]
 
 
-def write_pem(key, path):
+def write_private(path, data):
+    """Writes a file only its owner may read (keys and the specs that hold secrets)."""
     with open(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600), "wb") as f:
-        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                                  serialization.NoEncryption()))
+        f.write(data if isinstance(data, bytes) else data.encode())
+
+
+def write_pem(key, path):
+    write_private(path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                          serialization.NoEncryption()))
 
 
 def b64url(data):
@@ -207,12 +212,11 @@ class CPythonRuntime(RuntimeCore, dgtest.DumpTestCase):
         hs384_input = b64url(b'{"alg":"HS384","typ":"JWT"}') + "." + b64url(b'{"sub":"batch"}')
         hs384_token = hs384_input + "." + b64url(hmac.new(cls.hs384_key, hs384_input.encode(), hashlib.sha384).digest())
         spec = os.path.join(d, "spec.json")
-        with open(os.open(spec, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
-            blind_parts, blind_hex = blind_key()
-            json.dump({"pem": pem, "numbers": numbers_hex(key), "connection": connection,
-                       "jwt": f"{signing_input}.{signature}", "hmac_key_hex": cls.hmac_key.hex(),
-                       "hs_token": hs_token, "blind": blind_hex, "hs384_key_hex": cls.hs384_key.hex(),
-                       "hs384_token": hs384_token}, f)
+        blind_parts, blind_hex = blind_key()
+        write_private(spec, json.dumps({"pem": pem, "numbers": numbers_hex(key), "connection": connection,
+                                        "jwt": f"{signing_input}.{signature}", "hmac_key_hex": cls.hmac_key.hex(),
+                                        "hs_token": hs_token, "blind": blind_hex,
+                                        "hs384_key_hex": cls.hs384_key.hex(), "hs384_token": hs384_token}))
         program = "/usr/bin/python3"
         holder = dgtest.LiveProcess([program, os.path.join(PROGRAMS_SRC, "runtime_holder.py"), spec])
         try:
@@ -254,9 +258,8 @@ class NodeRuntime(RuntimeCore, dgtest.DumpTestCase):
         pem = os.path.join(d, "key.pem")
         write_pem(key, pem)
         spec = os.path.join(d, "spec.json")
-        with open(os.open(spec, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
-            blind_parts, blind_hex = blind_key()
-            json.dump({"pem": pem, "numbers": numbers_hex(key), "blind": blind_hex}, f)
+        blind_parts, blind_hex = blind_key()
+        write_private(spec, json.dumps({"pem": pem, "numbers": numbers_hex(key), "blind": blind_hex}))
         program = "/usr/bin/node"
         # Without the JIT's code range and with a small heap, the core is about 130 MB, not 650.
         holder = dgtest.LiveProcess([program, "--jitless", "--max-old-space-size=16", "--max-semi-space-size=1",
@@ -279,15 +282,12 @@ class JvmRuntime(RuntimeCore, dgtest.DumpTestCase):
         ec_key = ec.generate_private_key(ec.SECP256R1())
         paths = []
         for name, k in (("rsa.der", rsa_key), ("ec.der", ec_key)):
-            path = os.path.join(d, name)
-            with open(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600), "wb") as f:
-                f.write(k.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                                        serialization.NoEncryption()))
-            paths.append(path)
+            paths.append(os.path.join(d, name))
+            write_private(paths[-1], k.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                                     serialization.NoEncryption()))
         blind_parts, blind_hex = blind_key()
         paths.append(os.path.join(d, "blind.hex"))
-        with open(os.open(paths[-1], os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
-            f.write("\n".join(blind_hex) + "\n")
+        write_private(paths[-1], "\n".join(blind_hex) + "\n")
         classes = os.path.join(d, "classes")
         subprocess.run(["javac", "-d", classes, os.path.join(PROGRAMS_SRC, "JvmSigner.java")], check=True,
                        capture_output=True, timeout=300)
