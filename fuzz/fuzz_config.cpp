@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "hints/config_file.hpp"
+#include "user_files/config_file.hpp"
 
 namespace {
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "crypto/secret_fingerprint.hpp"
-#include "hints/fingerprint_file.hpp"
+#include "user_files/fingerprint_file.hpp"
 #include "detect/registered_secret.hpp"
 
 namespace {

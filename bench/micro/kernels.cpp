@@ -30,7 +30,7 @@
 #include "detect/aes_prefilter.hpp"
 #include "detect/aes_schedule.hpp"
 #include "detect/anchors.hpp"
-#include "detect/registry.hpp"
+#include "detect/detector_list.hpp"
 #include "detect/rsa_factor_hunt.hpp"
 #include "detect/text_rules.hpp"
 #include "rules/engine.hpp"

@@ -132,7 +132,7 @@ inline constexpr std::size_t kMaxRegions = std::size_t{1} << 17;
 // every descriptor at one block. Metadata regions alone may share bytes in real dumps
 // (Breakpad points the exception stream and the thread at one context), so those are not
 // counted. `count` regions start inside such an overlap; `first_offset` is where the first
-// does. Readers warn about them; the scanner searches shared bytes once (src/scan/scanner.cpp).
+// does. Readers warn about them; the scanner searches shared bytes once (src/scan/scan.cpp).
 struct RegionOverlaps {
   std::size_t count = 0;
   std::uint64_t first_offset = 0;

@@ -103,7 +103,7 @@ struct RedactCliOptions {
   std::string report;   // --report FILE: the dumpguard-redact/1 JSON report; empty: none
   std::string fill = "zero";  // zero | 0defaced
   bool allow_partial = false;  // redact a partly parsed dump (its unparsed bytes were only searched raw)
-  std::vector<std::string> drops;  // --drop heap|env|KIND ... (redact/policy.hpp)
+  std::vector<std::string> drops;  // --drop heap|env|KIND ... (redact/drop_policy.hpp)
 };
 int run_redact(const RedactCliOptions& options);
 

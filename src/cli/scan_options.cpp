@@ -10,10 +10,10 @@
 
 #include "cli/commands.hpp"
 #include "crypto/trust_store.hpp"
-#include "hints/baseline_file.hpp"
-#include "hints/config_file.hpp"
-#include "hints/fingerprint_file.hpp"
-#include "hints/public_key_files.hpp"
+#include "user_files/baseline_file.hpp"
+#include "user_files/config_file.hpp"
+#include "user_files/fingerprint_file.hpp"
+#include "user_files/public_key_files.hpp"
 #include "rules/engine.hpp"
 #include "rules/rule_file.hpp"
 
@@ -21,10 +21,10 @@ namespace dumpguard::cli {
 
 // The config file's options joined with the command line's (docs/config.md): lists
 // are joined, the file's first; a scalar the command line gave wins over the file's. A new
-// option is a field in ScanConfig and ScanCliOptions and one line here.
+// option is a field in ConfigFile and ScanCliOptions and one line here.
 static Status merge_config(ScanCliOptions& options) {
   if (options.config.empty()) return ok_status();
-  DG_TRY(ScanConfig config, read_config_file(options.config));
+  DG_TRY(ConfigFile config, read_config_file(options.config));
   const auto scalar = [](auto& given, auto& from_file) {
     if (!given) given = std::move(from_file);
   };

@@ -13,7 +13,7 @@
 #include "dumpguard/redact.hpp"
 #include "dumpguard/result.hpp"
 #include "dumpguard/scan.hpp"
-#include "gate/policy.hpp"
+#include "gate/release_policy.hpp"
 
 namespace dumpguard {
 

@@ -1,7 +1,7 @@
 // What `dumpguard redact` and the gate share before writing: the scan, then the drop policies'
 // ranges as findings, so that both overwrite exactly the same bytes.
 #include "dumpguard/redact.hpp"
-#include "redact/policy.hpp"
+#include "redact/drop_policy.hpp"
 
 #include <algorithm>
 

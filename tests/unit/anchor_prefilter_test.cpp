@@ -12,7 +12,7 @@
 #include "detect/anchor_prefilter.hpp"
 #include "detect/anchors.hpp"
 #include "detect/detector.hpp"
-#include "detect/registry.hpp"
+#include "detect/detector_list.hpp"
 #include "dumpguard/scan.hpp"
 
 namespace dumpguard {

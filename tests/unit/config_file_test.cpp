@@ -8,7 +8,7 @@
 #include <fstream>
 #include <string>
 
-#include "hints/config_file.hpp"
+#include "user_files/config_file.hpp"
 #include "io/toml.hpp"
 
 namespace dumpguard {

@@ -13,7 +13,7 @@
 #include "handler/core_pattern.hpp"
 #include "handler/core_spool.hpp"
 #include "handler/crash_info.hpp"
-#include "hints/config_file.hpp"
+#include "user_files/config_file.hpp"
 
 namespace dumpguard {
 namespace {

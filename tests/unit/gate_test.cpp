@@ -14,7 +14,7 @@
 #include "gate/audit_trail.hpp"
 #include "gate/directory_store.hpp"
 #include "gate/names.hpp"
-#include "gate/policy.hpp"
+#include "gate/release_policy.hpp"
 #include "io/whole_file.hpp"
 
 namespace dumpguard {

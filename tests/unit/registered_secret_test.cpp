@@ -12,7 +12,7 @@
 
 #include "crypto/digest.hpp"
 #include "crypto/secret_fingerprint.hpp"
-#include "hints/fingerprint_file.hpp"
+#include "user_files/fingerprint_file.hpp"
 #include "detect/registered_secret.hpp"
 #include "dumpguard/open_dump.hpp"
 #include "dumpguard/scan.hpp"

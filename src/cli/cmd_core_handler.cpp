@@ -18,9 +18,9 @@
 #include "handler/core_handler.hpp"
 #include "handler/core_pattern.hpp"
 #include "handler/crash_info.hpp"
-#include "hints/config_file.hpp"
+#include "user_files/config_file.hpp"
 #include "io/whole_file.hpp"
-#include "redact/policy.hpp"
+#include "redact/drop_policy.hpp"
 
 namespace dumpguard::cli {
 

@@ -1,4 +1,4 @@
-#include "hints/public_key_files.hpp"
+#include "user_files/public_key_files.hpp"
 
 #include <openssl/evp.h>
 

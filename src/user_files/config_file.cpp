@@ -1,4 +1,4 @@
-#include "hints/config_file.hpp"
+#include "user_files/config_file.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -81,7 +81,7 @@ class ConfigReader {
   }
   const std::optional<Error>& error() const { return error_; }
 
-  void read_root(const toml::table& root, ScanConfig& out) {
+  void read_root(const toml::table& root, ConfigFile& out) {
     for (const auto& [key, value] : root) {
       if (key.str() == "scan") {
         if (const toml::table* scan = value.as_table()) {
@@ -111,7 +111,7 @@ class ConfigReader {
   }
 
  private:
-  void read_scan(const toml::table& scan, ScanConfig& out) {
+  void read_scan(const toml::table& scan, ConfigFile& out) {
     for (const auto& [key, value] : scan) {
       const std::string_view name = key.str();
       if (name == "fingerprint-key") {
@@ -513,7 +513,7 @@ class ConfigReader {
 
 }  // namespace
 
-Result<ScanConfig> parse_config(std::string_view text, const std::string& path) {
+Result<ConfigFile> parse_config(std::string_view text, const std::string& path) {
   if (text.size() > kMaxConfigFile) {
     return Error{Errc::limit, 0, fmt::format("{}: larger than {} KiB; a config file is smaller", path,
                                              kMaxConfigFile >> 10)};
@@ -532,13 +532,13 @@ Result<ScanConfig> parse_config(std::string_view text, const std::string& path) 
                              without_quoted_input(e.description()))};
   }
   ConfigReader reader(path);
-  ScanConfig config;
+  ConfigFile config;
   reader.read_root(parsed.table(), config);
   if (reader.error()) return *reader.error();
   return config;
 }
 
-Result<ScanConfig> read_config_file(const std::string& path) {
+Result<ConfigFile> read_config_file(const std::string& path) {
   // One read buffer of fixed size, whatever the file claims: a bigger file is refused.
   std::string text(kMaxConfigFile + 1, '\0');
   const auto got = read_file_into(path, text);

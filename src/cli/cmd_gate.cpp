@@ -11,9 +11,9 @@
 #include "cli/commands.hpp"
 #include "gate/gate.hpp"
 #include "gate/instance.hpp"
-#include "gate/policy.hpp"
-#include "hints/config_file.hpp"
-#include "redact/policy.hpp"
+#include "gate/release_policy.hpp"
+#include "user_files/config_file.hpp"
+#include "redact/drop_policy.hpp"
 
 namespace dumpguard::cli {
 

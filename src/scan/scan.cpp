@@ -9,7 +9,7 @@
 
 #include "detect/secret_closure.hpp"
 #include "detect/text_rules.hpp"
-#include "detect/registry.hpp"
+#include "detect/detector_list.hpp"
 #include "scan/cpu_clock.hpp"
 #include "scan/key_groups.hpp"
 #include "scan/supplied_keys.hpp"

@@ -1,10 +1,10 @@
-#include "gate/policy.hpp"
+#include "gate/release_policy.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include "crypto/public_key_der.hpp"
-#include "hints/public_key_files.hpp"
+#include "user_files/public_key_files.hpp"
 
 namespace dumpguard {
 

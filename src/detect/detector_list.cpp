@@ -1,4 +1,4 @@
-#include "detect/registry.hpp"
+#include "detect/detector_list.hpp"
 
 #include "detect/aes_schedule.hpp"
 #include "detect/capi_blob.hpp"

@@ -14,7 +14,7 @@
 #include "dumpguard/dump.hpp"
 #include "dumpguard/result.hpp"
 #include "dumpguard/scan.hpp"
-#include "hints/config_file.hpp"
+#include "user_files/config_file.hpp"
 
 namespace dumpguard {
 

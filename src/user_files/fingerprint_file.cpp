@@ -1,4 +1,4 @@
-#include "hints/fingerprint_file.hpp"
+#include "user_files/fingerprint_file.hpp"
 
 #include <openssl/crypto.h>
 

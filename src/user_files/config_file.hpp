@@ -64,7 +64,7 @@ struct CoreHandlerConfig {
 // The [scan] table. Each field mirrors the scan option of the same name; an unset optional or
 // an empty list means the file did not mention it. Paths are already resolved against the
 // config file's directory.
-struct ScanConfig {
+struct ConfigFile {
   std::optional<std::string> fingerprint_key;  // fingerprint-key = "PATH"
   std::vector<std::string> pubkeys;            // pubkey = ["PATH", ...]
   std::vector<std::string> keyrings;           // keyring = ["DIR", ...]
@@ -88,8 +88,8 @@ inline constexpr std::size_t kMaxConfigNesting = 4096;
 
 // Reads at most kMaxConfigFile bytes of the file and parses them. Errors are one line:
 // "FILE:LINE:COL: problem", or "FILE: problem" where there is no position.
-Result<ScanConfig> read_config_file(const std::string& path);
+Result<ConfigFile> read_config_file(const std::string& path);
 // The same, from the file's text; `path` names it in errors and anchors its relative paths.
-Result<ScanConfig> parse_config(std::string_view text, const std::string& path);
+Result<ConfigFile> parse_config(std::string_view text, const std::string& path);
 
 }  // namespace dumpguard

@@ -83,7 +83,7 @@ int run_scan(const ScanCliOptions& given) {
     }
   }
   if (options.sarif) {
-    // ASCII only, as info --json (cli/info.cpp).
+    // ASCII only, as info --json (cli/cmd_info.cpp).
     std::cout << sarif_log(std::move(all)).dump(2, ' ', true, nlohmann::ordered_json::error_handler_t::replace)
               << '\n';  // one log, one run per dump
   } else if (options.json && !all.empty()) {

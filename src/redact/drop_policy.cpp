@@ -1,4 +1,4 @@
-#include "redact/policy.hpp"
+#include "redact/drop_policy.hpp"
 
 #include <fmt/format.h>
 

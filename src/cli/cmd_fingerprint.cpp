@@ -7,7 +7,7 @@
 
 #include "cli/commands.hpp"
 #include "crypto/secret_fingerprint.hpp"
-#include "hints/fingerprint_file.hpp"
+#include "user_files/fingerprint_file.hpp"
 #include "io/whole_file.hpp"
 
 namespace dumpguard::cli {

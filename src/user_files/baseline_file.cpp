@@ -1,4 +1,4 @@
-#include "hints/baseline_file.hpp"
+#include "user_files/baseline_file.hpp"
 
 #include <fmt/format.h>
 #include <fstream>
