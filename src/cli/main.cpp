@@ -467,7 +467,7 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--alert-downloads", serve.alert_downloads, "The downloads per hour past which the alert runs")
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 32));
   serve_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
-  serve_cmd->footer("Exit codes: 0 stopped by SIGINT or SIGTERM; 2 error (it could not start, or the audit log could "
+  serve_cmd->footer("Exit codes: 0 stopped by SIGINT, SIGTERM or SIGHUP; 2 error (it could not start, or the audit log could "
                     "not be written: nothing is served unaudited).");
 
   cli::UsersCliOptions users_add, users_list, users_remove;

@@ -33,7 +33,7 @@ struct ServeOptions {
   std::uint64_t alert_downloads = 0;
 };
 
-// Runs until SIGINT or SIGTERM (Status ok), or until the audit log cannot be written (an
+// Runs until SIGINT, SIGTERM or SIGHUP (Status ok), or until the audit log cannot be written (an
 // error: nothing is served unaudited). `announce` gets one line when the server listens:
 // "listening on https://HOST:PORT".
 Status run_serve(const ServeOptions& options, const std::function<void(const std::string&)>& announce);

@@ -244,6 +244,27 @@ class ServeTest(dgtest.DumpTestCase):
                 self.assertNotIn(token.encode(), text, f"{name}'s token leaked")
                 self.assertNotIn(token[4:].encode(), text, f"{name}'s token leaked")
 
+    def test_a_download_cut_short_is_recorded_as_such(self):
+        # A dump far larger than what TLS and socket buffers hold, so the client can stop early.
+        name = "big.dmp"
+        with open(os.path.join(self.gate.release, name), "wb") as f:
+            f.write(os.urandom(16 << 20))
+        server = self.start()
+        conn = http.client.HTTPSConnection("127.0.0.1", server.port, context=server.context, timeout=30)
+        conn.request("GET", f"/dumps/{name}", headers={"Authorization": f"Bearer {self.tokens['alice']}"})
+        response = conn.getresponse()
+        self.assertEqual(response.status, 200)
+        self.assertEqual(len(response.read(4096)), 4096)
+        conn.sock.shutdown(2)
+        conn.close()
+        self.assertTrue(gatetest.wait_until(
+            lambda: any(r["event"] == "downloaded" for r in self.gate.records()), timeout=90))
+        done = self.last("downloaded")
+        self.assertFalse(done["complete"])
+        self.assertGreaterEqual(done["bytes_sent"], 4096)
+        self.assertLess(done["bytes_sent"], 16 << 20)
+        self.assertEqual(server.stop(), 0)
+
     def test_bad_start_is_one_line(self):
         bad_users = os.path.join(self.tmp, "bad-users")
         with open(bad_users, "w") as f:
