@@ -102,6 +102,9 @@ class ServeTest(dgtest.DumpTestCase):
             self.assertRegex(token, r"^dgt_[0-9a-f]{64}$")
             self.tokens[name] = token
             self.outputs.append(err)
+        self.assertEqual(os.stat(self.users).st_mode & 0o777, 0o600)
+        with open(self.users) as f:
+            self.assertEqual(len([line for line in f if line.strip() and not line.startswith("#")]), 4)
         self.cert, self.tls_key = make_certificate(self.tmp)
         self.alerts = os.path.join(self.tmp, "alerts")
 
