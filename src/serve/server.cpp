@@ -43,7 +43,9 @@ namespace {
 
 constexpr std::size_t kMaxReason = 200;
 constexpr std::size_t kMaxRequestShown = 300;
-constexpr std::size_t kChunk = 1u << 16;
+// One TLS record's worth: a write cut off by the client loses at most this much from the
+// count of bytes sent (a piece is counted only once its write has completed).
+constexpr std::size_t kChunk = 1u << 14;
 
 std::string utc_time(std::time_t t) {
   std::tm tm{};
