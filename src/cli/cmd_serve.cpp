@@ -75,6 +75,7 @@ int run_serve_command(const ServeCliOptions& given) {
   options.checkpoint = given.checkpoint.empty() ? options.audit + ".checkpoint" : absolute(given.checkpoint);
   options.tls_cert = given.tls_cert;
   options.tls_key = given.tls_key;
+  options.client_ca = given.client_ca;
   options.retention_days = given.retention_days;
   options.require_reason = given.require_reason;
   options.alert_command = given.alert_command;

@@ -57,12 +57,24 @@ int run_users_add(const UsersCliOptions& options) {
     print_stderr("dumpguard: {} already holds {} users, the most a users file may\n", options.users, kMaxUsers);
     return kExitError;
   }
+  if (!options.cert.empty()) {
+    auto fingerprint = certificate_file_sha256(options.cert);
+    if (!fingerprint) {
+      print_stderr("dumpguard: {}\n", fingerprint.error().message);
+      return kExitError;
+    }
+    users->push_back(UserEntry{options.name, *role, *fingerprint, Credential::certificate});
+    if (!save(options.users, *users)) return kExitError;
+    print_stderr("dumpguard: user {} added to {} with role {}, by the client certificate with SHA-256 {}\n",
+                 options.name, options.users, to_string(*role), *fingerprint);
+    return kExitOk;
+  }
   auto token = generate_api_token();
   if (!token) {
     print_stderr("dumpguard: {}\n", token.error().message);
     return kExitError;
   }
-  users->push_back(UserEntry{options.name, *role, api_token_hash(*token)});
+  users->push_back(UserEntry{options.name, *role, api_token_hash(*token), Credential::token});
   if (!save(options.users, *users)) {
     OPENSSL_cleanse(token->data(), token->size());
     return kExitError;
@@ -80,7 +92,9 @@ int run_users_add(const UsersCliOptions& options) {
 int run_users_list(const UsersCliOptions& options) {
   auto users = load(options.users, false);
   if (!users) return kExitError;
-  for (const auto& u : *users) fmt::print("{} {}\n", u.name, to_string(u.role));
+  for (const auto& u : *users) {
+    fmt::print("{} {}{}\n", u.name, to_string(u.role), u.credential == Credential::certificate ? " certificate" : "");
+  }
   return kExitOk;
 }
 

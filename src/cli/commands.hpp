@@ -238,6 +238,7 @@ struct ServeCliOptions {
   std::string checkpoint;        // default AUDIT.checkpoint
   std::string tls_cert;
   std::string tls_key;
+  std::string client_ca;         // client certificates signed by this CA may stand for tokens
   double retention_days = 0;
   bool require_reason = false;
   std::string rate_limit;        // N or N/hour: downloads per user per hour
@@ -251,6 +252,7 @@ struct UsersCliOptions {
   std::string users;  // --users FILE
   std::string name;
   std::string role;   // add: list | download | quarantine
+  std::string cert;   // add: the user's client certificate instead of a token
 };
 int run_users_add(const UsersCliOptions& options);
 int run_users_list(const UsersCliOptions& options);

@@ -454,6 +454,10 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--tls-key", serve.tls_key, "The certificate's private key (PEM, unencrypted, mode 0600)")
       ->required()
       ->check(CLI::ExistingFile);
+  serve_cmd->add_option("--client-ca", serve.client_ca,
+                        "Ask clients for a certificate signed by this CA (PEM); one whose SHA-256 a user's "
+                        "cert-sha256 entry holds stands for a token")
+      ->check(CLI::ExistingFile);
   serve_cmd->add_option("--retention", serve.retention_days,
                         "Days a released dump is kept; older ones are deleted, each after an `expired` record "
                         "(default: kept for ever)")
@@ -480,6 +484,9 @@ int main(int argc, char** argv) {
                             "list (list dumps), download (and download them) or quarantine (and quarantined ones)")
       ->required()
       ->check(CLI::IsMember({"list", "download", "quarantine"}));
+  users_add_cmd->add_option("--cert", users_add.cert,
+                            "The user's client certificate (PEM or DER): stored as its SHA-256, no token is made")
+      ->check(CLI::ExistingFile);
   users_add_cmd->add_option("--users", users_add.users, "The users file (made mode 0600 if missing; written atomically)")
       ->required();
   CLI::App* users_list_cmd = users_cmd->add_subcommand("list", "Print each user and role (never a hash); exit 0, 2 error");

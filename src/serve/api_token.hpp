@@ -24,7 +24,15 @@ std::string api_token_hash(std::string_view token);
 
 // The user whose stored hash is the token's, or nothing. Every entry is compared, in constant
 // time (CRYPTO_memcmp), so neither the time taken nor where it stops tells which user or how
-// much of a hash matched. A token not in the token's form matches nobody.
+// much of a hash matched. A token not in the token's form matches nobody; certificate entries
+// are never a token's.
 const UserEntry* find_token_user(const std::vector<UserEntry>& users, std::string_view token);
+
+// The user whose certificate entry holds `cert_sha256` (64 hex digits: SHA-256 of the client
+// certificate's DER, as the TLS handshake verified it), compared in constant time as above.
+const UserEntry* find_certificate_user(const std::vector<UserEntry>& users, std::string_view cert_sha256);
+
+// SHA-256 (hex) of a certificate file's certificate, PEM or DER, as `users add --cert` stores it.
+Result<std::string> certificate_file_sha256(const std::string& path);
 
 }  // namespace dumpguard

@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "crypto/digest.hpp"
 #include "gate/audit_trail.hpp"
 #include "gate/directory_store.hpp"
 #include "gate/names.hpp"
@@ -375,6 +376,21 @@ class Service {
     res.set_content(fmt::format("{}: {}\n", why, message), "text/plain");
   }
 
+  // SHA-256 (hex) of the client certificate the handshake verified, or "" when there is none.
+  static std::string peer_certificate_sha256(const httplib::Request& req) {
+    if (req.ssl == nullptr) return {};
+    X509* cert = SSL_get1_peer_certificate(req.ssl);
+    if (cert == nullptr) return {};
+    std::unique_ptr<X509, decltype(&X509_free)> owned(cert, &X509_free);
+    if (SSL_get_verify_result(req.ssl) != X509_V_OK) return {};
+    unsigned char* der = nullptr;
+    const int n = i2d_X509(cert, &der);
+    if (n <= 0) return {};
+    const std::string digest = hex(sha256(std::span<const std::uint8_t>(der, static_cast<std::size_t>(n))));
+    OPENSSL_free(der);
+    return digest;
+  }
+
   static void unavailable(httplib::Response& res) {
     res.status = 503;
     res.set_content("the audit log cannot be written; nothing is served\n", "text/plain");
@@ -385,9 +401,22 @@ class Service {
   std::optional<UserEntry> authorize(const httplib::Request& req, httplib::Response& res, Role needed,
                                      const std::string& name) {
     const std::string header = req.get_header_value("Authorization");
+    const auto users = users_.current();
+    const UserEntry* user = nullptr;
     if (header.empty()) {
-      deny(req, res, "", name, 401, "no-token", "an API token is required: Authorization: Bearer TOKEN");
-      return std::nullopt;
+      // No token: a client certificate that the handshake verified against --client-ca stands
+      // for one, when its SHA-256 is a user's.
+      const std::string cert = peer_certificate_sha256(req);
+      if (cert.empty()) {
+        deny(req, res, "", name, 401, "no-token", "an API token is required: Authorization: Bearer TOKEN");
+        return std::nullopt;
+      }
+      user = find_certificate_user(*users, cert);
+      if (user == nullptr) {
+        deny(req, res, "", name, 401, "bad-certificate", "the client certificate is not a current user's");
+        return std::nullopt;
+      }
+      return check_role(req, res, *user, needed, name);
     }
     std::string_view token;
     if (header.size() > 7 && (header.compare(0, 7, "Bearer ") == 0 || header.compare(0, 7, "bearer ") == 0)) {
@@ -395,18 +424,23 @@ class Service {
       while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
       while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
     }
-    const auto users = users_.current();
-    const UserEntry* user = token.empty() ? nullptr : find_token_user(*users, token);
+    user = token.empty() ? nullptr : find_token_user(*users, token);
     if (user == nullptr) {
       deny(req, res, "", name, 401, "bad-token", "the token is not a current user's");
       return std::nullopt;
     }
-    if (!role_allows(user->role, needed)) {
-      deny(req, res, user->name, name, 403, "role",
-           fmt::format("role {} may not do this (needs {})", to_string(user->role), to_string(needed)));
+    return check_role(req, res, *user, needed, name);
+  }
+
+  std::optional<UserEntry> check_role(const httplib::Request& req, httplib::Response& res, const UserEntry& user,
+                                      Role needed, const std::string& name) {
+    const UserEntry* u = &user;
+    if (!role_allows(u->role, needed)) {
+      deny(req, res, u->name, name, 403, "role",
+           fmt::format("role {} may not do this (needs {})", to_string(u->role), to_string(needed)));
       return std::nullopt;
     }
-    return *user;
+    return *u;
   }
 
   UniqueFd open_dump(Source source, const std::string& name) const {
@@ -489,13 +523,36 @@ Status run_serve(const ServeOptions& options, const std::function<void(const std
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
-  httplib::SSLServer server(options.tls_cert.c_str(), options.tls_key.c_str());
+  httplib::SSLServer server([&options](SSL_CTX& ctx) {
+    SSL_CTX_set_options(&ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION);
+    SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
+    if (SSL_CTX_use_certificate_chain_file(&ctx, options.tls_cert.c_str()) != 1 ||
+        SSL_CTX_use_PrivateKey_file(&ctx, options.tls_key.c_str(), SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(&ctx) != 1) {
+      return false;
+    }
+    if (!options.client_ca.empty()) {
+      // Asked for, not required: a client without a certificate may still bring a token. One
+      // that presents a certificate the CA did not sign fails the handshake.
+      STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(options.client_ca.c_str());
+      if (names == nullptr || SSL_CTX_load_verify_locations(&ctx, options.client_ca.c_str(), nullptr) != 1) {
+        if (names != nullptr) sk_X509_NAME_pop_free(names, X509_NAME_free);
+        return false;
+      }
+      SSL_CTX_set_client_CA_list(&ctx, names);
+      SSL_CTX_set_verify(&ctx, SSL_VERIFY_PEER, nullptr);
+      static const unsigned char kSessionContext[] = "dumpguard-serve";
+      SSL_CTX_set_session_id_context(&ctx, kSessionContext, sizeof(kSessionContext) - 1);
+    }
+    return true;
+  });
+  ERR_clear_error();
   if (!server.is_valid()) {
     return Error{Errc::bad_value, 0,
-                 fmt::format("cannot load the TLS certificate {} or its key {} (PEM, the key unencrypted)", options.tls_cert,
-                             options.tls_key)};
+                 fmt::format("cannot load the TLS certificate {}, its key {} (PEM, unencrypted, the certificate's){}",
+                             options.tls_cert, options.tls_key,
+                             options.client_ca.empty() ? "" : fmt::format(", or the client CA {}", options.client_ca))};
   }
-  SSL_CTX_set_min_proto_version(server.ssl_context(), TLS1_2_VERSION);
 
   DG_TRY(AuditTrail trail, AuditTrail::open(options.audit, options.audit_key, options.checkpoint));
   SerialAudit audit(std::move(trail), [&server] { server.stop(); });
@@ -534,6 +591,7 @@ Status run_serve(const ServeOptions& options, const std::function<void(const std
   started["release"] = options.release;
   started["quarantine"] = options.quarantine.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(options.quarantine);
   started["users"] = options.users;
+  started["client_ca"] = options.client_ca.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(options.client_ca);
   started["retention_days"] = options.retention_days;
   started["require_reason"] = options.require_reason;
   started["rate_limit"] = options.rate_limit;

@@ -4,8 +4,9 @@
 //   GET /dumps/NAME            one released dump (role download; a reason when required)
 //   GET /quarantine            the quarantined dumps (role quarantine)
 //   GET /quarantine/NAME       a quarantined original (role quarantine; a reason when required)
-// The token comes in "Authorization: Bearer TOKEN", the reason in "X-Dumpguard-Reason" or the
-// query parameter "reason". docs/commands/serve.md has the records and statuses.
+// The token comes in "Authorization: Bearer TOKEN" (or, with a client CA, a client certificate
+// the handshake verified stands for it), the reason in "X-Dumpguard-Reason" or the query
+// parameter "reason". docs/commands/serve.md has the records and statuses.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -26,6 +27,7 @@ struct ServeOptions {
   std::string checkpoint;        // default AUDIT.checkpoint
   std::string tls_cert;
   std::string tls_key;
+  std::string client_ca;         // CA file for client certificates (asked for, not required); empty: tokens only
   double retention_days = 0;     // 0: dumps never expire
   bool require_reason = false;
   std::uint64_t rate_limit = 0;  // downloads per user per hour; 0: none

@@ -17,6 +17,7 @@ namespace dumpguard {
 namespace {
 
 constexpr std::string_view kHashPrefix = "sha256:";
+constexpr std::string_view kCertPrefix = "cert-sha256:";
 constexpr std::size_t kMaxLine = 512;
 
 bool is_lower_hex(std::string_view s) {
@@ -97,12 +98,21 @@ Result<std::vector<UserEntry>> parse_users_file(std::string_view text) {
     const auto role = parse_role(fields[1]);
     if (!role) return line_error(line_no, fmt::format("user {}: the role is not list, download or quarantine", user.name));
     user.role = *role;
-    const std::string_view hash = fields[2];
-    if (hash.size() != kHashPrefix.size() + 64 || hash.substr(0, kHashPrefix.size()) != kHashPrefix ||
-        !is_lower_hex(hash.substr(kHashPrefix.size()))) {
-      return line_error(line_no, fmt::format("user {}: the token hash is not sha256: and 64 lower-case hex digits", user.name));
+    std::string_view hash = fields[2];
+    if (hash.substr(0, kCertPrefix.size()) == kCertPrefix) {
+      user.credential = Credential::certificate;
+      hash.remove_prefix(kCertPrefix.size());
+    } else if (hash.substr(0, kHashPrefix.size()) == kHashPrefix) {
+      hash.remove_prefix(kHashPrefix.size());
+    } else {
+      hash = {};
     }
-    user.token_sha256 = std::string(hash.substr(kHashPrefix.size()));
+    if (hash.size() != 64 || !is_lower_hex(hash)) {
+      return line_error(line_no, fmt::format("user {}: the credential is not sha256: or cert-sha256: and 64 lower-case hex "
+                                             "digits",
+                                             user.name));
+    }
+    user.sha256 = std::string(hash);
     if (!names.insert(user.name).second) return line_error(line_no, fmt::format("user {} is listed twice", user.name));
     if (users.size() == kMaxUsers) return line_error(line_no, fmt::format("more than {} users", kMaxUsers));
     users.push_back(std::move(user));
@@ -112,9 +122,13 @@ Result<std::vector<UserEntry>> parse_users_file(std::string_view text) {
 
 std::string format_users_file(const std::vector<UserEntry>& users) {
   std::string out =
-      "# dumpguard serve users: NAME ROLE sha256:HEX (the SHA-256 of the user's API token, never the token).\n"
+      "# dumpguard serve users: NAME ROLE sha256:HEX (the SHA-256 of the user's API token, never the token)\n"
+      "# or NAME ROLE cert-sha256:HEX (the SHA-256 of the user's client certificate, DER).\n"
       "# Roles: list, download (and list), quarantine (and download). Written by `dumpguard users`.\n";
-  for (const auto& u : users) out += fmt::format("{} {} {}{}\n", u.name, to_string(u.role), kHashPrefix, u.token_sha256);
+  for (const auto& u : users) {
+    out += fmt::format("{} {} {}{}\n", u.name, to_string(u.role),
+                       u.credential == Credential::certificate ? kCertPrefix : kHashPrefix, u.sha256);
+  }
   return out;
 }
 

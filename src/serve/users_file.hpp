@@ -1,6 +1,7 @@
-// The users file of `dumpguard serve`: who may use the server, in which role, and the SHA-256
-// of each user's API token (never the token). One user a line, "NAME ROLE sha256:HEX"; lines
-// starting with '#' and blank lines are ignored. `dumpguard users` writes it; serve reads it.
+// The users file of `dumpguard serve`: who may use the server, in which role, and how they
+// prove it: the SHA-256 of their API token (never the token), "NAME ROLE sha256:HEX", or of
+// their client certificate (DER), "NAME ROLE cert-sha256:HEX". One user a line; lines starting
+// with '#' and blank lines are ignored. `dumpguard users` writes it; serve reads it.
 #pragma once
 #include <cstddef>
 #include <optional>
@@ -24,10 +25,16 @@ std::optional<Role> parse_role(std::string_view text);
 // Whether `role` includes what `needed` allows.
 inline bool role_allows(Role role, Role needed) { return static_cast<int>(role) >= static_cast<int>(needed); }
 
+enum class Credential {
+  token,        // sha256: the SHA-256 of the API token's text
+  certificate,  // cert-sha256: the SHA-256 of the client certificate's DER bytes
+};
+
 struct UserEntry {
   std::string name;
   Role role = Role::list;
-  std::string token_sha256;  // 64 lower-case hex digits
+  std::string sha256;  // 64 lower-case hex digits
+  Credential credential = Credential::token;
 };
 
 // Bounds on a users file, so that a hostile one costs little: it is read whole.

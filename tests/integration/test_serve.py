@@ -264,6 +264,56 @@ class ServeTest(dgtest.DumpTestCase):
                 self.assertNotIn(token.encode(), text, f"{name}'s token leaked")
                 self.assertNotIn(token[4:].encode(), text, f"{name}'s token leaked")
 
+    def test_client_certificates_stand_for_tokens(self):
+        ca_dir = os.path.join(self.tmp, "ca")
+        os.mkdir(ca_dir)
+
+        def path(name):
+            return os.path.join(ca_dir, name)
+
+        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+        dgtest.openssl("req", "-x509", *ec, "-keyout", path("ca.key"), "-out", path("ca.crt"), "-days", "2",
+                       "-subj", "/CN=dumpguard test client CA")
+        for who in ("erin", "frank"):  # both signed by the CA; only erin is a user
+            dgtest.openssl("req", *ec, "-keyout", path(f"{who}.key"), "-out", path(f"{who}.csr"), "-subj", f"/CN={who}")
+            dgtest.openssl("x509", "-req", "-in", path(f"{who}.csr"), "-CA", path("ca.crt"), "-CAkey", path("ca.key"),
+                           "-CAcreateserial", "-out", path(f"{who}.crt"), "-days", "2")
+        # A certificate no CA of the server's signed.
+        dgtest.openssl("req", "-x509", *ec, "-keyout", path("mallory.key"), "-out", path("mallory.crt"), "-days", "2",
+                       "-subj", "/CN=erin")
+        dgtest.run_dumpguard("users", "add", "erin", "--role", "download", "--cert", path("erin.crt"), "--users",
+                             self.users, check_exit=0)
+        der = subprocess.run(["openssl", "x509", "-in", path("erin.crt"), "-outform", "DER"], capture_output=True,
+                             check=True).stdout
+        with open(self.users) as f:
+            self.assertIn(f"erin download cert-sha256:{hashlib.sha256(der).hexdigest()}\n", f.read())
+
+        server = self.start("--client-ca", path("ca.crt"))
+
+        def client(who):
+            context = ssl.create_default_context(cafile=self.cert)
+            context.load_cert_chain(path(f"{who}.crt"), path(f"{who}.key"))
+            return context
+
+        server.context = client("erin")
+        status, body = server.get("/dumps/linux-mini.dmp")
+        self.assertEqual(status, 200)
+        with open(os.path.join(self.gate.release, "linux-mini.dmp"), "rb") as f:
+            self.assertEqual(body, f.read())
+        self.assertEqual(self.last("downloading")["user"], "erin")
+        server.context = client("frank")
+        self.assertEqual(server.get("/dumps")[0], 401)
+        self.assertEqual(self.last("denied")["why"], "bad-certificate")
+        # A token still works beside certificates, and a certificate the CA did not sign ends the handshake.
+        server.context = ssl.create_default_context(cafile=self.cert)
+        self.assertEqual(server.get("/dumps", self.tokens["bob"])[0], 200)
+        self.assertEqual(server.get("/dumps")[0], 401)
+        self.assertEqual(self.last("denied")["why"], "no-token")
+        server.context = client("mallory")
+        with self.assertRaises((ssl.SSLError, ConnectionError)):
+            server.get("/dumps")
+        self.assertEqual(server.stop(), 0)
+
     def test_a_download_cut_short_is_recorded_as_such(self):
         # A dump far larger than what TLS and socket buffers hold, so the client can stop early.
         name = "big.dmp"

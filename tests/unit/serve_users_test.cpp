@@ -33,8 +33,9 @@ const std::string kHashA(64, 'a');
 const std::string kHashB = std::string(63, '0') + "1";
 
 TEST(ServeUsersFile, ParsesWhatItFormats) {
-  const std::vector<UserEntry> users = {{"alice", Role::download, kHashA}, {"bob.ops@example", Role::list, kHashB},
-                                        {"c-3_x", Role::quarantine, kHashA}};
+  const std::vector<UserEntry> users = {{"alice", Role::download, kHashA, Credential::token},
+                                        {"bob.ops@example", Role::list, kHashB, Credential::certificate},
+                                        {"c-3_x", Role::quarantine, kHashA, Credential::token}};
   const std::string text = format_users_file(users);
   auto parsed = parse_users_file(text);
   ASSERT_TRUE(parsed) << parsed.error().message;
@@ -42,8 +43,10 @@ TEST(ServeUsersFile, ParsesWhatItFormats) {
   for (std::size_t i = 0; i < users.size(); ++i) {
     EXPECT_EQ((*parsed)[i].name, users[i].name);
     EXPECT_EQ((*parsed)[i].role, users[i].role);
-    EXPECT_EQ((*parsed)[i].token_sha256, users[i].token_sha256);
+    EXPECT_EQ((*parsed)[i].sha256, users[i].sha256);
+    EXPECT_EQ((*parsed)[i].credential, users[i].credential);
   }
+  EXPECT_NE(text.find("bob.ops@example list cert-sha256:" + kHashB), std::string::npos);
 }
 
 TEST(ServeUsersFile, CommentsBlankLinesTabsAndCrlf) {
@@ -60,9 +63,11 @@ TEST(ServeUsersFile, EachBadLineIsNamed) {
       {good + "bob list", "line 2: expected three fields"},
       {good + "bob list sha256:" + kHashB + " extra", "line 2: expected three fields"},
       {good + "bob admin sha256:" + kHashB, "line 2: user bob: the role"},
-      {good + "bob list sha256:" + std::string(64, 'A'), "line 2: user bob: the token hash"},
-      {good + "bob list sha256:" + std::string(63, 'a'), "line 2: user bob: the token hash"},
-      {good + "bob list md5:" + kHashB, "line 2: user bob: the token hash"},
+      {good + "bob list sha256:" + std::string(64, 'A'), "line 2: user bob: the credential"},
+      {good + "bob list sha256:" + std::string(63, 'a'), "line 2: user bob: the credential"},
+      {good + "bob list md5:" + kHashB, "line 2: user bob: the credential"},
+      {good + "bob list cert-sha256:" + kHashB.substr(1), "line 2: user bob: the credential"},
+      {good + "bob list cert-sha256:sha256:" + kHashB, "line 2: user bob: the credential"},
       {good + "-bob list sha256:" + kHashB, "line 2: the user name"},
       {good + std::string(65, 'b') + " list sha256:" + kHashB, "line 2: the user name"},
       {good + "b\xc3\xa9 list sha256:" + kHashB, "line 2: the user name"},
@@ -119,8 +124,8 @@ TEST(ServeApiToken, FindsOnlyTheExactToken) {
   auto a = generate_api_token();
   auto b = generate_api_token();
   ASSERT_TRUE(a && b);
-  const std::vector<UserEntry> users = {{"alice", Role::download, openssl_sha256_hex(*a)},
-                                        {"bob", Role::list, openssl_sha256_hex(*b)}};
+  const std::vector<UserEntry> users = {{"alice", Role::download, openssl_sha256_hex(*a), Credential::token},
+                                        {"bob", Role::list, openssl_sha256_hex(*b), Credential::token}};
   const UserEntry* found = find_token_user(users, *a);
   ASSERT_NE(found, nullptr);
   EXPECT_EQ(found->name, "alice");
@@ -134,9 +139,28 @@ TEST(ServeApiToken, FindsOnlyTheExactToken) {
   EXPECT_EQ(find_token_user(users, a->substr(0, a->size() - 1)), nullptr);
   EXPECT_EQ(find_token_user(users, *a + "0"), nullptr);
   // The stored hash itself is not a token.
-  EXPECT_EQ(find_token_user(users, users[0].token_sha256), nullptr);
-  EXPECT_EQ(find_token_user(users, "dgt_" + users[0].token_sha256), nullptr);
+  EXPECT_EQ(find_token_user(users, users[0].sha256), nullptr);
+  EXPECT_EQ(find_token_user(users, "dgt_" + users[0].sha256), nullptr);
   EXPECT_EQ(find_token_user({}, *a), nullptr);
+}
+
+TEST(ServeApiToken, TokensAndCertificatesNeverStandForEachOther) {
+  auto token = generate_api_token();
+  ASSERT_TRUE(token);
+  const std::string token_hash = openssl_sha256_hex(*token);
+  const std::string cert_hash = openssl_sha256_hex("a certificate's DER");
+  // A certificate entry that holds the token's hash does not take the token, and the reverse.
+  const std::vector<UserEntry> users = {{"certuser", Role::download, token_hash, Credential::certificate},
+                                        {"tokenuser", Role::download, cert_hash, Credential::token}};
+  EXPECT_EQ(find_token_user(users, *token), nullptr);
+  EXPECT_EQ(find_certificate_user(users, cert_hash), nullptr);
+  const std::vector<UserEntry> right = {{"certuser", Role::download, cert_hash, Credential::certificate},
+                                        {"tokenuser", Role::download, token_hash, Credential::token}};
+  ASSERT_NE(find_certificate_user(right, cert_hash), nullptr);
+  EXPECT_EQ(find_certificate_user(right, cert_hash)->name, "certuser");
+  ASSERT_NE(find_token_user(right, *token), nullptr);
+  EXPECT_EQ(find_token_user(right, *token)->name, "tokenuser");
+  EXPECT_EQ(find_certificate_user(right, cert_hash.substr(1)), nullptr);
 }
 
 TEST(ServeDownloadWindow, RateLimitSlidesWithTheHour) {
