@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "crypto/digest.hpp"
-#include "gate/audit_trail.hpp"
+#include "audit/trail.hpp"
 #include "gate/directory_store.hpp"
 #include "gate/names.hpp"
 #include "io/unique_fd.hpp"
