@@ -13,6 +13,7 @@
 #include "dumpguard/open_dump.hpp"
 #include "dumpguard/scan.hpp"
 #include "report/text_table.hpp"
+#include "user_files/scan_settings.hpp"
 
 namespace dumpguard::cli {
 
@@ -61,26 +62,15 @@ struct InfoOptions {
 };
 int run_info(const InfoOptions& options);
 
-struct ScanCliOptions {
+// The scan settings (user_files/scan_settings.hpp) are its base: a scalar is unset unless the
+// command line gave it, so that the config file's value, else the default, applies.
+struct ScanCliOptions : ScanSettings {
   InputOptions input;
   bool json = false;
   bool sarif = false;
   std::string color = "auto";  // --color auto|always|never, for the text report
   bool no_progress = false;    // --no-progress: no bar on stderr, even on a terminal
   std::string config;  // --config FILE: the options below from a TOML file (docs/config.md)
-  // Options a config file can set too. A scalar is unset unless the command line gave it, so
-  // that the file's value, else the default, applies; merge_config (scan.cpp) joins the two.
-  std::optional<std::string> fail_on;          // low | medium | high | critical; default medium
-  std::optional<std::string> fingerprint_key;  // default (or empty): default_fingerprint_key_path()
-  std::optional<unsigned> aes_tolerance;       // default 0
-  std::optional<bool> hunt_trust_store;        // also hunt keys of the system trust store; default false
-  std::optional<bool> exhaustive;              // RSA factor hunt at every window, no prefilter; default false
-  std::optional<double> time_budget;           // seconds for the hunts; default none
-  std::vector<std::string> pubkeys;  // --pubkey FILE ...
-  std::vector<std::string> keyrings; // --keyring DIR ...
-  std::vector<std::string> tokens;   // --token TEXT or @FILE ...
-  std::vector<std::string> fingerprints;  // --fingerprints FILE ... (made by `dumpguard fingerprint`)
-  std::vector<std::string> baselines;     // --baseline FILE ... (earlier scan --json reports)
   std::vector<std::string> rules;  // --rules FILE ...: text rules added to (or replacing) the built-in set
   bool rules_only = false;         // --rules-only: no built-in rules
   unsigned threads = 0;             // --threads N; 0: every core

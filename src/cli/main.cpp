@@ -4,10 +4,12 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <deque>
 #include <exception>
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "user_files/scan_settings.hpp"
 
 namespace {
 
@@ -29,16 +31,48 @@ void add_input_options(CLI::App& cmd, dumpguard::cli::InputOptions& in) {
 
 // The flags whose absence must not override a config file: known given only by count().
 struct ScanFlags {
-  bool exhaustive = false;
-  bool hunt_trust_store = false;
-  CLI::Option* exhaustive_flag = nullptr;
-  CLI::Option* hunt_trust_store_flag = nullptr;
+  struct Flag {
+    const dumpguard::ScanSetting* setting;
+    CLI::Option* option;
+    bool value;
+  };
+  std::deque<Flag> flags;  // CLI11 keeps the address of each value
 
-  void apply(dumpguard::cli::ScanCliOptions& scan) const {
-    if (hunt_trust_store_flag->count() > 0) scan.hunt_trust_store = hunt_trust_store;
-    if (exhaustive_flag->count() > 0) scan.exhaustive = exhaustive;
+  void apply(dumpguard::ScanSettings& scan) const {
+    for (const Flag& f : flags) {
+      if (f.option->count() > 0) scan.*std::get<std::optional<bool> dumpguard::ScanSettings::*>(f.setting->field) = f.value;
+    }
   }
 };
+
+// One setting of the table (user_files/scan_settings.hpp) as a command-line option, checked as
+// its kind says. A repeatable option takes one value each time it is given (--pubkey A --pubkey
+// B): CLI11 lets a vector option take every word that follows, so `redact --pubkey k.pem DUMP -o
+// OUT` (the documented synopsis) read DUMP as a second key file and then stopped.
+void add_setting(CLI::App& cmd, const dumpguard::ScanSetting& setting, dumpguard::ScanSettings& scan,
+                 ScanFlags& flags) {
+  using dumpguard::SettingKind;
+  const std::string name = "--" + std::string(setting.name);
+  const std::string help(setting.help);
+  if (setting.kind == SettingKind::flag) {
+    ScanFlags::Flag& flag = flags.flags.emplace_back(ScanFlags::Flag{&setting, nullptr, false});
+    flag.option = cmd.add_flag(name, flag.value, help);
+    return;
+  }
+  CLI::Option* option = std::visit([&](auto member) { return cmd.add_option(name, scan.*member, help); }, setting.field);
+  switch (setting.kind) {
+    case SettingKind::files: option->check(CLI::ExistingFile)->allow_extra_args(false); break;
+    case SettingKind::dirs: option->check(CLI::ExistingDirectory)->allow_extra_args(false); break;
+    case SettingKind::tokens: option->allow_extra_args(false); break;
+    case SettingKind::severity:
+      option->check(CLI::IsMember({"low", "medium", "high", "critical"}))->default_str("medium");
+      break;
+    case SettingKind::bit_errors: option->check(CLI::Range(0u, 64u)); break;
+    case SettingKind::seconds: option->check(CLI::PositiveNumber); break;
+    case SettingKind::path:
+    case SettingKind::flag: break;
+  }
+}
 
 // The options that decide what a scan finds, shared by `scan` and `redact` (which rescans
 // its copy with the same options): the two commands cannot drift apart.
@@ -47,43 +81,9 @@ void add_scan_options(CLI::App& cmd, dumpguard::cli::ScanCliOptions& scan, ScanF
                "A TOML file of scan options ([scan] table, see man dumpguard); lists in it come before the "
                "command line's, and options given here override its values")
       ->check(CLI::ExistingFile);
-  cmd.add_option("--fingerprint-key", scan.fingerprint_key,
-               "32-byte key file for keyed fingerprints (made with mode 0600 on first use; "
-               "default $XDG_CONFIG_HOME/dumpguard/fingerprint.key)");
-  cmd.add_option("--aes-tolerance", scan.aes_tolerance,
-               "Bit errors allowed in an AES key schedule (default 0: exact schedules only)")
-      ->check(CLI::Range(0u, 64u));
-  // A flag is known to be given only by its count(): --hunt-trust-store=false must override a
-  // config file's true, and its absence must not. The same for --exhaustive.
-  flags.exhaustive_flag = cmd.add_flag(
-      "--exhaustive", flags.exhaustive,
-      "Test every byte offset (big-endian) and every 4-byte-aligned address (limbs) for factors of each RSA "
-      "modulus, with no structure prior or prefilter; slow: minutes per GiB and modulus");
-  cmd.add_option("--time-budget", scan.time_budget,
-               "Seconds the hunts may take in all; a hunt cut short says where it stopped, and no key it "
-               "covers is then reported absent (default: no budget)")
-      ->check(CLI::PositiveNumber);
-  flags.hunt_trust_store_flag = cmd.add_flag(
-      "--hunt-trust-store", flags.hunt_trust_store,
-      "Also hunt the private halves of keys in the system trust store (skipped by default; "
-      "--hunt-trust-store=false overrides a config file)");
-  cmd.add_option("--pubkey", scan.pubkeys,
-               "A public key to answer for (PEM/DER key or certificate, PEM bundle, OpenSSH .pub or "
-               "authorized_keys, JWK/JWKS); repeatable. Each is reported present or absent")
-      ->check(CLI::ExistingFile);
-  cmd.add_option("--token", scan.tokens,
-               "An HS256/384/512 JWT whose HMAC key must be found if present (TEXT, or @FILE with one "
-               "token a line); repeatable. JWTs found in the dump are used too");
-  cmd.add_option("--keyring", scan.keyrings, "A directory of such public key files; repeatable")
-      ->check(CLI::ExistingDirectory);
-  cmd.add_option("--baseline", scan.baselines,
-               "An earlier `scan --json` report whose keys were reviewed and accepted: their findings are "
-               "left out and counted (as gitleaks' baseline); repeatable")
-      ->check(CLI::ExistingFile);
-  cmd.add_option("--fingerprints", scan.fingerprints,
-               "Fingerprints of registered secrets, made by `dumpguard fingerprint` with the same "
-               "--fingerprint-key; each is reported present or absent; repeatable")
-      ->check(CLI::ExistingFile);
+  for (const dumpguard::ScanSetting& setting : dumpguard::scan_settings()) {
+    if (setting.every_command) add_setting(cmd, setting, scan, flags);
+  }
   cmd.add_option("--rules", scan.rules,
                "A TOML file of text rules, added to the built-in set (a rule with a built-in rule's id "
                "replaces it); repeatable")
@@ -100,9 +100,7 @@ void add_scan_options(CLI::App& cmd, dumpguard::cli::ScanCliOptions& scan, ScanF
   // A repeatable option takes one value each time it is given (--pubkey A --pubkey B). CLI11
   // lets a vector option take every word that follows, so `redact --pubkey k.pem DUMP -o OUT`
   // (the documented synopsis) read DUMP as a second key file and then stopped: "dumps is required".
-  for (const char* name : {"--pubkey", "--token", "--keyring", "--baseline", "--fingerprints", "--rules"}) {
-    cmd.get_option(name)->allow_extra_args(false);
-  }
+  cmd.get_option("--rules")->allow_extra_args(false);
 }
 
 void add_progress_option(CLI::App& cmd, bool& no_progress) {
@@ -144,9 +142,9 @@ int main(int argc, char** argv) {
   add_scan_options(*scan_cmd, scan, scan_flags);
   add_color_option(*scan_cmd, scan.color);
   add_progress_option(*scan_cmd, scan.no_progress);
-  scan_cmd->add_option("--fail-on", scan.fail_on, "Exit 1 when a finding is at or above this severity")
-      ->check(CLI::IsMember({"low", "medium", "high", "critical"}))
-      ->default_str("medium");
+  for (const dumpguard::ScanSetting& setting : dumpguard::scan_settings()) {
+    if (!setting.every_command) add_setting(*scan_cmd, setting, scan, scan_flags);
+  }
   scan_cmd->add_option("--detectors", scan.detectors,
                        "Run only these detectors (comma-separated names, as the report's \"detectors\" lists "
                        "them; default: all). Hunts then hunt only supplied keys unless the detectors that "
