@@ -471,6 +471,9 @@ Status run_relay(const RelayOptions& given, const RelayMessages& say) {
     // Refused before the client sends the body.
     if (req.has_header("Content-Length") &&
         std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10) > o.limits.max_body) {
+      // httplib 0.11 writes res.status, not the value returned, for anything but 100 and 417.
+      res.status = 413;
+      res.set_header("Connection", "close");
       res.set_content(fmt::format("dumpguard relay: the body is larger than the limit of {} bytes\n", o.limits.max_body),
                       "text/plain");
       return 413;

@@ -72,7 +72,6 @@ class UploadReader {
   Upload upload_;
   std::optional<GzipInflater> gzip_;
   std::optional<MultipartParser> multipart_;
-  bool open_part_ = false;
 };
 
 // A memory file (memfd_create), or an error.

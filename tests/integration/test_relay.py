@@ -14,9 +14,10 @@ planted into its memory ranges, as test_redact_minidumps plants them:
   any key, the token replaced, the other annotations as sent; its answer must reach the client
   unchanged; the audit log verifies and names each key by fingerprint;
 - malformed: a truncated gzip stream, a multipart body without its closing delimiter, a
-  Content-Length longer or shorter than the body, bodies over --max-upload (declared, chunked
-  and a gzip bomb), and 48 slow clients at once: each ends with its status, the relay stays up
-  within bounded memory, and nothing reaches the collector;
+  Content-Length longer or shorter than the body, bodies over --max-upload (declared, asked
+  for with Expect: 100-continue, chunked and a gzip bomb), and 48 slow clients at once: each
+  ends with its status, the relay stays up within bounded memory, and nothing reaches the
+  collector;
 - a dump that cannot be verified (cut short, so only partly parsed) is quarantined with its
   reason and answered 422, and not forwarded.
 Relay and collector are stopped by their PIDs on every path."""
@@ -335,6 +336,11 @@ class Relay(unittest.TestCase):
         except (ConnectionResetError, BrokenPipeError):
             status = None  # the relay stopped reading and closed: the client may see only that
         self.assertIn(status, (413, None))
+        # A client that asks first (Expect: 100-continue, as curl does for large bodies) is refused
+        # before it sends the body.
+        ask = (f"POST /submit HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
+               f"Content-Length: {MAX_UPLOAD + 1}\r\nExpect: 100-continue\r\n\r\n").encode()
+        self.assertEqual(self.raw_exchange(ask), 413)
         bomb = gzip.compress(b"MDMP" + bytes(4 * MAX_UPLOAD))
         self.assertLess(len(bomb), MAX_UPLOAD)
         self.assertEqual(self.post("/submit", bomb, {"Content-Type": "application/octet-stream",
