@@ -28,6 +28,7 @@ std::size_t collect(char* data, std::size_t size, std::size_t count, void* user)
 }  // namespace
 
 void init_upstream_client() { curl_global_init(CURL_GLOBAL_DEFAULT); }
+void close_upstream_client() { curl_global_cleanup(); }
 
 Result<UpstreamAnswer> post_upstream(const UpstreamRequest& request) {
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);

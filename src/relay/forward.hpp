@@ -27,6 +27,8 @@ struct UpstreamRequest {
 
 // Once per process, before any thread posts (curl_global_init is not thread-safe).
 void init_upstream_client();
+// Once, after the last post (curl_global_cleanup).
+void close_upstream_client();
 
 // An error when the upstream cannot be reached or its answer is too long; any HTTP status is an answer.
 Result<UpstreamAnswer> post_upstream(const UpstreamRequest& request);

@@ -537,6 +537,7 @@ Status run_relay(const RelayOptions& given, const RelayMessages& say) {
   done = true;
   pthread_kill(waiter.native_handle(), SIGTERM);
   waiter.join();
+  if (!o.upstream.empty()) close_upstream_client();
   if (!ok) return ok.error();
   if (r.failure) return *r.failure;
   DG_CHECK(r.audit.record("relay-stopped", {{"pid", getpid()}, {"uploads", r.seq.load()}}));
