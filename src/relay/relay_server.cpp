@@ -19,8 +19,8 @@
 #include <optional>
 #include <thread>
 
+#include "audit/trail.hpp"
 #include "crypto/digest.hpp"
-#include "gate/audit_trail.hpp"
 #include "gate/directory_store.hpp"
 #include "gate/durable_files.hpp"
 #include "gate/names.hpp"
