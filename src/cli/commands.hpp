@@ -149,6 +149,28 @@ struct CoreHandlerCliOptions {
 };
 int run_core_handler(const CoreHandlerCliOptions& options);
 
+// `dumpguard relay`: serves crash uploads until SIGTERM, SIGINT or SIGHUP (exit 0); exit 2 when
+// it cannot start or its audit log cannot be written.
+struct RelayCliOptions {
+  ScanCliOptions scan;  // --config FILE ([scan] and the [gate] policy) and the scan options
+  std::string listen;   // HOST:PORT
+  std::string upstream;
+  std::string release;
+  std::string quarantine;
+  std::string audit;
+  std::string audit_key;
+  std::string checkpoint;             // default AUDIT.checkpoint
+  std::string audit_syslog = "auto";
+  std::string tls_cert;
+  std::string tls_key;
+  std::uint64_t max_upload = 100ull << 20;
+  double read_timeout = 10;
+  double upload_timeout = 300;
+  double upstream_timeout = 60;
+  unsigned connections = 16;
+};
+int run_relay_command(const RelayCliOptions& options);
+
 struct FingerprintOptions {
   std::vector<std::string> secrets;  // files, each holding one secret
   std::string output;                // the fingerprint file to write (mode 0600)

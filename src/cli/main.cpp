@@ -241,6 +241,52 @@ int main(int argc, char** argv) {
   add_scan_options(*gate_cmd, gate.scan, gate_flags);
   gate_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
 
+  cli::RelayCliOptions relay;
+  ScanFlags relay_flags;
+  CLI::App* relay_cmd = app.add_subcommand(
+      "relay", "Receive crash uploads over HTTP(S), redact and verify each dump and form field, and forward the "
+               "upload to --upstream (its answer goes back unchanged) or store the dumps in --release; quarantine "
+               "what cannot be proven clean; audit every upload. Exit 0 stopped, 2 error");
+  relay_cmd->add_option("--listen", relay.listen, "HOST:PORT to listen on (port 0: any free port, named on stderr)")
+      ->required();
+  relay_cmd->add_option("--upstream", relay.upstream,
+                        "The collector's upload URL (http or https): Sentry's minidump endpoint, Socorro's /submit, "
+                        "...; the client's query string is appended");
+  relay_cmd->add_option("--release", relay.release, "Instead of --upstream: store the redacted dumps here (made 0700)");
+  relay_cmd->add_option("--quarantine", relay.quarantine,
+                        "Where uploads that cannot be proven clean go: a directory per upload, its parts (0600) "
+                        "beside NAME.reason.json")
+      ->required();
+  relay_cmd->add_option("--audit", relay.audit, "The audit log, the gate's (JSON Lines, appended, mode 0600)")->required();
+  relay_cmd->add_option("--audit-key", relay.audit_key, "The audit log's key file, as `audit keygen` makes it")
+      ->required()
+      ->check(CLI::ExistingFile);
+  relay_cmd->add_option("--checkpoint", relay.checkpoint, "The audit log's checkpoint (default AUDIT.checkpoint)");
+  relay_cmd->add_option("--audit-syslog", relay.audit_syslog, "Where the log's head goes: a syslog socket, auto or off");
+  relay_cmd->add_option("--tls-cert", relay.tls_cert, "Serve HTTPS with this certificate (PEM; with --tls-key)")
+      ->check(CLI::ExistingFile);
+  relay_cmd->add_option("--tls-key", relay.tls_key, "The certificate's private key (PEM)")->check(CLI::ExistingFile);
+  relay_cmd->add_option("--max-upload", relay.max_upload,
+                        "Largest upload, as sent and once inflated, e.g. 100M (default); past it: HTTP 413, checked "
+                        "while the body arrives")
+      ->transform(CLI::AsSizeValue(false));
+  relay_cmd->add_option("--read-timeout", relay.read_timeout, "Seconds a client may send nothing (default 10)")
+      ->check(CLI::Range(0.1, 3600.0));
+  relay_cmd->add_option("--upload-timeout", relay.upload_timeout,
+                        "Seconds a whole upload may take to arrive (default 300); past it: HTTP 408")
+      ->check(CLI::Range(0.1, 86400.0));
+  relay_cmd->add_option("--upstream-timeout", relay.upstream_timeout, "Seconds the upstream may take (default 60)")
+      ->check(CLI::Range(0.1, 3600.0));
+  relay_cmd->add_option("--connections", relay.connections,
+                        "Requests served at once (default 16); more wait their turn")
+      ->check(CLI::Range(1u, 4096u));
+  relay_cmd->add_option("--tmpdir", relay.scan.input.tmpdir, "Directory for the verified copies and unnamed temporary files")
+      ->check(CLI::ExistingDirectory);
+  add_scan_options(*relay_cmd, relay.scan, relay_flags);
+  relay_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
+  relay_cmd->footer("Exit codes: 0 stopped by SIGTERM, SIGINT or SIGHUP; 2 error (it could not start, or the audit "
+                    "log could not be written: nothing is relayed unaudited).");
+
   cli::CoreHandlerCliOptions core;
   ScanFlags core_flags;
   CLI::App* core_cmd = app.add_subcommand(
@@ -451,6 +497,7 @@ int main(int argc, char** argv) {
   if (redact_cmd->parsed()) redact_flags.apply(redact.scan);
   if (gate_cmd->parsed()) gate_flags.apply(gate.scan);
   if (core_cmd->parsed()) core_flags.apply(core.scan);
+  if (relay_cmd->parsed()) relay_flags.apply(relay.scan);
 
   int code = cli::kExitError;
   try {
@@ -459,6 +506,7 @@ int main(int argc, char** argv) {
     if (redact_cmd->parsed()) code = cli::run_redact(redact);
     if (gate_cmd->parsed()) code = cli::run_gate_command(gate);
     if (core_cmd->parsed()) code = cli::run_core_handler(core);
+    if (relay_cmd->parsed()) code = cli::run_relay_command(relay);
     if (fingerprint_cmd->parsed()) code = cli::run_fingerprint(fingerprint);
     if (audit_verify_cmd->parsed()) code = cli::run_audit_verify(audit_verify);
     if (audit_keygen_cmd->parsed()) code = cli::run_audit_keygen(audit_keygen);
