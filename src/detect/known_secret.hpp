@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "crypto/wiped_bytes.hpp"
-#include "detect/public_key.hpp"
+#include "crypto/public_key.hpp"
 #include "dumpguard/finding.hpp"
 
 namespace dumpguard {
