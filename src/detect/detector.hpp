@@ -46,6 +46,22 @@ class FindingSink {
   // closure finds its every other copy after all detectors ran (detect/secret_closure.hpp).
   // Every sink keeps them or passes them on: one that dropped them would hide copies.
   virtual void secret(KnownSecret secret) = 0;
+  // A secret whose proof the closure's pass may show (detect/known_secret.hpp PendingSecret). A
+  // sink that drops it loses only a proof not yet made, never a known copy.
+  virtual void pending(PendingSecret /*secret*/) {}
+};
+
+// Windows that may hold an EC scalar whose public key the scan does not know, collected by
+// the RSA hunt's walk over the heap's BIGNUM records (which it makes anyway), so the EC hunt
+// needs no pass of its own: per chunk of the scan, in walk order, the file offset of limbs a
+// BIGNUM of a scalar's size points to and that length.
+struct ScalarCandidate {
+  std::uint64_t file_offset = 0;
+  std::size_t length = 0;
+};
+struct ScalarCandidates {
+  bool walked = false;  // set by the walk that filled `per_chunk`
+  std::vector<std::vector<ScalarCandidate>> per_chunk;
 };
 
 // What detectors may read besides the bytes: the model and the public keys known so far.
@@ -63,6 +79,9 @@ struct ScanContext {
   double time_budget = 0;
   // The scan's chunks and threads (detect/chunks.hpp); null when a test runs a detector alone.
   const ChunkRunner* runner = nullptr;
+  // Filled by the RSA hunt's walk, read by the EC hunt after it; null in unit tests (the EC hunt
+  // then walks itself).
+  ScalarCandidates* scalar_candidates = nullptr;
 };
 
 // A hunt's view of the scan's time budget: once it has run out the hunt stops where it is,

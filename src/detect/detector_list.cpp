@@ -55,7 +55,10 @@ const Entry kDetectors[] = {
     {"chacha-state", [](const ScanOptions&) { return make_chacha_state_detector(); }},
     {"rsa-factor", [](const ScanOptions& o) { return make_rsa_factor_hunt_detector(o.exhaustive); }},
     {"ec-scalar",
-     [](const ScanOptions& o) { return make_ec_scalar_hunt_detector(kIslandBudget, o.exhaustive ? kBlindScalarBudget : 0); }},
+     [](const ScanOptions& o) {
+       return make_ec_scalar_hunt_detector(kIslandBudget, o.exhaustive ? kBlindScalarBudget : kDefaultBlindScalarBudget,
+                                           o.exhaustive);
+     }},
     {"edwards-seed", [](const ScanOptions&) { return make_ed25519_seed_hunt_detector(); }},
     {"hmac-key", [](const ScanOptions&) { return make_hmac_key_hunt_detector(); }},
 };

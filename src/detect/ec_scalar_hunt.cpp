@@ -6,8 +6,9 @@
 // whatever the number of keys: d·G is compared with every target point. Blind spots (docs/detectors.md):
 // scalars inside long runs of random bytes or not 8-byte aligned outside malloc chunks, and
 // keys whose public point is neither in the dump nor supplied. Keys the scan does not know are
-// hunted from memory (blind_hunt): a chunk or BIGNUM window is proven when a coordinate of its
-// d·G is elsewhere in the dump; islands are not tried that way.
+// hunted from memory (blind_hunt): a BIGNUM window (and with --exhaustive a chunk window) is
+// proven when a coordinate of its d·G is elsewhere in the dump, which the closure's pass looks
+// for; islands are not tried that way.
 #include "detect/ec_scalar_hunt.hpp"
 
 #include <openssl/bn.h>
@@ -17,7 +18,6 @@
 #include <fmt/format.h>
 #include <algorithm>
 #include <array>
-#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -29,7 +29,6 @@
 #include "crypto/private_key.hpp"
 #include "crypto/spki.hpp"
 #include "crypto/wiped_bytes.hpp"
-#include "detect/exact_search.hpp"
 #include "detect/limb_candidates.hpp"
 #include "detect/number_layout.hpp"
 #include "detect/pass_order.hpp"
@@ -64,6 +63,9 @@ struct BlindCandidate {
   std::uint64_t file_offset = 0;
   const std::uint8_t* bytes = nullptr;  // in the mapping
   std::size_t length = 0;
+  // A BIGNUM's limbs are little-endian words (x86, ARM): one byte order. A window after a chunk
+  // header may be a byte array of either order.
+  bool both_orders = true;
 };
 
 // d·G for one candidate, curve and byte order: its uncompressed encoding 04 || X || Y.
@@ -74,17 +76,10 @@ struct BlindPoint {
   std::vector<std::uint8_t> encoded;
 };
 
-// What one pattern of the point search is: a coordinate of a point in a layout, or a SEC1 encoding.
-struct PointForm {
-  std::size_t point = 0;
-  bool y = false;
-  std::string_view layout;  // a number layout's name, or the SEC1 encoding
-};
-
 class EcScalarHunt final : public HuntDetector {
  public:
-  EcScalarHunt(std::size_t island_budget, std::size_t blind_budget)
-      : island_budget_(island_budget), blind_budget_(blind_budget) {}
+  EcScalarHunt(std::size_t island_budget, std::size_t blind_budget, bool blind_chunks)
+      : island_budget_(island_budget), blind_budget_(blind_budget), blind_chunks_(blind_chunks) {}
   std::string_view name() const override { return "ec-scalar"; }
 
   void finish(const ScanContext& context, FindingSink& sink) override {
@@ -101,8 +96,10 @@ class EcScalarHunt final : public HuntDetector {
                                      "public keys the scan knew",
                                      blind_budget_, *blind_stopped_at_));
     }
-    // A public point seen only in memory becomes a key of the report once its scalar is proven.
-    for (const PublicKey& k : memory_keys_) sink.public_key(k);
+    // Candidates whose proof is a coordinate of their d·G elsewhere in the dump: the closure
+    // looks for the witnesses in its own pass.
+    for (PendingSecret& p : pending_) sink.pending(std::move(p));
+    pending_.clear();
     // Each proven scalar, for the closure: every copy in any layout is a finding.
     for (auto& [key, scalar] : found_) {
       WipedBytes value;
@@ -112,15 +109,9 @@ class EcScalarHunt final : public HuntDetector {
       for (const Curve& curve : curves_) {
         if (curve.nid == key->curve_nid) width = curve.scalar_len;
       }
-      for (const BlindCurve& curve : blind_curves_) {
-        if (curve.nid == key->curve_nid) width = curve.scalar_len;
-      }
-      const auto blind = blind_proofs_.find(key);
       sink.secret(proven_secret(KnownSecret::Shape::number, value.bytes, width, "ec-scalar", "ec-private-scalar",
-                                blind != blind_proofs_.end()
-                                    ? blind->second
-                                    : fmt::format("d·G equals the {} public key {} ({})", curve_name(key->curve_nid),
-                                                  key->fingerprint, key->origin),
+                                fmt::format("d·G equals the {} public key {} ({})", curve_name(key->curve_nid),
+                                            key->fingerprint, key->origin),
                                 key->fingerprint));
     }
   }
@@ -290,19 +281,34 @@ class EcScalarHunt final : public HuntDetector {
     }
   }
 
-  // Scalars whose public point is only in memory. Candidates from structure alone (the limbs
-  // after glibc chunk headers and behind BIGNUMs), under looks_random since no key narrows them:
-  // the first blind_budget_ distinct ones in pass order. Islands are not: a heap of a few GiB
-  // has thousands, and every candidate's point adds its forms to the search. d·G once for each
-  // (every curve of its length, both byte orders); then one exact search of the dump for every
-  // point's coordinates in every number layout and its SEC1 encodings. A coordinate found
-  // anywhere but in the candidate itself proves d: a random window's d·G has a given coordinate
-  // of 32 bytes or more with probability at most 2^-256.
+  // Scalars whose public point is only in memory. Candidates from structure alone, under
+  // looks_random since no key narrows them: the limbs BIGNUM records of a scalar's size point
+  // to (gathered by the RSA hunt's walk over the heap's BIGNUMs when it runs, so no pass is
+  // added), and with --exhaustive also the limbs after glibc chunk headers (a walk of its own:
+  // small chunks fill a heap, so that walk costs about 0.45 s per GiB). The first blind_budget_
+  // distinct ones in pass order. Islands are not: a heap of a few GiB has thousands, and every
+  // candidate's point adds its forms to the search. d·G once for each (every curve of its
+  // length, both byte orders); each point's coordinates in every number layout are handed to
+  // the closure as witnesses, which it looks for in its one pass over the dump. A coordinate
+  // found anywhere but in the candidate itself proves d: a random window's d·G has a given
+  // coordinate of 32 bytes or more with probability at most 2^-256. (SEC1 encodings hold the
+  // coordinates big-endian, so the "be" layout finds them.)
   void blind_hunt(const ScanContext& context) {
     if (blind_curves_.empty() || blind_stopped_at_ || clock_.stopped()) return;
     const std::vector<ChunkBounds> chunks = chunks_of(context);
     std::vector<std::vector<BlindCandidate>> walked(chunks.size());
-    run_chunks(context, [&](std::size_t c, unsigned /*worker*/) { walk_blind(context, chunks, c, walked[c]); });
+    const ScalarCandidates* shared = context.scalar_candidates;
+    if (!blind_chunks_ && shared && shared->walked && shared->per_chunk.size() == chunks.size()) {
+      const auto* all = reinterpret_cast<const std::uint8_t*>(context.dump.bytes().data());
+      for (std::size_t c = 0; c < chunks.size(); ++c) {
+        for (const ScalarCandidate& k : shared->per_chunk[c]) {
+          if (std::find(blind_lengths_.begin(), blind_lengths_.end(), k.length) == blind_lengths_.end()) continue;
+          walked[c].push_back({k.file_offset, all + k.file_offset, k.length, false});
+        }
+      }
+    } else {
+      run_chunks(context, [&](std::size_t c, unsigned /*worker*/) { walk_blind(context, chunks, c, walked[c]); });
+    }
     // The budget, in pass order, over distinct values.
     std::vector<BlindCandidate> candidates;
     std::vector<std::size_t> first_of(chunks.size() + 1, 0);
@@ -321,11 +327,13 @@ class EcScalarHunt final : public HuntDetector {
     }
     first_of[chunks.size()] = candidates.size();
     if (candidates.empty()) return;
-    // d·G on the scan's threads, a chunk's candidates at a time.
+    // d·G for each, on the scan's threads a chunk's candidates at a time when there are many;
+    // a few (a heap's usual handful) on this thread, where a round of the runner would cost more
+    // than the multiplications.
     std::vector<std::vector<BlindPoint>> computed(chunks.size());
     std::vector<std::optional<std::uint64_t>> stops(chunks.size());
     std::vector<BnCtxPtr> contexts(worker_count(context));
-    run_chunks(context, [&](std::size_t c, unsigned worker) {
+    const auto multiply_chunk = [&](std::size_t c, unsigned worker) {
       if (!contexts[worker]) contexts[worker].reset(BN_CTX_new());
       HuntClock clock;
       for (std::size_t i = first_of[c]; i < first_of[c + 1]; ++i) {
@@ -335,52 +343,72 @@ class EcScalarHunt final : public HuntDetector {
         }
         multiply(candidates[i], i, contexts[worker].get(), computed[c]);
       }
-    });
+    };
+    constexpr std::size_t kFewCandidates = 64;
+    if (candidates.size() <= kFewCandidates) {
+      for (std::size_t c = 0; c < chunks.size(); ++c) {
+        if (first_of[c] == first_of[c + 1]) continue;
+        multiply_chunk(c, 0);
+        if (stops[c]) break;
+      }
+    } else {
+      run_chunks(context, multiply_chunk);
+    }
     for (const auto& stop : stops) {
       if (stop) {
         clock_.stop_at(*stop);
         break;
       }
     }
-    std::vector<BlindPoint> points;
     for (auto& chunk_points : computed) {
-      for (BlindPoint& p : chunk_points) points.push_back(std::move(p));
+      for (const BlindPoint& p : chunk_points) pend(context, candidates[p.candidate], p);
     }
-    // Every point's coordinates in every form, found in one pass.
-    ExactPatterns patterns;
-    std::vector<PointForm> forms;
-    for (std::size_t i = 0; i < points.size(); ++i) {
-      const std::vector<std::uint8_t>& encoded = points[i].encoded;
-      const std::size_t field_len = blind_curves_[points[i].curve].field_len;
-      const std::span<const std::uint8_t> x(encoded.data() + 1, field_len), y(encoded.data() + 1 + field_len, field_len);
-      patterns.add(encoded, forms.size());
-      forms.push_back({i, false, "SEC1 uncompressed"});
-      std::vector<std::uint8_t> compressed(encoded.begin(), encoded.begin() + 1 + static_cast<std::ptrdiff_t>(field_len));
-      compressed[0] = static_cast<std::uint8_t>(0x02 | (y.back() & 1));
-      patterns.add(compressed, forms.size());
-      forms.push_back({i, false, "SEC1 compressed"});
-      for (const bool is_y : {false, true}) {
-        const Magnitude magnitude = magnitude_of(is_y ? y : x);
-        if (magnitude.bytes.size() < 8) continue;
-        for (const NumberLayout& layout : number_layouts()) {
-          const LaidOut laid = lay_out_magnitude(layout, magnitude);
-          patterns.add(laid.bytes, laid.mask, forms.size());
-          forms.push_back({i, is_y, layout.name});
-        }
+  }
+
+  // A candidate's scalar for one curve and byte order, proven if the closure's pass finds a
+  // coordinate of its d·G.
+  void pend(const ScanContext& context, const BlindCandidate& candidate, const BlindPoint& point) {
+    const BlindCurve& curve = blind_curves_[point.curve];
+    PublicKey pub;
+    pub.type = KeyType::ec;
+    pub.curve_nid = curve.nid;
+    pub.point = point.encoded;
+    pub.bits = static_cast<unsigned>(EC_GROUP_get_degree(curve.group.get()));
+    fingerprint(pub);
+    const PublicKey* known = context.keys.find(pub.fingerprint);
+    if (known != nullptr && found_.count(known)) return;
+    const int n = static_cast<int>(candidate.length);
+    BnPtr d(point.little_endian ? BN_lebin2bn(candidate.bytes, n, nullptr) : BN_bin2bn(candidate.bytes, n, nullptr));
+    if (!d) return;
+    WipedBytes value;
+    value.bytes.resize(static_cast<std::size_t>(BN_num_bytes(d.get())));
+    BN_bn2bin(d.get(), value.bytes.data());
+    PendingSecret p;
+    p.secret = proven_secret(KnownSecret::Shape::number, value.bytes, curve.scalar_len, "ec-scalar", "ec-private-scalar",
+                             fmt::format("d·G is the {} public key {}: ", curve_name(curve.nid), pub.fingerprint),
+                             pub.fingerprint);
+    p.candidate_offset = candidate.file_offset;
+    p.candidate_length = candidate.length;
+    const std::span<const std::uint8_t> x(point.encoded.data() + 1, curve.field_len),
+        y(point.encoded.data() + 1 + curve.field_len, curve.field_len);
+    // x in every layout, y as bytes (SEC1 and full-width limbs): a runtime that keeps a point
+    // in a layout keeps x in it too, and each witness adds to the closure's filter.
+    for (const bool is_y : {false, true}) {
+      const Magnitude magnitude = magnitude_of(is_y ? y : x);
+      if (magnitude.bytes.size() < 8) continue;
+      for (const NumberLayout& layout : number_layouts()) {
+        if (is_y && layout.name != "be" && layout.name != "le") continue;
+        LaidOut laid = lay_out_magnitude(layout, magnitude);
+        p.witnesses.push_back({std::move(laid.bytes), std::move(laid.mask),
+                               fmt::format("{} of d·G laid out as {}", is_y ? "y" : "x", layout.name)});
       }
     }
-    std::vector<std::string> where(points.size());
-    patterns.search_areas(context, [&](const ScanArea& area, std::size_t offset, std::size_t length, std::size_t tag) {
-      const PointForm& form = forms[tag];
-      if (!where[form.point].empty()) return;
-      const BlindCandidate& candidate = candidates[points[form.point].candidate];
-      const std::uint64_t at = area.file_offset + offset;
-      if (at < candidate.file_offset + candidate.length && candidate.file_offset < at + length) return;
-      where[form.point] = fmt::format("{} of d·G laid out as {} at file offset {:#x}", form.y ? "y" : "x", form.layout, at);
-    });
-    for (std::size_t i = 0; i < points.size(); ++i) {
-      if (!where[i].empty()) prove_blind(context, candidates[points[i].candidate], points[i], where[i]);
+    if (known == nullptr) {
+      pub.derived = true;
+      pub.origin = fmt::format("the public point of a scalar at file offset {:#x}: ", candidate.file_offset);
+      p.key = std::move(pub);
     }
+    pending_.push_back(std::move(p));
   }
 
   void walk_blind(const ScanContext& context, const std::vector<ChunkBounds>& chunks, std::size_t c,
@@ -393,18 +421,20 @@ class EcScalarHunt final : public HuntDetector {
     const ScanArea window = chunk_window(area, chunk, {64, longest + 64});
     const auto* data = reinterpret_cast<const std::uint8_t*>(window.bytes.data());
     std::set<std::pair<std::uint64_t, std::size_t>> tried;
-    const auto take = [&](std::size_t len, const std::uint8_t* p, std::uint64_t at) {
-      if (looks_random(p, len) && tried.insert({at, len}).second) out.push_back({at, p, len});
+    const auto take = [&](std::size_t len, const std::uint8_t* p, std::uint64_t at, bool both_orders) {
+      if (looks_random(p, len) && tried.insert({at, len}).second) out.push_back({at, p, len, both_orders});
     };
     // One walk of each kind for every scalar length.
     const LimbSearch search = chunk_limb_search(context, area, window, chunk, word_, longest);
-    std::vector<ChunkTarget> targets;
-    for (const std::size_t len : blind_lengths_) targets.push_back({len, 32});
-    for_each_chunk_of(search, targets, [&](std::size_t which, std::size_t o) {
-      take(blind_lengths_[which], data + o, window.file_offset + o);
-    });
+    if (blind_chunks_) {
+      std::vector<ChunkTarget> targets;
+      for (const std::size_t len : blind_lengths_) targets.push_back({len, 32});
+      for_each_chunk_of(search, targets, [&](std::size_t which, std::size_t o) {
+        take(blind_lengths_[which], data + o, window.file_offset + o, true);
+      });
+    }
     for_each_bignum_of(search, blind_lengths_, *map_, [&](std::size_t which, std::uint64_t at) {
-      take(blind_lengths_[which], all + at, at);
+      take(blind_lengths_[which], all + at, at, false);
     });
   }
 
@@ -415,6 +445,7 @@ class EcScalarHunt final : public HuntDetector {
       const BlindCurve& curve = blind_curves_[ci];
       if (curve.scalar_len != candidate.length) continue;
       for (const bool little_endian : {false, true}) {
+        if (!little_endian && !candidate.both_orders) continue;
         BnPtr d(little_endian ? BN_lebin2bn(candidate.bytes, n, nullptr) : BN_bin2bn(candidate.bytes, n, nullptr));
         if (!d || BN_is_zero(d.get()) || BN_cmp(d.get(), EC_GROUP_get0_order(curve.group.get())) >= 0) continue;
         EcPointPtr q(EC_POINT_new(curve.group.get()));
@@ -427,35 +458,6 @@ class EcScalarHunt final : public HuntDetector {
         out.push_back(std::move(point));
       }
     }
-  }
-
-  // The candidate is the scalar of a point found in memory: its key is the report's (a key the
-  // scan knew already, or a new one from memory), proven unless an earlier copy proved it.
-  void prove_blind(const ScanContext& context, const BlindCandidate& candidate, const BlindPoint& point,
-                   const std::string& where) {
-    const BlindCurve& curve = blind_curves_[point.curve];
-    PublicKey pub;
-    pub.type = KeyType::ec;
-    pub.curve_nid = curve.nid;
-    pub.point = point.encoded;
-    pub.bits = static_cast<unsigned>(EC_GROUP_get_degree(curve.group.get()));
-    fingerprint(pub);
-    const PublicKey* key = context.keys.find(pub.fingerprint);
-    for (const PublicKey& k : memory_keys_) {
-      if (key == nullptr && k.fingerprint == pub.fingerprint) key = &k;
-    }
-    if (key != nullptr && found_.count(key)) return;
-    const int n = static_cast<int>(candidate.length);
-    BnPtr d(point.little_endian ? BN_lebin2bn(candidate.bytes, n, nullptr) : BN_bin2bn(candidate.bytes, n, nullptr));
-    if (!d) return;
-    if (key == nullptr) {
-      pub.derived = true;
-      pub.origin = fmt::format("the public point of a scalar at file offset {:#x}: {}", candidate.file_offset, where);
-      memory_keys_.push_back(std::move(pub));
-      key = &memory_keys_.back();
-    }
-    blind_proofs_[key] = fmt::format("d·G is the {} public key {}: {}", curve_name(curve.nid), key->fingerprint, where);
-    found_.emplace(key, std::move(d));
   }
 
   static bool all_found_before(const std::vector<EarliestHit>& earliest, std::uint64_t position) {
@@ -572,6 +574,7 @@ class EcScalarHunt final : public HuntDetector {
 
   std::size_t island_budget_;
   std::size_t blind_budget_;
+  bool blind_chunks_;
   HuntClock clock_;
   bool prepared_ = false;
   unsigned word_ = 8;
@@ -585,14 +588,14 @@ class EcScalarHunt final : public HuntDetector {
   std::set<std::array<std::uint8_t, 32>> blind_seen_;
   std::size_t blind_tested_ = 0;
   std::optional<std::uint64_t> blind_stopped_at_;
-  std::deque<PublicKey> memory_keys_;
-  std::map<const PublicKey*, std::string> blind_proofs_;
+  std::vector<PendingSecret> pending_;
 };
 
 }  // namespace
 
-std::unique_ptr<Detector> make_ec_scalar_hunt_detector(std::size_t island_budget, std::size_t blind_budget) {
-  return std::make_unique<EcScalarHunt>(island_budget, blind_budget);
+std::unique_ptr<Detector> make_ec_scalar_hunt_detector(std::size_t island_budget, std::size_t blind_budget,
+                                                       bool blind_chunks) {
+  return std::make_unique<EcScalarHunt>(island_budget, blind_budget, blind_chunks);
 }
 
 }  // namespace dumpguard

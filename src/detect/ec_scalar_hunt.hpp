@@ -2,18 +2,23 @@
 // dump, or derived from a private key found in it), it looks for the private scalar d with
 // d·G = Q among heap windows that allocator and BIGNUM structure point at, then at islands of
 // random bytes (at most island_budget of them per curve, else it reports a limit), then
-// searches every copy of each found scalar exactly, big- and little-endian. With a blind budget
-// (--exhaustive), scalars of keys the scan does not know are proven from memory: malloc-chunk
-// and BIGNUM windows are multiplied once per curve and byte order, and a coordinate of d·G
-// found elsewhere in the dump, in any number layout or SEC1 encoding, is the proof.
+// searches every copy of each found scalar exactly, big- and little-endian. With a blind budget,
+// scalars of keys the scan does not know are proven from memory: the limbs of BIGNUMs of a
+// scalar's size (and, with blind_chunks, as --exhaustive sets, the limbs after glibc chunk
+// headers) are multiplied once per curve and byte order, and a coordinate of d·G found
+// elsewhere in the dump, in any number layout, is the proof; the closure looks for the
+// coordinates in its own pass (detect/secret_closure.hpp), so the default scan pays no pass.
 #pragma once
 #include <memory>
 #include "detect/detector.hpp"
 #include "detect/limb_candidates.hpp"
 namespace dumpguard {
 // Candidate scalars tested against public points in memory (each costs up to four scalar
-// multiplications and adds 44 patterns per point to the search): past this many, a limit says so.
+// multiplications and adds 42 witness patterns per point to the closure's search): past this
+// many, a limit says so. The default scan takes fewer than --exhaustive.
 inline constexpr std::size_t kBlindScalarBudget = 512;
+inline constexpr std::size_t kDefaultBlindScalarBudget = 128;
 std::unique_ptr<Detector> make_ec_scalar_hunt_detector(std::size_t island_budget = kIslandBudget,
-                                                       std::size_t blind_budget = kBlindScalarBudget);
+                                                       std::size_t blind_budget = kBlindScalarBudget,
+                                                       bool blind_chunks = true);
 }

@@ -5,9 +5,13 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "crypto/wiped_bytes.hpp"
+#include "crypto/public_key.hpp"
 #include "dumpguard/finding.hpp"
 
 namespace dumpguard {
@@ -31,6 +35,28 @@ struct KnownSecret {
   std::string proof;
   bool verified = false;
   Severity severity = Severity::high;
+};
+
+// A secret the scan knows only once the closure's pass shows its proof: a candidate EC scalar
+// whose d·G is in no public key the scan harvested is proven when a coordinate of that point is
+// somewhere else in the dump. The closure searches for the witnesses and for the secret's own
+// forms in its one pass, and keeps the copies of those a witness proved: no pass is added.
+struct PendingSecret {
+  // The public value whose presence proves the secret (a coordinate in one number layout), and
+  // what the proof calls it ("x of d·G laid out as be"). Public bytes: d·G, not d.
+  struct Witness {
+    std::vector<std::uint8_t> bytes;
+    std::vector<std::uint8_t> mask;  // empty: every bit compared
+    std::string what;
+  };
+  KnownSecret secret;  // its proof is completed with the witness found and where
+  std::vector<Witness> witnesses;
+  // A witness found inside these file bytes proves nothing: they are the candidate itself.
+  std::uint64_t candidate_offset = 0;
+  std::uint64_t candidate_length = 0;
+  // The public key that joins the report once proven (its origin completed the same way), when
+  // the scan did not know it.
+  std::optional<PublicKey> key;
 };
 
 }  // namespace dumpguard

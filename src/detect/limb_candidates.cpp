@@ -135,35 +135,63 @@ void for_each_bignum(const LimbSearch& s, const AddressMap& map, const std::func
   for_each_bignum_of(s, {&length, 1}, map, [&](std::size_t, std::uint64_t at) { found(at); });
 }
 
-void for_each_island(const LimbSearch& s, const std::function<void(std::size_t)>& found) {
+void for_each_island_of(const LimbSearch& s, std::span<const std::size_t> lengths,
+                        const std::function<void(std::size_t which, std::size_t offset)>& found) {
   const std::size_t size = s.data.size();
   const std::uint8_t* data = s.data.data();
   const std::size_t first = (8 - s.base_vaddr % 8) % 8;
-  // Is there a structured word among the aligned words of [from, to)?
+  // Is there a structured word among the words at from, from + 8, ... that end by `to`?
   const auto structure_in = [&](std::size_t from, std::size_t to) {
     for (std::size_t w = from; w + 8 <= std::min(to, size); w += 8) {
       if (structured_word(data + w)) return true;
     }
     return false;
   };
+  // The first aligned structured word at or after `from` (size when there is none). The walk
+  // visits structured words in order and asks for each one's successor once, so the words
+  // between them are read once, not once per window length and reach.
+  const auto next_structured = [&](std::size_t from) {
+    for (std::size_t w = from; w + 8 <= size; w += 8) {
+      if (structured_word(data + w)) return w;
+    }
+    return size;
+  };
   std::size_t o = first;
   if (o < s.from) o += (s.from - o + 7) / 8 * 8;
   const std::size_t end = std::min(size, s.to);
-  for (; o < end && o + 8 <= size; o += 8) {
-    if (!structured_word(data + o)) continue;
-    // A structured word cannot be inside a random window, so the window after it and the one
-    // before it are the only islands it bounds; the run of random bytes must also end within
-    // kIslandReach on the other side. Each window is reported once: one between two
-    // structured words is reported from its left side only.
+  o = next_structured(o);
+  std::size_t previous = SIZE_MAX;  // the structured word the walk visited before o
+  while (o < end && o + 8 <= size) {
+    const std::size_t next = next_structured(o + 8);
+    // A structured word cannot be inside a random window (looks_random, which every caller
+    // applies, refuses one), so the window after it and the one before it are the only islands
+    // it bounds; the run of random bytes must also end within kIslandReach on the other side.
+    // Each window is reported once: one between two structured words is reported from its left
+    // side only.
     const std::size_t after = o + 8;
-    if (after + s.length <= size && structure_in(after + s.length, after + s.length + kIslandReach)) found(after);
-    if (o >= s.length + first && s.length % 8 == 0) {
-      const std::size_t before = o - s.length;
+    for (std::size_t i = 0; i < lengths.size(); ++i) {
+      const std::size_t len = lengths[i];
+      // `next` is the first structured word after o: none may end inside the window.
+      if (after + len > size || next + 8 <= after + len) continue;
+      if (structure_in(after + len, after + len + kIslandReach)) found(i, after);
+    }
+    for (std::size_t i = 0; i < lengths.size(); ++i) {
+      const std::size_t len = lengths[i];
+      if (o < len + first || len % 8 != 0) continue;
+      const std::size_t before = o - len;
+      if (previous != SIZE_MAX && previous + 8 > before) continue;  // a structured word inside
       const bool left_bounded = before >= 8 && structured_word(data + before - 8);
       const std::size_t reach_from = before > kIslandReach ? before - kIslandReach : first;
-      if (!left_bounded && structure_in(reach_from, before)) found(before);
+      if (!left_bounded && structure_in(reach_from, before)) found(i, before);
     }
+    previous = o;
+    o = next;
   }
+}
+
+void for_each_island(const LimbSearch& s, const std::function<void(std::size_t)>& found) {
+  const std::size_t length = s.length;
+  for_each_island_of(s, {&length, 1}, [&](std::size_t, std::size_t o) { found(o); });
 }
 
 }  // namespace dumpguard

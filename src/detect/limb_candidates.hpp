@@ -82,5 +82,10 @@ inline constexpr std::size_t island_reach(std::size_t length) { return length + 
 // many a hunt stops and reports a limit, rather than run for hours on a hostile dump.
 inline constexpr std::size_t kIslandBudget = 20000;
 void for_each_island(const LimbSearch& s, const std::function<void(std::size_t offset)>& found);
+// The same for several lengths in one walk (s.length unused): found(index into lengths, offset),
+// for each structured word its windows after it, then before it, each in the order of lengths.
+// A length that is not a multiple of 8 has windows after structured words only.
+void for_each_island_of(const LimbSearch& s, std::span<const std::size_t> lengths,
+                        const std::function<void(std::size_t which, std::size_t offset)>& found);
 
 }  // namespace dumpguard

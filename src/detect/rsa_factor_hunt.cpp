@@ -147,6 +147,14 @@ class RsaFactorHunt final : public HuntDetector {
     std::sort(runtime_bits.begin(), runtime_bits.end());
     runtime_bits.erase(std::unique(runtime_bits.begin(), runtime_bits.end()), runtime_bits.end());
     const std::vector<ChunkBounds> chunks = chunks_of(context);
+    constexpr std::array<std::size_t, kBits.size()> kLengths{kBits[0] / 8, kBits[1] / 8, kBits[2] / 8, kBits[3] / 8};
+    // Then the EC scalars' sizes (P-256 and secp256k1, P-384, P-521), when the scan gathers them.
+    constexpr std::array<std::size_t, kBits.size() + 3> kWalkLengths{kLengths[0], kLengths[1], kLengths[2],
+                                                                      kLengths[3], 32, 48, 66};
+    // The EC hunt tests a few hundred in all; a chunk of a hostile dump keeps no more than this.
+    constexpr std::size_t kScalarsPerChunk = 1024;
+    ScalarCandidates* scalars = context.scalar_candidates;
+    if (scalars) scalars->per_chunk.assign(chunks.size(), {});
     std::vector<std::array<std::vector<Seen>, kBits.size()>> found(chunks.size());
     std::vector<std::vector<RuntimeCandidate>> runtime(chunks.size());
     runtime_cut_.assign(chunks.size(), std::nullopt);
@@ -159,7 +167,6 @@ class RsaFactorHunt final : public HuntDetector {
       if (!heap && layouts_.empty()) return;
       const ScanArea window =
           chunk_window(area, chunks[c], {0, layouts_.empty() ? 64 : runtime_number_reach(runtime_bits.back())});
-      constexpr std::array<std::size_t, kBits.size()> kLengths{kBits[0] / 8, kBits[1] / 8, kBits[2] / 8, kBits[3] / 8};
       const LimbSearch search = chunk_limb_search(context, area, window, chunks[c], word_, 0);
       // Numbers in a runtime's layout: kept for the hunt, and those of a modulus's size taken as one.
       for_each_runtime_number(search, layouts_, runtime_bits, [&](std::size_t b, std::size_t offset, const NumberLayout& layout) {
@@ -179,14 +186,24 @@ class RsaFactorHunt final : public HuntDetector {
         }
       });
       if (!heap) return;
-      for_each_bignum_of(search, kLengths, *map_, [&](std::size_t b, std::uint64_t at) {
-        const std::size_t len = kLengths[b];
+      // The same walk gathers the EC hunt's candidate scalars (BIGNUMs of a scalar's size whose
+      // limbs look random), so that hunt reads the heap no second time.
+      const std::size_t walked = scalars ? kWalkLengths.size() : kLengths.size();
+      for_each_bignum_of(search, std::span(kWalkLengths).first(walked), *map_, [&](std::size_t b, std::uint64_t at) {
+        const std::size_t len = kWalkLengths[b];
         const std::uint8_t* p = all + at;
+        if (b >= kLengths.size()) {
+          if (scalars->per_chunk[c].size() < kScalarsPerChunk && looks_random(p, len)) {
+            scalars->per_chunk[c].push_back({at, len});
+          }
+          return;
+        }
         if ((p[0] & 1) && (p[len - 1] & 0x80) && distinct_bytes(p, len) >= len / 4 && found[c][b].size() < kKeptPerChunk) {
           found[c][b].push_back({std::vector<std::uint8_t>(std::make_reverse_iterator(p + len), std::make_reverse_iterator(p)), at, {}});
         }
       });
     });
+    if (scalars) scalars->walked = true;
     for (auto& kept : runtime) runtime_.insert(runtime_.end(), kept.begin(), kept.end());
     std::stable_sort(runtime_.begin(), runtime_.end(),
                      [](const RuntimeCandidate& a, const RuntimeCandidate& b) { return a.file_offset < b.file_offset; });

@@ -6,6 +6,7 @@
 #include <array>
 #include <fmt/format.h>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <tuple>
@@ -201,7 +202,8 @@ bool better(const KnownSecret& a, const KnownSecret& b) {
 
 }  // namespace
 
-void close_over_secrets(const ScanContext& context, std::vector<KnownSecret> secrets, FindingSink& sink) {
+void close_over_secrets(const ScanContext& context, std::vector<KnownSecret> secrets,
+                        std::vector<PendingSecret> pending, FindingSink& sink) {
   // One entry per distinct value, shape and what the finding calls it (a value two detectors
   // know, such as a registered password that is also an HMAC key, gives each its findings and
   // the report's merge keeps one per span), in the order they were first known.
@@ -237,16 +239,19 @@ void close_over_secrets(const ScanContext& context, std::vector<KnownSecret> sec
     unique.push_back(std::move(s));
   }
   secrets.clear();
+  // A pending secret whose value is known already needs no proof of its own.
+  std::set<std::array<std::uint8_t, 32>> known_values;
+  for (const KnownSecret& s : unique) known_values.insert(sha256(s.value.bytes));
+  std::erase_if(pending, [&](const PendingSecret& p) { return known_values.count(sha256(p.secret.value.bytes)) > 0; });
   if (dropped > 0) {
     sink.limit("closure", fmt::format("{} distinct secrets were known; the copies of the {} after the first {} were not "
                                       "searched for",
                                       unique.size() + dropped, dropped, kMaxClosureSecrets));
   }
-  if (unique.empty()) return;
+  if (unique.empty() && pending.empty()) return;
 
   FormBuilder builder;
-  for (std::size_t i = 0; i < unique.size(); ++i) {
-    const KnownSecret& s = unique[i];
+  const auto add_forms = [&](std::size_t i, const KnownSecret& s) {
     switch (s.shape) {
       case KnownSecret::Shape::bytes:
         builder.add({i, "raw"}, s.value.bytes);
@@ -259,20 +264,84 @@ void close_over_secrets(const ScanContext& context, std::vector<KnownSecret> sec
         builder.add_number_forms(i, s.value.bytes, s.width);
         break;
     }
+  };
+  for (std::size_t i = 0; i < unique.size(); ++i) add_forms(i, unique[i]);
+  // Pending secrets' own forms are searched in the same pass, one set per distinct value (form
+  // index unique.size() + g for value group g); their copies count only once a witness proves
+  // them, so a proof costs no second pass.
+  std::vector<std::size_t> group_of(pending.size());
+  {
+    std::map<std::array<std::uint8_t, 32>, std::size_t> groups;
+    for (std::size_t i = 0; i < pending.size(); ++i) {
+      const auto [it, inserted] = groups.emplace(sha256(pending[i].secret.value.bytes), groups.size());
+      group_of[i] = it->second;
+      if (inserted) add_forms(unique.size() + it->second, pending[i].secret);
+    }
   }
   const std::vector<Form>& forms = builder.forms;
-  builder.patterns.search_areas(context, [&](const ScanArea& area, std::size_t offset, std::size_t length,
-                                             std::size_t tag) {
-    const Form& form = forms[tag];
-    const KnownSecret& s = unique[form.secret];
-    const auto [at, span] = extent_of(form, area.bytes, offset, length);
+  // The witnesses' patterns follow the forms': tag forms.size() + k is witnesses[k].
+  struct WitnessOf {
+    std::size_t pending;
+    std::size_t witness;
+  };
+  std::vector<WitnessOf> witnesses;
+  for (std::size_t i = 0; i < pending.size(); ++i) {
+    for (std::size_t w = 0; w < pending[i].witnesses.size(); ++w) {
+      const PendingSecret::Witness& witness = pending[i].witnesses[w];
+      builder.patterns.add(witness.bytes, witness.mask, forms.size() + witnesses.size());
+      witnesses.push_back({i, w});
+    }
+  }
+  std::vector<std::optional<std::string>> proven(pending.size());
+  // Copies of pending values, reported once the pass is over and the proofs are known.
+  struct Held {
+    const ScanArea* area;
+    std::size_t at, span;
+    const Form* form;
+  };
+  std::vector<Held> held;
+  const auto report = [&](const ScanArea& area, std::size_t at, std::size_t span, const Form& form,
+                          const KnownSecret& s) {
     Finding f = finding_at(context, area, at, span, s.detector, s.kind, form.encoding);
     f.verified = s.verified;
     f.proof = s.proof;
     f.key = s.key;
     f.severity = s.severity;
     sink.finding(std::move(f));
+  };
+  builder.patterns.search_areas(context, [&](const ScanArea& area, std::size_t offset, std::size_t length,
+                                             std::size_t tag) {
+    if (tag >= forms.size()) {
+      const WitnessOf& of = witnesses[tag - forms.size()];
+      const PendingSecret& p = pending[of.pending];
+      const std::uint64_t at = area.file_offset + offset;
+      if (proven[of.pending] || (at < p.candidate_offset + p.candidate_length && p.candidate_offset < at + length)) {
+        return;
+      }
+      proven[of.pending] = fmt::format("{} at file offset {:#x}", p.witnesses[of.witness].what, at);
+      return;
+    }
+    const Form& form = forms[tag];
+    const auto [at, span] = extent_of(form, area.bytes, offset, length);
+    if (form.secret >= unique.size()) {
+      held.push_back({&area, at, span, &form});
+      return;
+    }
+    report(area, at, span, form, unique[form.secret]);
   });
+  // The secrets this pass proved: their keys, then every copy of them it held back.
+  for (std::size_t i = 0; i < pending.size(); ++i) {
+    if (!proven[i]) continue;
+    PendingSecret& p = pending[i];
+    if (p.key) {
+      p.key->origin += *proven[i];
+      sink.public_key(std::move(*p.key));
+    }
+    p.secret.proof += *proven[i];
+    for (const Held& h : held) {
+      if (h.form->secret == unique.size() + group_of[i]) report(*h.area, h.at, h.span, *h.form, p.secret);
+    }
+  }
 }
 
 }  // namespace dumpguard

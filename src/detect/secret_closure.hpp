@@ -29,6 +29,15 @@ inline constexpr std::size_t kMaxClosureSecrets = 4096;
 // Every copy of every secret in `secrets`, as findings pushed to `sink`, in area then offset
 // order. A copy's finding covers the whole value: a number's zero digits up to its width, and
 // the base64 characters that share bits with the value's first and last bytes.
-void close_over_secrets(const ScanContext& context, std::vector<KnownSecret> secrets, FindingSink& sink);
+//
+// `pending` secrets are proven in the same pass: the first of a pending secret's witnesses found
+// outside the candidate's own bytes (in area, then offset order) completes its proof and its
+// public key (if new) goes to the sink. Their own forms are searched in that pass too, and
+// the copies of those proven become findings; the others are forgotten.
+void close_over_secrets(const ScanContext& context, std::vector<KnownSecret> secrets,
+                        std::vector<PendingSecret> pending, FindingSink& sink);
+inline void close_over_secrets(const ScanContext& context, std::vector<KnownSecret> secrets, FindingSink& sink) {
+  close_over_secrets(context, std::move(secrets), {}, sink);
+}
 
 }  // namespace dumpguard

@@ -34,9 +34,11 @@ class CollectingSink final : public FindingSink {
     limits.push_back({std::string(detector), std::move(what)});
   }
   void secret(KnownSecret s) override { secrets.push_back(std::move(s)); }
+  void pending(PendingSecret s) override { pending_secrets.push_back(std::move(s)); }
 
   std::vector<Finding> findings;
   KeyRing ring;
+  std::vector<PendingSecret> pending_secrets;
   std::vector<MacToken> tokens;
   std::vector<HuntLimit> limits;
   std::vector<KnownSecret> secrets;
@@ -131,9 +133,11 @@ class ChunkSink final : public FindingSink {
     limits.push_back({std::string(detector), std::move(what)});
   }
   void secret(KnownSecret s) override { secrets.push_back(std::move(s)); }
+  void pending(PendingSecret s) override { pending_secrets.push_back(std::move(s)); }
 
   std::vector<Finding> findings;
   std::vector<PublicKey> keys;
+  std::vector<PendingSecret> pending_secrets;
   std::vector<MacToken> tokens;
   std::vector<HuntLimit> limits;
   std::vector<KnownSecret> secrets;
@@ -236,6 +240,7 @@ void structure_phase(const ScanContext& context, const ScanOptions& options, boo
       for (HuntLimit& limit : out.limits) add_limit(sink.limits, std::move(limit));
       // A secret seen in a chunk is known whichever chunk owns its finding: the closure dedups.
       for (KnownSecret& secret : out.secrets) sink.secret(std::move(secret));
+      for (PendingSecret& p : out.pending_secrets) sink.pending(std::move(p));
       out = ChunkSink();
     }
     for (const auto& per_worker : cpu) costs[chosen[k]].scan_cpu_seconds += per_worker[k];
@@ -282,6 +287,8 @@ ScanReport scan_dump(const Dump& dump, const ScanOptions& options, Observer* obs
                       dump.file.get(), kReleaseEvery);
   ScanContext context{dump, sink.ring, areas, options.fingerprint_key, &sink.tokens};
   context.runner = &runner;
+  ScalarCandidates scalar_candidates;
+  context.scalar_candidates = &scalar_candidates;
   if (options.time_budget > 0) {
     context.time_budget = options.time_budget;
     context.deadline = std::chrono::steady_clock::now() +
@@ -343,7 +350,7 @@ ScanReport scan_dump(const Dump& dump, const ScanOptions& options, Observer* obs
   }
   // Every copy of every secret the detectors and hunts learnt, in one pass over the dump.
   const double closures_start = process_cpu_seconds();
-  close_over_secrets(context, std::move(sink.secrets), sink);
+  close_over_secrets(context, std::move(sink.secrets), std::move(sink.pending_secrets), sink);
   const double closure_seconds = process_cpu_seconds() - closures_start;
   if (timed) stats.hunt_seconds = seconds_since(phase_start);
 

@@ -211,12 +211,22 @@ class CPythonRuntime(RuntimeCore, dgtest.DumpTestCase):
         cls.hs384_key = os.urandom(48)
         hs384_input = b64url(b'{"alg":"HS384","typ":"JWT"}') + "." + b64url(b'{"sub":"batch"}')
         hs384_token = hs384_input + "." + b64url(hmac.new(cls.hs384_key, hs384_input.encode(), hashlib.sha384).digest())
+        # HS256 keys shorter than the hash (RFC 7518 3.2 asks 32 bytes; libraries accept less).
+        cls.short_keys = {f"HS256 {n}-byte": os.urandom(n) for n in (16, 20, 24)}
+        short_tokens = []
+        for name, short_key in cls.short_keys.items():
+            short_input = b64url(b'{"alg":"HS256","typ":"JWT"}') + "." + b64url(
+                json.dumps({"sub": name, "nonce": os.urandom(4).hex()}).encode())
+            short_tokens.append(short_input + "." + b64url(hmac.new(short_key, short_input.encode(),
+                                                                    hashlib.sha256).digest()))
         spec = os.path.join(d, "spec.json")
         blind_parts, blind_hex = blind_key()
         write_private(spec, json.dumps({"pem": pem, "numbers": numbers_hex(key), "connection": connection,
                                         "jwt": f"{signing_input}.{signature}", "hmac_key_hex": cls.hmac_key.hex(),
                                         "hs_token": hs_token, "blind": blind_hex,
-                                        "hs384_key_hex": cls.hs384_key.hex(), "hs384_token": hs384_token}))
+                                        "hs384_key_hex": cls.hs384_key.hex(), "hs384_token": hs384_token,
+                                        "short_keys_hex": [k.hex() for k in cls.short_keys.values()],
+                                        "short_tokens": short_tokens}))
         program = "/usr/bin/python3"
         holder = dgtest.LiveProcess([program, os.path.join(PROGRAMS_SRC, "runtime_holder.py"), spec])
         try:
@@ -226,14 +236,14 @@ class CPythonRuntime(RuntimeCore, dgtest.DumpTestCase):
         os.unlink(spec)
         texts = {"account key": account_key.encode(), "jwt": f"{signing_input}.{signature}".encode(),
                  "jwt signature": signature.encode()}
-        cls.extra_secrets = {"hmac key": cls.hmac_key, "hs384 key": cls.hs384_key}
+        cls.extra_secrets = {"hmac key": cls.hmac_key, "hs384 key": cls.hs384_key, **cls.short_keys}
         return program, core, {**rsa_parts(key), **blind_parts}, texts, ["cpython-30"]
 
     def test_binary_hmac_keys_in_bytes_objects_are_proven_and_redacted(self):
         # Each key is a CPython bytes object: no malloc chunk of its own, found as an island.
         keys = [f for f in self.report["findings"] if f["kind"] == "hmac-key"]
         self.assertTrue(keys and all(f["verified"] for f in keys), "no HMAC key was proven")
-        for name, key in (("HS256", self.hmac_key), ("HS384", self.hs384_key)):
+        for name, key in (("HS256", self.hmac_key), ("HS384", self.hs384_key), *self.short_keys.items()):
             places = dgtest.occurrences(self.data, key)
             self.assertTrue(places, f"the {name} key is not in the core")
             for at in places:

@@ -1,7 +1,8 @@
 // The closure: a known secret planted in forms written out here by hand (raw, base64 inside a
 // longer base64 string at each alignment, upper-case hex in UTF-16LE, a JVM int[] with a
 // leading zero word, CPython digits, V8 small integers) is found in each, as one key, and each
-// finding covers the whole copy.
+// finding covers the whole copy. A pending secret's copies count only once its witness is found
+// in the same pass, outside the candidate itself.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -18,10 +19,11 @@ using Bytes = std::vector<std::uint8_t>;
 
 struct Sink final : FindingSink {
   void finding(Finding f) override { findings.push_back(std::move(f)); }
-  void public_key(PublicKey) override {}
+  void public_key(PublicKey k) override { keys.push_back(std::move(k)); }
   void secret(KnownSecret) override {}
   void limit(std::string_view, std::string what) override { limits.push_back(std::move(what)); }
   std::vector<Finding> findings;
+  std::vector<PublicKey> keys;
   std::vector<std::string> limits;
 };
 
@@ -205,6 +207,59 @@ TEST(SecretClosure, PastItsBudgetTheClosureSaysWhatItLeftOut) {
   close(p.data, std::move(secrets), sink);
   ASSERT_EQ(sink.limits.size(), 1u);
   EXPECT_NE(sink.limits[0].find("the 3 after the first 4096"), std::string::npos) << sink.limits[0];
+}
+
+// A candidate (a number) whose witness is a public value: with the witness elsewhere, every copy
+// of the candidate is a finding, whose proof names where the witness was, and its key joins the
+// report; with the witness only inside the candidate's own bytes, or absent, nothing is claimed.
+TEST(SecretClosure, APendingSecretCountsOnlyWhenItsWitnessIsFoundElsewhere) {
+  const Bytes value = random_bytes(32, 7), witness = random_bytes(32, 8);
+  const auto pending = [&](std::uint64_t candidate_at, std::uint64_t candidate_length) {
+    PendingSecret p;
+    p.secret = secret(KnownSecret::Shape::number, value, 32, "sha256:pending");
+    p.secret.proof = "proven by ";
+    p.witnesses.push_back({witness, {}, "the witness"});
+    p.candidate_offset = candidate_at;
+    p.candidate_length = candidate_length;
+    p.key = PublicKey{};
+    p.key->fingerprint = "sha256:pending";
+    p.key->origin = "seen at ";
+    return p;
+  };
+  const auto run = [&](const Bytes& data, PendingSecret p, Sink& sink) {
+    Dump dump;
+    KeyRing ring;
+    const ScanArea area{0, std::as_bytes(std::span(data)), std::nullopt};
+    const ScanContext context{dump, ring, std::span<const ScanArea>(&area, 1), {}};
+    std::vector<PendingSecret> all;
+    all.push_back(std::move(p));
+    close_over_secrets(context, {}, std::move(all), sink);
+  };
+  Bytes le(value.rbegin(), value.rend());
+  Planter planter(8192);
+  const std::size_t first = planter.plant(value), second = planter.plant(le), seen = planter.plant(witness);
+
+  Sink proven;
+  run(planter.data, pending(first, 32), proven);
+  EXPECT_TRUE(covered(proven.findings, "sha256:pending", first, 32, "be"));
+  EXPECT_TRUE(covered(proven.findings, "sha256:pending", second, 32, "le"));
+  ASSERT_FALSE(proven.findings.empty());
+  EXPECT_EQ(proven.findings[0].proof, fmt::format("proven by the witness at file offset {:#x}", seen));
+  ASSERT_EQ(proven.keys.size(), 1u);
+  EXPECT_EQ(proven.keys[0].origin, fmt::format("seen at the witness at file offset {:#x}", seen));
+
+  // The witness inside the candidate's own span proves nothing.
+  Sink inside;
+  run(planter.data, pending(seen - 8, 48), inside);
+  EXPECT_TRUE(inside.findings.empty());
+  EXPECT_TRUE(inside.keys.empty());
+
+  Planter bare(8192);
+  const std::size_t alone = bare.plant(value);
+  Sink unproven;
+  run(bare.data, pending(alone, 32), unproven);
+  EXPECT_TRUE(unproven.findings.empty());
+  EXPECT_TRUE(unproven.keys.empty());
 }
 
 }  // namespace

@@ -1,0 +1,97 @@
+"""EC private keys proven without any certificate or public-key file, in the default scan. A
+real CPython process holds a P-256 and a P-384 key made here, as OpenSSL key objects built from
+their scalars, with each public point kept only as SEC1 bytes: nothing the structure detectors
+harvest. The scan must prove each scalar by finding a coordinate of its d·G in memory.
+
+The test's own search writes each scalar in each runtime layout (big- and little-endian bytes,
+OpenSSL's limbs, CPython's 30-bit digits, the JVM's words, hex), finds every copy in the core,
+and requires each to lie inside a verified finding; after `redact`, none may remain, and what
+the scan found is gone from the output. No output may carry a scalar."""
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+import dgtest  # noqa: E402
+from test_dump_closure import PROGRAMS_SRC, layouts, read, uncovered, write_private  # noqa: E402
+
+from cryptography.hazmat.primitives import serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
+
+CURVES = {"p256": ec.SECP256R1(), "p384": ec.SECP384R1()}
+
+
+class EcScalarsWithoutCertificate(dgtest.DumpTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls._dir = dgtest.tempfile.TemporaryDirectory(prefix="dg-ec-blind-")
+        d = cls._dir.name
+        cls.keys = {name: ec.generate_private_key(curve) for name, curve in CURVES.items()}
+        cls.scalars = {name: k.private_numbers().private_value for name, k in cls.keys.items()}
+        cls.points = {name: k.public_key().public_bytes(serialization.Encoding.X962,
+                                                        serialization.PublicFormat.UncompressedPoint)
+                      for name, k in cls.keys.items()}
+        spec = os.path.join(d, "spec.json")  # the holder deletes it once read
+        write_private(spec, json.dumps({name: format(v, "x") for name, v in cls.scalars.items()}))
+        cls.core = dgtest.dump_process(["/usr/bin/python3", os.path.join(PROGRAMS_SRC, "ec_point_holder.py"), spec], d)
+        fp = os.path.join(d, "fp.key")
+        cls.scan_code, out, cls.scan_err = dgtest.run_dumpguard("scan", "--json", "--fingerprint-key", fp, cls.core)
+        cls.out = out
+        cls.report = json.loads(out) if out else {"findings": [], "public_keys": []}
+        out_path = os.path.join(d, "redacted.core")
+        cls.redact_code, cls.redact_out, cls.redact_err = dgtest.run_dumpguard(
+            "redact", "--fingerprint-key", fp, cls.core, "-o", out_path)
+        cls.data = read(cls.core)
+        cls.out_data = read(out_path) if os.path.exists(out_path) else b""
+
+    @classmethod
+    def tearDownClass(cls):
+        cls._dir.cleanup()
+
+    def forms(self):
+        return [(f"{name} scalar as {layout}", form) for name, v in self.scalars.items()
+                for layout, form in layouts(v).items() if len(form) >= 8]
+
+    def test_the_core_holds_each_point_and_no_public_key_structure(self):
+        # Otherwise the scan could not prove anything, or could know the keys another way.
+        for name, point in self.points.items():
+            self.assertIn(point, self.data, f"the {name} point is not in the core")
+            spki = self.keys[name].public_key().public_bytes(serialization.Encoding.DER,
+                                                             serialization.PublicFormat.SubjectPublicKeyInfo)
+            self.assertNotIn(spki, self.data)
+
+    def test_every_copy_of_each_scalar_is_a_verified_finding(self):
+        self.assertEqual(self.scan_code, 1, self.scan_err)
+        verified = [f for f in self.report["findings"] if f["verified"]]
+        missed, seen = [], {name: 0 for name in self.scalars}
+        for form_name, form in self.forms():
+            left, count = uncovered(verified, self.data, form)
+            seen[form_name.split()[0]] += count
+            missed += [f"{form_name} at {at:#x}" for at in left]
+        self.assertEqual(missed, [], f"{len(missed)} copies outside every verified finding")
+        for name, count in seen.items():
+            self.assertGreater(count, 0, f"no copy of the {name} scalar is in the core")
+
+    def test_each_key_is_proven_by_its_point_in_memory(self):
+        derived = [k for k in self.report["public_keys"] if k["type"].startswith("ec-") and k.get("derived")]
+        self.assertEqual(sorted(k["type"] for k in derived), ["ec-p256", "ec-p384"], self.report["public_keys"])
+        for k in derived:
+            self.assertIn("of d·G laid out as", k["origin"])
+        scalars = [f for f in self.report["findings"] if f["kind"] == "ec-private-scalar"]
+        self.assertTrue(scalars and all(f["verified"] and f["severity"] == "critical" for f in scalars))
+
+    def test_nothing_is_left_after_redact(self):
+        self.assertEqual(self.redact_code, 0, self.redact_err)
+        self.assertEqual(len(self.out_data), len(self.data))
+        self.assertEqual([name for name, form in self.forms() if form in self.out_data], [])
+        self.assertEqual(dgtest.left_after_redaction(self.core, self.data, self.out_data, self.report["findings"]), [])
+
+    def test_no_output_carries_a_scalar(self):
+        secrets = {name: v.to_bytes((v.bit_length() + 7) // 8, "big") for name, v in self.scalars.items()}
+        dgtest.assert_no_secret({"scan report": self.out, "scan stderr": self.scan_err,
+                                 "redact stdout": self.redact_out, "redact stderr": self.redact_err}, secrets)
+
+
+if __name__ == "__main__":
+    import unittest
+    unittest.main()
