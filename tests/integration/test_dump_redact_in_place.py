@@ -90,6 +90,7 @@ class RedactInPlace(unittest.TestCase):
         self.assertEqual(r["output"], {"path": path, "in_place": True, "compression": None, "size": len(data),
                                        "sha256": hashlib.sha256(data).hexdigest()})
         self.assertEqual(r["verification"]["verdict"], "clean")
+        self.assertEqual(dgtest.left_after_redaction(self.core, read(self.core), data, r["spans"]), [])
         code, _, err = dgtest.run_dumpguard("scan", "--fingerprint-key", self.fp_key, path)
         self.assertEqual(code, 0, err)
 
