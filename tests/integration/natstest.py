@@ -47,10 +47,10 @@ accounts {{
   DUMPGUARD {{
     jetstream: enabled
     users: [
-      {{ user: admin, password: {self.passwords['admin']} }}
-      {{ user: worker, password: {self.passwords['worker']},
+      {{ user: admin, password: {json.dumps(self.passwords['admin'])} }}
+      {{ user: worker, password: {json.dumps(self.passwords['worker'])},
          permissions: {{ publish: {{ allow: [{allow}] }}, subscribe: {{ allow: ["_INBOX.>"] }} }} }}
-      {{ user: submitter, password: {self.passwords['submitter']},
+      {{ user: submitter, password: {json.dumps(self.passwords['submitter'])},
          permissions: {{ publish: {{ allow: ["dumpguard.work"] }}, subscribe: {{ allow: ["_INBOX.>"] }} }} }}
     ]
   }}
@@ -62,12 +62,14 @@ accounts {{
         return f"nats://{user}:{self.passwords[user]}@127.0.0.1:{self.port}"
 
     def start(self):
-        self.proc = subprocess.Popen([NATS_SERVER, "-c", self.conf, "-l", self.log],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(self.log + ".stderr", "ab") as err:
+            self.proc = subprocess.Popen([NATS_SERVER, "-c", self.conf, "-l", self.log],
+                                         stdout=subprocess.DEVNULL, stderr=err)
         deadline = time.time() + 30
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise AssertionError(f"nats-server exited {self.proc.returncode}: {self.log_text()[-2000:]}")
+                raise AssertionError(f"nats-server exited {self.proc.returncode}: {self.log_text()[-2000:]}"
+                                     f"{open(self.log + '.stderr', errors='replace').read()[-2000:]}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
                     if s.recv(4096).startswith(b"INFO"):
