@@ -20,6 +20,7 @@ COMMANDS = [
     ("info",), ("scan",), ("redact",), ("gate",), ("core-handler",), ("fingerprint",), ("rules", "check"),
     ("rules", "list"),
     ("audit", "keygen"), ("audit", "verify"), ("audit", "show"), ("audit", "rotate"), ("selftest",),
+    ("audit", "export"), ("submit",), ("cluster", "init"), ("cluster", "status"),
 ]
 # Options every command has, documented once in the page's synopsis.
 COMMON = {"--help", "-h", "--version"}
