@@ -139,11 +139,29 @@ struct Worker {
       say(fmt::format("{}: already {} by {}", name, claimed->seen->state, claimed->seen->worker));
       return ok_status();
     }
+    DumpState verdict{"", id, audit_time_now(), "", "", 0};
+    DG_CHECK(judge(msg, *item, name, verdict));
+    DG_CHECK(record_verdict(kv, item->sha256, claimed->revision, verdict));
+    DG_CHECK(drop_shared(*item));
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    const natsStatus acked = natsMsg_AckSync(msg, nullptr, &jerr);
+    if (acked != NATS_OK) {
+      // The verdict is recorded: a redelivery is acknowledged without a second look.
+      say(fmt::format("{}: {} (the acknowledgement was lost: {}; its redelivery will only be acknowledged)", name,
+                      verdict.state, natsStatus_GetText(acked)));
+    }
+    return ok_status();
+  }
+
+  // Copies the dump out of the shared store and takes it through the gate's steps, telling the
+  // queue it is in progress meanwhile; `verdict` says where it went.
+  Status judge(natsMsg* msg, const WorkItem& item, const std::string& name, DumpState& verdict) {
     KeepAlive keep(msg, kv, id, name, keep_alive_every);
     const std::string local = inbox_dir + "/" + name;
     ::unlink(local.c_str());  // a copy an earlier run of this worker left before its claim
-    auto copied = copy_out_of_shared_store(c.shared_store, *item, local);
-    DumpState verdict{"", id, audit_time_now(), "", "", 0};
+    auto copied = copy_out_of_shared_store(c.shared_store, item, local);
+    // The worker's own failure (its disk, the store's mount) stops it; the message comes again.
+    if (!copied && copied.error().code != Errc::bad_value) return copied.error();
     if (!copied || !*copied) {
       // Released or quarantined under its name already (by a worker that died before its
       // verdict), or gone from the store, or changed there: nothing to do here but say so.
@@ -170,15 +188,6 @@ struct Worker {
         verdict.state = "failed";
         verdict.reason = "the gate did not publish it (see the audit trail)";
       }
-    }
-    DG_CHECK(record_verdict(kv, item->sha256, claimed->revision, verdict));
-    DG_CHECK(drop_shared(*item));
-    jsErrCode jerr = static_cast<jsErrCode>(0);
-    const natsStatus acked = natsMsg_AckSync(msg, nullptr, &jerr);
-    if (acked != NATS_OK) {
-      // The verdict is recorded: a redelivery is acknowledged without a second look.
-      say(fmt::format("{}: {} (the acknowledgement was lost: {}; its redelivery will only be acknowledged)", name,
-                      verdict.state, natsStatus_GetText(acked)));
     }
     return ok_status();
   }
