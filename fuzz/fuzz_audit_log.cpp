@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "gate/audit_chain.hpp"
-#include "gate/audit_key.hpp"
+#include "audit/chain.hpp"
+#include "audit/key.hpp"
 #include "report/audit_history.hpp"
 
 namespace {

@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "cli/commands.hpp"
-#include "gate/audit_chain.hpp"
-#include "gate/audit_key.hpp"
-#include "gate/audit_log.hpp"
+#include "audit/chain.hpp"
+#include "audit/key.hpp"
+#include "audit/log.hpp"
 #include "io/unique_fd.hpp"
 #include "io/whole_file.hpp"
 #include "report/audit_history.hpp"

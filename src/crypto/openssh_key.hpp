@@ -9,7 +9,7 @@
 #include <string>
 
 #include "crypto/private_key.hpp"
-#include "detect/public_key.hpp"
+#include "crypto/public_key.hpp"
 
 namespace dumpguard {
 

@@ -9,7 +9,7 @@
 #include <span>
 #include <string>
 
-#include "detect/public_key.hpp"
+#include "crypto/public_key.hpp"
 
 namespace dumpguard {
 

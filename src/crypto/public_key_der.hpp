@@ -7,7 +7,7 @@
 
 #include <openssl/evp.h>
 
-#include "detect/public_key.hpp"
+#include "crypto/public_key.hpp"
 
 namespace dumpguard {
 

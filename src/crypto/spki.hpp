@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "detect/public_key.hpp"
+#include "crypto/public_key.hpp"
 
 namespace dumpguard {
 std::vector<std::uint8_t> spki_der(const PublicKey& key);

@@ -19,7 +19,7 @@
 #include "detect/anchors.hpp"
 #include "detect/chunks.hpp"
 #include "detect/known_secret.hpp"
-#include "detect/public_key.hpp"
+#include "crypto/public_key.hpp"
 #include "dumpguard/dump.hpp"
 #include "dumpguard/finding.hpp"
 

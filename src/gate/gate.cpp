@@ -16,7 +16,7 @@
 #include <span>
 
 #include "crypto/digest.hpp"
-#include "gate/audit_trail.hpp"
+#include "audit/trail.hpp"
 #include "gate/directory_store.hpp"
 #include "gate/durable_files.hpp"
 #include "gate/instance.hpp"

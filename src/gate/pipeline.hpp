@@ -21,7 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "gate/audit_trail.hpp"
+#include "audit/trail.hpp"
 #include "gate/gate.hpp"
 #include "gate/store.hpp"
 

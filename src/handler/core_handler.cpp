@@ -19,7 +19,7 @@
 #include <thread>
 
 #include "crypto/digest.hpp"
-#include "gate/audit_trail.hpp"
+#include "audit/trail.hpp"
 #include "gate/durable_files.hpp"
 #include "gate/finding_summary.hpp"
 #include "gate/names.hpp"

@@ -1,6 +1,6 @@
 // `dumpguard audit show`: the audit log as a readable history. Picks records by dump, key
 // fingerprint, time and event, and prints one line per record (or JSON), then whether the chain
-// that was read verified. The records come from verify_audit_files (gate/audit_chain.hpp), so
+// that was read verified. The records come from verify_audit_files (audit/chain.hpp), so
 // what is shown is what was checked.
 #pragma once
 #include <cstdint>
@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dumpguard/result.hpp"
-#include "gate/audit_chain.hpp"
+#include "audit/chain.hpp"
 
 namespace dumpguard {
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "detect/public_key.hpp"
+#include "crypto/public_key.hpp"
 #include "dumpguard/finding.hpp"
 
 namespace dumpguard {

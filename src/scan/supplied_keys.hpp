@@ -4,7 +4,7 @@
 #pragma once
 #include <vector>
 
-#include "detect/public_key.hpp"
+#include "crypto/public_key.hpp"
 #include "dumpguard/scan.hpp"
 
 namespace dumpguard {

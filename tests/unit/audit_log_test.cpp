@@ -23,7 +23,7 @@
 #include <fmt/format.h>
 
 #include "fixtures/detector_harness.hpp"
-#include "gate/audit_log.hpp"
+#include "audit/log.hpp"
 
 namespace dumpguard {
 namespace {

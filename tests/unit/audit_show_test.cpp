@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "gate/audit_key.hpp"
+#include "audit/key.hpp"
 #include "report/audit_history.hpp"
 
 namespace dumpguard {

@@ -11,7 +11,7 @@
 #include <fstream>
 #include <string>
 
-#include "gate/audit_trail.hpp"
+#include "audit/trail.hpp"
 #include "gate/directory_store.hpp"
 #include "gate/names.hpp"
 #include "gate/release_policy.hpp"

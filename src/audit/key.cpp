@@ -1,4 +1,4 @@
-#include "gate/audit_key.hpp"
+#include "audit/key.hpp"
 
 #include <fcntl.h>
 #include <openssl/crypto.h>

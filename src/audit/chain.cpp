@@ -1,4 +1,4 @@
-#include "gate/audit_chain.hpp"
+#include "audit/chain.hpp"
 
 #include <sys/stat.h>
 

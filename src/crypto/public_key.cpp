@@ -1,4 +1,4 @@
-#include "detect/public_key.hpp"
+#include "crypto/public_key.hpp"
 
 namespace dumpguard {
 

@@ -1,7 +1,7 @@
 // The gate's audit log: append-only JSON Lines whose records form a hash chain and
 // are each signed (HMAC-SHA256 or Ed25519), so that any changed byte, removed or reordered
 // record is detected by `dumpguard audit verify`, and records cut from the end by its
-// checkpoint. The line format is in gate/audit_chain.hpp and docs/commands/audit.md.
+// checkpoint. The line format is in audit/chain.hpp and docs/commands/audit.md.
 //
 // Every append takes an exclusive flock on the live file and reads its last line again, so
 // several processes may share one log and still form one chain. Rotation seals the live file
@@ -17,8 +17,8 @@
 #include <nlohmann/json.hpp>
 
 #include "dumpguard/result.hpp"
-#include "gate/audit_chain.hpp"
-#include "gate/audit_key.hpp"
+#include "audit/chain.hpp"
+#include "audit/key.hpp"
 
 namespace dumpguard {
 

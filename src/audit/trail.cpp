@@ -1,4 +1,4 @@
-#include "gate/audit_trail.hpp"
+#include "audit/trail.hpp"
 
 #include <fcntl.h>
 #include <openssl/crypto.h>
@@ -13,7 +13,7 @@
 #include <fmt/format.h>
 
 #include "crypto/digest.hpp"
-#include "gate/audit_chain.hpp"
+#include "audit/chain.hpp"
 #include "io/whole_file.hpp"
 
 namespace dumpguard {

@@ -1,4 +1,4 @@
-// The gate's one way to the audit log (gate/audit_log.hpp): the key is read and the log
+// The gate's one way to the audit log (audit/log.hpp): the key is read and the log
 // constructed here and nowhere else in the gate. Several gate processes on one host may share
 // one log: AuditLog holds flock(2) on the log file for each append and rereads its head, so the
 // records of all of them form one chain. What kill -9 leaves (a torn last record, a checkpoint
@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dumpguard/result.hpp"
-#include "gate/audit_log.hpp"
+#include "audit/log.hpp"
 #include "io/unique_fd.hpp"
 
 namespace dumpguard {

@@ -22,7 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dumpguard/result.hpp"
-#include "gate/audit_key.hpp"
+#include "audit/key.hpp"
 
 namespace dumpguard {
 

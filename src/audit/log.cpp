@@ -1,4 +1,4 @@
-#include "gate/audit_log.hpp"
+#include "audit/log.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
