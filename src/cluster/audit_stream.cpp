@@ -8,8 +8,8 @@
 #include <thread>
 #include <vector>
 
-#include "gate/audit_chain.hpp"
-#include "gate/audit_log.hpp"
+#include "audit/chain.hpp"
+#include "audit/log.hpp"
 #include "io/whole_file.hpp"
 
 namespace dumpguard {

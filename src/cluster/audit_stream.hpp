@@ -1,6 +1,6 @@
 // The cluster's audit trail: one JetStream stream (kAuditStream) whose messages are the lines
 // of one audit log, in order, each a record chained to the one before by hash and signed as
-// the gate's file log signs it (gate/audit_chain.hpp). Every worker appends with an
+// the gate's file log signs it (audit/chain.hpp). Every worker appends with an
 // expected-last-sequence check and tries again when another worker appended first, so the
 // chain stays one line across workers. The stream denies delete and purge, and workers may only
 // publish to its subject (docs/cluster.md): they cannot rewrite what is there.
@@ -9,8 +9,8 @@
 #include <string>
 
 #include "cluster/nats_client.hpp"
-#include "gate/audit_key.hpp"
-#include "gate/audit_trail.hpp"
+#include "audit/key.hpp"
+#include "audit/trail.hpp"
 
 namespace dumpguard {
 

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cluster/nats_client.hpp"
-#include "gate/audit_log.hpp"
+#include "audit/log.hpp"
 #include "gate/instance.hpp"
 
 namespace dumpguard {

@@ -134,7 +134,13 @@ class Cluster:
         return out
 
     def status(self):
-        code, out, err = self.run("cluster", "status", "--nats", self.server.url("admin"), "--json")
+        # Just after a restart the server listens before JetStream has recovered its streams.
+        deadline = time.time() + 60
+        while True:
+            code, out, err = self.run("cluster", "status", "--nats", self.server.url("admin"), "--json")
+            if code == 0 or time.time() > deadline:
+                break
+            time.sleep(0.5)
         assert code == 0, err
         return json.loads(out)
 
