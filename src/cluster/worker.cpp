@@ -219,6 +219,17 @@ Status run_cluster_worker(const GateOptions& o, const ClusterWorkerOptions& c, c
   const rlimit no_core{0, 0};
   setrlimit(RLIMIT_CORE, &no_core);
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  // As the gate refuses them: released copies and quarantined originals never share a directory,
+  // and neither is the shared store, where unredacted dumps wait.
+  for (const auto& [a, b] : {std::pair{&o.release, &o.quarantine}, std::pair{&o.quarantine, &o.release},
+                             std::pair{&o.release, &c.shared_store}, std::pair{&o.quarantine, &c.shared_store},
+                             std::pair{&c.shared_store, &o.release}, std::pair{&c.shared_store, &o.quarantine}}) {
+    DG_TRY(const bool inside, lies_within(*a, *b));
+    if (inside) {
+      return Error{Errc::bad_value, 0,
+                   fmt::format("{} is {} or inside it: --release, --quarantine and --shared-store must not overlap", *a, *b)};
+    }
+  }
   for (const std::string* dir : {&o.release, &o.quarantine}) DG_CHECK(make_private_dir(*dir));
   Result<UniqueFd> work_dir = open_private_dir(o.work);
   if (!work_dir) {
