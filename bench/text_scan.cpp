@@ -22,7 +22,7 @@
 #include <utility>
 #include <vector>
 
-#include "detect/text_rules.hpp"
+#include "detect/text_rule_detector.hpp"
 #include "rules/engine.hpp"
 #include "rules/rule_file.hpp"
 

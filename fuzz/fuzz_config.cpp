@@ -31,17 +31,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     return 0;
   }
-  if (config->fingerprint_key) check_path(*config->fingerprint_key);
-  for (const auto* list : {&config->pubkeys, &config->keyrings, &config->fingerprints}) {
+  if (config->scan.fingerprint_key) check_path(*config->scan.fingerprint_key);
+  for (const auto* list : {&config->scan.pubkeys, &config->scan.keyrings, &config->scan.fingerprints}) {
     for (const std::string& p : *list) check_path(p);
   }
-  for (const std::string& t : config->tokens) {
+  for (const std::string& t : config->scan.tokens) {
     if (t.empty()) __builtin_trap();
     if (t.front() == '@') check_path(std::string_view(t).substr(1));
   }
-  if (config->aes_tolerance && *config->aes_tolerance > 64) __builtin_trap();
-  if (config->fail_on && *config->fail_on != "low" && *config->fail_on != "medium" && *config->fail_on != "high" &&
-      *config->fail_on != "critical") {
+  if (config->scan.aes_tolerance && *config->scan.aes_tolerance > 64) __builtin_trap();
+  if (config->scan.fail_on && *config->scan.fail_on != "low" && *config->scan.fail_on != "medium" && *config->scan.fail_on != "high" &&
+      *config->scan.fail_on != "critical") {
     __builtin_trap();
   }
   return 0;

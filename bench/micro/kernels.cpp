@@ -32,7 +32,7 @@
 #include "detect/anchors.hpp"
 #include "detect/detector_list.hpp"
 #include "detect/rsa_factor_hunt.hpp"
-#include "detect/text_rules.hpp"
+#include "detect/text_rule_detector.hpp"
 #include "rules/engine.hpp"
 #include "rules/utf16_runs.hpp"
 

@@ -123,9 +123,7 @@ struct RedactOutcome {
 // gate both call this and then redact_dump, so they overwrite the same bytes. An unknown
 // policy name is an error.
 Result<ScanReport> scan_for_redaction(const Dump& dump, const ScanOptions& options,
-                                      const std::vector<std::string>& drops);
-
-class StagedFile;  // src/io/staged_file.hpp
+                                      const std::vector<std::string>& drops, Observer* observer = nullptr);
 
 // How the copy may be laid out. `stack_only`: a minidump becomes a stack-only dump (`redact
 // --drop heap`); other formats keep their layout (the policy's ranges are filled).
@@ -153,7 +151,9 @@ struct RedactDestination {
 // as the report), and settle() or destruction makes it final.
 class VerifiedCopy {
  public:
-  VerifiedCopy(RedactOutcome outcome, std::unique_ptr<StagedFile> file, std::optional<FileIdentity> replaces);
+  // The temporary file and what it replaces: the library's own business.
+  struct Staged;
+  VerifiedCopy(RedactOutcome outcome, std::unique_ptr<Staged> staged);
   VerifiedCopy(VerifiedCopy&&) noexcept;
   VerifiedCopy& operator=(VerifiedCopy&&) noexcept;
   ~VerifiedCopy();
@@ -165,21 +165,21 @@ class VerifiedCopy {
 
  private:
   RedactOutcome outcome_;
-  std::unique_ptr<StagedFile> file_;
-  std::optional<FileIdentity> replaces_;
+  std::unique_ptr<Staged> staged_;
 };
 
 // Writes the redacted copy of `dump` to a temporary file beside the destination (streamed
 // from the mapping, compressed as the input was), fsyncs it, and rescans it (opened with
 // `open`, scanned with `options`). Any error, including a finding in the copy, removes the
-// temporary file. The input is only read.
+// temporary file. The input is only read. `observer` hears of the hashing, the writing and
+// the rescan (stage "verify").
 Result<VerifiedCopy> write_verified_copy(const Dump& dump, const ScanReport& report, const RedactDestination& to,
                                          const Fill& fill, const ScanOptions& options, const OpenOptions& open,
-                                         const RedactLayout& layout = {});
+                                         const RedactLayout& layout = {}, Observer* observer = nullptr);
 
 // write_verified_copy, then commit: for callers with nothing to put in place alongside it.
 Result<RedactOutcome> redact_dump(const Dump& dump, const ScanReport& report, const RedactDestination& to,
                                   const Fill& fill, const ScanOptions& options, const OpenOptions& open,
-                                  const RedactLayout& layout = {});
+                                  const RedactLayout& layout = {}, Observer* observer = nullptr);
 
 }  // namespace dumpguard

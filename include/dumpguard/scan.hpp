@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -12,13 +13,10 @@
 
 #include "dumpguard/dump.hpp"
 #include "dumpguard/finding.hpp"
-#include "dumpguard/progress.hpp"
+#include "dumpguard/observer.hpp"
+#include "dumpguard/text_rules.hpp"
 
 namespace dumpguard {
-
-namespace rules {
-class RuleEngine;  // compiled text rules (src/rules/engine.hpp)
-}
 
 // One form of a registered secret (raw, hex, base64, their UTF-16LE, ...): its length, a
 // blinded keyed prefilter value, its salt, and its keyed HMAC. Nothing here is useful without
@@ -45,26 +43,6 @@ struct SuppliedKey {
   std::string kid;                    // JWK key id, if any
 };
 
-// What each detector cost, for `scan --stats` and the benchmarks: CPU time summed over the
-// threads that ran it. Filled only when ScanOptions::stats points here; never in a report.
-struct DetectorCost {
-  std::string detector;
-  double scan_cpu_seconds = 0;    // scan() over every chunk (hunts: their walk and tests)
-  double finish_cpu_seconds = 0;  // finish(): deriving what the closure searches for
-};
-struct ScanStats {
-  std::vector<DetectorCost> detectors;  // in the order they ran
-  double structure_seconds = 0;         // wall time of the structure phase
-  double hunt_seconds = 0;              // wall time of the hunt phase
-  double settle_seconds = 0;            // grouping and statuses after the detectors
-  unsigned threads = 0;                 // threads the scan used
-  std::uint64_t chunks = 0;             // pieces the areas were split into
-  double anchor_cpu_seconds = 0;        // the shared anchor pass for anchored detectors
-  double closure_cpu_seconds = 0;       // the closure: every copy of every known secret, in one pass
-  std::string anchor_engine;            // what ran the anchor pass ("vector prefilter (AVX2)", ...)
-  std::string text_rules;               // how many text rules, and where their database came from
-};
-
 struct ScanOptions {
   unsigned aes_tolerance = 0;                 // bit errors allowed in an AES schedule
   // Test every window for RSA factors, with no structure prior and no prefilter
@@ -86,13 +64,11 @@ struct ScanOptions {
   std::set<std::string> baseline;
   // HMAC-signed JWTs (--token) whose keys must be found if present.
   std::vector<std::string> tokens;
-  // The text rules, compiled once per run (--rules, --rules-only); null: the built-in set.
-  std::shared_ptr<const rules::RuleEngine> text_rules;
+  // The text rules, compiled once per run (--rules, --rules-only); unset: the built-in set.
+  std::optional<TextRules> text_rules;
   // Run only these detectors (their names, as ScanReport::detectors lists them); empty: all.
   // Hunts still hunt supplied keys without the structure detectors that harvest the rest.
   std::vector<std::string> detectors;
-  // When set, the scan writes what each detector cost here (`scan --stats`).
-  ScanStats* stats = nullptr;
   // Threads (--threads): 0 uses every core the process may run on. The report does not depend
   // on it.
   unsigned threads = 0;
@@ -100,11 +76,14 @@ struct ScanOptions {
   // many chunk boundaries; the report does not depend on it either, but for DER structures
   // longer than 256 KiB that cross a boundary (docs/design.md, "Chunks, threads and one report").
   std::uint64_t chunk_size = 0;
-  // Told how far the scan is (stage "scan"; the structure detectors share the first pass, each
-  // hunt has one of its own); it changes nothing found. Calls never overlap, and may come from
-  // any of the scan's threads.
-  ProgressCallback progress;
 };
+
+// What a scan says about a key, token or secret the user asked about. "absent" needs a finished
+// search: a hunt that stopped short makes it "incomplete", and a key no hunt can look for is
+// "not searched".
+enum class Presence { present, absent, incomplete, not_searched };
+// As reports spell it: "present", "absent", "incomplete", "not searched".
+std::string_view to_string(Presence presence);
 
 // The answer for one supplied key: what an auditor signs off on.
 struct SuppliedKeyStatus {
@@ -112,7 +91,7 @@ struct SuppliedKeyStatus {
   std::string kid;
   std::string source;
   std::string type;                 // "rsa-2048", "ec-p256", ...
-  std::string status;               // "present", "absent", or "not searched"
+  Presence status = Presence::not_searched;
   std::vector<std::size_t> findings;  // indices into findings, when present
   std::string statement;            // the sentence: the proof, or exactly what was searched
 };
@@ -129,7 +108,7 @@ struct HarvestedKey {
 // The answer for one supplied token (--token): was the key that signed it in the dump?
 struct SuppliedTokenStatus {
   std::string alg;                    // "HS256", ...
-  std::string status;                 // "present", "absent", or "not searched" (not an HMAC JWT)
+  Presence status = Presence::not_searched;  // not searched: not an HMAC JWT
   std::vector<std::size_t> findings;  // copies of its key, when present
   std::string statement;
 };
@@ -157,8 +136,11 @@ struct ScanReport {
   std::vector<std::string> suppressed_keys;
 };
 
-// `progress_stage` names the stage in progress reports ("verify" for redact's rescan).
-ScanReport scan_dump(const Dump& dump, const ScanOptions& options, std::string_view progress_stage = "scan");
+// `observer`, when given, is told how far the scan is (stage `progress_stage`: "scan", or
+// "verify" for redact's rescan; the structure detectors share the first pass, each hunt has
+// one of its own) and, if it asks, what each detector cost. It changes nothing found.
+ScanReport scan_dump(const Dump& dump, const ScanOptions& options, Observer* observer = nullptr,
+                     std::string_view progress_stage = "scan");
 
 // Every detector's name, in the order a scan runs them (for ScanOptions::detectors).
 std::vector<std::string> detector_names();

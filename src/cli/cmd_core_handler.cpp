@@ -219,7 +219,7 @@ int run_core_handler(const CoreHandlerCliOptions& given) {
     }
     file = read->core_handler;
     // Without an environment there is no $HOME to find the fingerprint key under.
-    if (!o.scan.fingerprint_key && !read->fingerprint_key) o.scan.fingerprint_key = std::string(kStateDir) + "/fingerprint.key";
+    if (!o.scan.fingerprint_key && !read->scan.fingerprint_key) o.scan.fingerprint_key = std::string(kStateDir) + "/fingerprint.key";
   }
   take(o.store, file.store);
   take(o.inbox, file.inbox);

@@ -120,7 +120,6 @@ int run_redact(const RedactCliOptions& given) {
   if (!scan_options) return kExitError;
   // One bar on stderr (only on a terminal) for the scan, the write and the verification.
   ProgressBar bar(progress_wanted(options.scan.no_progress), base_name(path));
-  scan_options->progress = bar.callback();
   const Fill fill = options.fill == "0defaced" ? defaced_fill() : zero_fill();
 
   const OpenOptions open = to_open_options(options.scan.input);
@@ -137,14 +136,14 @@ int run_redact(const RedactCliOptions& given) {
     return kExitError;
   }
   // The findings say what was secret, the --drop policies what else goes (the gate does the same).
-  Result<ScanReport> report = scan_for_redaction(*dump, *scan_options, options.drops);
+  Result<ScanReport> report = scan_for_redaction(*dump, *scan_options, options.drops, &bar);
   if (!report) {
     print_stderr("dumpguard: {}\n", report.error().message);
     return kExitError;
   }
   const RedactDestination to{options.in_place ? path : options.output, options.in_place, std::nullopt};
   Result<VerifiedCopy> copy =
-      write_verified_copy(*dump, *report, to, fill, *scan_options, open, layout_for_drops(options.drops));
+      write_verified_copy(*dump, *report, to, fill, *scan_options, open, layout_for_drops(options.drops), &bar);
   bar.erase();
   if (!copy) {
     print_error(to.path, copy.error());

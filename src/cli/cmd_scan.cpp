@@ -39,6 +39,18 @@ void print_stats(const std::string& path, const ScanStats& stats) {
   print_stderr("dumpguard: {}: stats: {:<18} {:8.3f} s CPU in detectors\n", path, "total", total);
   print_stderr("dumpguard: {}: stats: text rules: {}\n", path, stats.text_rules);
 }
+
+// Per dump: its progress bar, and its costs when --stats asks for them.
+class DumpObserver : public ProgressBar {
+ public:
+  DumpObserver(bool draw, std::string label, bool stats) : ProgressBar(draw, std::move(label)), wants_stats_(stats) {}
+  bool wants_stats() const override { return wants_stats_; }
+  void stats(const ScanStats& s) override { costs = s; }
+  ScanStats costs;
+
+ private:
+  bool wants_stats_;
+};
 }  // namespace
 
 int run_scan(const ScanCliOptions& given) {
@@ -47,8 +59,6 @@ int run_scan(const ScanCliOptions& given) {
   if (!built) return kExitError;
   // A bar per dump, drawn on stderr while it is scanned (only on a terminal).
   const bool progress = progress_wanted(options.no_progress);
-  ProgressBar* bar = nullptr;
-  if (progress) built->progress = [&bar](const Progress& p) { if (bar) bar->update(p); };
   const ScanOptions& scan_options = *built;
   const Severity fail_on = parse_severity(options.fail_on.value_or("medium"));
 
@@ -64,15 +74,10 @@ int run_scan(const ScanCliOptions& given) {
       continue;
     }
     print_warnings(*dump);
-    ScanStats stats;
-    ScanOptions this_scan = scan_options;
-    if (options.stats) this_scan.stats = &stats;
-    ProgressBar dump_bar(progress, base_name(path));
-    bar = &dump_bar;
-    const ScanReport report = scan_dump(*dump, this_scan);
-    dump_bar.erase();
-    bar = nullptr;
-    if (options.stats) print_stats(path, stats);
+    DumpObserver observer(progress, base_name(path), options.stats);
+    const ScanReport report = scan_dump(*dump, scan_options, &observer);
+    observer.erase();
+    if (options.stats) print_stats(path, observer.costs);
     for (const Finding& f : report.findings) failing = failing || f.severity >= fail_on;
     if (options.sarif) {
       all.push_back(sarif_run(*dump, report));

@@ -224,13 +224,13 @@ int run_selftest(const SelftestOptions& options) {
     return kExitError;
   }
 
-  const bool protected_absent = prot->status == "absent";
-  const bool ordinary_present = ord->status == "present";
+  const bool protected_absent = prot->status == Presence::absent;
+  const bool ordinary_present = ord->status == Presence::present;
   fmt::print("dumpguard selftest: dumped this process (pid {}) with {}{} into a {}-byte core; {} bytes searched\n",
              getpid(), options.gcore, options.gcore_all ? " -a" : "", core_size, report.bytes_searched);
-  fmt::print("  protected key (SecretBuffer, {} bytes, id {}): {}{}\n", kKeyBytes, prot->fingerprint, prot->status,
+  fmt::print("  protected key (SecretBuffer, {} bytes, id {}): {}{}\n", kKeyBytes, prot->fingerprint, to_string(prot->status),
              prot->findings.empty() ? "" : fmt::format(", {} finding(s)", prot->findings.size()));
-  fmt::print("  ordinary key  (heap,         {} bytes, id {}): {}{}\n", kKeyBytes, ord->fingerprint, ord->status,
+  fmt::print("  ordinary key  (heap,         {} bytes, id {}): {}{}\n", kKeyBytes, ord->fingerprint, to_string(ord->status),
              ord->findings.empty() ? "" : fmt::format(", {} finding(s)", ord->findings.size()));
   fmt::print("  secret pages: {} buffer(s), {} bytes, {} locked in RAM, {} wiped in forked children\n",
              status.live_buffers, status.live_bytes, status.unlocked_bytes == 0 ? "all" : "NOT all",

@@ -13,6 +13,7 @@
 #include "dumpguard/open_dump.hpp"
 #include "dumpguard/scan.hpp"
 #include "report/text_table.hpp"
+#include "user_files/scan_settings.hpp"
 
 namespace dumpguard::cli {
 
@@ -61,26 +62,15 @@ struct InfoOptions {
 };
 int run_info(const InfoOptions& options);
 
-struct ScanCliOptions {
+// The scan settings (user_files/scan_settings.hpp) are its base: a scalar is unset unless the
+// command line gave it, so that the config file's value, else the default, applies.
+struct ScanCliOptions : ScanSettings {
   InputOptions input;
   bool json = false;
   bool sarif = false;
   std::string color = "auto";  // --color auto|always|never, for the text report
   bool no_progress = false;    // --no-progress: no bar on stderr, even on a terminal
   std::string config;  // --config FILE: the options below from a TOML file (docs/config.md)
-  // Options a config file can set too. A scalar is unset unless the command line gave it, so
-  // that the file's value, else the default, applies; merge_config (scan.cpp) joins the two.
-  std::optional<std::string> fail_on;          // low | medium | high | critical; default medium
-  std::optional<std::string> fingerprint_key;  // default (or empty): default_fingerprint_key_path()
-  std::optional<unsigned> aes_tolerance;       // default 0
-  std::optional<bool> hunt_trust_store;        // also hunt keys of the system trust store; default false
-  std::optional<bool> exhaustive;              // RSA factor hunt at every window, no prefilter; default false
-  std::optional<double> time_budget;           // seconds for the hunts; default none
-  std::vector<std::string> pubkeys;  // --pubkey FILE ...
-  std::vector<std::string> keyrings; // --keyring DIR ...
-  std::vector<std::string> tokens;   // --token TEXT or @FILE ...
-  std::vector<std::string> fingerprints;  // --fingerprints FILE ... (made by `dumpguard fingerprint`)
-  std::vector<std::string> baselines;     // --baseline FILE ... (earlier scan --json reports)
   std::vector<std::string> rules;  // --rules FILE ...: text rules added to (or replacing) the built-in set
   bool rules_only = false;         // --rules-only: no built-in rules
   unsigned threads = 0;             // --threads N; 0: every core
@@ -192,6 +182,28 @@ struct CoreHandlerCliOptions {
   std::string sysctl_file;   // the drop-in --install writes (default /etc/sysctl.d/60-dumpguard-core-handler.conf)
 };
 int run_core_handler(const CoreHandlerCliOptions& options);
+
+// `dumpguard relay`: serves crash uploads until SIGTERM, SIGINT or SIGHUP (exit 0); exit 2 when
+// it cannot start or its audit log cannot be written.
+struct RelayCliOptions {
+  ScanCliOptions scan;  // --config FILE ([scan] and the [gate] policy) and the scan options
+  std::string listen;   // HOST:PORT
+  std::string upstream;
+  std::string release;
+  std::string quarantine;
+  std::string audit;
+  std::string audit_key;
+  std::string checkpoint;             // default AUDIT.checkpoint
+  std::string audit_syslog = "auto";
+  std::string tls_cert;
+  std::string tls_key;
+  std::uint64_t max_upload = 100ull << 20;
+  double read_timeout = 10;
+  double upload_timeout = 300;
+  double upstream_timeout = 60;
+  unsigned connections = 16;
+};
+int run_relay_command(const RelayCliOptions& options);
 
 struct FingerprintOptions {
   std::vector<std::string> secrets;  // files, each holding one secret

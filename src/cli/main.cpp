@@ -4,10 +4,12 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <deque>
 #include <exception>
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "user_files/scan_settings.hpp"
 
 namespace {
 
@@ -29,16 +31,48 @@ void add_input_options(CLI::App& cmd, dumpguard::cli::InputOptions& in) {
 
 // The flags whose absence must not override a config file: known given only by count().
 struct ScanFlags {
-  bool exhaustive = false;
-  bool hunt_trust_store = false;
-  CLI::Option* exhaustive_flag = nullptr;
-  CLI::Option* hunt_trust_store_flag = nullptr;
+  struct Flag {
+    const dumpguard::ScanSetting* setting;
+    CLI::Option* option;
+    bool value;
+  };
+  std::deque<Flag> flags;  // CLI11 keeps the address of each value
 
-  void apply(dumpguard::cli::ScanCliOptions& scan) const {
-    if (hunt_trust_store_flag->count() > 0) scan.hunt_trust_store = hunt_trust_store;
-    if (exhaustive_flag->count() > 0) scan.exhaustive = exhaustive;
+  void apply(dumpguard::ScanSettings& scan) const {
+    for (const Flag& f : flags) {
+      if (f.option->count() > 0) scan.*std::get<std::optional<bool> dumpguard::ScanSettings::*>(f.setting->field) = f.value;
+    }
   }
 };
+
+// One setting of the table (user_files/scan_settings.hpp) as a command-line option, checked as
+// its kind says. A repeatable option takes one value each time it is given (--pubkey A --pubkey
+// B): CLI11 lets a vector option take every word that follows, so `redact --pubkey k.pem DUMP -o
+// OUT` (the documented synopsis) read DUMP as a second key file and then stopped.
+void add_setting(CLI::App& cmd, const dumpguard::ScanSetting& setting, dumpguard::ScanSettings& scan,
+                 ScanFlags& flags) {
+  using dumpguard::SettingKind;
+  const std::string name = "--" + std::string(setting.name);
+  const std::string help(setting.help);
+  if (setting.kind == SettingKind::flag) {
+    ScanFlags::Flag& flag = flags.flags.emplace_back(ScanFlags::Flag{&setting, nullptr, false});
+    flag.option = cmd.add_flag(name, flag.value, help);
+    return;
+  }
+  CLI::Option* option = std::visit([&](auto member) { return cmd.add_option(name, scan.*member, help); }, setting.field);
+  switch (setting.kind) {
+    case SettingKind::files: option->check(CLI::ExistingFile)->allow_extra_args(false); break;
+    case SettingKind::dirs: option->check(CLI::ExistingDirectory)->allow_extra_args(false); break;
+    case SettingKind::tokens: option->allow_extra_args(false); break;
+    case SettingKind::severity:
+      option->check(CLI::IsMember({"low", "medium", "high", "critical"}))->default_str("medium");
+      break;
+    case SettingKind::bit_errors: option->check(CLI::Range(0u, 64u)); break;
+    case SettingKind::seconds: option->check(CLI::PositiveNumber); break;
+    case SettingKind::path:
+    case SettingKind::flag: break;
+  }
+}
 
 // The options that decide what a scan finds, shared by `scan` and `redact` (which rescans
 // its copy with the same options): the two commands cannot drift apart.
@@ -47,43 +81,9 @@ void add_scan_options(CLI::App& cmd, dumpguard::cli::ScanCliOptions& scan, ScanF
                "A TOML file of scan options ([scan] table, see man dumpguard); lists in it come before the "
                "command line's, and options given here override its values")
       ->check(CLI::ExistingFile);
-  cmd.add_option("--fingerprint-key", scan.fingerprint_key,
-               "32-byte key file for keyed fingerprints (made with mode 0600 on first use; "
-               "default $XDG_CONFIG_HOME/dumpguard/fingerprint.key)");
-  cmd.add_option("--aes-tolerance", scan.aes_tolerance,
-               "Bit errors allowed in an AES key schedule (default 0: exact schedules only)")
-      ->check(CLI::Range(0u, 64u));
-  // A flag is known to be given only by its count(): --hunt-trust-store=false must override a
-  // config file's true, and its absence must not. The same for --exhaustive.
-  flags.exhaustive_flag = cmd.add_flag(
-      "--exhaustive", flags.exhaustive,
-      "Test every byte offset (big-endian) and every 4-byte-aligned address (limbs) for factors of each RSA "
-      "modulus, with no structure prior or prefilter; slow: minutes per GiB and modulus");
-  cmd.add_option("--time-budget", scan.time_budget,
-               "Seconds the hunts may take in all; a hunt cut short says where it stopped, and no key it "
-               "covers is then reported absent (default: no budget)")
-      ->check(CLI::PositiveNumber);
-  flags.hunt_trust_store_flag = cmd.add_flag(
-      "--hunt-trust-store", flags.hunt_trust_store,
-      "Also hunt the private halves of keys in the system trust store (skipped by default; "
-      "--hunt-trust-store=false overrides a config file)");
-  cmd.add_option("--pubkey", scan.pubkeys,
-               "A public key to answer for (PEM/DER key or certificate, PEM bundle, OpenSSH .pub or "
-               "authorized_keys, JWK/JWKS); repeatable. Each is reported present or absent")
-      ->check(CLI::ExistingFile);
-  cmd.add_option("--token", scan.tokens,
-               "An HS256/384/512 JWT whose HMAC key must be found if present (TEXT, or @FILE with one "
-               "token a line); repeatable. JWTs found in the dump are used too");
-  cmd.add_option("--keyring", scan.keyrings, "A directory of such public key files; repeatable")
-      ->check(CLI::ExistingDirectory);
-  cmd.add_option("--baseline", scan.baselines,
-               "An earlier `scan --json` report whose keys were reviewed and accepted: their findings are "
-               "left out and counted (as gitleaks' baseline); repeatable")
-      ->check(CLI::ExistingFile);
-  cmd.add_option("--fingerprints", scan.fingerprints,
-               "Fingerprints of registered secrets, made by `dumpguard fingerprint` with the same "
-               "--fingerprint-key; each is reported present or absent; repeatable")
-      ->check(CLI::ExistingFile);
+  for (const dumpguard::ScanSetting& setting : dumpguard::scan_settings()) {
+    if (setting.every_command) add_setting(cmd, setting, scan, flags);
+  }
   cmd.add_option("--rules", scan.rules,
                "A TOML file of text rules, added to the built-in set (a rule with a built-in rule's id "
                "replaces it); repeatable")
@@ -100,9 +100,7 @@ void add_scan_options(CLI::App& cmd, dumpguard::cli::ScanCliOptions& scan, ScanF
   // A repeatable option takes one value each time it is given (--pubkey A --pubkey B). CLI11
   // lets a vector option take every word that follows, so `redact --pubkey k.pem DUMP -o OUT`
   // (the documented synopsis) read DUMP as a second key file and then stopped: "dumps is required".
-  for (const char* name : {"--pubkey", "--token", "--keyring", "--baseline", "--fingerprints", "--rules"}) {
-    cmd.get_option(name)->allow_extra_args(false);
-  }
+  cmd.get_option("--rules")->allow_extra_args(false);
 }
 
 void add_progress_option(CLI::App& cmd, bool& no_progress) {
@@ -144,9 +142,9 @@ int main(int argc, char** argv) {
   add_scan_options(*scan_cmd, scan, scan_flags);
   add_color_option(*scan_cmd, scan.color);
   add_progress_option(*scan_cmd, scan.no_progress);
-  scan_cmd->add_option("--fail-on", scan.fail_on, "Exit 1 when a finding is at or above this severity")
-      ->check(CLI::IsMember({"low", "medium", "high", "critical"}))
-      ->default_str("medium");
+  for (const dumpguard::ScanSetting& setting : dumpguard::scan_settings()) {
+    if (!setting.every_command) add_setting(*scan_cmd, setting, scan, scan_flags);
+  }
   scan_cmd->add_option("--detectors", scan.detectors,
                        "Run only these detectors (comma-separated names, as the report's \"detectors\" lists "
                        "them; default: all). Hunts then hunt only supplied keys unless the detectors that "
@@ -286,6 +284,51 @@ int main(int argc, char** argv) {
   for (CLI::App* sub : {cluster_cmd, cluster_init_cmd, cluster_status_cmd}) {
     sub->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
   }
+  cli::RelayCliOptions relay;
+  ScanFlags relay_flags;
+  CLI::App* relay_cmd = app.add_subcommand(
+      "relay", "Receive crash uploads over HTTP(S), redact and verify each dump and form field, and forward the "
+               "upload to --upstream (its answer goes back unchanged) or store the dumps in --release; quarantine "
+               "what cannot be proven clean; audit every upload. Exit 0 stopped, 2 error");
+  relay_cmd->add_option("--listen", relay.listen, "HOST:PORT to listen on (port 0: any free port, named on stderr)")
+      ->required();
+  relay_cmd->add_option("--upstream", relay.upstream,
+                        "The collector's upload URL (http or https): Sentry's minidump endpoint, Socorro's /submit, "
+                        "...; the client's query string is appended");
+  relay_cmd->add_option("--release", relay.release, "Instead of --upstream: store the redacted dumps here (made 0700)");
+  relay_cmd->add_option("--quarantine", relay.quarantine,
+                        "Where uploads that cannot be proven clean go: a directory per upload, its parts (0600) "
+                        "beside NAME.reason.json")
+      ->required();
+  relay_cmd->add_option("--audit", relay.audit, "The audit log, the gate's (JSON Lines, appended, mode 0600)")->required();
+  relay_cmd->add_option("--audit-key", relay.audit_key, "The audit log's key file, as `audit keygen` makes it")
+      ->required()
+      ->check(CLI::ExistingFile);
+  relay_cmd->add_option("--checkpoint", relay.checkpoint, "The audit log's checkpoint (default AUDIT.checkpoint)");
+  relay_cmd->add_option("--audit-syslog", relay.audit_syslog, "Where the log's head goes: a syslog socket, auto or off");
+  relay_cmd->add_option("--tls-cert", relay.tls_cert, "Serve HTTPS with this certificate (PEM; with --tls-key)")
+      ->check(CLI::ExistingFile);
+  relay_cmd->add_option("--tls-key", relay.tls_key, "The certificate's private key (PEM)")->check(CLI::ExistingFile);
+  relay_cmd->add_option("--max-upload", relay.max_upload,
+                        "Largest upload, as sent and once inflated, e.g. 100M (default); past it: HTTP 413, checked "
+                        "while the body arrives")
+      ->transform(CLI::AsSizeValue(false));
+  relay_cmd->add_option("--read-timeout", relay.read_timeout, "Seconds a client may send nothing (default 10)")
+      ->check(CLI::Range(0.1, 3600.0));
+  relay_cmd->add_option("--upload-timeout", relay.upload_timeout,
+                        "Seconds a whole upload may take to arrive (default 300); past it: HTTP 408")
+      ->check(CLI::Range(0.1, 86400.0));
+  relay_cmd->add_option("--upstream-timeout", relay.upstream_timeout, "Seconds the upstream may take (default 60)")
+      ->check(CLI::Range(0.1, 3600.0));
+  relay_cmd->add_option("--connections", relay.connections,
+                        "Requests served at once (default 16); more wait their turn")
+      ->check(CLI::Range(1u, 4096u));
+  relay_cmd->add_option("--tmpdir", relay.scan.input.tmpdir, "Directory for the verified copies and unnamed temporary files")
+      ->check(CLI::ExistingDirectory);
+  add_scan_options(*relay_cmd, relay.scan, relay_flags);
+  relay_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
+  relay_cmd->footer("Exit codes: 0 stopped by SIGTERM, SIGINT or SIGHUP; 2 error (it could not start, or the audit "
+                    "log could not be written: nothing is relayed unaudited).");
 
   cli::CoreHandlerCliOptions core;
   ScanFlags core_flags;
@@ -504,6 +547,7 @@ int main(int argc, char** argv) {
   if (redact_cmd->parsed()) redact_flags.apply(redact.scan);
   if (gate_cmd->parsed()) gate_flags.apply(gate.scan);
   if (core_cmd->parsed()) core_flags.apply(core.scan);
+  if (relay_cmd->parsed()) relay_flags.apply(relay.scan);
 
   int code = cli::kExitError;
   try {
@@ -512,6 +556,7 @@ int main(int argc, char** argv) {
     if (redact_cmd->parsed()) code = cli::run_redact(redact);
     if (gate_cmd->parsed()) code = cli::run_gate_command(gate);
     if (core_cmd->parsed()) code = cli::run_core_handler(core);
+    if (relay_cmd->parsed()) code = cli::run_relay_command(relay);
     if (fingerprint_cmd->parsed()) code = cli::run_fingerprint(fingerprint);
     if (audit_verify_cmd->parsed()) code = cli::run_audit_verify(audit_verify);
     if (audit_keygen_cmd->parsed()) code = cli::run_audit_keygen(audit_keygen);

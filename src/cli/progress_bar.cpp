@@ -27,12 +27,7 @@ bool progress_wanted(bool no_progress) { return !no_progress && isatty(STDERR_FI
 ProgressBar::ProgressBar(bool enabled, std::string label)
     : enabled_(enabled), label_(std::move(label)), start_(std::chrono::steady_clock::now()) {}
 
-ProgressCallback ProgressBar::callback() {
-  if (!enabled_) return {};
-  return [this](const Progress& p) { update(p); };
-}
-
-void ProgressBar::update(const Progress& p) {
+void ProgressBar::progress(const Progress& p) {
   if (!enabled_) return;
   const auto now = std::chrono::steady_clock::now();
   // A new stage is drawn at once (once the bar shows at all), so every stage of a long run is

@@ -1,5 +1,5 @@
 // The progress bar the CLI draws on stderr while scan and redact run, from the library's
-// progress reports (dumpguard/progress.hpp): only when stderr is a terminal and --no-progress
+// progress reports (an Observer, dumpguard/observer.hpp): only when stderr is a terminal and --no-progress
 // is not given, at most five times a second, first after a fifth of a second (a short run shows
 // nothing), and erased when the run ends, so the reports and errors that follow start on a
 // clean line.
@@ -9,22 +9,19 @@
 #include <cstddef>
 #include <string>
 
-#include "dumpguard/progress.hpp"
+#include "dumpguard/observer.hpp"
 
 namespace dumpguard::cli {
 
-class ProgressBar {
+class ProgressBar : public Observer {
  public:
   // Draws only if `enabled` (see progress_wanted).
   explicit ProgressBar(bool enabled, std::string label = {});
   ProgressBar(const ProgressBar&) = delete;
   ProgressBar& operator=(const ProgressBar&) = delete;
-  ~ProgressBar() { erase(); }
+  ~ProgressBar() override { erase(); }
 
-  // A callback for ScanOptions::progress; empty when the bar is off, so the library does not
-  // even call.
-  ProgressCallback callback();
-  void update(const Progress& p);
+  void progress(const Progress& p) override;
   // Removes the bar from the terminal, if it is there. Drawing resumes on the next update.
   void erase();
 

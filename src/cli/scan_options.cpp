@@ -25,25 +25,7 @@ namespace dumpguard::cli {
 static Status merge_config(ScanCliOptions& options) {
   if (options.config.empty()) return ok_status();
   DG_TRY(ConfigFile config, read_config_file(options.config));
-  const auto scalar = [](auto& given, auto& from_file) {
-    if (!given) given = std::move(from_file);
-  };
-  const auto list = [](std::vector<std::string>& given, std::vector<std::string>& from_file) {
-    // Appended to the file's list, not inserted at begin(): GCC 12 -O3 warns falsely there.
-    from_file.insert(from_file.end(), given.begin(), given.end());
-    given = std::move(from_file);
-  };
-  scalar(options.fail_on, config.fail_on);
-  scalar(options.fingerprint_key, config.fingerprint_key);
-  scalar(options.aes_tolerance, config.aes_tolerance);
-  scalar(options.hunt_trust_store, config.hunt_trust_store);
-  scalar(options.exhaustive, config.exhaustive);
-  scalar(options.time_budget, config.time_budget);
-  list(options.pubkeys, config.pubkeys);
-  list(options.keyrings, config.keyrings);
-  list(options.tokens, config.tokens);
-  list(options.fingerprints, config.fingerprints);
-  list(options.baselines, config.baselines);
+  merge_settings(options, std::move(config.scan));
   return ok_status();
 }
 
@@ -119,13 +101,12 @@ std::optional<ScanOptions> build_scan_options(ScanCliOptions& options) {
   }
   if (!options.rules.empty() || options.rules_only) {
     // Compiled once for every dump of the run.
-    auto rules = rules::load_rules(options.rules, options.rules_only);
-    auto engine = rules ? rules::RuleEngine::compile(std::move(*rules)) : rules.error();
-    if (!engine) {
-      print_stderr("dumpguard: {}\n", engine.error().message);
+    auto rules = TextRules::from_files(options.rules, options.rules_only);
+    if (!rules) {
+      print_stderr("dumpguard: {}\n", rules.error().message);
       return std::nullopt;
     }
-    scan_options.text_rules = *engine;
+    scan_options.text_rules = std::move(*rules);
   }
   return scan_options;
 }

@@ -16,7 +16,7 @@
 #include "detect/registered_secret.hpp"
 #include "detect/public_key_harvest.hpp"
 #include "detect/rsa_factor_hunt.hpp"
-#include "detect/text_rules.hpp"
+#include "detect/text_rule_detector.hpp"
 #include "detect/environment_secrets.hpp"
 
 #include <algorithm>
@@ -49,7 +49,7 @@ const Entry kDetectors[] = {
     {"capi", [](const ScanOptions&) { return make_capi_blob_detector(); }},
     {"jwk", [](const ScanOptions&) { return make_jwk_detector(); }},
     {"text-rules",
-     [](const ScanOptions& o) { return make_text_rules_detector(o.text_rules ? o.text_rules : builtin_rule_engine()); }},
+     [](const ScanOptions& o) { return make_text_rules_detector(engine_of(o.text_rules)); }},
     {"environment", [](const ScanOptions&) { return make_environment_secrets_detector(); }},
     {"aes-schedule", [](const ScanOptions& o) { return make_aes_schedule_detector(o.aes_tolerance); }},
     {"chacha-state", [](const ScanOptions&) { return make_chacha_state_detector(); }},

@@ -56,7 +56,7 @@ PolicyVerdict apply_policy(const GatePolicy& policy, const ScanReport& report) {
   for (const KeyGroup& k : report.keys) present.insert(k.fingerprint);
   for (const auto* list : {&report.supplied, &report.registered}) {
     for (const SuppliedKeyStatus& s : *list) {
-      if (s.status == "present") present.insert(s.fingerprint);
+      if (s.status == Presence::present) present.insert(s.fingerprint);
     }
   }
   std::vector<std::string> named;

@@ -227,20 +227,24 @@ Status write_redacted(std::span<const std::byte> input, const std::vector<ByteRa
   return write_layout(input, same, spans, fill, sink, chunk);
 }
 
-VerifiedCopy::VerifiedCopy(RedactOutcome outcome, std::unique_ptr<StagedFile> file,
-                           std::optional<FileIdentity> replaces)
-    : outcome_(std::move(outcome)), file_(std::move(file)), replaces_(std::move(replaces)) {}
+struct VerifiedCopy::Staged {
+  std::unique_ptr<StagedFile> file;
+  std::optional<FileIdentity> replaces;
+};
+
+VerifiedCopy::VerifiedCopy(RedactOutcome outcome, std::unique_ptr<Staged> staged)
+    : outcome_(std::move(outcome)), staged_(std::move(staged)) {}
 VerifiedCopy::VerifiedCopy(VerifiedCopy&&) noexcept = default;
 VerifiedCopy& VerifiedCopy::operator=(VerifiedCopy&&) noexcept = default;
 VerifiedCopy::~VerifiedCopy() = default;
 
-Status VerifiedCopy::commit() { return file_->commit(replaces_); }
-Status VerifiedCopy::undo() { return file_->undo(); }
-void VerifiedCopy::settle() { file_->settle(); }
+Status VerifiedCopy::commit() { return staged_->file->commit(staged_->replaces); }
+Status VerifiedCopy::undo() { return staged_->file->undo(); }
+void VerifiedCopy::settle() { staged_->file->settle(); }
 
 Result<VerifiedCopy> write_verified_copy(const Dump& dump, const ScanReport& report, const RedactDestination& to,
                                          const Fill& fill, const ScanOptions& options, const OpenOptions& open,
-                                         const RedactLayout& layout) {
+                                         const RedactLayout& layout, Observer* observer) {
   std::optional<FileIdentity> replaces;
   if (to.in_place) {
     // Replacing the input is safe only while its path still names the file that was read.
@@ -261,7 +265,9 @@ Result<VerifiedCopy> write_verified_copy(const Dump& dump, const ScanReport& rep
   }
   outcome.keys = keys.size();
 
-  const ProgressCallback& progress = options.progress;
+  const auto progress = [observer](const Progress& p) {
+    if (observer != nullptr) observer->progress(p);
+  };
   const std::vector<ByteRange> holes = dump.file ? holes_of(*dump.file) : std::vector<ByteRange>{};
   PageBudget pages(dump.file.get());
   Sha256Stream input_hash;
@@ -282,7 +288,7 @@ Result<VerifiedCopy> write_verified_copy(const Dump& dump, const ScanReport& rep
           }
           return ok_status();
         }));
-    if (progress) progress({"hash", {}, 0, 1, pos, input.size()});
+    progress({"hash", {}, 0, 1, pos, input.size()});
   }
   outcome.input_sha256 = input_hash.finish();
 
@@ -359,7 +365,7 @@ Result<VerifiedCopy> write_verified_copy(const Dump& dump, const ScanReport& rep
     }
     pages.touched(bytes.size());
     written += bytes.size();
-    if (progress) progress({"write", {}, 0, 1, written, planned});
+    progress({"write", {}, 0, 1, written, planned});
     return ok_status();
   };
   DG_CHECK(write_layout(input, shape, outcome.overwritten, fill, to_writer));
@@ -375,7 +381,7 @@ Result<VerifiedCopy> write_verified_copy(const Dump& dump, const ScanReport& rep
                  fmt::format("the redacted copy does not parse ({}); nothing was written", copy.error().message)};
   }
   if (outcome.layout) DG_CHECK(check_stack_only(dump.model, copy->model));
-  outcome.verification = scan_dump(*copy, options, "verify");
+  outcome.verification = scan_dump(*copy, options, observer, "verify");
   outcome.verification_complete = copy->model.complete;
   if (!outcome.verification.limits.empty()) {
     return Error{Errc::limit, 0,
@@ -388,13 +394,13 @@ Result<VerifiedCopy> write_verified_copy(const Dump& dump, const ScanReport& rep
                  fmt::format("the verification scan found {} findings in the redacted copy; nothing was written",
                              outcome.verification.findings.size())};
   }
-  return VerifiedCopy(std::move(outcome), std::move(file), replaces);
+  return VerifiedCopy(std::move(outcome), std::make_unique<VerifiedCopy::Staged>(VerifiedCopy::Staged{std::move(file), replaces}));
 }
 
 Result<RedactOutcome> redact_dump(const Dump& dump, const ScanReport& report, const RedactDestination& to,
                                   const Fill& fill, const ScanOptions& options, const OpenOptions& open,
-                                  const RedactLayout& layout) {
-  DG_TRY(VerifiedCopy copy, write_verified_copy(dump, report, to, fill, options, open, layout));
+                                  const RedactLayout& layout, Observer* observer) {
+  DG_TRY(VerifiedCopy copy, write_verified_copy(dump, report, to, fill, options, open, layout, observer));
   DG_CHECK(copy.commit());
   copy.settle();
   return copy.outcome();

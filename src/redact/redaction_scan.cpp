@@ -8,10 +8,10 @@
 namespace dumpguard {
 
 Result<ScanReport> scan_for_redaction(const Dump& dump, const ScanOptions& options,
-                                      const std::vector<std::string>& drops) {
+                                      const std::vector<std::string>& drops, Observer* observer) {
   // Policies first: an unknown name is an error before the scan spends its time.
   DG_TRY(std::vector<Finding> dropped, drop_findings(dump.model, drops));
-  ScanReport report = scan_dump(dump, options);
+  ScanReport report = scan_dump(dump, options, observer);
   // The findings say what was secret, the policies what else goes.
   report.findings.insert(report.findings.end(), dropped.begin(), dropped.end());
   return report;

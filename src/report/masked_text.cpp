@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "detect/text_rules.hpp"
+#include "rules/text_rules.hpp"
 #include "report/display_text.hpp"
 #include "rules/engine.hpp"
 

@@ -77,18 +77,18 @@ nlohmann::ordered_json scan_json(const Dump& dump, const ScanReport& report, Sev
                         {"kid", st.kid.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(st.kid)},
                         {"source", st.source},
                         {"type", st.type},
-                        {"status", st.status},
+                        {"status", to_string(st.status)},
                         {"findings", st.findings},
                         {"statement", st.statement}});
   }
   auto& registered = j["registered"] = nlohmann::ordered_json::array();
   for (const SuppliedKeyStatus& st : report.registered) {
-    registered.push_back({{"name", st.source}, {"id", st.fingerprint}, {"status", st.status},
+    registered.push_back({{"name", st.source}, {"id", st.fingerprint}, {"status", to_string(st.status)},
                           {"findings", st.findings}, {"statement", st.statement}});
   }
   auto& tokens = j["supplied_tokens"] = nlohmann::ordered_json::array();
   for (const SuppliedTokenStatus& st : report.supplied_tokens) {
-    tokens.push_back({{"alg", st.alg}, {"status", st.status}, {"findings", st.findings}, {"statement", st.statement}});
+    tokens.push_back({{"alg", st.alg}, {"status", to_string(st.status)}, {"findings", st.findings}, {"statement", st.statement}});
   }
   j["searched"] = {{"bytes", report.bytes_searched},
                    {"regions", dump.model.regions.size()},

@@ -73,7 +73,7 @@ std::string scan_text(const Dump& dump, const ScanReport& report, const TextStyl
     TextTable supplied({"supplied", "status", "type", "fingerprint", "statement"});
     for (const SuppliedKeyStatus& st : report.supplied) {
       supplied.add({{st.source + (st.kid.empty() ? "" : " (kid " + st.kid + ")")},
-                    {st.status, st.status == "present" ? Tone::red_bold : Tone::plain},
+                    {std::string(to_string(st.status)), st.status == Presence::present ? Tone::red_bold : Tone::plain},
                     {st.type},
                     {st.fingerprint},
                     {st.statement, Tone::dim}});
@@ -81,7 +81,7 @@ std::string scan_text(const Dump& dump, const ScanReport& report, const TextStyl
     for (std::size_t i = 0; i < report.supplied_tokens.size(); ++i) {
       const SuppliedTokenStatus& st = report.supplied_tokens[i];
       supplied.add({{fmt::format("token #{}", i + 1)},
-                    {st.status, st.status == "present" ? Tone::red_bold : Tone::plain},
+                    {std::string(to_string(st.status)), st.status == Presence::present ? Tone::red_bold : Tone::plain},
                     {st.alg},
                     {"-"},
                     {st.statement, Tone::dim}});
@@ -92,7 +92,7 @@ std::string scan_text(const Dump& dump, const ScanReport& report, const TextStyl
     TextTable registered({"registered secret", "status", "id", "statement"});
     for (const SuppliedKeyStatus& st : report.registered) {
       registered.add({{st.source},
-                      {st.status, st.status == "present" ? Tone::red_bold : Tone::plain},
+                      {std::string(to_string(st.status)), st.status == Presence::present ? Tone::red_bold : Tone::plain},
                       {st.fingerprint},
                       {st.statement, Tone::dim}});
     }

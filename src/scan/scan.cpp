@@ -8,7 +8,7 @@
 #include <algorithm>
 
 #include "detect/secret_closure.hpp"
-#include "detect/text_rules.hpp"
+#include "rules/text_rules.hpp"
 #include "detect/detector_list.hpp"
 #include "scan/cpu_clock.hpp"
 #include "scan/key_groups.hpp"
@@ -150,7 +150,7 @@ void add_limit(std::vector<HuntLimit>& limits, HuntLimit limit) {
 // each thread with its own detector instances, the anchored ones fed by one shared Vectorscan
 // pass per chunk; then the outputs merged in a fixed order, each finding kept only by the
 // chunk where it starts.
-void structure_phase(const ScanContext& context, const ScanOptions& options, const ChunkRunner& runner,
+void structure_phase(const ScanContext& context, const ScanOptions& options, bool timed, const ChunkRunner& runner,
                      std::vector<std::unique_ptr<Detector>>& detectors, CollectingSink& sink,
                      std::vector<DetectorCost>& costs, double& anchor_seconds, std::string& anchor_engine) {
   std::vector<std::size_t> chosen;  // indices into detectors
@@ -190,15 +190,15 @@ void structure_phase(const ScanContext& context, const ScanOptions& options, con
     const ChunkBounds& chunk = chunks[c];
     const ScanArea& area = context.areas[chunk.area];
     // One pass finds every anchored detector's anchors in the widest window any of them needs.
-    const double t0 = options.stats ? thread_cpu_seconds() : 0;
+    const double t0 = timed ? thread_cpu_seconds() : 0;
     const ScanArea wide = chunk_window(area, chunk, anchored_reach);
     AnchorHits all;
     if (!database.patterns().empty()) anchor_scanners[worker]->scan(wide.bytes, all);
-    if (options.stats) cpu[worker][n] += thread_cpu_seconds() - t0;
+    if (timed) cpu[worker][n] += thread_cpu_seconds() - t0;
     AnchorHits& hits = scratch_hits[worker];
     for (std::size_t k = 0; k < n; ++k) {
       Detector& detector = *set[chosen[k]];
-      const double t1 = options.stats ? thread_cpu_seconds() : 0;
+      const double t1 = timed ? thread_cpu_seconds() : 0;
       const ScanArea window = chunk_window(area, chunk, detector.reach());
       if (first_anchor[k + 1] == first_anchor[k]) {
         detector.scan(context, window, outputs[c * n + k]);
@@ -216,10 +216,10 @@ void structure_phase(const ScanContext& context, const ScanOptions& options, con
         }
         detector.scan_anchored(context, window, hits, outputs[c * n + k]);
       }
-      if (options.stats) cpu[worker][k] += thread_cpu_seconds() - t1;
+      if (timed) cpu[worker][k] += thread_cpu_seconds() - t1;
     }
   });
-  if (options.stats) {
+  if (timed) {
     double anchor_cpu = 0;
     for (const auto& per_worker : cpu) anchor_cpu += per_worker[n];
     anchor_seconds = anchor_cpu;
@@ -258,7 +258,19 @@ constexpr std::uint64_t kReleaseEvery = std::uint64_t{64} << 20;
 
 }  // namespace
 
-ScanReport scan_dump(const Dump& dump, const ScanOptions& options, std::string_view progress_stage) {
+std::string_view to_string(Presence presence) {
+  switch (presence) {
+    case Presence::present: return "present";
+    case Presence::absent: return "absent";
+    case Presence::incomplete: return "incomplete";
+    case Presence::not_searched: return "not searched";
+  }
+  return "not searched";
+}
+
+ScanReport scan_dump(const Dump& dump, const ScanOptions& options, Observer* observer, std::string_view progress_stage) {
+  const bool timed = observer != nullptr && observer->wants_stats();
+  ScanStats stats;
   const std::vector<ScanArea> areas = areas_of(dump);
   auto detectors = make_detectors(options);
   CollectingSink sink;
@@ -291,11 +303,11 @@ ScanReport scan_dump(const Dump& dump, const ScanOptions& options, std::string_v
   std::size_t hunts = 0;
   for (const auto& d : detectors) hunts += d->phase() == Detector::Phase::hunt ? 1 : 0;
   Progress progress{progress_stage, "structure", 0, 1 + hunts, 0, area_bytes};
-  if (options.progress) {
-    options.progress(progress);
+  if (observer != nullptr) {
+    observer->progress(progress);
     runner.on_progress([&](std::uint64_t done) {
       progress.done = done;
-      options.progress(progress);
+      observer->progress(progress);
     });
   }
 
@@ -304,8 +316,8 @@ ScanReport scan_dump(const Dump& dump, const ScanOptions& options, std::string_v
   auto phase_start = std::chrono::steady_clock::now();
   double anchor_seconds = 0;
   std::string anchor_engine;
-  structure_phase(context, options, runner, detectors, sink, costs, anchor_seconds, anchor_engine);
-  if (options.stats) options.stats->structure_seconds = seconds_since(phase_start);
+  structure_phase(context, options, timed, runner, detectors, sink, costs, anchor_seconds, anchor_engine);
+  if (timed) stats.structure_seconds = seconds_since(phase_start);
   runner.on_progress(nullptr);
 
   phase_start = std::chrono::steady_clock::now();
@@ -318,7 +330,7 @@ ScanReport scan_dump(const Dump& dump, const ScanOptions& options, std::string_v
     ++progress.pass;
     progress.step = detector.name();
     progress.done = 0;
-    if (options.progress) options.progress(progress);
+    if (observer != nullptr) observer->progress(progress);
     // Hunts run one at a time, so the process's CPU time is this hunt's, on every thread.
     const double t0 = process_cpu_seconds();
     detector.scan_areas(context, sink);
@@ -327,13 +339,13 @@ ScanReport scan_dump(const Dump& dump, const ScanOptions& options, std::string_v
     costs[d].scan_cpu_seconds += t1 - t0;
     costs[d].finish_cpu_seconds += process_cpu_seconds() - t1;
     progress.done = area_bytes;
-    if (options.progress) options.progress(progress);
+    if (observer != nullptr) observer->progress(progress);
   }
   // Every copy of every secret the detectors and hunts learnt, in one pass over the dump.
   const double closures_start = process_cpu_seconds();
   close_over_secrets(context, std::move(sink.secrets), sink);
   const double closure_seconds = process_cpu_seconds() - closures_start;
-  if (options.stats) options.stats->hunt_seconds = seconds_since(phase_start);
+  if (timed) stats.hunt_seconds = seconds_since(phase_start);
 
   const auto settle_start = std::chrono::steady_clock::now();
 
@@ -352,24 +364,21 @@ ScanReport scan_dump(const Dump& dump, const ScanOptions& options, std::string_v
   report.supplied = supplied_status(options.supplied_keys, supplied, report, dump, options.exhaustive);
   report.supplied_tokens = supplied_token_status(options.tokens, report, dump);
   report.registered = registered_status(options.registered_secrets, report, dump);
-  if (options.stats) {
-    options.stats->settle_seconds = seconds_since(settle_start);
-    options.stats->threads = runner.threads();
-    options.stats->chunks = runner.chunks().size();
-    options.stats->anchor_cpu_seconds = anchor_seconds;
-    options.stats->closure_cpu_seconds = closure_seconds;
-    options.stats->anchor_engine = anchor_engine;
-    const auto rules = options.text_rules ? options.text_rules : builtin_rule_engine();
-    options.stats->text_rules = fmt::format(
-        "{} rules, {}", rules->rules().size(),
-        rules->deserialized()  ? "their Vectorscan database compiled at build time"
-        : options.text_rules ? "compiled at run time (rule files given)"
-                               : "compiled at run time: this Vectorscan refused the embedded database");
-    options.stats->detectors.clear();
+  if (timed) {
+    stats.settle_seconds = seconds_since(settle_start);
+    stats.threads = runner.threads();
+    stats.chunks = runner.chunks().size();
+    stats.anchor_cpu_seconds = anchor_seconds;
+    stats.closure_cpu_seconds = closure_seconds;
+    stats.anchor_engine = anchor_engine;
+    const TextRules rules = options.text_rules ? *options.text_rules : TextRules::builtin();
+    stats.text_rules = fmt::format("{} rules, {}", rules.size(), rules.origin());
+    stats.detectors.clear();
     for (std::size_t d = 0; d < detectors.size(); ++d) {
       costs[d].detector = std::string(detectors[d]->name());
-      options.stats->detectors.push_back(costs[d]);
+      stats.detectors.push_back(costs[d]);
     }
+    observer->stats(stats);
   }
   return report;
 }

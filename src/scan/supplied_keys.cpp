@@ -78,7 +78,7 @@ std::vector<SuppliedKeyStatus> supplied_status(const std::vector<SuppliedKey>& s
     st.source = s.source;
     st.kid = s.kid;
     if (k >= keys.size() || keys[k].origin != "supplied in " + s.source) {
-      st.status = "not searched";
+      st.status = Presence::not_searched;
       st.statement = "the supplied public key could not be parsed";
       out.push_back(std::move(st));
       continue;
@@ -94,19 +94,19 @@ std::vector<SuppliedKeyStatus> supplied_status(const std::vector<SuppliedKey>& s
     }
     const std::string what = searched_for(key.type, exhaustive);
     if (!st.findings.empty()) {
-      st.status = "present";
+      st.status = Presence::present;
       st.statement = fmt::format("present: {} finding{} of its private key{}", st.findings.size(),
                                  st.findings.size() == 1 ? "" : "s", verified ? ", verified" : ", none verified");
     } else if (what.empty()) {
-      st.status = "not searched";
+      st.status = Presence::not_searched;
       st.statement = fmt::format("not searched: this version has no hunt for {} private keys beyond structured "
                                  "formats, so it cannot say the key is absent", st.type);
     } else if (const HuntLimit* limit = limit_for(report, key.type)) {
-      st.status = "incomplete";
+      st.status = Presence::incomplete;
       st.statement = fmt::format("incomplete: not found, but the {} hunt stopped short ({}); searched {} bytes for {}",
                                  limit->detector, limit->what, report.bytes_searched, what);
     } else {
-      st.status = "absent";
+      st.status = Presence::absent;
       st.statement = fmt::format("absent: searched {} bytes ({} regions, {} unaccounted ranges{}) for {}",
                                  report.bytes_searched, dump.model.regions.size(), dump.model.unaccounted.size(),
                                  dump.model.complete ? "" : "; the dump was only partly parsed", what);
@@ -129,7 +129,7 @@ std::vector<SuppliedTokenStatus> supplied_token_status(const std::vector<std::st
     std::size_t length = 0;
     auto token = parse_hmac_jwt(text, length);
     if (!token) {
-      st.status = "not searched";
+      st.status = Presence::not_searched;
       st.statement = "not an HS256, HS384 or HS512 JWT";
       out.push_back(std::move(st));
       continue;
@@ -146,15 +146,15 @@ std::vector<SuppliedTokenStatus> supplied_token_status(const std::vector<std::st
       OPENSSL_cleanse(key.data(), key.size());
     }
     if (!st.findings.empty()) {
-      st.status = "present";
+      st.status = Presence::present;
       st.statement = fmt::format("present: its {} signature verifies under the key at {} location{}", st.alg,
                                  st.findings.size(), st.findings.size() == 1 ? "" : "s");
     } else if (const HuntLimit* limit = hunt_limit(report, "hmac-key")) {
-      st.status = "incomplete";
+      st.status = Presence::incomplete;
       st.statement = fmt::format("incomplete: its key was not found, but the hmac-key hunt stopped short ({})",
                                  limit->what);
     } else {
-      st.status = "absent";
+      st.status = Presence::absent;
       st.statement = fmt::format(
           "absent: searched {} bytes{} for its key as every whole printable run of 8 to 128 characters in ASCII "
           "and UTF-16LE, and as binary windows of 16, 20, 24, 32, 48 and 64 bytes at malloc chunks of that size "
@@ -183,11 +183,11 @@ std::vector<SuppliedKeyStatus> registered_status(const std::vector<RegisteredSec
     std::string encodings;
     for (const SecretForm& f : secret.forms) encodings += (encodings.empty() ? "" : ", ") + f.encoding;
     if (!st.findings.empty()) {
-      st.status = "present";
+      st.status = Presence::present;
       st.statement = fmt::format("present: {} location{}, {} confirmed by its keyed HMAC", st.findings.size(),
                                  st.findings.size() == 1 ? "" : "s", st.findings.size() == 1 ? "" : "each");
     } else {
-      st.status = "absent";
+      st.status = Presence::absent;
       st.statement = fmt::format(
           "absent: no exact copy at any byte offset of the {} bytes searched{} (every region and every "
           "unaccounted range, each on its own), in {} forms: {}; the prefilter is exact, so it drops no copy",

@@ -15,9 +15,6 @@ namespace dumpguard {
 
 namespace {
 
-constexpr std::string_view kKnownKeys =
-    "fingerprint-key, pubkey, keyring, token, fingerprints, baseline, fail-on, aes-tolerance, hunt-trust-store, "
-    "exhaustive, time-budget";
 constexpr std::string_view kGateKeys = "actions, key, max-size, formats, drop";
 constexpr std::string_view kCoreHandlerKeys =
     "store, inbox, exec, quarantine, quarantine-key, work, tmpdir, audit, audit-key, checkpoint, audit-syslog, "
@@ -112,34 +109,36 @@ class ConfigReader {
 
  private:
   void read_scan(const toml::table& scan, ConfigFile& out) {
+    const auto settings = scan_settings();
     for (const auto& [key, value] : scan) {
       const std::string_view name = key.str();
-      if (name == "fingerprint-key") {
-        out.fingerprint_key = path(value, name);
-      } else if (name == "pubkey") {
-        out.pubkeys = paths(value, name);
-      } else if (name == "keyring") {
-        out.keyrings = paths(value, name);
-      } else if (name == "fingerprints") {
-        out.fingerprints = paths(value, name);
-      } else if (name == "baseline") {
-        out.baselines = paths(value, name);
-      } else if (name == "token") {
-        out.tokens = tokens(value, name);
-      } else if (name == "fail-on") {
-        out.fail_on = severity(value, name);
-      } else if (name == "aes-tolerance") {
-        out.aes_tolerance = tolerance(value, name);
-      } else if (name == "hunt-trust-store") {
-        out.hunt_trust_store = boolean(value, name);
-      } else if (name == "exhaustive") {
-        out.exhaustive = boolean(value, name);
-      } else if (name == "time-budget") {
-        out.time_budget = seconds(value, name);
-      } else {
-        fail(key.source(), fmt::format("unknown key{} in [scan]; the keys are {}", key_name(name), kKnownKeys));
+      const auto setting = std::find_if(settings.begin(), settings.end(),
+                                        [&](const ScanSetting& s) { return s.name == name; });
+      if (setting == settings.end()) {
+        fail(key.source(),
+             fmt::format("unknown key{} in [scan]; the keys are {}", key_name(name), scan_setting_names()));
+        continue;
       }
+      const toml::node& node = value;  // clang 14 cannot capture a structured binding in a lambda
+      std::visit([&](auto member) { read_setting(setting->kind, node, name, out.scan.*member); }, setting->field);
     }
+  }
+
+  // One [scan] value, read as its kind says into the field the table gives.
+  void read_setting(SettingKind kind, const toml::node& value, std::string_view name, std::optional<std::string>& to) {
+    to = kind == SettingKind::severity ? severity(value, name) : path(value, name);
+  }
+  void read_setting(SettingKind kind, const toml::node& value, std::string_view name, std::vector<std::string>& to) {
+    to = kind == SettingKind::tokens ? tokens(value, name) : paths(value, name);
+  }
+  void read_setting(SettingKind /*kind*/, const toml::node& value, std::string_view name, std::optional<unsigned>& to) {
+    to = tolerance(value, name);
+  }
+  void read_setting(SettingKind /*kind*/, const toml::node& value, std::string_view name, std::optional<bool>& to) {
+    to = boolean(value, name);
+  }
+  void read_setting(SettingKind /*kind*/, const toml::node& value, std::string_view name, std::optional<double>& to) {
+    to = seconds(value, name);
   }
 
   // The [gate] table: the gate's policy. Every value is checked here, so a policy with a typo

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "user_files/scan_settings.hpp"
 #include "dumpguard/result.hpp"
 
 namespace dumpguard {
@@ -61,21 +62,10 @@ struct CoreHandlerConfig {
   std::optional<std::string> pause_after_spool;  // tests only: write the pid here and stop (SIGSTOP)
 };
 
-// The [scan] table. Each field mirrors the scan option of the same name; an unset optional or
-// an empty list means the file did not mention it. Paths are already resolved against the
-// config file's directory.
+// The whole config file. In each table an unset optional or an empty list means the file did
+// not mention it. Paths are already resolved against the config file's directory.
 struct ConfigFile {
-  std::optional<std::string> fingerprint_key;  // fingerprint-key = "PATH"
-  std::vector<std::string> pubkeys;            // pubkey = ["PATH", ...]
-  std::vector<std::string> keyrings;           // keyring = ["DIR", ...]
-  std::vector<std::string> tokens;             // token = ["TEXT" or "@PATH", ...]
-  std::vector<std::string> fingerprints;       // fingerprints = ["PATH", ...]
-  std::vector<std::string> baselines;          // baseline = ["PATH", ...]
-  std::optional<std::string> fail_on;          // fail-on = "low" | "medium" | "high" | "critical"
-  std::optional<unsigned> aes_tolerance;       // aes-tolerance = 0..64
-  std::optional<bool> hunt_trust_store;        // hunt-trust-store = true | false
-  std::optional<bool> exhaustive;              // exhaustive = true | false
-  std::optional<double> time_budget;           // time-budget = seconds (> 0)
+  ScanSettings scan;                           // the [scan] table (user_files/scan_settings.hpp)
   GateConfig gate;                             // the [gate] table (empty when absent)
   CoreHandlerConfig core_handler;              // the [core-handler] table (empty when absent)
 };

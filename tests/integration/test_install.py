@@ -57,6 +57,18 @@ class Install(dgtest.DumpTestCase):
         self.assertEqual(out.stdout.strip(), "raw 1")
         out = subprocess.run([os.path.join(consumer, "protect_consumer")], check=True, capture_output=True, text=True)
         self.assertEqual(out.stdout.strip(), "protected")
+        # Text rules of the caller's own, given through the installed headers alone.
+        secret = "acme_" + os.urandom(16).hex()
+        with open(image, "wb") as f:
+            f.write(os.urandom(2048) + b" ACME=" + secret.encode() + b" " + os.urandom(2048))
+        rules = os.path.join(self.tmp, "rules.toml")
+        with open(rules, "w") as f:
+            f.write('[[rule]]\nid = "acme-key"\ndescription = "ACME internal API key"\nkeywords = ["acme_"]\n'
+                    "pattern = '''\\b(acme_[a-z0-9]{32})\\b'''\nmax_length = 37\n")
+        out = subprocess.run([os.path.join(consumer, "scan_consumer"), image, rules], capture_output=True, text=True)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(out.stdout.split(), ["acme-key", "progress", "yes"])
+        self.assertNotIn(secret, out.stdout + out.stderr)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ MAN_PAGE = os.path.join(SOURCE, "docs", "man", "dumpguard.1")
 
 # Every command that takes options; a group (`rules`, `audit`) is listed by its subcommands.
 COMMANDS = [
-    ("info",), ("scan",), ("redact",), ("gate",), ("core-handler",), ("fingerprint",), ("rules", "check"),
+    ("info",), ("scan",), ("redact",), ("gate",), ("relay",), ("core-handler",), ("fingerprint",), ("rules", "check"),
     ("rules", "list"),
     ("audit", "keygen"), ("audit", "verify"), ("audit", "show"), ("audit", "rotate"), ("selftest",),
     ("audit", "export"), ("submit",), ("cluster", "init"), ("cluster", "status"),

@@ -72,30 +72,30 @@ time-budget = 2.5
 )");
   auto config = read_config_file(path);
   ASSERT_TRUE(config) << config.error().message;
-  EXPECT_EQ(config->fingerprint_key, "/var/lib/dumpguard/fingerprint.key");
-  EXPECT_EQ(config->pubkeys, (std::vector<std::string>{"/etc/keys/signing.pem", "/etc/keys/tls.crt"}));
-  EXPECT_EQ(config->keyrings, std::vector<std::string>{"/etc/keys/ring"});
-  EXPECT_EQ(config->tokens, (std::vector<std::string>{"eyJhbGciOiJIUzI1NiJ9.e30.c2ln", "@/etc/keys/tokens"}));
-  EXPECT_EQ(config->fingerprints, std::vector<std::string>{"/etc/keys/secrets.json"});
-  EXPECT_EQ(config->fail_on, "high");
-  EXPECT_EQ(config->aes_tolerance, 3u);
-  EXPECT_EQ(config->hunt_trust_store, true);
-  EXPECT_EQ(config->exhaustive, true);
-  EXPECT_EQ(config->time_budget, 2.5);
+  EXPECT_EQ(config->scan.fingerprint_key, "/var/lib/dumpguard/fingerprint.key");
+  EXPECT_EQ(config->scan.pubkeys, (std::vector<std::string>{"/etc/keys/signing.pem", "/etc/keys/tls.crt"}));
+  EXPECT_EQ(config->scan.keyrings, std::vector<std::string>{"/etc/keys/ring"});
+  EXPECT_EQ(config->scan.tokens, (std::vector<std::string>{"eyJhbGciOiJIUzI1NiJ9.e30.c2ln", "@/etc/keys/tokens"}));
+  EXPECT_EQ(config->scan.fingerprints, std::vector<std::string>{"/etc/keys/secrets.json"});
+  EXPECT_EQ(config->scan.fail_on, "high");
+  EXPECT_EQ(config->scan.aes_tolerance, 3u);
+  EXPECT_EQ(config->scan.hunt_trust_store, true);
+  EXPECT_EQ(config->scan.exhaustive, true);
+  EXPECT_EQ(config->scan.time_budget, 2.5);
 }
 
 TEST_F(ConfigFile, AnEmptyFileOrTableSetsNothing) {
   for (const char* text : {"", "# nothing yet\n", "[scan]\n", "scan = {}\n"}) {
     auto config = parse_config(text, "empty.toml");
     ASSERT_TRUE(config) << config.error().message;
-    EXPECT_FALSE(config->fingerprint_key || config->fail_on || config->aes_tolerance || config->hunt_trust_store);
-    EXPECT_TRUE(config->pubkeys.empty() && config->keyrings.empty() && config->tokens.empty() &&
-                config->fingerprints.empty());
+    EXPECT_FALSE(config->scan.fingerprint_key || config->scan.fail_on || config->scan.aes_tolerance || config->scan.hunt_trust_store);
+    EXPECT_TRUE(config->scan.pubkeys.empty() && config->scan.keyrings.empty() && config->scan.tokens.empty() &&
+                config->scan.fingerprints.empty());
   }
   auto off = parse_config("[scan]\nhunt-trust-store = false\naes-tolerance = 0\n", "off.toml");
   ASSERT_TRUE(off) << off.error().message;
-  EXPECT_EQ(off->hunt_trust_store, false) << "false is a value, not \"unset\"";
-  EXPECT_EQ(off->aes_tolerance, 0u);
+  EXPECT_EQ(off->scan.hunt_trust_store, false) << "false is a value, not \"unset\"";
+  EXPECT_EQ(off->scan.aes_tolerance, 0u);
 }
 
 TEST_F(ConfigFile, RelativePathsAreAnchoredAtTheFilesDirectory) {
@@ -108,22 +108,22 @@ fingerprints = ["./secrets.json"]
 )");
   auto config = read_config_file(path);
   ASSERT_TRUE(config) << config.error().message;
-  EXPECT_EQ(config->fingerprint_key, etc("fingerprint.key"));
-  EXPECT_EQ(config->pubkeys, (std::vector<std::string>{etc("keys/a.pem"), etc("../b.pem"), "/abs/c.pem"}));
-  EXPECT_EQ(config->keyrings, std::vector<std::string>{etc("ring")});
+  EXPECT_EQ(config->scan.fingerprint_key, etc("fingerprint.key"));
+  EXPECT_EQ(config->scan.pubkeys, (std::vector<std::string>{etc("keys/a.pem"), etc("../b.pem"), "/abs/c.pem"}));
+  EXPECT_EQ(config->scan.keyrings, std::vector<std::string>{etc("ring")});
   std::string at_file = "@";  // not "@" + string: GCC 12 -O3 warns falsely there (-Wrestrict)
   at_file += etc("tokens.txt");
-  EXPECT_EQ(config->tokens, (std::vector<std::string>{at_file, "@/abs/tokens", "not/a/path.e30.sig"}))
+  EXPECT_EQ(config->scan.tokens, (std::vector<std::string>{at_file, "@/abs/tokens", "not/a/path.e30.sig"}))
       << "@FILE is a path; a token is kept as written";
-  EXPECT_EQ(config->fingerprints, std::vector<std::string>{etc("./secrets.json")});
+  EXPECT_EQ(config->scan.fingerprints, std::vector<std::string>{etc("./secrets.json")});
   // The anchored paths name the same files as the written ones seen from the file's directory.
   write("etc/fingerprint.key", "k");
-  EXPECT_TRUE(fs::exists(*config->fingerprint_key));
+  EXPECT_TRUE(fs::exists(*config->scan.fingerprint_key));
 
   // A config named without a directory is in the working directory: its paths stay as written.
   auto here = parse_config("[scan]\npubkey = [\"a.pem\"]\n", "dumpguard.toml");
   ASSERT_TRUE(here) << here.error().message;
-  EXPECT_EQ(here->pubkeys, std::vector<std::string>{"a.pem"});
+  EXPECT_EQ(here->scan.pubkeys, std::vector<std::string>{"a.pem"});
 }
 
 TEST_F(ConfigFile, UnknownKeysAndTablesAreErrorsAtTheirLine) {
@@ -230,7 +230,7 @@ TEST_F(ConfigFile, NonAsciiCharactersAreTextOrErrorsNeverUndefined) {
                              "pubkey = [\"cl\xc3\xa9s/a.pem\", '\xd0\x96.pem']\n",
                              "etc/unicode.toml");
   ASSERT_TRUE(config) << config.error().message;
-  EXPECT_EQ(config->pubkeys, (std::vector<std::string>{"etc/cl\xc3\xa9s/a.pem", "etc/\xd0\x96.pem"}));
+  EXPECT_EQ(config->scan.pubkeys, (std::vector<std::string>{"etc/cl\xc3\xa9s/a.pem", "etc/\xd0\x96.pem"}));
 }
 
 TEST_F(ConfigFile, ErrorsNeverQuoteValues) {
@@ -286,7 +286,7 @@ TEST_F(ConfigFile, DeepNestingIsRefusedBeforeParsing) {
   tokens += "]\n";
   auto many = parse_config(tokens, "many.toml");
   ASSERT_TRUE(many) << many.error().message;
-  EXPECT_EQ(many->tokens.size(), 1000u);
+  EXPECT_EQ(many->scan.tokens.size(), 1000u);
 }
 
 TEST_F(ConfigFile, AMissingFileIsAnError) {
@@ -355,6 +355,75 @@ TEST_F(ConfigFile, AGatePolicyWithAMistakeIsRefused) {
             std::string::npos);
   EXPECT_NE(error_of("[gate]\nkey = 1\n").find("array of tables"), std::string::npos);
   EXPECT_NE(error_of("gate = 1\n").find("must be a table"), std::string::npos);
+}
+
+// Each scan setting is defined once (user_files/scan_settings.cpp): the config file reads every
+// one of them by its name, and docs/config.md names every one.
+TEST(ScanSettingsTable, TheConfigFileAndTheDocsFollowTheTable) {
+  std::ifstream in(std::string(DG_TEST_SOURCE_DIR) + "/docs/config.md");
+  const std::string docs((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(docs.empty());
+  for (const ScanSetting& setting : scan_settings()) {
+    const std::string name(setting.name);
+    EXPECT_NE(docs.find("`" + name + "`"), std::string::npos) << name << " is not in docs/config.md";
+    std::string value;
+    switch (setting.kind) {
+      case SettingKind::path: value = "\"/k\""; break;
+      case SettingKind::files:
+      case SettingKind::dirs: value = "[\"/a\", \"/b\"]"; break;
+      case SettingKind::tokens: value = "[\"@/t\"]"; break;
+      case SettingKind::severity: value = "\"high\""; break;
+      case SettingKind::bit_errors: value = "7"; break;
+      case SettingKind::flag: value = "true"; break;
+      case SettingKind::seconds: value = "1.5"; break;
+    }
+    auto config = parse_config("[scan]\n" + name + " = " + value + "\n", "/etc/dumpguard.toml");
+    ASSERT_TRUE(config.ok()) << name << ": " << config.error().message;
+    // The value lands in the field the table names, and nowhere else.
+    ScanSettings expected;
+    std::visit(
+        [&](auto member) {
+          using Field = std::decay_t<decltype(expected.*member)>;
+          if constexpr (std::is_same_v<Field, std::vector<std::string>>) {
+            expected.*member = setting.kind == SettingKind::tokens ? Field{"@/t"} : Field{"/a", "/b"};
+          } else if constexpr (std::is_same_v<Field, std::optional<std::string>>) {
+            expected.*member = setting.kind == SettingKind::severity ? "high" : "/k";
+          } else if constexpr (std::is_same_v<Field, std::optional<unsigned>>) {
+            expected.*member = 7u;
+          } else if constexpr (std::is_same_v<Field, std::optional<bool>>) {
+            expected.*member = true;
+          } else {
+            expected.*member = 1.5;
+          }
+        },
+        setting.field);
+    EXPECT_EQ(config->scan.fingerprint_key, expected.fingerprint_key) << name;
+    EXPECT_EQ(config->scan.pubkeys, expected.pubkeys) << name;
+    EXPECT_EQ(config->scan.keyrings, expected.keyrings) << name;
+    EXPECT_EQ(config->scan.tokens, expected.tokens) << name;
+    EXPECT_EQ(config->scan.fingerprints, expected.fingerprints) << name;
+    EXPECT_EQ(config->scan.baselines, expected.baselines) << name;
+    EXPECT_EQ(config->scan.fail_on, expected.fail_on) << name;
+    EXPECT_EQ(config->scan.aes_tolerance, expected.aes_tolerance) << name;
+    EXPECT_EQ(config->scan.hunt_trust_store, expected.hunt_trust_store) << name;
+    EXPECT_EQ(config->scan.exhaustive, expected.exhaustive) << name;
+    EXPECT_EQ(config->scan.time_budget, expected.time_budget) << name;
+  }
+}
+
+// The command line's scalars win; lists are the file's, then the command line's.
+TEST(ScanSettingsTable, MergeKeepsTheCommandLinesScalarsAndJoinsLists) {
+  ScanSettings given;
+  given.fail_on = "low";
+  given.pubkeys = {"/cli.pem"};
+  ScanSettings file;
+  file.fail_on = "critical";
+  file.aes_tolerance = 4;
+  file.pubkeys = {"/file.pem"};
+  merge_settings(given, file);
+  EXPECT_EQ(given.fail_on, "low");
+  EXPECT_EQ(given.aes_tolerance, 4u);
+  EXPECT_EQ(given.pubkeys, (std::vector<std::string>{"/file.pem", "/cli.pem"}));
 }
 
 }  // namespace

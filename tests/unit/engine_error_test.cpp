@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "detect/text_rules.hpp"
+#include "detect/text_rule_detector.hpp"
 #include "fixtures/detector_harness.hpp"
 #include "rules/engine.hpp"
 #include "rules/engine_error.hpp"

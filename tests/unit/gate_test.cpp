@@ -287,12 +287,12 @@ TEST(GatePolicy, KindsAndListedKeysQuarantine) {
   report.findings.pop_back();
   SuppliedKeyStatus listed;
   listed.fingerprint = "sha256:" + std::string(64, 'a');
-  listed.status = "present";
+  listed.status = Presence::present;
   report.supplied.push_back(listed);
   v = apply_policy(*policy, report);
   EXPECT_TRUE(v.quarantine);
   EXPECT_EQ(v.keys, std::vector<std::string>{listed.fingerprint});
-  report.supplied.back().status = "absent";
+  report.supplied.back().status = Presence::absent;
   EXPECT_FALSE(apply_policy(*policy, report).quarantine);
 
   GateConfig strict;

@@ -125,13 +125,13 @@ TEST_F(ParallelScan, ProgressAdvancesOneCallAtATimeToItsTotal) {
   ScanOptions options = options_;
   options.threads = 3;
   options.chunk_size = 4096;
-  options.progress = [&](const Progress& p) {
+  ProgressObserver observer([&](const Progress& p) {
     if (inside.fetch_add(1) != 0) overlapped = true;
     if (p.fraction() < last || p.done > p.total || p.pass >= p.passes) backwards = true;
     last = p.fraction();
     inside.fetch_sub(1);
-  };
-  scan_dump(*dump_, options);
+  });
+  scan_dump(*dump_, options, &observer);
   EXPECT_FALSE(overlapped);
   EXPECT_FALSE(backwards);
   EXPECT_DOUBLE_EQ(last, 1.0);

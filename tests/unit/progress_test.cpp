@@ -36,10 +36,10 @@ TEST(ScanProgress, OnePassPerDetectorCountingEveryAreaByte) {
   options.fingerprint_key = test::seeded_bytes(32, 8);
   const ScanReport quiet = scan_dump(dump, options);
   std::vector<Seen> seen;
-  options.progress = [&](const Progress& p) {
+  ProgressObserver observer([&](const Progress& p) {
     seen.push_back({std::string(p.stage), std::string(p.step), p.pass, p.passes, p.done, p.total, p.fraction()});
-  };
-  const ScanReport reported = scan_dump(dump, options, "verify");
+  });
+  const ScanReport reported = scan_dump(dump, options, &observer, "verify");
 
   EXPECT_EQ(reported.findings.size(), quiet.findings.size());
   ASSERT_FALSE(seen.empty());

@@ -184,9 +184,9 @@ TEST(RegisteredSecret, PresentWhereATokensHuntFoundTheSameBytes) {
   const ScanReport report = scan_dump(*dump, options);
   std::remove(path.c_str());
   ASSERT_EQ(report.supplied_tokens.size(), 1u);
-  EXPECT_EQ(report.supplied_tokens[0].status, "present");
+  EXPECT_EQ(report.supplied_tokens[0].status, Presence::present);
   ASSERT_EQ(report.registered.size(), 1u);
-  EXPECT_EQ(report.registered[0].status, "present") << report.registered[0].statement;
+  EXPECT_EQ(report.registered[0].status, Presence::present) << report.registered[0].statement;
   ASSERT_EQ(report.registered[0].findings.size(), 1u);
   EXPECT_EQ(report.findings[report.registered[0].findings[0]].file_offset, 1000u);
 }

@@ -188,10 +188,10 @@ Scanned scan_bytes(std::span<const std::byte> bytes, const char* name) {
   options.fingerprint_key = test::seeded_bytes(32, 4);
   options.detectors = {"aes-schedule"};
   options.threads = 2;
-  options.progress = [&](const Progress& p) {
+  ProgressObserver observer([&](const Progress& p) {
     if (p.step == "structure") s.planned = std::max(s.planned, p.total);
-  };
-  s.report = scan_dump(*dump, options);
+  });
+  s.report = scan_dump(*dump, options, &observer);
   return s;
 }
 

@@ -8,7 +8,7 @@
 #include <tuple>
 #include <vector>
 
-#include "detect/text_rules.hpp"
+#include "detect/text_rule_detector.hpp"
 #include "rules/builtin_database.hpp"
 #include "rules/engine.hpp"
 #include "rules/rule_file.hpp"

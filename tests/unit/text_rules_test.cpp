@@ -9,7 +9,7 @@
 #include <tuple>
 #include <vector>
 
-#include "detect/text_rules.hpp"
+#include "detect/text_rule_detector.hpp"
 #include "fixtures/detector_harness.hpp"
 #include "rules/engine.hpp"
 #include "rules/placeholder.hpp"

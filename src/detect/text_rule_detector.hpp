@@ -8,16 +8,13 @@
 
 #include "detect/detector.hpp"
 #include "rules/engine.hpp"
+#include "rules/text_rules.hpp"
 
 namespace dumpguard {
 
 inline constexpr std::string_view kTextRulesDetector = "text-rules";
 
 std::unique_ptr<Detector> make_text_rules_detector(std::shared_ptr<const rules::RuleEngine> engine);
-
-// The built-in rules, loaded once per process with the database compiled at build time
-// (rules/builtin_database.hpp), or compiled if that cannot be used.
-std::shared_ptr<const rules::RuleEngine> builtin_rule_engine();
 
 // The NAME of a NAME=value string that holds the text at `at` in `subject`, or empty: the
 // string starts after a NUL or other non-text byte, within 256 characters before `at`.

@@ -1,11 +1,10 @@
-#include "detect/text_rules.hpp"
+#include "detect/text_rule_detector.hpp"
 
 #include <fmt/format.h>
 
 #include <stdexcept>
 
 #include "crypto/digest.hpp"
-#include "rules/builtin_database.hpp"
 #include "rules/rule_file.hpp"
 
 namespace dumpguard {
@@ -16,9 +15,9 @@ bool name_char(char c, bool first) {
   return c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (!first && c >= '0' && c <= '9');
 }
 
-class TextRules final : public Detector {
+class TextRuleDetector final : public Detector {
  public:
-  explicit TextRules(std::shared_ptr<const rules::RuleEngine> engine) : engine_(engine), scanner_(std::move(engine)) {}
+  explicit TextRuleDetector(std::shared_ptr<const rules::RuleEngine> engine) : engine_(engine), scanner_(std::move(engine)) {}
 
   std::string_view name() const override { return kTextRulesDetector; }
   Phase phase() const override { return Phase::structure; }
@@ -98,19 +97,8 @@ std::string_view variable_name(std::string_view subject, std::size_t at) {
 }
 
 std::unique_ptr<Detector> make_text_rules_detector(std::shared_ptr<const rules::RuleEngine> engine) {
-  return std::make_unique<TextRules>(std::move(engine));
+  return std::make_unique<TextRuleDetector>(std::move(engine));
 }
 
-std::shared_ptr<const rules::RuleEngine> builtin_rule_engine() {
-  static const std::shared_ptr<const rules::RuleEngine> engine = [] {
-    auto rules = rules::builtin_rules();
-    if (!rules) throw std::logic_error("built-in rules: " + rules.error().message);
-    // The database compiled at build time; compiled here only if it cannot be used.
-    auto compiled = rules::RuleEngine::load(std::move(*rules), rules::builtin_database());
-    if (!compiled) throw std::logic_error("built-in rules: " + compiled.error().message);
-    return *compiled;
-  }();
-  return engine;
-}
 
 }  // namespace dumpguard

@@ -1,0 +1,109 @@
+// `dumpguard relay`: reads the policy ([gate] in --config) and the scan options as the gate does,
+// checks the command line's combinations, and runs the relay (src/relay/relay_server.cpp).
+// Messages go to stderr, one line each, for the journal.
+#include <fmt/format.h>
+
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "cli/commands.hpp"
+#include "gate/release_policy.hpp"
+#include "redact/drop_policy.hpp"
+#include "relay/relay_server.hpp"
+#include "user_files/config_file.hpp"
+
+namespace dumpguard::cli {
+
+int run_relay_command(const RelayCliOptions& given) {
+  RelayCliOptions options = given;
+  const auto usage = [](const std::string& message) {
+    print_stderr("dumpguard relay: {}\n", message);
+    return kExitError;
+  };
+  if (options.upstream.empty() == options.release.empty()) return usage("give exactly one of --upstream URL and --release DIR");
+  if (!options.upstream.empty() && options.upstream.rfind("http://", 0) != 0 && options.upstream.rfind("https://", 0) != 0) {
+    return usage("--upstream must be an http:// or https:// URL");
+  }
+  if (options.tls_cert.empty() != options.tls_key.empty()) return usage("--tls-cert and --tls-key go together");
+  const std::size_t colon = options.listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) return usage("--listen must be HOST:PORT");
+  std::string host = options.listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  int port = -1;
+  try {
+    std::size_t used = 0;
+    port = std::stoi(options.listen.substr(colon + 1), &used);
+    if (used != options.listen.size() - colon - 1) port = -1;
+  } catch (const std::exception&) {
+    port = -1;
+  }
+  if (port < 0 || port > 65535) return usage("--listen must be HOST:PORT with a port from 0 to 65535");
+
+  GateConfig config;
+  if (!options.scan.config.empty()) {
+    auto read = read_config_file(options.scan.config);
+    if (!read) {
+      print_stderr("dumpguard: {}\n", read.error().message);
+      return kExitError;
+    }
+    config = read->gate;
+  }
+  auto policy = make_gate_policy(config);
+  if (!policy) {
+    print_stderr("dumpguard: {}\n", policy.error().message);
+    return kExitError;
+  }
+  if (auto dropped = drop_findings(DumpModel{}, policy->drop); !dropped) {
+    print_stderr("dumpguard: {}: gate.drop: {}\n", options.scan.config, dropped.error().message);
+    return kExitError;
+  }
+  options.scan.pubkeys.insert(options.scan.pubkeys.end(), policy->pubkey_files.begin(), policy->pubkey_files.end());
+  std::optional<ScanOptions> scan = build_scan_options(options.scan);
+  if (!scan) return kExitError;
+
+  const auto absolute = [](const std::string& path) {
+    std::string out = std::filesystem::absolute(path).lexically_normal().string();
+    while (out.size() > 1 && out.back() == '/') out.pop_back();
+    return out;
+  };
+  relay::RelayOptions o;
+  o.host = host;
+  o.port = port;
+  o.upstream = options.upstream;
+  o.release = options.release.empty() ? "" : absolute(options.release);
+  o.quarantine = absolute(options.quarantine);
+  if (!o.release.empty() && o.release == o.quarantine) return usage("--release and --quarantine must differ");
+  o.audit = absolute(options.audit);
+  o.audit_key = options.audit_key;
+  o.checkpoint = options.checkpoint.empty() ? o.audit + ".checkpoint" : absolute(options.checkpoint);
+  if (options.audit_syslog == "auto") {
+    struct stat st {};
+    o.audit_syslog = stat("/dev/log", &st) == 0 && S_ISSOCK(st.st_mode) ? "/dev/log" : "";
+  } else if (options.audit_syslog != "off") {
+    o.audit_syslog = options.audit_syslog;
+  }
+  o.tls_cert = options.tls_cert;
+  o.tls_key = options.tls_key;
+  o.limits.max_body = options.max_upload;
+  o.limits.max_content = options.max_upload;
+  o.read_timeout = options.read_timeout;
+  o.upload_timeout = options.upload_timeout;
+  o.upstream_timeout = options.upstream_timeout;
+  o.connections = options.connections;
+  o.clean.scan = std::move(*scan);
+  o.clean.open = to_open_options(options.scan.input);
+  o.clean.policy = std::move(*policy);
+  const Status ran = relay::run_relay(o, [](const std::string& line) {
+    print_stderr("dumpguard relay: {}\n", line);
+    std::fflush(stderr);
+  });
+  if (!ran) {
+    print_stderr("dumpguard: relay stopped: {}\n", ran.error().message);
+    return kExitError;
+  }
+  return kExitOk;
+}
+
+}  // namespace dumpguard::cli
