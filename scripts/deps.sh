@@ -13,7 +13,7 @@ PACKAGES=(
   libtomlplusplus-dev               # config and rule files (TOML, header-only use: src/io/toml.hpp)
   libgtest-dev
   libvectorscan-dev libpcre2-dev    # text rules: the prefilter and the exact span
-  libcpp-httplib-dev libcurl4-openssl-dev zlib1g-dev  # relay: HTTP(S) server, upstream client, gzip
+  libcpp-httplib-dev libcurl4-openssl-dev zlib1g-dev  # relay: HTTP(S) server, upstream client, gzip; serve: HTTPS server
   # tools the tests and the demo drive
   gdb elfutils lldb python3-lldb-14 python3 python3-cryptography openssl procps
   zstd lz4 xz-utils openssh-client

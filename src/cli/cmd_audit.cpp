@@ -198,6 +198,7 @@ int run_audit_show(const AuditShowOptions& options) {
   filter.dump = options.dump;
   filter.key_fingerprint = options.key_fingerprint;
   filter.events = options.events;
+  filter.user = options.user;
   for (auto [text, out] : {std::pair{&options.since, &filter.since}, std::pair{&options.until, &filter.until}}) {
     if (text->empty()) continue;
     auto t = parse_iso8601_utc(*text);

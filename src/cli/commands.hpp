@@ -267,9 +267,42 @@ struct AuditShowOptions {
   std::string since;
   std::string until;
   std::vector<std::string> events;
+  std::string user;  // only records of serve's requests by this user
   bool json = false;
 };
 int run_audit_show(const AuditShowOptions& options);
+
+// `dumpguard serve`: exit 0 stopped by a signal, 2 it could not start, or the audit log failed
+// (nothing is served unaudited).
+struct ServeCliOptions {
+  std::string listen;            // HOST:PORT; port 0: any free one (announced on stdout)
+  std::string release;
+  std::string quarantine;
+  std::string users;
+  std::string audit;
+  std::string audit_key;
+  std::string checkpoint;        // default AUDIT.checkpoint
+  std::string tls_cert;
+  std::string tls_key;
+  std::string client_ca;         // client certificates signed by this CA may stand for tokens
+  double retention_days = 0;
+  bool require_reason = false;
+  std::string rate_limit;        // N or N/hour: downloads per user per hour
+  std::string alert_command;
+  std::uint64_t alert_downloads = 0;
+};
+int run_serve_command(const ServeCliOptions& options);
+
+// `dumpguard users add|list|remove`: the users file of serve. exit 0, 2 error (nothing changed).
+struct UsersCliOptions {
+  std::string users;  // --users FILE
+  std::string name;
+  std::string role;   // add: list | download | quarantine
+  std::string cert;   // add: the user's client certificate instead of a token
+};
+int run_users_add(const UsersCliOptions& options);
+int run_users_list(const UsersCliOptions& options);
+int run_users_remove(const UsersCliOptions& options);
 
 // `dumpguard selftest`: exit 0 the ordinary key was found in this process's own dump and the
 // protected one was not, 1 otherwise (the protection failed, or the dump proves nothing), 2 an

@@ -505,6 +505,8 @@ int main(int argc, char** argv) {
   audit_show_cmd->add_option("--until", audit_show.until, "Only records before this ISO 8601 time");
   audit_show_cmd->add_option("--event", audit_show.events, "Only records of this event; repeatable")
       ->allow_extra_args(false);
+  audit_show_cmd->add_option("--user", audit_show.user,
+                             "Only records of this serve user's requests: what the user listed, downloaded or was refused");
   audit_show_cmd->add_flag("--json", audit_show.json, "One JSON document: the records and the verification");
   cli::AuditExportOptions audit_export;
   CLI::App* audit_export_cmd = audit_cmd->add_subcommand(
@@ -519,6 +521,77 @@ int main(int argc, char** argv) {
   audit_keygen_cmd->callback([&audit_keygen, &audit_keygen_hmac] {
     if (!audit_keygen_hmac && !audit_keygen.ed25519) throw CLI::RequiredError("--hmac or --ed25519");
   });
+
+  cli::ServeCliOptions serve;
+  CLI::App* serve_cmd = app.add_subcommand(
+      "serve", "Serve released dumps over HTTPS to users with API tokens; audit every list, download and refusal. "
+               "Exit 0 stopped by a signal, 2 error");
+  serve_cmd->add_option("--listen", serve.listen, "HOST:PORT to listen on (port 0: any free one, printed on stdout)")
+      ->required();
+  serve_cmd->add_option("--release", serve.release, "The gate's release directory: the dumps served")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  serve_cmd->add_option("--quarantine", serve.quarantine,
+                        "The gate's quarantine directory, served to the quarantine role (default: not served)")
+      ->check(CLI::ExistingDirectory);
+  serve_cmd->add_option("--users", serve.users, "The users file `dumpguard users` writes (re-read when it changes)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  serve_cmd->add_option("--audit", serve.audit, "The audit log, the gate's (JSON Lines, mode 0600)")->required();
+  serve_cmd->add_option("--audit-key", serve.audit_key, "The audit log's key file, as `audit keygen` makes it")
+      ->required()
+      ->check(CLI::ExistingFile);
+  serve_cmd->add_option("--checkpoint", serve.checkpoint, "The audit log's checkpoint (default AUDIT.checkpoint)");
+  serve_cmd->add_option("--tls-cert", serve.tls_cert, "The server's certificate chain (PEM)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  serve_cmd->add_option("--tls-key", serve.tls_key, "The certificate's private key (PEM, unencrypted, mode 0600)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  serve_cmd->add_option("--client-ca", serve.client_ca,
+                        "Ask clients for a certificate signed by this CA (PEM); one whose SHA-256 a user's "
+                        "cert-sha256 entry holds stands for a token")
+      ->check(CLI::ExistingFile);
+  serve_cmd->add_option("--retention", serve.retention_days,
+                        "Days a released dump is kept; older ones are deleted, each after an `expired` record "
+                        "(default: kept for ever)")
+      ->check(CLI::Range(0.0, 36500.0));
+  serve_cmd->add_flag("--require-reason", serve.require_reason,
+                      "Refuse downloads that state no reason (X-Dumpguard-Reason header or ?reason=, e.g. a ticket)");
+  serve_cmd->add_option("--rate-limit", serve.rate_limit, "Downloads a user may start per hour: N or N/hour (default: no limit)");
+  serve_cmd->add_option("--alert-command", serve.alert_command,
+                        "Run by /bin/sh -c when one user downloads more than --alert-downloads dumps in an hour, with "
+                        "DUMPGUARD_ALERT_USER and DUMPGUARD_ALERT_DOWNLOADS in its environment");
+  serve_cmd->add_option("--alert-downloads", serve.alert_downloads, "The downloads per hour past which the alert runs")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 32));
+  serve_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
+  serve_cmd->footer("Exit codes: 0 stopped by SIGINT, SIGTERM or SIGHUP; 2 error (it could not start, or the audit log could "
+                    "not be written: nothing is served unaudited).");
+
+  cli::UsersCliOptions users_add, users_list, users_remove;
+  CLI::App* users_cmd = app.add_subcommand("users", "The users file of `dumpguard serve`: add, list or remove users");
+  users_cmd->require_subcommand(1);
+  CLI::App* users_add_cmd = users_cmd->add_subcommand(
+      "add", "Add a user with a new API token, printed once on stdout and stored only as its SHA-256; exit 0, 2 error");
+  users_add_cmd->add_option("name", users_add.name, "The user's name (A-Z a-z 0-9 . _ @ -, at most 64)")->required();
+  users_add_cmd->add_option("--role", users_add.role,
+                            "list (list dumps), download (and download them) or quarantine (and quarantined ones)")
+      ->required()
+      ->check(CLI::IsMember({"list", "download", "quarantine"}));
+  users_add_cmd->add_option("--cert", users_add.cert,
+                            "The user's client certificate (PEM or DER): stored as its SHA-256, no token is made")
+      ->check(CLI::ExistingFile);
+  users_add_cmd->add_option("--users", users_add.users, "The users file (made mode 0600 if missing; written atomically)")
+      ->required();
+  CLI::App* users_list_cmd = users_cmd->add_subcommand("list", "Print each user and role (never a hash); exit 0, 2 error");
+  users_list_cmd->add_option("--users", users_list.users, "The users file")->required()->check(CLI::ExistingFile);
+  CLI::App* users_remove_cmd =
+      users_cmd->add_subcommand("remove", "Remove a user: serve refuses its token from the next request; exit 0, 2 error");
+  users_remove_cmd->add_option("name", users_remove.name, "The user's name")->required();
+  users_remove_cmd->add_option("--users", users_remove.users, "The users file")->required()->check(CLI::ExistingFile);
+  for (CLI::App* sub : {users_cmd, users_add_cmd, users_list_cmd, users_remove_cmd}) {
+    sub->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
+  }
 
   cli::SelftestOptions selftest;
   CLI::App* selftest_cmd = app.add_subcommand(
@@ -569,6 +642,10 @@ int main(int argc, char** argv) {
     if (rules_check_cmd->parsed()) code = cli::run_rules_check(rules_check);
     if (rules_list_cmd->parsed()) code = cli::run_rules_list(rules_list);
     if (selftest_cmd->parsed()) code = cli::run_selftest(selftest);
+    if (serve_cmd->parsed()) code = cli::run_serve_command(serve);
+    if (users_add_cmd->parsed()) code = cli::run_users_add(users_add);
+    if (users_list_cmd->parsed()) code = cli::run_users_list(users_list);
+    if (users_remove_cmd->parsed()) code = cli::run_users_remove(users_remove);
   } catch (const std::exception& e) {
     cli::print_stderr("dumpguard: internal error: {}\n", e.what());
     code = cli::kExitError;

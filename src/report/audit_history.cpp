@@ -222,6 +222,7 @@ std::vector<const AuditShown*> pick_audit_records(const std::vector<AuditShown>&
     if (!about_dump[i]) continue;
     const std::string event = string_field(s.record, "event");
     if (!filter.events.empty() && std::find(filter.events.begin(), filter.events.end(), event) == filter.events.end()) continue;
+    if (!filter.user.empty() && string_field(data_of(s), "user") != filter.user) continue;
     if (filter.since || filter.until) {
       const auto time = parse_iso8601_utc(string_field(s.record, "time"));
       if (!time) continue;

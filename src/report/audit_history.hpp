@@ -1,4 +1,4 @@
-// `dumpguard audit show`: the audit log as a readable history. Picks records by dump, key
+// `dumpguard audit show`: the audit log as a readable history. Picks records by dump, user, key
 // fingerprint, time and event, and prints one line per record (or JSON), then whether the chain
 // that was read verified. The records come from verify_audit_files (audit/chain.hpp), so
 // what is shown is what was checked.
@@ -27,6 +27,7 @@ struct AuditFilter {
   std::optional<std::string> since;  // records at or after (normalised by parse_iso8601_utc)
   std::optional<std::string> until;  // records before
   std::vector<std::string> events;   // any of these events; empty: all
+  std::string user;                  // records whose data.user is this (serve's requests); empty: all
 };
 
 struct AuditShown {

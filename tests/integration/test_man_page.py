@@ -21,6 +21,7 @@ COMMANDS = [
     ("rules", "list"),
     ("audit", "keygen"), ("audit", "verify"), ("audit", "show"), ("audit", "rotate"), ("selftest",),
     ("audit", "export"), ("submit",), ("cluster", "init"), ("cluster", "status"),
+    ("serve",), ("users", "add"), ("users", "list"), ("users", "remove"),
 ]
 # Options every command has, documented once in the page's synopsis.
 COMMON = {"--help", "-h", "--version"}
