@@ -25,6 +25,8 @@ PACKAGES=(
   openjdk-17-jdk-headless nodejs
   # real aarch64 cores: a static program run under qemu-aarch64 aborts and dumps core
   qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+  # the cluster: a JetStream work queue, key-value bucket and audit stream (src/cluster/)
+  libnats-dev nats-server
   # benchmarks
   time jq libbenchmark-dev          # bench scripts; bench/micro (Google Benchmark)
   # the protection library's Windows files are cross-compiled in make test (never run)

@@ -289,9 +289,10 @@ Result<AuditLog::Locked> AuditLog::lock_live() {
   return Error{Errc::io, 0, fmt::format("audit log {}: the live file kept being replaced", path_)};
 }
 
-Status AuditLog::append_locked(Locked& live, const std::string& event, nlohmann::ordered_json data) {
+Result<std::string> make_audit_line(const AuditKey& key, std::uint64_t seq, const std::string& prev,
+                                    const std::string& event, nlohmann::ordered_json data) {
   nlohmann::ordered_json record;
-  record["seq"] = live.last_seq + 1;
+  record["seq"] = seq;
   record["time"] = audit_time_now();
   record["host"] = host_name();
   record["version"] = DUMPGUARD_VERSION;
@@ -300,13 +301,17 @@ Status AuditLog::append_locked(Locked& live, const std::string& event, nlohmann:
   if (data.is_null()) data = nlohmann::ordered_json::object();
   if (!data.is_object()) data = nlohmann::ordered_json{{"value", std::move(data)}};
   record["data"] = std::move(data);
-  record["prev"] = live.head;
+  record["prev"] = prev;
   // ASCII only, and bytes that are not UTF-8 (a hostile dump's file name) become U+FFFD
   // instead of an exception.
   const std::string body = record.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
-  DG_TRY(const std::string sig, key_.sign(body));
-  const std::string line = fmt::format("{{\"record\":{},\"alg\":\"{}\",\"key\":\"{}\",\"sig\":\"{}\"}}", body,
-                                       to_string(key_.alg()), key_.id(), sig);
+  DG_TRY(const std::string sig, key.sign(body));
+  return fmt::format("{{\"record\":{},\"alg\":\"{}\",\"key\":\"{}\",\"sig\":\"{}\"}}", body, to_string(key.alg()),
+                     key.id(), sig);
+}
+
+Status AuditLog::append_locked(Locked& live, const std::string& event, nlohmann::ordered_json data) {
+  DG_TRY(const std::string line, make_audit_line(key_, live.last_seq + 1, live.head, event, std::move(data)));
   // One write: O_APPEND puts the whole line at the end; the lock keeps the chain one chain.
   const std::string out = line + "\n";
   const ssize_t written = ::write(live.fd.get(), out.data(), out.size());

@@ -25,6 +25,12 @@ namespace dumpguard {
 // Now, as audit records and the gate's decision files write times: ISO 8601 UTC, to the second.
 std::string audit_time_now();
 
+// One line of the log, without its newline: record {seq, time, host, version, event, data, prev}
+// signed with `key`. The one place the line form is written: AuditLog appends it to a file, and
+// a writer elsewhere (the cluster's audit stream) to its own medium.
+Result<std::string> make_audit_line(const AuditKey& key, std::uint64_t seq, const std::string& prev,
+                                    const std::string& event, nlohmann::ordered_json data);
+
 struct AuditLogOptions {
   std::string checkpoint;         // {"head","records"} written atomically after every record; empty: none
   std::uint64_t max_bytes = 0;    // rotate once the live file reaches this size; 0: never by size

@@ -186,11 +186,20 @@ AuditTrail::~AuditTrail() {
 // AuditLog::append takes the log's flock and rereads its last line, so the records of every
 // gate sharing the log form one chain.
 Status AuditTrail::record(const std::string& event, nlohmann::ordered_json data) {
+  if (sink_) return sink_->append(event, std::move(data));
   return log_->append(event, std::move(data));
+}
+
+AuditTrail AuditTrail::to_sink(std::unique_ptr<AuditSink> sink) {
+  AuditTrail trail;
+  trail.path_ = sink->where();
+  trail.sink_ = std::move(sink);
+  return trail;
 }
 
 Result<std::optional<nlohmann::json>> AuditTrail::find_sound(
     const std::string& event, const std::function<bool(const nlohmann::json&)>& match) const {
+  if (sink_) return sink_->find_sound(event, match);
   // The live file and the one sealed before it, if any: a rotation between a dump's `redacted`
   // record and its release leaves the record in the sealed file.
   DG_TRY(const AuditChainFiles chain, find_audit_chain(path_));

@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "cli/commands.hpp"
+#include "cluster/worker.hpp"
 #include "gate/gate.hpp"
 #include "gate/instance.hpp"
 #include "gate/release_policy.hpp"
@@ -19,6 +20,18 @@ namespace dumpguard::cli {
 
 int run_gate_command(const GateCliOptions& given) {
   GateCliOptions options = given;
+  // An inbox and its audit log, or a worker of the cluster's queue (--nats) whose dumps come
+  // from the shared store and whose records go to the audit stream.
+  const bool worker = !options.nats.empty();
+  if (!worker && (options.inbox.empty() || options.audit.empty())) {
+    print_stderr("dumpguard: gate: --inbox and --audit are required (or --nats and --shared-store, for a cluster worker)\n");
+    return kExitError;
+  }
+  if (worker && (options.shared_store.empty() || !options.inbox.empty() || !options.audit.empty())) {
+    print_stderr("dumpguard: gate --nats: --shared-store is required, and --inbox and --audit are not taken (the "
+                 "dumps come from the queue, the records go to the audit stream)\n");
+    return kExitError;
+  }
   GateConfig config;
   if (!options.scan.config.empty()) {
     auto read = read_config_file(options.scan.config);
@@ -49,13 +62,14 @@ int run_gate_command(const GateCliOptions& given) {
     return out;
   };
   GateOptions gate;
+  if (worker) options.inbox = options.shared_store;  // for the defaults below; a worker has no inbox
   gate.inbox = absolute(options.inbox);
   gate.release = absolute(options.release);
   gate.quarantine = absolute(options.quarantine);
   gate.work = options.work.empty() ? gate.inbox + "/.dumpguard-work" : absolute(options.work);
-  gate.audit = absolute(options.audit);
+  gate.audit = worker ? std::string() : absolute(options.audit);
   gate.audit_key = options.audit_key;
-  gate.checkpoint = options.checkpoint.empty() ? gate.audit + ".checkpoint" : absolute(options.checkpoint);
+  gate.checkpoint = options.checkpoint.empty() ? (worker ? std::string() : gate.audit + ".checkpoint") : absolute(options.checkpoint);
   // The head goes off the host through syslog wherever there is one: the anchor that a rewrite
   // on this host cannot reach.
   if (options.audit_syslog == "auto") {
@@ -73,10 +87,17 @@ int run_gate_command(const GateCliOptions& given) {
   gate.open = to_open_options(options.scan.input);
   gate.policy = std::move(*policy);
   gate.fill = options.fill == "0defaced" ? defaced_fill() : zero_fill();
-  const Status ran = run_gate(gate, [](const std::string& line) {
+  const GateMessages say = [](const std::string& line) {
     print_stderr("dumpguard gate: {}\n", line);
     std::fflush(stderr);
-  });
+  };
+  Status ran = ok_status();
+  if (worker) {
+    ClusterWorkerOptions cluster{NatsOptions{options.nats, options.nats_creds, ""}, absolute(options.shared_store)};
+    ran = run_cluster_worker(gate, cluster, say);
+  } else {
+    ran = run_gate(gate, say);
+  }
   if (!ran) {
     print_stderr("dumpguard: gate stopped: {}\n", ran.error().message);
     return kExitError;

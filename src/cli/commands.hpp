@@ -115,8 +115,42 @@ struct GateCliOptions {
   double lease = 30;
   std::string fill = "zero";
   std::string audit_syslog = "auto";  // the socket the log's head goes to; auto: /dev/log if there; off
+  // A worker of the cluster's queue instead of an inbox (docs/cluster.md): --nats URL given.
+  std::string nats;          // the NATS server; its audit records go to the audit stream
+  std::string nats_creds;    // a NATS credentials file
+  std::string shared_store;  // where submitted dumps wait
 };
 int run_gate_command(const GateCliOptions& options);
+
+// `dumpguard submit`: exit 0 every dump stored and queued (or queued already), 2 an error.
+struct SubmitCliOptions {
+  std::string nats;
+  std::string nats_creds;
+  std::string shared_store;
+  std::vector<std::string> dumps;
+};
+int run_submit(const SubmitCliOptions& options);
+
+// `dumpguard cluster init` (the admin's: streams, consumer, bucket) and `cluster status`.
+struct ClusterCliOptions {
+  std::string nats;
+  std::string nats_creds;
+  double ack_wait = 30;
+  int max_deliver = 10;
+  double duplicates = 86400;
+  int replicas = 1;
+  bool json = false;
+};
+int run_cluster_init(const ClusterCliOptions& options);
+int run_cluster_status(const ClusterCliOptions& options);
+
+// `dumpguard audit export`: the audit stream as a log file; exit 0 written, 2 error.
+struct AuditExportOptions {
+  std::string nats;
+  std::string nats_creds;
+  std::string output;
+};
+int run_audit_export(const AuditExportOptions& options);
 
 // `dumpguard core-handler`: run by the kernel through core_pattern with the core on standard
 // input (exit 0 handled: stored, handed on, quarantined or dropped, as the audit log says; 2 the

@@ -199,14 +199,20 @@ int main(int argc, char** argv) {
       "gate", "Watch an inbox; release each dump redacted and verified clean, or quarantine it; audit every step. "
               "Exit 0 stopped, 2 error");
   gate_cmd->add_option("--inbox", gate.inbox, "The directory dumps arrive in (written elsewhere and renamed in, or "
-                                              "closed after writing)")
-      ->required()
+                                              "closed after writing); required unless --nats")
       ->check(CLI::ExistingDirectory);
   gate_cmd->add_option("--release", gate.release, "Where redacted, verified dumps go (made 0700)")->required();
   gate_cmd->add_option("--quarantine", gate.quarantine,
                        "Where refused dumps go: a directory per dump, the original (0600) beside NAME.reason.json (made 0700)")
       ->required();
-  gate_cmd->add_option("--audit", gate.audit, "The audit log (JSON Lines, appended, mode 0600)")->required();
+  gate_cmd->add_option("--audit", gate.audit, "The audit log (JSON Lines, appended, mode 0600); required unless --nats");
+  gate_cmd->add_option("--nats", gate.nats,
+                       "Run as a worker of the cluster's queue on this NATS server (nats://HOST:PORT or tls://...): "
+                       "dumps come from --shared-store, audit records go to the audit stream");
+  gate_cmd->add_option("--nats-creds", gate.nats_creds, "The worker's NATS credentials file")->check(CLI::ExistingFile);
+  gate_cmd->add_option("--shared-store", gate.shared_store,
+                       "With --nats: the directory submitted dumps wait in, mounted by every worker")
+      ->check(CLI::ExistingDirectory);
   gate_cmd->add_option("--audit-key", gate.audit_key, "The audit log's signing key file, mode 0600, as `audit keygen` makes it: an Ed25519 "
                        "private key (PEM; verifiers need only its .pub) or an HMAC-SHA256 key (16 to 64 raw bytes)")
       ->required()
@@ -241,6 +247,43 @@ int main(int argc, char** argv) {
   add_scan_options(*gate_cmd, gate.scan, gate_flags);
   gate_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
 
+  cli::SubmitCliOptions submit;
+  CLI::App* submit_cmd = app.add_subcommand(
+      "submit", "Copy dumps into the cluster's shared store and queue them for the gate workers; exit 0 queued, 2 error");
+  submit_cmd->add_option("--nats", submit.nats, "The NATS server (nats://HOST:PORT or tls://HOST:PORT)")->required();
+  submit_cmd->add_option("--nats-creds", submit.nats_creds, "The submitter's NATS credentials file")->check(CLI::ExistingFile);
+  submit_cmd->add_option("--shared-store", submit.shared_store, "The directory every worker mounts, where dumps wait")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  submit_cmd->add_option("dumps", submit.dumps, "Dump files to submit")->required()->check(CLI::ExistingFile);
+  submit_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
+
+  cli::ClusterCliOptions cluster;
+  CLI::App* cluster_cmd = app.add_subcommand("cluster", "Set up and watch the cluster of gate workers on NATS JetStream");
+  cluster_cmd->require_subcommand(1);
+  CLI::App* cluster_init_cmd = cluster_cmd->add_subcommand(
+      "init", "Create the work queue, its consumer, the state bucket and the audit stream (admin); exit 0, 2 error");
+  CLI::App* cluster_status_cmd = cluster_cmd->add_subcommand(
+      "status", "Show queued, in-progress and failed dumps and each worker's last heartbeat; exit 0, 2 error");
+  for (CLI::App* sub : {cluster_init_cmd, cluster_status_cmd}) {
+    sub->add_option("--nats", cluster.nats, "The NATS server (nats://HOST:PORT or tls://HOST:PORT)")->required();
+    sub->add_option("--nats-creds", cluster.nats_creds, "A NATS credentials file")->check(CLI::ExistingFile);
+  }
+  cluster_init_cmd->add_option("--ack-wait", cluster.ack_wait,
+                               "Seconds before a dump a worker does not acknowledge is offered again (default 30)")
+      ->check(CLI::Range(1.0, 86400.0));
+  cluster_init_cmd->add_option("--max-deliver", cluster.max_deliver,
+                               "Deliveries before the queue gives a dump up (default 10)")
+      ->check(CLI::Range(1, 1000));
+  cluster_init_cmd->add_option("--duplicates", cluster.duplicates,
+                               "Seconds a submitted dump's SHA-256 is remembered against resubmission (default 86400)")
+      ->check(CLI::Range(1.0, 31536000.0));
+  cluster_init_cmd->add_option("--replicas", cluster.replicas, "Replicas of each stream (3 in a three-node cluster)")
+      ->check(CLI::Range(1, 5));
+  cluster_status_cmd->add_flag("--json", cluster.json, "One JSON document");
+  for (CLI::App* sub : {cluster_cmd, cluster_init_cmd, cluster_status_cmd}) {
+    sub->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
+  }
   cli::RelayCliOptions relay;
   ScanFlags relay_flags;
   CLI::App* relay_cmd = app.add_subcommand(
@@ -465,6 +508,13 @@ int main(int argc, char** argv) {
   audit_show_cmd->add_option("--user", audit_show.user,
                              "Only records of this serve user's requests: what the user listed, downloaded or was refused");
   audit_show_cmd->add_flag("--json", audit_show.json, "One JSON document: the records and the verification");
+  cli::AuditExportOptions audit_export;
+  CLI::App* audit_export_cmd = audit_cmd->add_subcommand(
+      "export", "Write the cluster's audit stream as a log file that verify and show read; exit 0, 2 error");
+  audit_export_cmd->add_option("--nats", audit_export.nats, "The NATS server (nats://HOST:PORT or tls://HOST:PORT)")->required();
+  audit_export_cmd->add_option("--nats-creds", audit_export.nats_creds, "A NATS credentials file")->check(CLI::ExistingFile);
+  audit_export_cmd->add_option("-o,--output", audit_export.output, "The log file to write (mode 0600)")->required();
+  audit_export_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
   for (CLI::App* sub : {audit_cmd, audit_verify_cmd, audit_keygen_cmd, audit_rotate_cmd, audit_show_cmd}) {
     sub->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
   }
@@ -585,6 +635,10 @@ int main(int argc, char** argv) {
     if (audit_keygen_cmd->parsed()) code = cli::run_audit_keygen(audit_keygen);
     if (audit_rotate_cmd->parsed()) code = cli::run_audit_rotate(audit_rotate);
     if (audit_show_cmd->parsed()) code = cli::run_audit_show(audit_show);
+    if (audit_export_cmd->parsed()) code = cli::run_audit_export(audit_export);
+    if (submit_cmd->parsed()) code = cli::run_submit(submit);
+    if (cluster_init_cmd->parsed()) code = cli::run_cluster_init(cluster);
+    if (cluster_status_cmd->parsed()) code = cli::run_cluster_status(cluster);
     if (rules_check_cmd->parsed()) code = cli::run_rules_check(rules_check);
     if (rules_list_cmd->parsed()) code = cli::run_rules_list(rules_list);
     if (selftest_cmd->parsed()) code = cli::run_selftest(selftest);

@@ -20,6 +20,7 @@ COMMANDS = [
     ("info",), ("scan",), ("redact",), ("gate",), ("relay",), ("core-handler",), ("fingerprint",), ("rules", "check"),
     ("rules", "list"),
     ("audit", "keygen"), ("audit", "verify"), ("audit", "show"), ("audit", "rotate"), ("selftest",),
+    ("audit", "export"), ("submit",), ("cluster", "init"), ("cluster", "status"),
     ("serve",), ("users", "add"), ("users", "list"), ("users", "remove"),
 ]
 # Options every command has, documented once in the page's synopsis.

@@ -1,0 +1,326 @@
+"""The gate scaled out on NATS JetStream (docs/cluster.md), against a real nats-server started
+here (natstest.py) with the accounts and permissions a deployment uses: workers on one queue
+release each dump exactly once, redacted and verified, with the audit stream one chain; workers
+killed with SIGKILL and a server restarted lose nothing and release nothing twice; a worker
+cannot purge, delete or shrink the audit stream.
+
+The dumps are copies of the corpus's dbghelp minidump, each made distinct here, half of them with
+an Ed25519 PKCS#8 key generated here planted into its largest memory range. What was released is
+checked here, not by dumpguard: no byte run of a planted key is in any released file."""
+import hashlib
+import json
+import os
+import random
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+import dgtest
+import natstest
+
+SOURCE = os.path.join(dgtest.MINIDUMPS, "fullmem-normal.dmp")
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def sha256_of(path):
+    return hashlib.sha256(read(path)).hexdigest()
+
+
+class Cluster:
+    """A server, a shared store, release and quarantine, an audit key, and workers."""
+
+    def __init__(self, root):
+        self.root = root
+        self.server = natstest.NatsServer(root)
+        self.shared = os.path.join(root, "shared")
+        self.release = os.path.join(root, "release")
+        self.quarantine = os.path.join(root, "quarantine")
+        self.work = os.path.join(root, "work")
+        self.key = os.path.join(root, "audit.key")
+        self.fp_key = os.path.join(root, "fingerprint.key")
+        self.no_rules = os.path.join(root, "no-rules.toml")
+        os.makedirs(self.shared)
+        os.makedirs(self.work, mode=0o700)
+        with open(os.open(self.key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
+            f.write(secrets.token_bytes(32))
+        # The planted keys are found by the DER detector: without the built-in text rules a
+        # worker starts in a fraction of the time.
+        with open(self.no_rules, "w") as f:
+            f.write("# no text rules\n")
+        self.workers = {}
+        self.outputs = []
+        self.secrets = []
+
+    def run(self, *args, timeout=120):
+        proc = subprocess.run([dgtest.DUMPGUARD, *args], capture_output=True, timeout=timeout)
+        self.outputs += [proc.stdout, proc.stderr]
+        return proc.returncode, proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace")
+
+    def init(self):
+        code, out, err = self.run("cluster", "init", "--nats", self.server.url("admin"), "--ack-wait", "3")
+        assert code == 0, err
+        return out
+
+    def make_dumps(self, n, tag):
+        """n distinct minidumps; every other one holds a planted key. Returns their paths."""
+        model = dgtest.info_json(SOURCE)
+        regions = sorted((r for r in model["regions"] if r["kind"] != "metadata"), key=lambda r: -r["size"])
+        target = regions[0]
+        original = read(SOURCE)
+        paths = []
+        for i in range(n):
+            data = bytearray(original)
+            # A marker of low entropy (no rule takes it) makes every dump distinct.
+            marker = f"dumpguard-cluster-test-{tag}-{i:04d}".encode()
+            at = target["file_offset"] + target["size"] - len(marker) - 8
+            data[at:at + len(marker)] = marker
+            if i % 2 == 0:
+                der = ed25519.Ed25519PrivateKey.generate().private_bytes(
+                    serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+                at = target["file_offset"] + 8
+                data[at:at + len(der)] = der
+                self.secrets.append(der[-32:])
+            path = os.path.join(self.root, f"{tag}-{i:04d}.dmp")
+            with open(path, "wb") as f:
+                f.write(bytes(data))
+            paths.append(path)
+        return paths
+
+    def submit(self, paths):
+        code, out, err = self.run("submit", "--nats", self.server.url("submitter"), "--shared-store", self.shared, *paths)
+        assert code == 0, err
+        return out
+
+    def worker_args(self, number, once):
+        return ["gate", "--nats", self.server.url("worker"), "--shared-store", self.shared,
+                "--release", self.release, "--quarantine", self.quarantine, "--audit-key", self.key,
+                "--work", self.work, "--instance", str(number), "--fingerprint-key", self.fp_key,
+                "--rules-only", "--rules", self.no_rules, "--lease", "3", *(["--once"] if once else [])]
+
+    def start_worker(self, number, once=False):
+        with open(os.path.join(self.root, f"worker-{number}.log"), "ab") as log:
+            proc = subprocess.Popen([dgtest.DUMPGUARD, *self.worker_args(number, once)], stdout=log, stderr=log)
+        self.workers[number] = proc
+        return proc
+
+    def stop_workers(self):
+        for proc in self.workers.values():
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGTERM)
+        for proc in self.workers.values():
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+
+    def worker_logs(self):
+        out = b""
+        for name in sorted(os.listdir(self.root)):
+            if name.startswith("worker-") and name.endswith(".log"):
+                out += read(os.path.join(self.root, name))
+        return out
+
+    def status(self):
+        # Just after a restart the server listens before JetStream has recovered its streams.
+        deadline = time.time() + 60
+        while True:
+            code, out, err = self.run("cluster", "status", "--nats", self.server.url("admin"), "--json")
+            if code == 0 or time.time() > deadline:
+                break
+            time.sleep(0.5)
+        assert code == 0, err
+        return json.loads(out)
+
+    def export_and_verify(self):
+        """The audit stream exported by dumpguard, verified by dumpguard, and its chain read here too."""
+        exported = os.path.join(self.root, "audit-export.jsonl")
+        code, _, err = self.run("audit", "export", "--nats", self.server.url("admin"), "-o", exported)
+        assert code == 0, err
+        code, out, err = self.run("audit", "verify", exported, "--key", self.key)
+        lines = [line for line in read(exported).split(b"\n") if line]
+        prev = "0" * 64
+        records = []
+        for n, line in enumerate(lines, 1):
+            record = json.loads(line)["record"]
+            assert record["seq"] == n, f"record {n} has seq {record['seq']}"
+            assert record["prev"] == prev, f"record {n} does not continue record {n - 1}"
+            prev = hashlib.sha256(line).hexdigest()
+            records.append(record)
+        return code, out + err, records
+
+
+class ClusterTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="dg-cluster-")
+        self.cluster = Cluster(self.tmp)
+        self.cluster.server.start()
+
+    def tearDown(self):
+        try:
+            self.cluster.stop_workers()
+        finally:
+            self.cluster.server.stop()
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def wait_for_verdicts(self, n, timeout):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            dumps = self.cluster.status()["dumps"]
+            if dumps["released"] + dumps["quarantined"] + dumps["failed"] >= n:
+                return dumps
+            time.sleep(0.5)
+        self.fail(f"not every dump got a verdict in {timeout} s: {self.cluster.status()}\n"
+                  f"{self.cluster.worker_logs().decode(errors='replace')[-4000:]}")
+
+    def check_released_once(self, paths):
+        """Each submitted dump released exactly once under its SHA-256's name, with no planted
+        key left in it, and none quarantined; the shared store emptied."""
+        c = self.cluster
+        released = sorted(os.listdir(c.release))
+        expected = sorted(f"{sha256_of(p)}-{os.path.basename(p)}" for p in paths)
+        self.assertEqual(released, expected, "each dump released exactly once, under its own name")
+        self.assertEqual(os.listdir(c.quarantine) if os.path.isdir(c.quarantine) else [], [])
+        for name in released:
+            data = read(os.path.join(c.release, name))
+            for secret in c.secrets:
+                self.assertNotIn(secret, data, f"{name}: a planted key is still in the released copy")
+        self.assertEqual([n for n in os.listdir(c.shared) if not n.startswith(".")], [])
+
+    def check_audit(self, paths):
+        code, said, records = self.cluster.export_and_verify()
+        self.assertEqual(code, 0, said)
+        released = {}
+        redacted = {}
+        for r in records:
+            if r["event"] == "released":
+                released.setdefault(r["data"]["input"]["sha256"], set()).add(r["data"]["target"])
+            if r["event"] == "redacted":
+                redacted[r["data"]["input"]["sha256"]] = r["data"]["findings"]
+        # The planted keys were there to find: every other dump had findings overwritten.
+        planted = [p for p in paths if int(os.path.basename(p).split("-")[1].split(".")[0]) % 2 == 0]
+        for p in paths:
+            self.assertEqual(redacted.get(sha256_of(p), 0) > 0, p in planted, f"{p}: {redacted.get(sha256_of(p))} findings")
+        for p in paths:
+            targets = released.get(sha256_of(p), set())
+            # One target per dump: a redelivered dump is recorded again under the same name.
+            self.assertEqual(len(targets), 1, f"{p}: released to {targets}")
+        return records
+
+    def test_two_then_four_workers_release_each_dump_once(self):
+        c = self.cluster
+        c.init()
+        self.assertIn("exists", c.init(), "init is idempotent")
+        first = c.make_dumps(8, "a")
+        out = c.submit(first)
+        self.assertEqual(out.count(" queued "), 8)
+        # Submitted again: the SHA-256 is the message id, so nothing is queued twice.
+        self.assertEqual(c.submit(first[:2]).count(" already-queued "), 2)
+        for n in range(2):
+            c.start_worker(n, once=True)
+        for proc in c.workers.values():
+            self.assertEqual(proc.wait(timeout=300), 0, c.worker_logs().decode(errors="replace")[-3000:])
+        self.check_released_once(first)
+        second = c.make_dumps(8, "b")
+        c.submit(second)
+        c.workers = {}
+        for n in range(4):
+            c.start_worker(n, once=True)
+        for proc in c.workers.values():
+            self.assertEqual(proc.wait(timeout=300), 0, c.worker_logs().decode(errors="replace")[-3000:])
+        self.check_released_once(first + second)
+        records = self.check_audit(first + second)
+        hosts = {r["data"].get("instance") for r in records if r["event"] == "started"}
+        self.assertEqual(len(hosts), 4, "the records of four workers in one chain")
+        status = c.status()
+        self.assertEqual(status["dumps"]["released"], 16)
+        self.assertEqual(status["queue"]["waiting"], 0)
+        self.assertEqual(len(status["workers"]), 4)
+        dgtest.assert_no_secret(c.outputs + [c.worker_logs(), read(c.server.log)], c.secrets)
+
+    def test_killed_workers_and_a_restarted_server_lose_nothing(self):
+        c = self.cluster
+        c.init()
+        paths = c.make_dumps(10, "k")
+        c.submit(paths)
+        rng = random.Random()
+        c.start_worker(0)
+        c.start_worker(1)
+        kills = 0
+        restarted = False
+        deadline = time.time() + 240
+        while time.time() < deadline:
+            dumps = c.status()["dumps"]
+            if dumps["released"] + dumps["quarantined"] + dumps["failed"] >= len(paths):
+                break
+            time.sleep(rng.uniform(0.1, 0.8))
+            if kills < 4:
+                victim = rng.choice([0, 1])
+                os.kill(c.workers[victim].pid, signal.SIGKILL)
+                c.workers[victim].wait(timeout=10)
+                kills += 1
+                c.start_worker(victim)
+            elif not restarted:
+                c.server.restart()  # file storage: the queue, the bucket and the audit stream survive
+                restarted = True
+        self.assertEqual(kills, 4)
+        self.assertTrue(restarted, "the server was restarted before the run ended")
+        dumps = self.wait_for_verdicts(len(paths), 120)
+        self.assertEqual(dumps["released"], len(paths), c.worker_logs().decode(errors="replace")[-3000:])
+        c.stop_workers()
+        self.check_released_once(paths)
+        self.check_audit(paths)
+        dgtest.assert_no_secret(c.outputs + [c.worker_logs()], c.secrets)
+
+    def test_a_worker_cannot_purge_delete_or_shrink_the_audit_stream(self):
+        c = self.cluster
+        c.init()
+        paths = c.make_dumps(2, "p")
+        c.submit(paths)
+        c.start_worker(0, once=True)
+        self.assertEqual(c.workers[0].wait(timeout=120), 0)
+        before = c.status()["audit"]["records"]
+        self.assertGreater(before, 0)
+        worker = natstest.RawClient(c.server, "worker")
+        shrink = json.dumps({"name": "DUMPGUARD_AUDIT", "subjects": ["dumpguard.audit"], "retention": "limits",
+                             "max_msgs": 1, "storage": "file", "num_replicas": 1, "discard": "old"}).encode()
+        for subject, payload in [("$JS.API.STREAM.PURGE.DUMPGUARD_AUDIT", b""),
+                                 ("$JS.API.STREAM.DELETE.DUMPGUARD_AUDIT", b""),
+                                 ("$JS.API.STREAM.MSG.DELETE.DUMPGUARD_AUDIT", b'{"seq":1}'),
+                                 ("$JS.API.STREAM.UPDATE.DUMPGUARD_AUDIT", shrink)]:
+            kind, answer = worker.request(subject, payload)
+            self.assertEqual(kind, "error", f"{subject}: {answer}")
+            self.assertIn(b"Permissions Violation", answer)
+        worker.close()
+        # The attempts are visible: the server logs each refused publish with the user's name.
+        log = c.server.log_text()
+        for what in ("PURGE", "DELETE", "MSG.DELETE", "UPDATE"):
+            self.assertIn(f'User "worker", Subject "$JS.API.STREAM.{what}.DUMPGUARD_AUDIT"', log)
+        # Even the admin cannot purge the stream or delete a record of it: the stream denies both.
+        admin = natstest.RawClient(c.server, "admin")
+        kind, answer = admin.request("$JS.API.STREAM.PURGE.DUMPGUARD_AUDIT")
+        self.assertEqual(kind, "reply")
+        self.assertIn(b'"error"', answer)
+        kind, answer = admin.request("$JS.API.STREAM.MSG.DELETE.DUMPGUARD_AUDIT", b'{"seq":1}')
+        self.assertEqual(kind, "reply")
+        self.assertIn(b'"error"', answer)
+        admin.close()
+        self.assertEqual(c.status()["audit"]["records"], before)
+        code, said, _ = c.export_and_verify()
+        self.assertEqual(code, 0, said)
+
+
+if __name__ == "__main__":
+    unittest.main()
