@@ -451,4 +451,24 @@ Result<std::pair<std::string, std::uint64_t>> read_audit_checkpoint(const std::s
   return std::make_pair(j["head"].get<std::string>(), j["records"].get<std::uint64_t>());
 }
 
+std::optional<nlohmann::json> find_sound_record(const std::vector<AuditFile>& files, const AuditKey& key,
+                                                const std::string& event,
+                                                const std::function<bool(const nlohmann::json&)>& match) {
+  if (files.empty()) return std::nullopt;
+  // The first file may continue an older one: its first record's prev is where it starts.
+  AuditChainOptions options;
+  const std::string& first_text = files.front().text;
+  if (const auto first = parse_audit_line(std::string_view(first_text).substr(0, first_text.find('\n')))) {
+    if (const auto record = parse_audit_record(first->record)) options.opening_prev = (*record)["prev"].get<std::string>();
+  }
+  const AuditKey* keys[] = {&key};
+  std::optional<nlohmann::json> found;
+  verify_audit_files(files, keys, options, [&](const AuditEntry& entry) {
+    if (!entry.sound || !entry.record->is_object()) return;
+    const nlohmann::json& r = *entry.record;
+    if (r.value("event", "") == event && r.contains("data") && r["data"].is_object() && match(r["data"])) found = r["data"];
+  });
+  return found;
+}
+
 }  // namespace dumpguard

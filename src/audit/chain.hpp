@@ -91,6 +91,13 @@ AuditVerdict verify_audit_files(const std::vector<AuditFile>& files, std::span<c
                                 const AuditChainOptions& options = {},
                                 const std::function<void(const AuditEntry&)>& on_entry = {});
 
+// The `data` of the last sound record of `event` in these files (in order, the first of which
+// may continue an older file) whose data `match` accepts; records that do not verify under `key`
+// are not looked at.
+std::optional<nlohmann::json> find_sound_record(const std::vector<AuditFile>& files, const AuditKey& key,
+                                                const std::string& event,
+                                                const std::function<bool(const nlohmann::json&)>& match);
+
 // One log under a key given as a key file's bytes (HMAC secret or Ed25519 PEM); the form the
 // first writer's callers and the fuzz target use.
 AuditVerdict verify_audit_log(const std::string& text, std::span<const std::uint8_t> key,

@@ -211,20 +211,7 @@ Result<std::optional<nlohmann::json>> AuditTrail::find_sound(
   }
   if (files.empty()) return std::optional<nlohmann::json>();
   DG_TRY(const AuditKey key, AuditKey::from_bytes(key_, "the audit key"));
-  // The first file read may continue an older one: its first record's prev is where it starts.
-  AuditChainOptions options;
-  const std::string& first_text = files.front().text;
-  if (const auto first = parse_audit_line(std::string_view(first_text).substr(0, first_text.find('\n')))) {
-    if (const auto record = parse_audit_record(first->record)) options.opening_prev = (*record)["prev"].get<std::string>();
-  }
-  const AuditKey* keys[] = {&key};
-  std::optional<nlohmann::json> found;
-  verify_audit_files(files, keys, options, [&](const AuditEntry& entry) {
-    if (!entry.sound || !entry.record->is_object()) return;
-    const nlohmann::json& r = *entry.record;
-    if (r.value("event", "") == event && r.contains("data") && r["data"].is_object() && match(r["data"])) found = r["data"];
-  });
-  return found;
+  return find_sound_record(files, key, event, match);
 }
 
 }  // namespace dumpguard

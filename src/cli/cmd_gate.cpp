@@ -32,44 +32,18 @@ int run_gate_command(const GateCliOptions& given) {
                  "dumps come from the queue, the records go to the audit stream)\n");
     return kExitError;
   }
-  GateConfig config;
-  if (!options.scan.config.empty()) {
-    auto read = read_config_file(options.scan.config);
-    if (!read) {
-      print_stderr("dumpguard: {}\n", read.error().message);
-      return kExitError;
-    }
-    config = read->gate;
-  }
-  auto policy = make_gate_policy(config);
-  if (!policy) {
-    print_stderr("dumpguard: {}\n", policy.error().message);
-    return kExitError;
-  }
-  // An unknown drop policy stops the gate now, not at its first dump.
-  if (auto dropped = drop_findings(DumpModel{}, policy->drop); !dropped) {
-    print_stderr("dumpguard: {}: gate.drop: {}\n", options.scan.config, dropped.error().message);
-    return kExitError;
-  }
-  options.scan.pubkeys.insert(options.scan.pubkeys.end(), policy->pubkey_files.begin(), policy->pubkey_files.end());
-  std::optional<ScanOptions> scan = build_scan_options(options.scan);
-  if (!scan) return kExitError;
+  std::optional<ReleaseSetup> setup = release_setup(options.scan);
+  if (!setup) return kExitError;
 
-  // Absolute paths: audit records and messages name places without a working directory.
-  const auto absolute = [](const std::string& path) {
-    std::string out = std::filesystem::absolute(path).lexically_normal().string();
-    while (out.size() > 1 && out.back() == '/') out.pop_back();
-    return out;
-  };
   GateOptions gate;
   if (worker) options.inbox = options.shared_store;  // for the defaults below; a worker has no inbox
-  gate.inbox = absolute(options.inbox);
-  gate.release = absolute(options.release);
-  gate.quarantine = absolute(options.quarantine);
-  gate.work = options.work.empty() ? gate.inbox + "/.dumpguard-work" : absolute(options.work);
-  gate.audit = worker ? std::string() : absolute(options.audit);
+  gate.inbox = absolute_path(options.inbox);
+  gate.release = absolute_path(options.release);
+  gate.quarantine = absolute_path(options.quarantine);
+  gate.work = options.work.empty() ? gate.inbox + "/.dumpguard-work" : absolute_path(options.work);
+  gate.audit = worker ? std::string() : absolute_path(options.audit);
   gate.audit_key = options.audit_key;
-  gate.checkpoint = options.checkpoint.empty() ? (worker ? std::string() : gate.audit + ".checkpoint") : absolute(options.checkpoint);
+  gate.checkpoint = options.checkpoint.empty() ? (worker ? std::string() : gate.audit + ".checkpoint") : absolute_path(options.checkpoint);
   // The head goes off the host through syslog wherever there is one: the anchor that a rewrite
   // on this host cannot reach.
   if (options.audit_syslog == "auto") {
@@ -83,9 +57,9 @@ int run_gate_command(const GateCliOptions& given) {
   gate.settle = options.settle;
   gate.poll = options.poll;
   gate.lease = options.lease;
-  gate.scan = std::move(*scan);
+  gate.scan = std::move(setup->scan);
   gate.open = to_open_options(options.scan.input);
-  gate.policy = std::move(*policy);
+  gate.policy = std::move(setup->policy);
   gate.fill = options.fill == "0defaced" ? defaced_fill() : zero_fill();
   const GateMessages say = [](const std::string& line) {
     print_stderr("dumpguard gate: {}\n", line);
@@ -93,7 +67,7 @@ int run_gate_command(const GateCliOptions& given) {
   };
   Status ran = ok_status();
   if (worker) {
-    ClusterWorkerOptions cluster{NatsOptions{options.nats, options.nats_creds, ""}, absolute(options.shared_store)};
+    ClusterWorkerOptions cluster{NatsOptions{options.nats, options.nats_creds, ""}, absolute_path(options.shared_store)};
     ran = run_cluster_worker(gate, cluster, say);
   } else {
     ran = run_gate(gate, say);

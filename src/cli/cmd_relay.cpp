@@ -41,43 +41,19 @@ int run_relay_command(const RelayCliOptions& given) {
   }
   if (port < 0 || port > 65535) return usage("--listen must be HOST:PORT with a port from 0 to 65535");
 
-  GateConfig config;
-  if (!options.scan.config.empty()) {
-    auto read = read_config_file(options.scan.config);
-    if (!read) {
-      print_stderr("dumpguard: {}\n", read.error().message);
-      return kExitError;
-    }
-    config = read->gate;
-  }
-  auto policy = make_gate_policy(config);
-  if (!policy) {
-    print_stderr("dumpguard: {}\n", policy.error().message);
-    return kExitError;
-  }
-  if (auto dropped = drop_findings(DumpModel{}, policy->drop); !dropped) {
-    print_stderr("dumpguard: {}: gate.drop: {}\n", options.scan.config, dropped.error().message);
-    return kExitError;
-  }
-  options.scan.pubkeys.insert(options.scan.pubkeys.end(), policy->pubkey_files.begin(), policy->pubkey_files.end());
-  std::optional<ScanOptions> scan = build_scan_options(options.scan);
-  if (!scan) return kExitError;
+  std::optional<ReleaseSetup> setup = release_setup(options.scan);
+  if (!setup) return kExitError;
 
-  const auto absolute = [](const std::string& path) {
-    std::string out = std::filesystem::absolute(path).lexically_normal().string();
-    while (out.size() > 1 && out.back() == '/') out.pop_back();
-    return out;
-  };
   relay::RelayOptions o;
   o.host = host;
   o.port = port;
   o.upstream = options.upstream;
-  o.release = options.release.empty() ? "" : absolute(options.release);
-  o.quarantine = absolute(options.quarantine);
+  o.release = options.release.empty() ? "" : absolute_path(options.release);
+  o.quarantine = absolute_path(options.quarantine);
   if (!o.release.empty() && o.release == o.quarantine) return usage("--release and --quarantine must differ");
-  o.audit = absolute(options.audit);
+  o.audit = absolute_path(options.audit);
   o.audit_key = options.audit_key;
-  o.checkpoint = options.checkpoint.empty() ? o.audit + ".checkpoint" : absolute(options.checkpoint);
+  o.checkpoint = options.checkpoint.empty() ? o.audit + ".checkpoint" : absolute_path(options.checkpoint);
   if (options.audit_syslog == "auto") {
     struct stat st {};
     o.audit_syslog = stat("/dev/log", &st) == 0 && S_ISSOCK(st.st_mode) ? "/dev/log" : "";
@@ -92,9 +68,9 @@ int run_relay_command(const RelayCliOptions& given) {
   o.upload_timeout = options.upload_timeout;
   o.upstream_timeout = options.upstream_timeout;
   o.connections = options.connections;
-  o.clean.scan = std::move(*scan);
+  o.clean.scan = std::move(setup->scan);
   o.clean.open = to_open_options(options.scan.input);
-  o.clean.policy = std::move(*policy);
+  o.clean.policy = std::move(setup->policy);
   const Status ran = relay::run_relay(o, [](const std::string& line) {
     print_stderr("dumpguard relay: {}\n", line);
     std::fflush(stderr);

@@ -35,11 +35,6 @@ bool parse_listen(const std::string& text, std::string& host, int& port) {
 }  // namespace
 
 int run_serve_command(const ServeCliOptions& given) {
-  const auto absolute = [](const std::string& path) {
-    std::string out = std::filesystem::absolute(path).lexically_normal().string();
-    while (out.size() > 1 && out.back() == '/') out.pop_back();
-    return out;
-  };
   ServeOptions options;
   if (!parse_listen(given.listen, options.host, options.port)) {
     print_stderr("dumpguard: --listen {}: expected HOST:PORT (e.g. 127.0.0.1:8443, [::1]:8443; port 0: any free one)\n",
@@ -67,12 +62,12 @@ int run_serve_command(const ServeCliOptions& given) {
                  "downloads more than N dumps in an hour\n");
     return kExitError;
   }
-  options.release = absolute(given.release);
-  options.quarantine = given.quarantine.empty() ? "" : absolute(given.quarantine);
-  options.users = absolute(given.users);
-  options.audit = absolute(given.audit);
+  options.release = absolute_path(given.release);
+  options.quarantine = given.quarantine.empty() ? "" : absolute_path(given.quarantine);
+  options.users = absolute_path(given.users);
+  options.audit = absolute_path(given.audit);
   options.audit_key = given.audit_key;
-  options.checkpoint = given.checkpoint.empty() ? options.audit + ".checkpoint" : absolute(given.checkpoint);
+  options.checkpoint = given.checkpoint.empty() ? options.audit + ".checkpoint" : absolute_path(given.checkpoint);
   options.tls_cert = given.tls_cert;
   options.tls_key = given.tls_key;
   options.client_ca = given.client_ca;

@@ -13,6 +13,7 @@
 #include "dumpguard/open_dump.hpp"
 #include "dumpguard/scan.hpp"
 #include "report/text_table.hpp"
+#include "gate/release_policy.hpp"
 #include "user_files/scan_settings.hpp"
 
 namespace dumpguard::cli {
@@ -56,6 +57,11 @@ void print_warnings(const Dump& dump);
 // use), or nothing after a one-line error on stderr.
 std::optional<std::vector<std::uint8_t>> load_fingerprint_key_or_report(const std::string& option);
 
+// The path made absolute and normal, without a trailing slash: audit records and messages name
+// places without a working directory.
+std::string absolute_path(const std::string& path);
+
+
 struct InfoOptions {
   InputOptions input;
   bool json = false;
@@ -83,6 +89,15 @@ int run_scan(const ScanCliOptions& options);
 // The ScanOptions asked for: the config file merged into `options` (docs/config.md), the fingerprint key loaded, key, token, baseline and fingerprint files read, text
 // rules compiled. Nothing after a one-line error on stderr. `scan` and `redact` share it.
 std::optional<ScanOptions> build_scan_options(ScanCliOptions& options);
+
+// What a command that releases dumps (gate, relay) needs before its first dump: the [gate]
+// policy of the config file, checked whole (an unknown drop policy stops it now), and the
+// scan options, its listed keys' files among the public keys. Nothing after a one-line error.
+struct ReleaseSetup {
+  GatePolicy policy;
+  ScanOptions scan;
+};
+std::optional<ReleaseSetup> release_setup(ScanCliOptions& options);
 
 // `dumpguard redact`: exit 0 the copy was written and verified clean, 2 an error (nothing
 // written). The scan options are scan's, so the rescan sees what scan would.

@@ -7,6 +7,11 @@
 #include <cstdlib>
 
 #include "cli/commands.hpp"
+
+#include <filesystem>
+
+#include "redact/drop_policy.hpp"
+#include "user_files/config_file.hpp"
 #include "crypto/fingerprint_key.hpp"
 #include "report/display_text.hpp"
 
@@ -51,6 +56,37 @@ std::optional<std::vector<std::uint8_t>> load_fingerprint_key_or_report(const st
     return std::nullopt;
   }
   return std::move(*key);
+}
+
+std::string absolute_path(const std::string& path) {
+  std::string out = std::filesystem::absolute(path).lexically_normal().string();
+  while (out.size() > 1 && out.back() == '/') out.pop_back();
+  return out;
+}
+
+std::optional<ReleaseSetup> release_setup(ScanCliOptions& options) {
+  GateConfig config;
+  if (!options.config.empty()) {
+    auto read = read_config_file(options.config);
+    if (!read) {
+      print_stderr("dumpguard: {}\n", read.error().message);
+      return std::nullopt;
+    }
+    config = read->gate;
+  }
+  auto policy = make_gate_policy(config);
+  if (!policy) {
+    print_stderr("dumpguard: {}\n", policy.error().message);
+    return std::nullopt;
+  }
+  if (auto dropped = drop_findings(DumpModel{}, policy->drop); !dropped) {
+    print_stderr("dumpguard: {}: gate.drop: {}\n", options.config, dropped.error().message);
+    return std::nullopt;
+  }
+  options.pubkeys.insert(options.pubkeys.end(), policy->pubkey_files.begin(), policy->pubkey_files.end());
+  std::optional<ScanOptions> scan = build_scan_options(options);
+  if (!scan) return std::nullopt;
+  return ReleaseSetup{std::move(*policy), std::move(*scan)};
 }
 
 }  // namespace dumpguard::cli

@@ -191,19 +191,7 @@ Result<std::optional<nlohmann::json>> AuditStream::find_sound(
   const std::uint64_t from = tail.stream_seq > kFindWindow ? tail.stream_seq - kFindWindow + 1 : 0;
   DG_TRY(std::string text, read_audit_stream(client_, from, tail.stream_seq));
   std::vector<AuditFile> files{AuditFile{where_, std::move(text)}};
-  AuditChainOptions options;
-  const std::string& first_text = files.front().text;
-  if (const auto first = parse_audit_line(std::string_view(first_text).substr(0, first_text.find('\n')))) {
-    if (const auto record = parse_audit_record(first->record)) options.opening_prev = (*record)["prev"].get<std::string>();
-  }
-  const AuditKey* keys[] = {&key_};
-  std::optional<nlohmann::json> found;
-  verify_audit_files(files, keys, options, [&](const AuditEntry& entry) {
-    if (!entry.sound || !entry.record->is_object()) return;
-    const nlohmann::json& r = *entry.record;
-    if (r.value("event", "") == event && r.contains("data") && r["data"].is_object() && match(r["data"])) found = r["data"];
-  });
-  return found;
+  return find_sound_record(files, key_, event, match);
 }
 
 }  // namespace dumpguard
