@@ -26,6 +26,7 @@
 #include "gate/names.hpp"
 #include "gate/pipeline.hpp"
 #include "gate/private_path.hpp"
+#include "gate/stop_signal.hpp"
 #include "io/whole_file.hpp"
 
 namespace dumpguard {
@@ -44,15 +45,6 @@ Status empty_inbox(const std::string& dir) {
   return make_private_dir(dir);
 }
 
-volatile std::sig_atomic_t stop_requested = 0;
-extern "C" void on_worker_stop_signal(int) { stop_requested = 1; }
-
-void install_stop_handlers() {
-  struct sigaction action {};
-  action.sa_handler = on_worker_stop_signal;
-  sigemptyset(&action.sa_mask);
-  for (const int signal : {SIGTERM, SIGINT, SIGHUP}) sigaction(signal, &action, nullptr);
-}
 
 // While a dump is scanned, tells the server every few seconds that the message is still in
 // hand ("+WPI": its ack deadline starts again) and renews the worker's heartbeat, so that
@@ -289,8 +281,7 @@ Status run_cluster_worker(const GateOptions& o, const ClusterWorkerOptions& c, c
   }
   keep_alive_every = std::min(keep_alive_every, std::chrono::milliseconds(static_cast<long>(o.lease * 1000 / 3)));
 
-  stop_requested = 0;
-  install_stop_handlers();
+  watch_stop_signals();
   DG_CHECK(audit.record("started", {{"instance", instance->id()},
                                     {"pid", static_cast<long>(getpid())},
                                     {"nats", client.url()},
@@ -304,7 +295,7 @@ Status run_cluster_worker(const GateOptions& o, const ClusterWorkerOptions& c, c
 
   Worker worker{o, c, say, client, kv, pipeline, own, inbox_dir, release, quarantine, audit, instance->id(), keep_alive_every};
   auto last_heartbeat = std::chrono::steady_clock::time_point{};
-  while (stop_requested == 0) {
+  while (!stop_signalled()) {
     if (std::chrono::steady_clock::now() - last_heartbeat >= keep_alive_every) {
       (void)put_heartbeat(kv, instance->id(), "");
       last_heartbeat = std::chrono::steady_clock::now();
@@ -331,7 +322,7 @@ Status run_cluster_worker(const GateOptions& o, const ClusterWorkerOptions& c, c
     if (!handled) return handled.error();
   }
   DG_CHECK(audit.record("stopped", {{"instance", instance->id()},
-                                    {"why", stop_requested != 0 ? "a signal" : "--once: the queue is empty"}}));
+                                    {"why", stop_signalled() ? "a signal" : "--once: the queue is empty"}}));
   say(fmt::format("worker {}: stopped", instance->id()));
   return ok_status();
 }

@@ -22,23 +22,13 @@
 #include "gate/instance.hpp"
 #include "gate/pipeline.hpp"
 #include "gate/private_path.hpp"
+#include "gate/stop_signal.hpp"
 #include "io/whole_file.hpp"
 
 namespace dumpguard {
 
 namespace {
 
-volatile std::sig_atomic_t stop_requested = 0;
-extern "C" void on_stop_signal(int) { stop_requested = 1; }
-
-// Without SA_RESTART, so that the wait for the inbox returns at once; the dump in hand is
-// finished first, and nothing is left half done in any case (the steps survive kill -9).
-void install_stop_handlers() {
-  struct sigaction action {};
-  action.sa_handler = on_stop_signal;
-  sigemptyset(&action.sa_mask);
-  for (const int signal : {SIGTERM, SIGINT, SIGHUP}) sigaction(signal, &action, nullptr);
-}
 
 Result<dev_t> device_of(const std::string& path) {
   struct stat st {};
@@ -156,8 +146,7 @@ Status run_gate(const GateOptions& o, const GateMessages& say) {
   Pipeline pipeline(o, instance->id(), inbox, release, quarantine, audit, refused, say);
   const WorkDirs own = work_dirs_of(instance->dir(), instance->id());
 
-  stop_requested = 0;
-  install_stop_handlers();
+  watch_stop_signals();
   const std::string watching = inbox.uses_inotify() ? "inotify" : "polling";
   DG_CHECK(audit.record("started", {{"instance", instance->id()},
                                     {"pid", static_cast<long>(getpid())},
@@ -178,7 +167,7 @@ Status run_gate(const GateOptions& o, const GateMessages& say) {
   const auto poll = std::chrono::milliseconds(static_cast<long>(o.poll * 1000));
   // --once waits this long for files that are still settling, then leaves them for the next run.
   const auto once_patience = seconds(o.settle + 2 * o.poll);
-  while (stop_requested == 0) {
+  while (!stop_signalled()) {
     if (Clock::now() - last_stale_check >= seconds(std::max(1.0, o.lease / 2))) {
       // Still the directory checked at start, and still the gate's alone: an inbox opened to
       // others, or the directory swapped, while the gate runs stops it rather than go on.
@@ -192,7 +181,7 @@ Status run_gate(const GateOptions& o, const GateMessages& say) {
     bool progress = false;
     bool waiting = false;
     for (const StoreEntry& entry : entries) {
-      if (stop_requested != 0) break;
+      if (stop_signalled()) break;
       if (entry.state == StoreEntry::State::refused) {
         DG_CHECK(pipeline.refuse(entry.name, entry.refusal));
         progress = true;
@@ -212,7 +201,7 @@ Status run_gate(const GateOptions& o, const GateMessages& say) {
     inbox.wait(poll);
   }
   DG_CHECK(audit.record("stopped", {{"instance", instance->id()},
-                                    {"why", stop_requested != 0 ? "a signal" : "--once: nothing left to take"}}));
+                                    {"why", stop_signalled() ? "a signal" : "--once: nothing left to take"}}));
   DG_CHECK(remember_log(o.work, audit));
   say(fmt::format("gate {}: stopped", instance->id()));
   return ok_status();
