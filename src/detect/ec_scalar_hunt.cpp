@@ -593,9 +593,8 @@ class EcScalarHunt final : public HuntDetector {
 
 }  // namespace
 
-std::unique_ptr<Detector> make_ec_scalar_hunt_detector(std::size_t island_budget, std::size_t blind_budget,
-                                                       bool blind_chunks) {
-  return std::make_unique<EcScalarHunt>(island_budget, blind_budget, blind_chunks);
+std::unique_ptr<HuntDetector> make_ec_scalar_hunt_detector(const EcScalarSettings& settings) {
+  return std::make_unique<EcScalarHunt>(settings.island_budget, settings.blind_budget, settings.exhaustive);
 }
 
 }  // namespace dumpguard

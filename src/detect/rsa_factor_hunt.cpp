@@ -661,8 +661,8 @@ class RsaFactorHunt final : public HuntDetector {
 
 }  // namespace
 
-std::unique_ptr<Detector> make_rsa_factor_hunt_detector(bool exhaustive) {
-  return std::make_unique<RsaFactorHunt>(exhaustive);
+std::unique_ptr<HuntDetector> make_rsa_factor_hunt_detector(const RsaFactorSettings& settings) {
+  return std::make_unique<RsaFactorHunt>(settings.exhaustive);
 }
 
 }  // namespace dumpguard

@@ -31,11 +31,13 @@ Bytes heap_page() {
 }
 
 // No public key known: the point is only in the buffer.
-test::CollectingSink run(Detector& detector, const Bytes& bytes) {
+test::CollectingSink run(HuntDetector& detector, const Bytes& bytes) {
   return test::run_over(detector, bytes, Bytes(32, 3));
 }
 
 constexpr std::size_t kScalarAt = 64 * 10 + 16;  // a chunk's user bytes
+// As --exhaustive makes the hunt: the limbs after glibc chunk headers are blind candidates.
+constexpr EcScalarSettings kChunkWindows{.blind_budget = kBlindScalarBudget, .exhaustive = true};
 constexpr std::size_t kPointAt = 64 * 60 + 16;
 
 struct Case {
@@ -74,7 +76,7 @@ TEST(EcBlindHunt, ScalarIsProvenByItsPointInAnyLayout) {
     Bytes without_point = page;
     std::copy(point_form.begin(), point_form.end(), page.begin() + kPointAt);
 
-    auto detector = make_ec_scalar_hunt_detector();
+    auto detector = make_ec_scalar_hunt_detector(kChunkWindows);
     const auto sink = run(*detector, page);
     EXPECT_TRUE(test::covered_verified(sink, kScalarAt, 32));
     EXPECT_TRUE(sink.limits.empty());
@@ -87,7 +89,7 @@ TEST(EcBlindHunt, ScalarIsProvenByItsPointInAnyLayout) {
     }
     EXPECT_TRUE(named);
 
-    auto alone = make_ec_scalar_hunt_detector();
+    auto alone = make_ec_scalar_hunt_detector(kChunkWindows);
     const auto unproven = run(*alone, without_point);
     EXPECT_TRUE(unproven.findings.empty());
     EXPECT_TRUE(unproven.keys.empty());
@@ -104,12 +106,12 @@ TEST(EcBlindHunt, BudgetReachedIsALimit) {
   std::copy(decoy.begin(), decoy.end(), page.begin() + 64 * 2 + 16);
   std::copy(scalar.begin(), scalar.end(), page.begin() + kScalarAt);
   std::copy(pub.point.begin(), pub.point.end(), page.begin() + kPointAt);
-  auto limited = make_ec_scalar_hunt_detector(kIslandBudget, 1);
+  auto limited = make_ec_scalar_hunt_detector({.blind_budget = 1, .exhaustive = true});
   const auto sink = run(*limited, page);
   EXPECT_TRUE(sink.findings.empty());
   ASSERT_EQ(sink.limits.size(), 1u);
   EXPECT_NE(sink.limits[0].find("budget of 1 candidate"), std::string::npos);
-  auto off = make_ec_scalar_hunt_detector(kIslandBudget, 0);
+  auto off = make_ec_scalar_hunt_detector({.blind_budget = 0, .exhaustive = true});
   EXPECT_TRUE(run(*off, page).findings.empty());
 }
 
