@@ -20,6 +20,7 @@
 #include "detect/anchors.hpp"
 #include "detect/chunks.hpp"
 #include "detect/known_secret.hpp"
+#include "detect/number_layout.hpp"
 #include "crypto/public_key.hpp"
 #include "dumpguard/dump.hpp"
 #include "dumpguard/finding.hpp"
@@ -53,12 +54,16 @@ class FindingSink {
 };
 
 // Windows that may hold an EC scalar whose public key the scan does not know, collected by
-// the RSA hunt's walk over the heap's BIGNUM records (which it makes anyway), so the EC hunt
-// needs no pass of its own: per chunk of the scan, in walk order, the file offset of limbs a
-// BIGNUM of a scalar's size points to and that length.
+// the RSA hunt's walk over the heap's BIGNUM records and runtimes' numbers (which it makes
+// anyway), so the EC hunt needs no pass of its own: per chunk of the scan, in walk order, where
+// the number starts and its length in bytes: the limbs a BIGNUM of a scalar's size points to
+// (little-endian), or the first of `digits` slots of a number in a runtime's layout
+// (runtime_numbers.hpp).
 struct ScalarCandidate {
   std::uint64_t file_offset = 0;
   std::size_t length = 0;
+  const NumberLayout* layout = nullptr;  // null: a BIGNUM's limbs
+  std::size_t digits = 0;
 };
 struct ScalarCandidates {
   bool walked = false;  // set by the walk that filled `per_chunk`
