@@ -4,12 +4,11 @@
 
 #include "cli/commands.hpp"
 #include "cluster/cluster_admin.hpp"
-#include "cluster/shared_store.hpp"
 
 namespace dumpguard::cli {
 
 int run_submit(const SubmitCliOptions& options) {
-  NatsOptions nats{options.nats, options.nats_creds, "dumpguard submit"};
+  const NatsOptions nats = with_name(options.nats, "dumpguard submit");
   auto client = NatsClient::connect(nats);
   if (!client) {
     print_stderr("dumpguard: {}\n", client.error().message);
@@ -18,21 +17,13 @@ int run_submit(const SubmitCliOptions& options) {
   const std::string store = std::filesystem::absolute(options.shared_store).lexically_normal().string();
   int code = kExitOk;
   for (const std::string& dump : options.dumps) {
-    auto item = copy_into_shared_store(store, dump);
-    if (!item) {
-      print_stderr("dumpguard: {}\n", item.error().message);
+    auto submitted = submit_dump(*client, store, dump);
+    if (!submitted) {
+      print_stderr("dumpguard: {}\n", submitted.error().message);
       code = kExitError;
       continue;
     }
-    auto queued = queue_dump(*client, *item);
-    if (!queued) {
-      // Stored but not queued: submitting it again queues it (the store keeps one copy).
-      print_stderr("dumpguard: {}: stored as {}, but {}\n", dump, shared_store_path(store, item->sha256),
-                   queued.error().message);
-      code = kExitError;
-      continue;
-    }
-    fmt::print("{} {} {}\n", item->sha256, *queued ? "queued" : "already-queued", dump);
+    fmt::print("{} {} {}\n", submitted->item.sha256, submitted->queued ? "queued" : "already-queued", dump);
   }
   return code;
 }
