@@ -1,9 +1,12 @@
 // `dumpguard submit`: copies each dump into the shared store under its SHA-256 and queues a
-// reference to it (docs/commands/submit.md). The dump itself never goes to the broker.
-#include <filesystem>
+// reference to it (docs/commands/submit.md), the dumps named or, with --watch, those that arrive
+// in an inbox. The dump itself never goes to the broker.
+#include <algorithm>
+#include <cstdio>
 
 #include "cli/commands.hpp"
 #include "cluster/cluster_admin.hpp"
+#include "cluster/inbox_submit.hpp"
 
 namespace dumpguard::cli {
 
@@ -14,7 +17,25 @@ int run_submit(const SubmitCliOptions& options) {
     print_stderr("dumpguard: {}\n", client.error().message);
     return kExitError;
   }
-  const std::string store = std::filesystem::absolute(options.shared_store).lexically_normal().string();
+  const std::string store = absolute_path(options.shared_store);
+  if (!options.watch.empty()) {
+    InboxSubmitOptions inbox;
+    inbox.inbox = absolute_path(options.watch);
+    inbox.staging = options.work.empty() ? inbox.inbox + "/.dumpguard-submit" : absolute_path(options.work);
+    inbox.shared_store = store;
+    inbox.settle = options.settle;
+    inbox.poll = std::max(0.05, std::min(2.0, options.settle));
+    inbox.once = options.once;
+    const Status ran = submit_from_inbox(*client, inbox, [](const std::string& line) {
+      fmt::print("{}\n", line);
+      std::fflush(stdout);
+    });
+    if (!ran) {
+      print_stderr("dumpguard: submit --watch stopped: {}\n", ran.error().message);
+      return kExitError;
+    }
+    return kExitOk;
+  }
   int code = kExitOk;
   for (const std::string& dump : options.dumps) {
     auto submitted = submit_dump(*client, store, dump);

@@ -142,6 +142,11 @@ struct SubmitCliOptions {
   NatsOptions nats;
   std::string shared_store;
   std::vector<std::string> dumps;
+  // Or an inbox watched as the gate watches one, each complete dump submitted and removed.
+  std::string watch;
+  std::string work;  // staging, on the inbox's file system (default INBOX/.dumpguard-submit)
+  double settle = 2;
+  bool once = false;
 };
 int run_submit(const SubmitCliOptions& options);
 

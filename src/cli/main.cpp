@@ -269,7 +269,28 @@ int main(int argc, char** argv) {
   submit_cmd->add_option("--shared-store", submit.shared_store, "The directory every worker mounts, where dumps wait")
       ->required()
       ->check(CLI::ExistingDirectory);
-  submit_cmd->add_option("dumps", submit.dumps, "Dump files to submit")->required()->check(CLI::ExistingFile);
+  auto* submit_dumps = submit_cmd->add_option("dumps", submit.dumps, "Dump files to submit")->check(CLI::ExistingFile);
+  auto* submit_watch =
+      submit_cmd
+          ->add_option("--watch", submit.watch,
+                       "Instead of files: watch this inbox as the gate does (complete files only; links and files "
+                       "with several hard links left alone) and submit each dump that arrives, removing it from the "
+                       "inbox")
+          ->check(CLI::ExistingDirectory)
+          ->excludes(submit_dumps);
+  submit_cmd->add_option("--work", submit.work,
+                         "With --watch: where dumps wait between the inbox and the queue, on the inbox's file "
+                         "system, in directories only root or this user can write (default INBOX/.dumpguard-submit)")
+      ->needs(submit_watch);
+  submit_cmd->add_option("--settle", submit.settle,
+                         "With --watch: seconds a file must be unchanged to count as complete, when no inotify event "
+                         "said so (default 2)")
+      ->check(CLI::Range(0.0, 3600.0))
+      ->needs(submit_watch);
+  submit_cmd->add_flag("--once", submit.once, "With --watch: submit what is in the inbox, then exit")->needs(submit_watch);
+  submit_cmd->callback([submit_dumps, submit_watch] {
+    if (submit_dumps->count() == 0 && submit_watch->count() == 0) throw CLI::RequiredError("dumps or --watch");
+  });
   submit_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
 
   cli::ClusterCliOptions cluster;

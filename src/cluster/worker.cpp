@@ -1,6 +1,5 @@
 #include "cluster/worker.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -49,19 +48,6 @@ Status empty_inbox(const std::string& dir) {
   return make_private_dir(dir);
 }
 
-// The entries of a directory, "." and ".." left out; none when it cannot be read.
-std::vector<std::string> entries_of(const std::string& dir) {
-  std::vector<std::string> out;
-  if (DIR* d = ::opendir(dir.c_str())) {
-    while (const dirent* e = ::readdir(d)) {
-      const std::string name = e->d_name;
-      if (name != "." && name != "..") out.push_back(name);
-    }
-    ::closedir(d);
-  }
-  return out;
-}
-
 // The work directories of this host's dead workers: no process holds their lock, their pid is
 // gone, their lease has expired, and their heartbeat has been silent as long. What they left
 // (copies of dumps, claims, half-made outputs) is removed: their dumps are redone by the others,
@@ -73,13 +59,13 @@ Status remove_dead_workers(const GateOptions& o, const std::string& own_id, kvSt
   constexpr std::array<const char*, 4> kKept = {"claims", "out", "decided", "inbox"};
   for (StaleInstance& stale : find_stale_instances(o.work, own_id, o.lease)) {
     std::vector<std::string> left;
-    for (const std::string& name : entries_of(stale.dir)) {
+    for (const std::string& name : names_in(stale.dir)) {
       if (name == "lock" || name == "lease") continue;
       if (std::find(kKept.begin(), kKept.end(), name) == kKept.end()) {
         left.push_back(stale.dir + "/" + name);
         continue;
       }
-      for (const std::string& inner : entries_of(stale.dir + "/" + name)) {
+      for (const std::string& inner : names_in(stale.dir + "/" + name)) {
         left.push_back(stale.dir + "/" + name + "/" + inner);
       }
     }

@@ -369,8 +369,22 @@ class CredentialsAndTlsTest(ClusterCase):
     def test_workers_need_their_credentials_and_the_servers_certificate(self):
         c, server = self.cluster, self.cluster.server
         c.init()
-        paths = c.make_dumps(2, "t")
-        self.assertEqual(c.submit(paths).count(" queued "), 2)
+        paths = c.make_dumps(3, "t")
+        self.assertEqual(c.submit(paths[:2]).count(" queued "), 2)
+        # The third arrives in an inbox (renamed in, as writers do) that `submit --watch` empties
+        # into the queue; a symbolic link beside it is never followed, only left there.
+        inbox = os.path.join(self.tmp, "inbox")
+        os.makedirs(inbox, mode=0o700)
+        shutil.copy(paths[2], os.path.join(inbox, ".arriving"))
+        os.rename(os.path.join(inbox, ".arriving"), os.path.join(inbox, os.path.basename(paths[2])))
+        os.symlink(paths[0], os.path.join(inbox, "link.dmp"))
+        code, out, err = c.run("submit", *server.client_args("submitter"), "--shared-store", c.shared, "--watch", inbox,
+                               "--once", "--settle", "0")
+        self.assertEqual(code, 0, err)
+        self.assertIn(f"{os.path.basename(paths[2])}: queued as {sha256_of(paths[2])}", out)
+        self.assertIn("link.dmp: refused (a symbolic link)", out)
+        self.assertEqual(sorted(os.listdir(inbox)), [".dumpguard-submit", "link.dmp"])
+        self.assertEqual(os.listdir(os.path.join(inbox, ".dumpguard-submit")), [])
         other_ca = natstest.make_ca(self.tmp, "other-ca")
         mismatched = server.write_creds("worker", server.account, {}, name="mismatched",
                                         seed=natstest.NKey(natstest.NKEY_USER).seed)
@@ -395,7 +409,7 @@ class CredentialsAndTlsTest(ClusterCase):
                 self.assertIn("cannot connect to", err)
                 self.assertIn(why, err)
                 self.assertEqual(os.listdir(c.release) if os.path.isdir(c.release) else [], [])
-        self.assertEqual(c.status()["queue"]["waiting"], 2, "the refused workers took nothing")
+        self.assertEqual(c.status()["queue"]["waiting"], 3, "the refused workers took nothing")
         checkpoint = os.path.join(self.tmp, "worker.checkpoint")
         code, out, err = c.run(*c.worker_args(0, once=True), "--checkpoint", checkpoint, timeout=120)
         self.assertEqual(code, 0, err)
