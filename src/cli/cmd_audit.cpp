@@ -158,8 +158,21 @@ Status write_new_file(const std::string& path, std::string_view content, mode_t 
 int run_audit_verify(const AuditVerifyOptions& options) {
   auto keys = load_keys_for_checking(options.keys);
   if (!keys) return kExitError;
+  if (options.logs.empty() == options.nats.url.empty() || (options.chain && !options.nats.url.empty())) {
+    print_stderr("dumpguard: audit verify: give the log's files, or --nats URL (without --chain) for the cluster's "
+                 "audit stream\n");
+    return kExitError;
+  }
   bool broken = false;
-  auto files = read_files(options.logs, options.chain, &broken);
+  std::optional<std::vector<AuditFile>> files;
+  if (!options.nats.url.empty()) {
+    // The stream is one log: its records, oldest first, are what `audit export` writes.
+    auto text = read_cluster_audit(options.nats, "dumpguard audit verify");
+    if (!text) return kExitError;
+    files.emplace().push_back(AuditFile{fmt::format("the audit stream on {}", printable_url(options.nats.url)), std::move(*text)});
+  } else {
+    files = read_files(options.logs, options.chain, &broken);
+  }
   if (!files) return broken ? kExitFindings : kExitError;
   auto chain = chain_options(options.checkpoint, options.expect_head, options.continues);
   if (!chain) return kExitError;

@@ -11,7 +11,7 @@ namespace dumpguard::cli {
 namespace {
 
 std::optional<NatsClient> connect_or_report(const ClusterCliOptions& options, const char* name) {
-  auto client = NatsClient::connect(NatsOptions{options.nats, options.nats_creds, name});
+  auto client = NatsClient::connect(with_name(options.nats, name));
   if (!client) {
     print_stderr("dumpguard: {}\n", client.error().message);
     return std::nullopt;

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "cluster/cluster_admin.hpp"
 #include "handler/core_handler.hpp"
 #include "handler/core_pattern.hpp"
 #include "handler/crash_info.hpp"
@@ -106,6 +107,10 @@ std::string config_text(const CoreHandlerCliOptions& o) {
   put("on-deadline", o.on_deadline);
   put("on-failure", o.on_failure);
   if (o.no_compress) out += "compress = false\n";
+  put("nats", o.nats);
+  put("nats-creds", o.nats_creds ? std::optional(absolute(*o.nats_creds)) : std::nullopt);
+  put("nats-ca", o.nats_ca ? std::optional(absolute(*o.nats_ca)) : std::nullopt);
+  put("shared-store", o.shared_store ? std::optional(absolute(*o.shared_store)) : std::nullopt);
   if (o.scan.fingerprint_key) out += fmt::format("\n[scan]\nfingerprint-key = {}\n", toml_string(absolute(*o.scan.fingerprint_key)));
   return out;
 }
@@ -113,7 +118,8 @@ std::string config_text(const CoreHandlerCliOptions& o) {
 bool has_handler_options(const CoreHandlerCliOptions& o) {
   return o.store || o.inbox || !o.exec.empty() || o.quarantine || o.quarantine_key || o.work || o.tmpdir || o.audit ||
          o.audit_key || o.checkpoint || o.audit_syslog || o.memory_cap || o.max_size || o.deadline || o.on_deadline ||
-         o.on_failure || o.no_compress || o.scan.fingerprint_key;
+         o.on_failure || o.no_compress || o.scan.fingerprint_key || o.nats || o.nats_creds || o.nats_ca ||
+         o.shared_store;
 }
 
 int install(const CoreHandlerCliOptions& o, const std::string& config) {
@@ -158,6 +164,18 @@ int install(const CoreHandlerCliOptions& o, const std::string& config) {
   }
   std::printf("installed: %s\n", line->c_str());
   return kExitOk;
+}
+
+// Queues a clean core as `dumpguard submit` would; connects only when there is one to queue.
+CoreQueue core_queue(const NatsOptions& nats, const std::string& store) {
+  CoreQueue queue;
+  queue.where = fmt::format("the shared store {} on {}", store, printable_url(nats.url));
+  queue.submit = [nats, store](const std::string& path) -> Result<std::string> {
+    DG_TRY(NatsClient client, NatsClient::connect(nats));
+    DG_TRY(Submitted submitted, submit_dump(client, store, path));
+    return submitted.item.sha256;
+  };
+  return queue;
 }
 
 }  // namespace
@@ -237,18 +255,31 @@ int run_core_handler(const CoreHandlerCliOptions& given) {
   take(o.deadline, file.deadline);
   take(o.on_deadline, file.on_deadline);
   take(o.on_failure, file.on_failure);
+  take(o.nats, file.nats);
+  take(o.nats_creds, file.nats_creds);
+  take(o.nats_ca, file.nats_ca);
+  take(o.shared_store, file.shared_store);
   if (!o.audit || !o.audit_key) {
     say("no audit log: give audit and audit-key in [core-handler] (every core is an audit record); the core was "
         "not kept");
     return kExitError;
   }
-  if ((o.store ? 1 : 0) + (o.inbox ? 1 : 0) + (o.exec.empty() ? 0 : 1) > 1) {
-    say("give one of store, inbox and exec; the core was not kept");
+  if ((o.store ? 1 : 0) + (o.inbox ? 1 : 0) + (o.exec.empty() ? 0 : 1) + (o.nats ? 1 : 0) > 1) {
+    say("give one of store, inbox, exec and nats; the core was not kept");
+    return kExitError;
+  }
+  if (o.nats.has_value() != o.shared_store.has_value()) {
+    say("nats and shared-store go together (the core is copied into the shared store and queued); the core was not "
+        "kept");
     return kExitError;
   }
 
   CoreHandlerOptions h;
-  if (o.inbox) {
+  if (o.nats) {
+    h.queue = core_queue(NatsOptions{*o.nats, absolute(o.nats_creds.value_or("")), absolute(o.nats_ca.value_or("")),
+                                     "dumpguard core-handler"},
+                         absolute(*o.shared_store));
+  } else if (o.inbox) {
     h.inbox = absolute(*o.inbox);
   } else if (!o.exec.empty()) {
     h.exec = o.exec;

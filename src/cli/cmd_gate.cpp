@@ -22,7 +22,7 @@ int run_gate_command(const GateCliOptions& given) {
   GateCliOptions options = given;
   // An inbox and its audit log, or a worker of the cluster's queue (--nats) whose dumps come
   // from the shared store and whose records go to the audit stream.
-  const bool worker = !options.nats.empty();
+  const bool worker = !options.nats.url.empty();
   if (!worker && (options.inbox.empty() || options.audit.empty())) {
     print_stderr("dumpguard: gate: --inbox and --audit are required (or --nats and --shared-store, for a cluster worker)\n");
     return kExitError;
@@ -67,7 +67,7 @@ int run_gate_command(const GateCliOptions& given) {
   };
   Status ran = ok_status();
   if (worker) {
-    ClusterWorkerOptions cluster{NatsOptions{options.nats, options.nats_creds, ""}, absolute_path(options.shared_store)};
+    ClusterWorkerOptions cluster{options.nats, absolute_path(options.shared_store)};
     ran = run_cluster_worker(gate, cluster, say);
   } else {
     ran = run_gate(gate, say);

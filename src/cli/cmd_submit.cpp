@@ -1,38 +1,50 @@
 // `dumpguard submit`: copies each dump into the shared store under its SHA-256 and queues a
-// reference to it (docs/commands/submit.md). The dump itself never goes to the broker.
-#include <filesystem>
+// reference to it (docs/commands/submit.md), the dumps named or, with --watch, those that arrive
+// in an inbox. The dump itself never goes to the broker.
+#include <algorithm>
+#include <cstdio>
 
 #include "cli/commands.hpp"
 #include "cluster/cluster_admin.hpp"
-#include "cluster/shared_store.hpp"
+#include "cluster/inbox_submit.hpp"
 
 namespace dumpguard::cli {
 
 int run_submit(const SubmitCliOptions& options) {
-  NatsOptions nats{options.nats, options.nats_creds, "dumpguard submit"};
+  const NatsOptions nats = with_name(options.nats, "dumpguard submit");
   auto client = NatsClient::connect(nats);
   if (!client) {
     print_stderr("dumpguard: {}\n", client.error().message);
     return kExitError;
   }
-  const std::string store = std::filesystem::absolute(options.shared_store).lexically_normal().string();
+  const std::string store = absolute_path(options.shared_store);
+  if (!options.watch.empty()) {
+    InboxSubmitOptions inbox;
+    inbox.inbox = absolute_path(options.watch);
+    inbox.staging = options.work.empty() ? inbox.inbox + "/.dumpguard-submit" : absolute_path(options.work);
+    inbox.shared_store = store;
+    inbox.settle = options.settle;
+    inbox.poll = std::max(0.05, std::min(2.0, options.settle));
+    inbox.once = options.once;
+    const Status ran = submit_from_inbox(*client, inbox, [](const std::string& line) {
+      fmt::print("{}\n", line);
+      std::fflush(stdout);
+    });
+    if (!ran) {
+      print_stderr("dumpguard: submit --watch stopped: {}\n", ran.error().message);
+      return kExitError;
+    }
+    return kExitOk;
+  }
   int code = kExitOk;
   for (const std::string& dump : options.dumps) {
-    auto item = copy_into_shared_store(store, dump);
-    if (!item) {
-      print_stderr("dumpguard: {}\n", item.error().message);
+    auto submitted = submit_dump(*client, store, dump);
+    if (!submitted) {
+      print_stderr("dumpguard: {}\n", submitted.error().message);
       code = kExitError;
       continue;
     }
-    auto queued = queue_dump(*client, *item);
-    if (!queued) {
-      // Stored but not queued: submitting it again queues it (the store keeps one copy).
-      print_stderr("dumpguard: {}: stored as {}, but {}\n", dump, shared_store_path(store, item->sha256),
-                   queued.error().message);
-      code = kExitError;
-      continue;
-    }
-    fmt::print("{} {} {}\n", item->sha256, *queued ? "queued" : "already-queued", dump);
+    fmt::print("{} {} {}\n", submitted->item.sha256, submitted->queued ? "queued" : "already-queued", dump);
   }
   return code;
 }

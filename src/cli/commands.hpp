@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "cluster/nats_client.hpp"
 #include "dumpguard/open_dump.hpp"
 #include "dumpguard/scan.hpp"
 #include "report/text_table.hpp"
@@ -131,25 +132,27 @@ struct GateCliOptions {
   std::string fill = "zero";
   std::string audit_syslog = "auto";  // the socket the log's head goes to; auto: /dev/log if there; off
   // A worker of the cluster's queue instead of an inbox (docs/cluster.md): --nats URL given.
-  std::string nats;          // the NATS server; its audit records go to the audit stream
-  std::string nats_creds;    // a NATS credentials file
+  NatsOptions nats;          // the NATS server (its audit records go to the audit stream), credentials, CA
   std::string shared_store;  // where submitted dumps wait
 };
 int run_gate_command(const GateCliOptions& options);
 
 // `dumpguard submit`: exit 0 every dump stored and queued (or queued already), 2 an error.
 struct SubmitCliOptions {
-  std::string nats;
-  std::string nats_creds;
+  NatsOptions nats;
   std::string shared_store;
   std::vector<std::string> dumps;
+  // Or an inbox watched as the gate watches one, each complete dump submitted and removed.
+  std::string watch;
+  std::string work;  // staging, on the inbox's file system (default INBOX/.dumpguard-submit)
+  double settle = 2;
+  bool once = false;
 };
 int run_submit(const SubmitCliOptions& options);
 
 // `dumpguard cluster init` (the admin's: streams, consumer, bucket) and `cluster status`.
 struct ClusterCliOptions {
-  std::string nats;
-  std::string nats_creds;
+  NatsOptions nats;
   double ack_wait = 30;
   int max_deliver = 10;
   double duplicates = 86400;
@@ -161,11 +164,13 @@ int run_cluster_status(const ClusterCliOptions& options);
 
 // `dumpguard audit export`: the audit stream as a log file; exit 0 written, 2 error.
 struct AuditExportOptions {
-  std::string nats;
-  std::string nats_creds;
+  NatsOptions nats;
   std::string output;
 };
 int run_audit_export(const AuditExportOptions& options);
+// The whole audit stream as log text, read over the connection `nats` names; nothing when it
+// cannot be read (the reason printed).
+std::optional<std::string> read_cluster_audit(const NatsOptions& nats, const char* name);
 
 // `dumpguard core-handler`: run by the kernel through core_pattern with the core on standard
 // input (exit 0 handled: stored, handed on, quarantined or dropped, as the audit log says; 2 the
@@ -189,6 +194,11 @@ struct CoreHandlerCliOptions {
   std::optional<double> deadline;
   std::optional<std::string> on_deadline;  // quarantine | drop
   std::optional<std::string> on_failure;   // quarantine | drop
+  // Or the cluster's queue: each redacted core copied into the shared store and queued.
+  std::optional<std::string> nats;
+  std::optional<std::string> nats_creds;
+  std::optional<std::string> nats_ca;
+  std::optional<std::string> shared_store;
   bool no_compress = false;
   bool install = false;
   bool uninstall = false;
@@ -247,6 +257,7 @@ int run_rules_list(const RulesListOptions& options);
 
 struct AuditVerifyOptions {
   std::vector<std::string> logs;  // the log's files, oldest first (rotated files, then the live one)
+  NatsOptions nats;               // or the cluster's audit stream, read from this server
   std::vector<std::string> keys;  // key files: HMAC secrets, or Ed25519 public (or private) keys
   bool chain = false;        // one log given: follow its opened records back through rotated files
   std::string checkpoint;    // the gate's checkpoint: also detects records cut from the end

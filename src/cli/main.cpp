@@ -13,6 +13,8 @@
 
 namespace {
 
+constexpr const char* kNatsUrlHelp = "The NATS server (nats://HOST:PORT or tls://HOST:PORT)";
+
 void add_input_options(CLI::App& cmd, dumpguard::cli::InputOptions& in) {
   cmd.add_option("dumps", in.dumps, "Dump files (ELF core, minidump, raw with --raw; zstd/lz4/xz compressed), or - for standard input")
       ->required();
@@ -116,6 +118,19 @@ void add_color_option(CLI::App& cmd, std::string& color) {
       ->default_str("auto");
 }
 
+// --nats URL, --nats-creds FILE and --nats-ca FILE: every command that talks to the cluster's
+// server takes the three alike. Returns --nats, for the caller to require.
+CLI::Option* add_nats_options(CLI::App& cmd, dumpguard::NatsOptions& nats, const std::string& url_help,
+                              const std::string& creds_help) {
+  CLI::Option* url = cmd.add_option("--nats", nats.url, url_help);
+  cmd.add_option("--nats-creds", nats.creds, creds_help)->check(CLI::ExistingFile);
+  cmd.add_option("--nats-ca", nats.ca,
+                 "PEM CA certificates to trust for the NATS server's certificate, beside the system's trust "
+                 "store; asks for TLS. The certificate must name the URL's host")
+      ->check(CLI::ExistingFile);
+  return url;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -206,10 +221,10 @@ int main(int argc, char** argv) {
                        "Where refused dumps go: a directory per dump, the original (0600) beside NAME.reason.json (made 0700)")
       ->required();
   gate_cmd->add_option("--audit", gate.audit, "The audit log (JSON Lines, appended, mode 0600); required unless --nats");
-  gate_cmd->add_option("--nats", gate.nats,
-                       "Run as a worker of the cluster's queue on this NATS server (nats://HOST:PORT or tls://...): "
-                       "dumps come from --shared-store, audit records go to the audit stream");
-  gate_cmd->add_option("--nats-creds", gate.nats_creds, "The worker's NATS credentials file")->check(CLI::ExistingFile);
+  add_nats_options(*gate_cmd, gate.nats,
+                   "Run as a worker of the cluster's queue on this NATS server (nats://HOST:PORT or tls://...): "
+                   "dumps come from --shared-store, audit records go to the audit stream",
+                   "The worker's NATS credentials file");
   gate_cmd->add_option("--shared-store", gate.shared_store,
                        "With --nats: the directory submitted dumps wait in, mounted by every worker")
       ->check(CLI::ExistingDirectory);
@@ -250,12 +265,32 @@ int main(int argc, char** argv) {
   cli::SubmitCliOptions submit;
   CLI::App* submit_cmd = app.add_subcommand(
       "submit", "Copy dumps into the cluster's shared store and queue them for the gate workers; exit 0 queued, 2 error");
-  submit_cmd->add_option("--nats", submit.nats, "The NATS server (nats://HOST:PORT or tls://HOST:PORT)")->required();
-  submit_cmd->add_option("--nats-creds", submit.nats_creds, "The submitter's NATS credentials file")->check(CLI::ExistingFile);
+  add_nats_options(*submit_cmd, submit.nats, kNatsUrlHelp, "The submitter's NATS credentials file")->required();
   submit_cmd->add_option("--shared-store", submit.shared_store, "The directory every worker mounts, where dumps wait")
       ->required()
       ->check(CLI::ExistingDirectory);
-  submit_cmd->add_option("dumps", submit.dumps, "Dump files to submit")->required()->check(CLI::ExistingFile);
+  auto* submit_dumps = submit_cmd->add_option("dumps", submit.dumps, "Dump files to submit")->check(CLI::ExistingFile);
+  auto* submit_watch =
+      submit_cmd
+          ->add_option("--watch", submit.watch,
+                       "Instead of files: watch this inbox as the gate does (complete files only; links and files "
+                       "with several hard links left alone) and submit each dump that arrives, removing it from the "
+                       "inbox")
+          ->check(CLI::ExistingDirectory)
+          ->excludes(submit_dumps);
+  submit_cmd->add_option("--work", submit.work,
+                         "With --watch: where dumps wait between the inbox and the queue, on the inbox's file "
+                         "system, in directories only root or this user can write (default INBOX/.dumpguard-submit)")
+      ->needs(submit_watch);
+  submit_cmd->add_option("--settle", submit.settle,
+                         "With --watch: seconds a file must be unchanged to count as complete, when no inotify event "
+                         "said so (default 2)")
+      ->check(CLI::Range(0.0, 3600.0))
+      ->needs(submit_watch);
+  submit_cmd->add_flag("--once", submit.once, "With --watch: submit what is in the inbox, then exit")->needs(submit_watch);
+  submit_cmd->callback([submit_dumps, submit_watch] {
+    if (submit_dumps->count() == 0 && submit_watch->count() == 0) throw CLI::RequiredError("dumps or --watch");
+  });
   submit_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
 
   cli::ClusterCliOptions cluster;
@@ -266,8 +301,7 @@ int main(int argc, char** argv) {
   CLI::App* cluster_status_cmd = cluster_cmd->add_subcommand(
       "status", "Show queued, in-progress and failed dumps and each worker's last heartbeat; exit 0, 2 error");
   for (CLI::App* sub : {cluster_init_cmd, cluster_status_cmd}) {
-    sub->add_option("--nats", cluster.nats, "The NATS server (nats://HOST:PORT or tls://HOST:PORT)")->required();
-    sub->add_option("--nats-creds", cluster.nats_creds, "A NATS credentials file")->check(CLI::ExistingFile);
+    add_nats_options(*sub, cluster.nats, kNatsUrlHelp, "A NATS credentials file")->required();
   }
   cluster_init_cmd->add_option("--ack-wait", cluster.ack_wait,
                                "Seconds before a dump a worker does not acknowledge is offered again (default 30)")
@@ -354,6 +388,14 @@ int main(int argc, char** argv) {
                        "may name the kernel's specifiers (%P ...), and none means the ones this handler got. Last "
                        "on the line: every word after it is the next handler's")
       ->expected(1, -1);
+  core_cmd->add_option("--nats", core.nats,
+                       "Queue each redacted core for the cluster's gate workers on this NATS server instead (with "
+                       "--shared-store), as `dumpguard submit` does");
+  core_cmd->add_option("--nats-creds", core.nats_creds, "The NATS credentials file to queue with")->check(CLI::ExistingFile);
+  core_cmd->add_option("--nats-ca", core.nats_ca, "PEM CA certificates to trust for the NATS server's certificate (TLS)")
+      ->check(CLI::ExistingFile);
+  core_cmd->add_option("--shared-store", core.shared_store, "With --nats: the cluster's shared store, where queued cores wait")
+      ->check(CLI::ExistingDirectory);
   core_cmd->add_option("--quarantine", core.quarantine,
                        "Where cores that cannot be cleaned go, sealed to --quarantine-key (default "
                        "/var/lib/dumpguard/quarantine)");
@@ -447,9 +489,14 @@ int main(int argc, char** argv) {
   audit_cmd->require_subcommand(1);
   CLI::App* audit_verify_cmd = audit_cmd->add_subcommand(
       "verify", "Check the audit log's chain and signatures; exit 0 sound, 1 broken (names the record), 2 error");
-  audit_verify_cmd->add_option("logs", audit_verify.logs, "The log's files, oldest first (LOG.1 LOG.2 LOG), or one with --chain")
-      ->required()
-      ->check(CLI::ExistingFile);
+  auto* verify_logs = audit_verify_cmd->add_option("logs", audit_verify.logs,
+                                                   "The log's files, oldest first (LOG.1 LOG.2 LOG), or one with --chain")
+                          ->check(CLI::ExistingFile);
+  add_nats_options(*audit_verify_cmd, audit_verify.nats,
+                   "Instead of files: read the cluster's audit stream from this NATS server (nats://HOST:PORT or "
+                   "tls://HOST:PORT)",
+                   "A NATS credentials file")
+      ->excludes(verify_logs);
   audit_verify_cmd->add_option("--key", audit_verify.keys,
                                "Key file: an HMAC key, or an Ed25519 public key (.pub); repeatable when the log changed keys")
       ->required()
@@ -511,8 +558,7 @@ int main(int argc, char** argv) {
   cli::AuditExportOptions audit_export;
   CLI::App* audit_export_cmd = audit_cmd->add_subcommand(
       "export", "Write the cluster's audit stream as a log file that verify and show read; exit 0, 2 error");
-  audit_export_cmd->add_option("--nats", audit_export.nats, "The NATS server (nats://HOST:PORT or tls://HOST:PORT)")->required();
-  audit_export_cmd->add_option("--nats-creds", audit_export.nats_creds, "A NATS credentials file")->check(CLI::ExistingFile);
+  add_nats_options(*audit_export_cmd, audit_export.nats, kNatsUrlHelp, "A NATS credentials file")->required();
   audit_export_cmd->add_option("-o,--output", audit_export.output, "The log file to write (mode 0600)")->required();
   audit_export_cmd->set_version_flag("--version", std::string("dumpguard ") + DUMPGUARD_VERSION);
   for (CLI::App* sub : {audit_cmd, audit_verify_cmd, audit_keygen_cmd, audit_rotate_cmd, audit_show_cmd}) {

@@ -4,6 +4,7 @@
 #include <map>
 #include <fmt/format.h>
 
+#include "cluster/shared_store.hpp"
 #include "cluster/state_bucket.hpp"
 
 namespace dumpguard {
@@ -124,6 +125,16 @@ Result<bool> queue_dump(NatsClient& client, const WorkItem& item) {
   if (ack != nullptr) jsPubAck_Destroy(ack);
   if (s != NATS_OK) return nats_error(fmt::format("cannot queue {}", item.sha256), s, jerr);
   return !duplicate;
+}
+
+Result<Submitted> submit_dump(NatsClient& client, const std::string& store, const std::string& path) {
+  DG_TRY(WorkItem item, copy_into_shared_store(store, path));
+  auto queued = queue_dump(client, item);
+  if (!queued) {
+    return Error{queued.error().code, 0,
+                 fmt::format("{}: stored as {}, but {}", path, shared_store_path(store, item.sha256), queued.error().message)};
+  }
+  return Submitted{std::move(item), *queued};
 }
 
 Result<nlohmann::ordered_json> cluster_status(NatsClient& client) {

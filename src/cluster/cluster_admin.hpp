@@ -27,6 +27,15 @@ Status init_cluster(NatsClient& client, const ClusterInitOptions& options, std::
 // (within its duplicate window).
 Result<bool> queue_dump(NatsClient& client, const WorkItem& item);
 
+// One file submitted: copied into the shared store under its SHA-256, then queued. `queued` is
+// false when the queue had it already. A copy stored but not queued is an error that says so
+// (submitting the file again queues it: the store keeps one copy).
+struct Submitted {
+  WorkItem item;
+  bool queued = false;
+};
+Result<Submitted> submit_dump(NatsClient& client, const std::string& store, const std::string& path);
+
 // {"queue": {"waiting", "in_progress", "redelivered", "given_up"}, "dumps": {"claimed",
 // "released", "quarantined", "failed"}, "failed": [...], "workers": [{"id", "last_heartbeat",
 // "seconds_ago", "dump"}], "audit": {"records", "first", "last"}}

@@ -6,13 +6,35 @@
 
 namespace dumpguard {
 
-std::string printable_url(const std::string& url) {
+namespace {
+
+// USER:PASSWORD of a URL's first server, or empty.
+std::string user_info(const std::string& url) {
   const auto scheme = url.find("://");
   const std::size_t from = scheme == std::string::npos ? 0 : scheme + 3;
   const auto at = url.find('@', from);
-  const auto slash = url.find('/', from);
-  if (at == std::string::npos || (slash != std::string::npos && slash < at)) return url;
-  return url.substr(0, from) + url.substr(at + 1);
+  const auto slash = url.find_first_of("/,", from);
+  if (at == std::string::npos || (slash != std::string::npos && slash < at)) return "";
+  return url.substr(from, at - from);
+}
+
+}  // namespace
+
+std::string printable_url(const std::string& url) {
+  const std::string info = user_info(url);
+  if (info.empty()) return url;
+  const auto scheme = url.find("://");
+  const std::size_t from = scheme == std::string::npos ? 0 : scheme + 3;
+  return url.substr(0, from) + url.substr(from + info.size() + 1);
+}
+
+std::string url_host(const std::string& url) {
+  std::string first = url.substr(0, url.find(','));
+  const auto scheme = first.find("://");
+  if (scheme != std::string::npos) first = first.substr(scheme + 3);
+  if (const auto at = first.rfind('@'); at != std::string::npos) first = first.substr(at + 1);
+  if (!first.empty() && first.front() == '[') return first.substr(1, first.find(']') - 1);
+  return first.substr(0, first.find_first_of(":/"));
 }
 
 Error nats_error(const std::string& doing, natsStatus status, jsErrCode code) {
@@ -29,6 +51,13 @@ Result<NatsClient> NatsClient::connect(const NatsOptions& o) {
   if (s == NATS_OK) s = natsOptions_SetURL(opts, o.url.c_str());
   if (s == NATS_OK && !o.name.empty()) s = natsOptions_SetName(opts, o.name.c_str());
   if (s == NATS_OK && !o.creds.empty()) s = natsOptions_SetUserCredentialsFromFiles(opts, o.creds.c_str(), nullptr);
+  // The C client checks a TLS server's certificate against its trust store only, and its name
+  // only when it is told one (its "expected hostname"): without it, any certificate the CA ever
+  // signed would do. Set whether or not the URL asks for TLS, since a server may require it.
+  const std::string host = url_host(o.url);
+  if (s == NATS_OK && !host.empty()) s = natsOptions_SetExpectedHostname(opts, host.c_str());
+  if (s == NATS_OK && !o.ca.empty()) s = natsOptions_SetSecure(opts, true);
+  if (s == NATS_OK && !o.ca.empty()) s = natsOptions_LoadCATrustedCertificates(opts, o.ca.c_str());
   // A restarting server is waited for (every 250 ms, for ever): its clients carry on after it.
   if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts, -1);
   if (s == NATS_OK) s = natsOptions_SetReconnectWait(opts, 250);
@@ -37,7 +66,23 @@ Result<NatsClient> NatsClient::connect(const NatsOptions& o) {
   client.url_ = printable_url(o.url);
   if (s == NATS_OK) s = natsConnection_Connect(&client.nc_, opts);
   natsOptions_Destroy(opts);
-  if (s != NATS_OK) return nats_error(fmt::format("cannot connect to {}", client.url_), s);
+  if (s != NATS_OK) {
+    // The client's own words say which: the certificate, the credentials, the address.
+    natsStatus last = NATS_OK;
+    const char* said = nats_GetLastError(&last);
+    std::string why = said != nullptr ? said : "";
+    for (char& c : why) c = c == '\n' || c == '\r' ? ' ' : c;
+    // Its words may quote the URL: neither its user information nor the password alone stays.
+    const std::string info = user_info(o.url);
+    const auto colon = info.find(':');
+    for (const std::string& secret : {info, colon == std::string::npos ? std::string() : info.substr(colon + 1)}) {
+      if (secret.empty()) continue;
+      for (auto at = why.find(secret); at != std::string::npos; at = why.find(secret)) why.replace(at, secret.size(), "...");
+    }
+    Error error = nats_error(fmt::format("cannot connect to {}", client.url_), s);
+    if (!why.empty() && why != natsStatus_GetText(s)) error.message += fmt::format(" ({})", why);
+    return error;
+  }
   jsOptions jo;
   jsOptions_Init(&jo);
   jo.Wait = 10000;

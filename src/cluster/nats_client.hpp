@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "dumpguard/result.hpp"
 
@@ -25,11 +26,21 @@ inline constexpr const char* kAuditSubject = "dumpguard.audit";
 struct NatsOptions {
   std::string url;    // nats://HOST:PORT or tls://HOST:PORT; user:password@ is accepted, never printed
   std::string creds;  // a NATS credentials file (JWT and NKey seed); empty: none
+  std::string ca;     // PEM CA certificates trusted beside the system's store (implies TLS); empty: none
   std::string name;   // the connection's name, as the server's monitoring shows it
 };
 
+// The same server, credentials and CA under this connection name.
+inline NatsOptions with_name(NatsOptions options, std::string name) {
+  options.name = std::move(name);
+  return options;
+}
+
 // The URL without user information, for messages and audit records.
 std::string printable_url(const std::string& url);
+
+// The host of the URL (its first server when it lists several), as its certificate must name it.
+std::string url_host(const std::string& url);
 
 // One line for a failed call: what was being done, the client's status text and the
 // JetStream error code when there is one.

@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -14,6 +16,7 @@
 #include <fmt/format.h>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "cluster/audit_stream.hpp"
 #include "cluster/once_store.hpp"
@@ -45,6 +48,43 @@ Status empty_inbox(const std::string& dir) {
   return make_private_dir(dir);
 }
 
+// The work directories of this host's dead workers: no process holds their lock, their pid is
+// gone, their lease has expired, and their heartbeat has been silent as long. What they left
+// (copies of dumps, claims, half-made outputs) is removed: their dumps are redone by the others,
+// from the shared store, whose copy goes only after a verdict. The directory itself, its lock and
+// its subdirectories stay: a worker starting under that id makes them before it waits for the
+// lock that this check holds, and finds them there when it gets it.
+Status remove_dead_workers(const GateOptions& o, const std::string& own_id, kvStore* kv, AuditTrail& audit,
+                           const GateMessages& say) {
+  constexpr std::array<const char*, 4> kKept = {"claims", "out", "decided", "inbox"};
+  for (StaleInstance& stale : find_stale_instances(o.work, own_id, o.lease)) {
+    std::vector<std::string> left;
+    for (const std::string& name : names_in(stale.dir)) {
+      if (name == "lock" || name == "lease") continue;
+      if (std::find(kKept.begin(), kKept.end(), name) == kKept.end()) {
+        left.push_back(stale.dir + "/" + name);
+        continue;
+      }
+      for (const std::string& inner : names_in(stale.dir + "/" + name)) {
+        left.push_back(stale.dir + "/" + name + "/" + inner);
+      }
+    }
+    if (left.empty()) continue;
+    // A heartbeat that cannot be read now (the server restarting) is asked for at the next check.
+    const Result<std::optional<double>> silent = heartbeat_age(kv, stale.id);
+    if (!silent || (*silent && **silent < o.lease)) continue;
+    DG_CHECK(audit.record("work-removed", {{"instance", stale.id},
+                                           {"by", own_id},
+                                           {"dir", stale.dir},
+                                           {"entries", left.size()},
+                                           {"why", "its worker is gone: no process holds its lock, and its lease and "
+                                                   "heartbeat expired"}}));
+    for (const std::string& path : left) DG_CHECK(remove_tree(path));
+    say(fmt::format("worker {}: removed what dead worker {} left in {} ({} entries)", own_id, stale.id, stale.dir,
+                    left.size()));
+  }
+  return ok_status();
+}
 
 // While a dump is scanned, tells the server every few seconds that the message is still in
 // hand ("+WPI": its ack deadline starts again) and renews the worker's heartbeat, so that
@@ -292,13 +332,20 @@ Status run_cluster_worker(const GateOptions& o, const ClusterWorkerOptions& c, c
   say(fmt::format("worker {}: taking dumps from {} ({}), releasing to {}, quarantining to {}", instance->id(),
                   client.url(), kWorkStream, o.release, o.quarantine));
   DG_CHECK(pipeline.recover_own(own));
+  DG_CHECK(remove_dead_workers(o, instance->id(), kv, audit, say));
 
   Worker worker{o, c, say, client, kv, pipeline, own, inbox_dir, release, quarantine, audit, instance->id(), keep_alive_every};
   auto last_heartbeat = std::chrono::steady_clock::time_point{};
+  auto last_dead_check = std::chrono::steady_clock::now();
+  const auto dead_check_every = std::chrono::duration<double>(std::max(1.0, o.lease));
   while (!stop_signalled()) {
     if (std::chrono::steady_clock::now() - last_heartbeat >= keep_alive_every) {
       (void)put_heartbeat(kv, instance->id(), "");
       last_heartbeat = std::chrono::steady_clock::now();
+    }
+    if (std::chrono::steady_clock::now() - last_dead_check >= dead_check_every) {
+      DG_CHECK(remove_dead_workers(o, instance->id(), kv, audit, say));
+      last_dead_check = std::chrono::steady_clock::now();
     }
     natsMsgList list{};
     s = natsSubscription_Fetch(&list, subscription.get(), 1, 1000, &jerr);

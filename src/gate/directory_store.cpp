@@ -84,6 +84,14 @@ bool DirectoryStore::skipped_name(std::string_view name) {
          name.ends_with(".part") || name.ends_with(".partial") || name.ends_with(".swp");
 }
 
+bool open_for_writing(int fd) {
+  if (fcntl(fd, F_SETLEASE, F_RDLCK) == 0) {
+    fcntl(fd, F_SETLEASE, F_UNLCK);
+    return false;
+  }
+  return errno == EAGAIN;
+}
+
 Result<DirectoryStore> DirectoryStore::open(const std::string& path, bool watch, double settle, const std::string& tag) {
   DirectoryStore store;
   store.path_ = path;

@@ -31,6 +31,11 @@ namespace dumpguard {
 // Why an inbox entry with this lstat(2) is refused, or "" for a regular file with one link.
 std::string entry_refusal(const struct stat& st);
 
+// True when a process has the file open for writing: a read lease (fcntl(2), F_SETLEASE) is
+// refused with EAGAIN exactly then. It needs the file's owner or CAP_LEASE; where it cannot be
+// taken (EACCES, a file system without leases) the settle time is all the gate goes by.
+bool open_for_writing(int fd);
+
 class DirectoryStore final : public DumpStore {
  public:
   // Opens `path` (which must exist). `watch`: use inotify (the inbox). `settle`: seconds a file

@@ -4,6 +4,7 @@
 // directory is fsync'd after, so kill -9 or a power cut leaves either the old state or the new.
 #pragma once
 #include <string>
+#include <vector>
 
 #include "dumpguard/result.hpp"
 
@@ -18,6 +19,9 @@ Result<RenameResult> rename_no_replace(int from_dir, const std::string& from, in
 
 // fsync of a file or a directory, by path (AT_FDCWD) or relative to `dir`.
 Status fsync_at(int dir, const std::string& path);
+
+// The names in a directory, sorted, "." and ".." left out; none when it cannot be read.
+std::vector<std::string> names_in(const std::string& dir);
 
 // Removes `path` and, if it is a directory, everything below it, never following a symlink.
 // A missing path is fine.

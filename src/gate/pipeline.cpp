@@ -33,18 +33,6 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-std::vector<std::string> names_in(const std::string& dir) {
-  std::vector<std::string> names;
-  DIR* d = opendir(dir.c_str());
-  if (d == nullptr) return names;
-  while (const dirent* e = readdir(d)) {
-    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) names.emplace_back(e->d_name);
-  }
-  closedir(d);
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
 bool present(const std::string& path) {
   struct stat st {};
   return lstat(path.c_str(), &st) == 0;
@@ -74,17 +62,6 @@ Result<std::pair<std::uint64_t, std::string>> hash_stored(int fd) {
   unsigned int len = 0;
   EVP_DigestFinal_ex(ctx.get(), out, &len);
   return std::make_pair(static_cast<std::uint64_t>(bytes.size()), hex(std::span<const std::uint8_t>(out, len)));
-}
-
-// True when a process has the file open for writing: a read lease (fcntl(2), F_SETLEASE) is
-// refused with EAGAIN exactly then. It needs the file's owner or CAP_LEASE; where it cannot be
-// taken (EACCES, a file system without leases) the settle time is all the gate goes by.
-bool open_for_writing(int fd) {
-  if (fcntl(fd, F_SETLEASE, F_RDLCK) == 0) {
-    fcntl(fd, F_SETLEASE, F_UNLCK);
-    return false;
-  }
-  return errno == EAGAIN;
 }
 
 Status fresh_dir(const std::string& path) {

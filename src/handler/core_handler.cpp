@@ -205,6 +205,17 @@ class CoreRun {
       say_(fmt::format("{}: handed redacted to the inbox as {}", name_, target));
       return ok_status();
     }
+    if (o_.queue.submit) {
+      DG_CHECK(audit_.record("core-released", with(record, {{"to", "queue"}, {"target", o_.queue.where}})));
+      DG_CHECK(put_in_place(*copy, dest));
+      copy->settle();
+      // The staged copy goes whatever happens: the shared store holds the queued one.
+      Result<std::string> queued = o_.queue.submit(dest);
+      unlink(dest.c_str());
+      if (!queued) return not_put(o_.queue.where, queued.error());
+      say_(fmt::format("{}: queued redacted for the cluster's workers as {}", name_, *queued));
+      return ok_status();
+    }
     std::vector<std::string> argv;
     for (const std::string& word : o_.exec) argv.push_back(argv.empty() ? word : substitute_specifiers(word, crash_));
     if (argv.size() == 1) {

@@ -4,8 +4,8 @@
 // received -> spooled (memory, then encrypted) -> input closed (the crashed process goes on)
 //          -> scanned and redacted as `dumpguard redact` does -> verified by a rescan
 //          -> stored (systemd-coredump's name and xattrs) | handed to the gate's inbox | fed to
-//             the next handler;  or, at the first step that fails, quarantined sealed to a
-//             public key, or dropped, as the policy says.
+//             the next handler | queued for the cluster's workers;  or, at the first step that
+//             fails, quarantined sealed to a public key, or dropped, as the policy says.
 // Each core is one record in the gate's signed, hash-chained audit log, written before the
 // redacted core is put anywhere; a core that cannot be audited is put nowhere.
 #pragma once
@@ -24,11 +24,21 @@
 
 namespace dumpguard {
 
+// The cluster's queue as the handler sees it: `submit` copies a redacted, verified file into the
+// shared store and queues a reference to it (returning its SHA-256), as `dumpguard submit` does.
+// The caller supplies it, so that the handler links no broker client and connects to the broker
+// only when a clean core is there to queue.
+struct CoreQueue {
+  std::string where;  // for the audit record: the shared store and the server, no credentials
+  std::function<Result<std::string>(const std::string& path)> submit;
+};
+
 struct CoreHandlerOptions {
-  // Where a clean core goes: exactly one of these three.
+  // Where a clean core goes: exactly one of these four.
   std::string store;              // a directory: core.COMM.UID.BOOTID.PID.USEC[.zst]
   std::string inbox;              // the gate's inbox: the redacted core, renamed in
   std::vector<std::string> exec;  // the next handler and its arguments (%X: the kernel's values)
+  CoreQueue queue;                // the cluster's queue (queue.submit set)
   std::string quarantine;         // where sealed cores go
   std::string quarantine_key;     // X25519 public key (PEM); empty: nothing can be sealed, so dropped
   std::string work;               // the handler's own directory: the scan lock, staging for exec

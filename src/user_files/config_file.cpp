@@ -18,7 +18,7 @@ namespace {
 constexpr std::string_view kGateKeys = "actions, key, max-size, formats, drop";
 constexpr std::string_view kCoreHandlerKeys =
     "store, inbox, exec, quarantine, quarantine-key, work, tmpdir, audit, audit-key, checkpoint, audit-syslog, "
-    "memory-cap, max-size, deadline, on-deadline, on-failure, compress, drop";
+    "memory-cap, max-size, deadline, on-deadline, on-failure, compress, drop, nats, nats-creds, nats-ca, shared-store";
 
 // toml++ quotes what it saw in its messages (a character, or a whole bad value), and a value
 // may be a token: every quoted span is elided but toml++'s own literals ("expected ']'",
@@ -213,6 +213,20 @@ class ConfigReader {
         out.checkpoint = a_path(value, name);
       } else if (name == "pause-after-spool") {
         out.pause_after_spool = a_path(value, name);
+      } else if (name == "nats-creds") {
+        out.nats_creds = a_path(value, name);
+      } else if (name == "nats-ca") {
+        out.nats_ca = a_path(value, name);
+      } else if (name == "shared-store") {
+        out.shared_store = a_path(value, name);
+      } else if (name == "nats") {
+        // A URL, not a path. Never quoted back: it may hold a password.
+        const auto* text = value.as_string();
+        if (text && !text->get().empty() && text->get().find_first_of(std::string_view("\0\n", 2)) == std::string::npos) {
+          out.nats = text->get();
+        } else {
+          fail(value.source(), "core-handler.nats must be the NATS server's URL (nats://HOST:PORT or tls://HOST:PORT)");
+        }
       } else if (name == "audit-syslog") {
         const auto* text = value.as_string();
         if (text && !text->get().empty() && text->get().find('\0') == std::string::npos) {

@@ -60,6 +60,11 @@ struct CoreHandlerConfig {
   std::optional<bool> compress;               // compress = true | false (zstd)
   std::vector<std::string> drop;              // drop = ["env", "heap", KIND]: as redact --drop
   std::optional<std::string> pause_after_spool;  // tests only: write the pid here and stop (SIGSTOP)
+  // Or the cluster's queue (docs/cluster.md): each redacted core copied into the shared store and queued.
+  std::optional<std::string> nats;            // nats = "tls://HOST:PORT" (user:password@ allowed: the file is 0600)
+  std::optional<std::string> nats_creds;      // nats-creds = "FILE": a NATS credentials file
+  std::optional<std::string> nats_ca;         // nats-ca = "FILE": CA certificates to trust for the server
+  std::optional<std::string> shared_store;    // shared-store = "DIR"
 };
 
 // The whole config file. In each table an unset optional or an empty list means the file did

@@ -1,8 +1,10 @@
 """The gate scaled out on NATS JetStream (docs/cluster.md), against a real nats-server started
 here (natstest.py) with the accounts and permissions a deployment uses: workers on one queue
 release each dump exactly once, redacted and verified, with the audit stream one chain; workers
-killed with SIGKILL and a server restarted lose nothing and release nothing twice; a worker
-cannot purge, delete or shrink the audit stream.
+killed with SIGKILL and a server restarted lose nothing and release nothing twice, and what a
+dead worker left in its work directory is removed by the others; a worker cannot purge, delete
+or shrink the audit stream. Against a server in operator mode over TLS only, every command
+connects with its .creds file and the test's CA, and a worker without them fails closed.
 
 The dumps are copies of the corpus's dbghelp minidump, each made distinct here, half of them with
 an Ed25519 PKCS#8 key generated here planted into its largest memory range. What was released is
@@ -41,9 +43,9 @@ def sha256_of(path):
 class Cluster:
     """A server, a shared store, release and quarantine, an audit key, and workers."""
 
-    def __init__(self, root):
+    def __init__(self, root, server_class=natstest.NatsServer):
         self.root = root
-        self.server = natstest.NatsServer(root)
+        self.server = server_class(root)
         self.shared = os.path.join(root, "shared")
         self.release = os.path.join(root, "release")
         self.quarantine = os.path.join(root, "quarantine")
@@ -69,7 +71,7 @@ class Cluster:
         return proc.returncode, proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace")
 
     def init(self):
-        code, out, err = self.run("cluster", "init", "--nats", self.server.url("admin"), "--ack-wait", "3")
+        code, out, err = self.run("cluster", "init", *self.server.client_args("admin"), "--ack-wait", "3")
         assert code == 0, err
         return out
 
@@ -99,12 +101,12 @@ class Cluster:
         return paths
 
     def submit(self, paths):
-        code, out, err = self.run("submit", "--nats", self.server.url("submitter"), "--shared-store", self.shared, *paths)
+        code, out, err = self.run("submit", *self.server.client_args("submitter"), "--shared-store", self.shared, *paths)
         assert code == 0, err
         return out
 
     def worker_args(self, number, once):
-        return ["gate", "--nats", self.server.url("worker"), "--shared-store", self.shared,
+        return ["gate", *self.server.client_args("worker"), "--shared-store", self.shared,
                 "--release", self.release, "--quarantine", self.quarantine, "--audit-key", self.key,
                 "--work", self.work, "--instance", str(number), "--fingerprint-key", self.fp_key,
                 "--rules-only", "--rules", self.no_rules, "--lease", "3", *(["--once"] if once else [])]
@@ -126,6 +128,16 @@ class Cluster:
                 os.kill(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=10)
 
+    def leftovers(self, number):
+        """What worker `number` has in its work directory's claims, outputs, decisions and copies."""
+        found = []
+        for instance in os.listdir(self.work):
+            if instance.endswith(f"-{number}"):
+                for sub in ("claims", "out", "decided", "inbox"):
+                    path = os.path.join(self.work, instance, sub)
+                    found += [os.path.join(path, n) for n in (os.listdir(path) if os.path.isdir(path) else [])]
+        return found
+
     def worker_logs(self):
         out = b""
         for name in sorted(os.listdir(self.root)):
@@ -137,7 +149,7 @@ class Cluster:
         # Just after a restart the server listens before JetStream has recovered its streams.
         deadline = time.time() + 60
         while True:
-            code, out, err = self.run("cluster", "status", "--nats", self.server.url("admin"), "--json")
+            code, out, err = self.run("cluster", "status", *self.server.client_args("admin"), "--json")
             if code == 0 or time.time() > deadline:
                 break
             time.sleep(0.5)
@@ -147,7 +159,7 @@ class Cluster:
     def export_and_verify(self):
         """The audit stream exported by dumpguard, verified by dumpguard, and its chain read here too."""
         exported = os.path.join(self.root, "audit-export.jsonl")
-        code, _, err = self.run("audit", "export", "--nats", self.server.url("admin"), "-o", exported)
+        code, _, err = self.run("audit", "export", *self.server.client_args("admin"), "-o", exported)
         assert code == 0, err
         code, out, err = self.run("audit", "verify", exported, "--key", self.key)
         lines = [line for line in read(exported).split(b"\n") if line]
@@ -162,10 +174,13 @@ class Cluster:
         return code, out + err, records
 
 
-class ClusterTest(unittest.TestCase):
+class ClusterCase(unittest.TestCase):
+    """A cluster with its server started for each test, and the checks the tests share."""
+    server_class = natstest.NatsServer
+
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="dg-cluster-")
-        self.cluster = Cluster(self.tmp)
+        self.cluster = Cluster(self.tmp, self.server_class)
         self.cluster.server.start()
 
     def tearDown(self):
@@ -219,6 +234,8 @@ class ClusterTest(unittest.TestCase):
             self.assertEqual(len(targets), 1, f"{p}: released to {targets}")
         return records
 
+
+class ClusterTest(ClusterCase):
     def test_two_then_four_workers_release_each_dump_once(self):
         c = self.cluster
         c.init()
@@ -260,18 +277,31 @@ class ClusterTest(unittest.TestCase):
         c.start_worker(1)
         kills = 0
         restarted = False
+        dead, left = None, []
         deadline = time.time() + 240
         while time.time() < deadline:
             dumps = c.status()["dumps"]
             if dumps["released"] + dumps["quarantined"] + dumps["failed"] >= len(paths):
                 break
             time.sleep(rng.uniform(0.1, 0.8))
-            if kills < 4:
+            if kills < 3:
                 victim = rng.choice([0, 1])
                 os.kill(c.workers[victim].pid, signal.SIGKILL)
                 c.workers[victim].wait(timeout=10)
                 kills += 1
                 c.start_worker(victim)
+            elif kills == 3:
+                # The last one killed while it holds a dump stays dead, and a worker with another
+                # id takes its place: what it left is for the others to remove.
+                dead = rng.choice([0, 1])
+                until = time.time() + 60
+                while not c.leftovers(dead) and time.time() < until:
+                    time.sleep(0.01)
+                os.kill(c.workers[dead].pid, signal.SIGKILL)
+                c.workers[dead].wait(timeout=10)
+                left = c.leftovers(dead)
+                kills += 1
+                c.start_worker(2)
             elif not restarted:
                 c.server.restart()  # file storage: the queue, the bucket and the audit stream survive
                 restarted = True
@@ -279,9 +309,16 @@ class ClusterTest(unittest.TestCase):
         self.assertTrue(restarted, "the server was restarted before the run ended")
         dumps = self.wait_for_verdicts(len(paths), 120)
         self.assertEqual(dumps["released"], len(paths), c.worker_logs().decode(errors="replace")[-3000:])
+        self.assertTrue(left, "the dead worker was killed while it held a dump")
+        until = time.time() + 30
+        while c.leftovers(dead) and time.time() < until:
+            time.sleep(0.1)
+        self.assertEqual(c.leftovers(dead), [], "the dead worker's leftovers were removed")
         c.stop_workers()
         self.check_released_once(paths)
-        self.check_audit(paths)
+        records = self.check_audit(paths)
+        removed = [r["data"] for r in records if r["event"] == "work-removed"]
+        self.assertEqual([r["instance"].rsplit("-", 1)[1] for r in removed], [str(dead)], removed)
         dgtest.assert_no_secret(c.outputs + [c.worker_logs()], c.secrets)
 
     def test_a_worker_cannot_purge_delete_or_shrink_the_audit_stream(self):
@@ -320,6 +357,75 @@ class ClusterTest(unittest.TestCase):
         self.assertEqual(c.status()["audit"]["records"], before)
         code, said, _ = c.export_and_verify()
         self.assertEqual(code, 0, said)
+
+
+class CredentialsAndTlsTest(ClusterCase):
+    """The server in operator mode over TLS only (natstest.OperatorNatsServer): every command
+    connects with a .creds file and trusts the test's CA. A worker without its credentials, with
+    a seed that does not match its JWT, without the CA, with another CA, or asking for a name the
+    server's certificate does not carry, stops with exit 2 and one line, and nothing is released."""
+    server_class = natstest.OperatorNatsServer
+
+    def test_workers_need_their_credentials_and_the_servers_certificate(self):
+        c, server = self.cluster, self.cluster.server
+        c.init()
+        paths = c.make_dumps(3, "t")
+        self.assertEqual(c.submit(paths[:2]).count(" queued "), 2)
+        # The third arrives in an inbox (renamed in, as writers do) that `submit --watch` empties
+        # into the queue; a symbolic link beside it is never followed, only left there.
+        inbox = os.path.join(self.tmp, "inbox")
+        os.makedirs(inbox, mode=0o700)
+        shutil.copy(paths[2], os.path.join(inbox, ".arriving"))
+        os.rename(os.path.join(inbox, ".arriving"), os.path.join(inbox, os.path.basename(paths[2])))
+        os.symlink(paths[0], os.path.join(inbox, "link.dmp"))
+        code, out, err = c.run("submit", *server.client_args("submitter"), "--shared-store", c.shared, "--watch", inbox,
+                               "--once", "--settle", "0")
+        self.assertEqual(code, 0, err)
+        self.assertIn(f"{os.path.basename(paths[2])}: queued as {sha256_of(paths[2])}", out)
+        self.assertIn("link.dmp: refused (a symbolic link)", out)
+        self.assertEqual(sorted(os.listdir(inbox)), [".dumpguard-submit", "link.dmp"])
+        self.assertEqual(os.listdir(os.path.join(inbox, ".dumpguard-submit")), [])
+        other_ca = natstest.make_ca(self.tmp, "other-ca")
+        mismatched = server.write_creds("worker", server.account, {}, name="mismatched",
+                                        seed=natstest.NKey(natstest.NKEY_USER).seed)
+        url, creds, ca = server.url(), server.creds["worker"], server.ca
+        # Each refused for its own reason, in the server's or OpenSSL's words.
+        refused = {
+            "no credentials": (["--nats", url, "--nats-ca", ca], "Authorization Violation"),
+            "a seed that is not the JWT's": (["--nats", url, "--nats-creds", mismatched, "--nats-ca", ca],
+                                             "Authorization Violation"),
+            "the system's trust store only": (["--nats", url, "--nats-creds", creds], "unable to get local issuer"),
+            "another CA": (["--nats", url, "--nats-creds", creds, "--nats-ca", other_ca], "unable to get local issuer"),
+            "a name the certificate lacks": (["--nats", f"tls://localhost:{server.port}", "--nats-creds", creds,
+                                              "--nats-ca", ca], "hostname mismatch"),
+        }
+        base = c.worker_args(0, once=True)
+        base = base[:1] + base[base.index("--shared-store"):]
+        for case, (nats, why) in refused.items():
+            with self.subTest(case):
+                code, out, err = c.run(*base[:1], *nats, *base[1:], timeout=60)
+                self.assertEqual(code, 2, f"{case}: {out}{err}")
+                self.assertEqual(len(err.strip().splitlines()), 1, err)
+                self.assertIn("cannot connect to", err)
+                self.assertIn(why, err)
+                self.assertEqual(os.listdir(c.release) if os.path.isdir(c.release) else [], [])
+        self.assertEqual(c.status()["queue"]["waiting"], 3, "the refused workers took nothing")
+        checkpoint = os.path.join(self.tmp, "worker.checkpoint")
+        code, out, err = c.run(*c.worker_args(0, once=True), "--checkpoint", checkpoint, timeout=120)
+        self.assertEqual(code, 0, err)
+        self.check_released_once(paths)
+        # The stream verified where it is (audit verify --nats), anchored by the worker's checkpoint,
+        # with the worker's rights: reading the stream needs no more.
+        code, out, err = c.run("audit", "verify", *server.client_args("worker"), "--key", c.key, "--checkpoint", checkpoint)
+        self.assertEqual(code, 0, err)
+        self.assertIn(": sound: ", out)
+        wrong_key = os.path.join(self.tmp, "wrong.key")
+        with open(os.open(wrong_key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
+            f.write(secrets.token_bytes(32))
+        code, out, _ = c.run("audit", "verify", *server.client_args("admin"), "--key", wrong_key)
+        self.assertEqual(code, 1, out)
+        seeds = [seed.encode() for seed in server.seeds.values()]
+        dgtest.assert_no_secret(c.outputs + [c.worker_logs(), read(server.log)], c.secrets + seeds)
 
 
 if __name__ == "__main__":

@@ -423,6 +423,48 @@ class CoreHandler(dgtest.DumpTestCase):
         self.assertEqual(g.released(), [name])
         self.assert_audit_sound()
 
+    def test_queue_gets_the_redacted_core_and_one_worker_releases_it(self):
+        """[core-handler] nats and shared-store: the kernel's core, redacted and verified here,
+        is copied into the cluster's shared store and queued (natstest's real nats-server), and a
+        gate worker releases it exactly once."""
+        import natstest  # noqa: F401  (the server Cluster starts)
+        import test_cluster_nats
+        c = test_cluster_nats.Cluster(os.path.join(self.case, "cluster"))
+        c.server.start()
+        try:
+            c.init()
+            self.pipe_to(self.config(nats=c.server.url("submitter"), **{"shared-store": c.shared}))
+            holder = Holder(self.case, "q")
+            holder.crash()
+            record = self.wait_record(holder.pid)
+            self.assertEqual((record["event"], record["data"]["to"]), ("core-released", "queue"), record["data"])
+            self.assertIn(c.shared, record["data"]["target"])
+            # The record is written before the core is put anywhere: wait for the queued copy,
+            # then for the handler's staging copy to go.
+            def stored():
+                return [n for n in os.listdir(c.shared) if not n.startswith(".")]
+            self.assertTrue(dgtest_wait(lambda: stored()), "the core never reached the shared store")
+            self.assertTrue(dgtest_wait(lambda: os.listdir(os.path.join(self.case, "work")) == ["scan.lock"]),
+                            "staging left behind")
+            self.assertEqual(len(stored()), 1, "one redacted core in the shared store")
+            sha256 = stored()[0]
+            worker = c.start_worker(0, once=True)
+            self.assertEqual(worker.wait(timeout=300), 0, c.worker_logs().decode(errors="replace")[-3000:])
+            released = os.listdir(c.release)
+            name = os.path.basename(record["data"]["core"])
+            self.assertEqual(released, [f"{sha256}-{name}.zst"], "released once, under its SHA-256's name")
+            core = self.decompress(os.path.join(c.release, released[0]))
+            self.assert_clean(read(core), holder.secrets(), "the released core")
+            self.assertEqual([n for n in os.listdir(c.shared) if not n.startswith(".")], [])
+            self.assertEqual(c.status()["dumps"]["released"], 1)
+            code, said, _ = c.export_and_verify()
+            self.assertEqual(code, 0, said)
+            dgtest.assert_no_secret({"audit log": read(self.audit)}, {"submitter's password": c.server.passwords["submitter"]})
+        finally:
+            c.stop_workers()
+            c.server.stop()
+        self.assert_audit_sound()
+
     def test_a_config_others_can_write_is_refused(self):
         config = self.config(store=os.path.join(self.case, "cores"))
         os.chmod(config, 0o622)

@@ -65,5 +65,13 @@ TEST(NatsUrl, PasswordsAreNeverPrinted) {
   EXPECT_EQ(printable_url("nats://host:4222/x@y"), "nats://host:4222/x@y");
 }
 
+// The name a TLS server's certificate must carry: the URL's host, never its user information.
+TEST(NatsUrl, HostForTheCertificateCheck) {
+  EXPECT_EQ(url_host("tls://worker:s3cret@nats.example:4222"), "nats.example");
+  EXPECT_EQ(url_host("tls://127.0.0.1:4222"), "127.0.0.1");
+  EXPECT_EQ(url_host("nats://[::1]:4222"), "::1");
+  EXPECT_EQ(url_host("host-a:4222,host-b:4222"), "host-a");
+}
+
 }  // namespace
 }  // namespace dumpguard
