@@ -143,7 +143,7 @@ TEST_F(ConfigFile, UnknownKeysAndTablesAreErrorsAtTheirLine) {
 
   e = error_of("format = \"dumpguard-config/1\"\n[scan]\n");
   EXPECT_TRUE(at(e, file, 1, 1));
-  EXPECT_NE(e.find("outside [scan], [gate] and [core-handler]"), std::string::npos) << e;
+  EXPECT_NE(e.find("outside [scan], [gate], [core-handler] and [relay]"), std::string::npos) << e;
 
   // A dotted key reaches into [scan] just as well, and is checked just as well.
   e = error_of("scan.fail-on = \"low\"\nscan.tolerance = 1\n");
