@@ -3,7 +3,9 @@
 #include <curl/curl.h>
 #include <fmt/format.h>
 
+#include <chrono>
 #include <memory>
+#include <thread>
 
 namespace dumpguard::relay {
 namespace {
@@ -68,6 +70,18 @@ Result<UpstreamAnswer> post_upstream(const UpstreamRequest& request) {
   char* type = nullptr;
   if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &type) == CURLE_OK && type != nullptr) answer.content_type = type;
   return answer;
+}
+
+Delivery deliver_upstream(const UpstreamRequest& request, const UpstreamRetry& retry) {
+  Delivery d{post_upstream(request), 1};
+  double wait = retry.backoff;
+  while (d.failed() && d.attempts < retry.attempts && (d.answer || d.answer.error().code != Errc::limit)) {
+    std::this_thread::sleep_for(std::chrono::duration<double>(wait));
+    wait *= 2;
+    d.answer = post_upstream(request);
+    ++d.attempts;
+  }
+  return d;
 }
 
 std::string upstream_for_records(const std::string& url) {

@@ -33,6 +33,25 @@ void close_upstream_client();
 // An error when the upstream cannot be reached or its answer is too long; any HTTP status is an answer.
 Result<UpstreamAnswer> post_upstream(const UpstreamRequest& request);
 
+// How often a failing upstream is tried before the client hears of it.
+struct UpstreamRetry {
+  unsigned attempts = 3;  // in all, the first included
+  double backoff = 0.5;   // seconds before the second attempt, doubled before each next one
+};
+
+struct Delivery {
+  Result<UpstreamAnswer> answer;  // the last attempt's
+  unsigned attempts = 0;
+  bool failed() const { return !answer || answer->status >= 500; }
+};
+
+// post_upstream, again after the backoff while the upstream cannot be reached or answers 5xx
+// (a collector restarting, a proxy in front of one that is down), at most `retry.attempts`
+// times. A 4xx is the collector's verdict on the upload and is not retried, and neither is an
+// answer too long to keep. An upstream that took the upload and failed only in answering gets it
+// again: collectors dedupe by the report's guid, as they must for a reporter's own retries.
+Delivery deliver_upstream(const UpstreamRequest& request, const UpstreamRetry& retry);
+
 // `url` without its query string and credentials: what audit records and messages name.
 std::string upstream_for_records(const std::string& url);
 
