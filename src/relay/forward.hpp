@@ -4,6 +4,8 @@
 // the report's id).
 #pragma once
 #include <cstdint>
+#include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -17,10 +19,24 @@ struct UpstreamAnswer {
   std::string content_type;
 };
 
+// A piece of the body posted upstream: bytes held here, or the first `size` bytes of a file,
+// read as libcurl asks for them, so that a dump on its way is never held whole in memory.
+struct BodyPiece {
+  std::string bytes;
+  int fd = -1;             // >= 0: the file's bytes instead (not owned)
+  std::uint64_t size = 0;  // how many of the file's
+  std::uint64_t length() const { return fd >= 0 ? size : bytes.size(); }
+};
+using Body = std::vector<BodyPiece>;
+
+std::uint64_t body_length(const Body& body);
+// Hands the body's bytes to `out` in order, in blocks of at most 64 KiB.
+Status each_block(const Body& body, const std::function<Status(std::span<const std::byte>)>& out);
+
 struct UpstreamRequest {
   std::string url;                   // the upstream URL, with the client's query string appended
   std::vector<std::string> headers;  // "Name: value"
-  std::string body;
+  Body body;                         // sent with its length as Content-Length
   double timeout = 60;               // seconds for the whole exchange
   std::size_t max_answer = 1u << 20; // a longer answer is an error
 };

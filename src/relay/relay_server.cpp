@@ -3,6 +3,7 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <httplib.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -109,20 +110,6 @@ void answer(httplib::Response& res, const Answer& a) {
 
 Answer refusal(int status, const std::string& why) { return {status, fmt::format("dumpguard relay: {}\n", why), "text/plain"}; }
 
-std::string multipart_body(const Upload& upload, const std::vector<std::string>& contents) {
-  const std::string boundary = multipart_boundary(upload.content_type).value_or("");
-  std::string body;
-  for (std::size_t i = 0; i < upload.parts.size(); ++i) {
-    body += "--" + boundary + "\r\n";
-    if (!upload.parts[i].headers.raw.empty()) body += upload.parts[i].headers.raw + "\r\n";
-    body += "\r\n";
-    body += contents[i];
-    body += "\r\n";
-  }
-  body += "--" + boundary + "--\r\n";
-  return body;
-}
-
 // The annotation a reporter sends as a form field, else the one Crashpad puts in the query.
 std::string annotation(const Upload& upload, const httplib::Request& req, std::string_view field, const char* param) {
   for (const UploadPart& p : upload.parts) {
@@ -211,6 +198,46 @@ Result<std::string> quarantine_upload(Relay& r, const Upload& upload, const Judg
   return r.quarantine.where() + "/" + target;
 }
 
+// The upload as it goes upstream, in the shape it came: the multipart framing and each part's
+// header lines as received, each file part its verified copy (`copies`, read from disk as
+// libcurl sends it), each field as cleaned; gzipped again, into an unnamed file of the work
+// directory (`packed`), when it came gzipped. No more than a block of a dump is in memory at a
+// time, where the whole body, and its gzip, used to be.
+Result<Body> upstream_body(const Relay& r, const Upload& upload, const Judged& j, const std::vector<UniqueFd>& copies,
+                           UniqueFd& packed) {
+  Body body;
+  const auto text = [&body](const std::string& s) {
+    if (body.empty() || body.back().fd >= 0) body.emplace_back();
+    body.back().bytes += s;
+  };
+  const std::string boundary = multipart_boundary(upload.content_type).value_or("");
+  for (std::size_t i = 0; i < upload.parts.size(); ++i) {
+    const UploadPart& part = upload.parts[i];
+    if (upload.multipart) {
+      text("--" + boundary + "\r\n" + (part.headers.raw.empty() ? "" : part.headers.raw + "\r\n") + "\r\n");
+    }
+    if (part.file) {
+      body.push_back(BodyPiece{"", copies[i].get(), j.parts[i].copy_size});
+    } else {
+      text(part.value);
+    }
+    if (upload.multipart) text("\r\n");
+  }
+  if (upload.multipart) text("--" + boundary + "--\r\n");
+  if (!upload.gzip) return body;
+  packed = UniqueFd(::open(r.o.clean.work.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+  if (packed.get() < 0) return os_error(fmt::format("cannot create an unnamed file in {}", r.o.clean.work));
+  std::uint64_t size = 0;
+  const ByteOutput to_file = [&](std::span<const std::byte> b) {
+    size += b.size();
+    return write_all(packed.get(), b);
+  };
+  GzipDeflater deflater;
+  DG_CHECK(each_block(body, [&](std::span<const std::byte> b) { return deflater.feed(b, to_file); }));
+  DG_CHECK(deflater.finish(to_file));
+  return Body{BodyPiece{"", packed.get(), size}};
+}
+
 void handle_upload(Relay& r, Upload& upload, const httplib::Request& req, json record, httplib::Response& res) {
   const RelayOptions& o = r.o;
   const std::uint64_t n = r.seq.fetch_add(1) + 1;
@@ -294,16 +321,13 @@ void handle_upload(Relay& r, Upload& upload, const httplib::Request& req, json r
   }
 
   // Upstream: the same shape, the parts replaced by their verified copies, the fields as cleaned.
-  std::vector<std::string> contents(upload.parts.size());
+  // The copies are opened before their names go: their bytes are read from disk as they are sent.
+  std::vector<UniqueFd> copies(upload.parts.size());
   Status built = [&]() -> Status {
     for (std::size_t i = 0; i < upload.parts.size(); ++i) {
-      if (upload.parts[i].file) {
-        UniqueFd fd(::open(j.parts[i].copy_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-        if (fd.get() < 0) return os_error(fmt::format("cannot open {}", j.parts[i].copy_path));
-        DG_TRY(contents[i], read_all(fd.get(), o.limits.max_content));
-      } else {
-        contents[i] = upload.parts[i].value;
-      }
+      if (!upload.parts[i].file) continue;
+      copies[i] = UniqueFd(::open(j.parts[i].copy_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+      if (copies[i].get() < 0) return os_error(fmt::format("cannot open {}", j.parts[i].copy_path));
     }
     return ok_status();
   }();
@@ -311,12 +335,20 @@ void handle_upload(Relay& r, Upload& upload, const httplib::Request& req, json r
   lock.unlock();
   UpstreamRequest up;
   up.timeout = o.upstream_timeout;
+  UniqueFd packed;
+  std::string forwarded_sha;
   if (built) {
-    up.body = upload.multipart ? multipart_body(upload, contents) : std::move(contents.front());
-    if (upload.gzip) {
-      Result<std::string> packed = gzip_compress(up.body);
-      if (packed) up.body = std::move(*packed);
-      else built = packed.error();
+    Result<Body> body = upstream_body(r, upload, j, copies, packed);
+    if (body) {
+      up.body = std::move(*body);
+      Sha256Stream digest;
+      built = each_block(up.body, [&digest](std::span<const std::byte> b) {
+        digest.update(b);
+        return ok_status();
+      });
+      forwarded_sha = digest.finish();
+    } else {
+      built = body.error();
     }
   }
   if (!built) {
@@ -340,8 +372,7 @@ void handle_upload(Relay& r, Upload& upload, const httplib::Request& req, json r
 
   std::lock_guard again(r.mutex);
   record["forwarded_to"] = upstream_for_records(o.upstream);
-  record["forwarded"] = io_json(up.body.size(), hex(sha256(std::span<const std::uint8_t>(
-                                                    reinterpret_cast<const std::uint8_t*>(up.body.data()), up.body.size()))));
+  record["forwarded"] = io_json(body_length(up.body), forwarded_sha);
   record["attempts"] = delivery.attempts;
   if (!got) {
     record["outcome"] = "upstream-failed";
