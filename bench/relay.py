@@ -66,6 +66,31 @@ def post(port, body, headers):
     return time.perf_counter() - t
 
 
+def start_relay(work, sink_port, *extra):
+    """`dumpguard relay` forwarding to the sink, with its files in `work`: (process, port)."""
+    if not os.path.exists(f"{work}/audit.key"):
+        subprocess.run([DG, "audit", "keygen", "--hmac", "-o", f"{work}/audit.key"], check=True, capture_output=True)
+    err = open(f"{work}/relay.err", "w+")
+    relay = subprocess.Popen([DG, "relay", "--listen", "127.0.0.1:0", "--upstream", f"http://127.0.0.1:{sink_port}/submit",
+                              "--quarantine", f"{work}/q", "--audit", f"{work}/audit.log", "--audit-key",
+                              f"{work}/audit.key", "--audit-syslog", "off", "--fingerprint-key", f"{work}/fp.key",
+                              "--max-upload", "256M", *extra], stderr=err)
+    for _ in range(600):
+        err.seek(0)
+        text = err.read()
+        if "listening on http://127.0.0.1:" in text:
+            return relay, int(text.split("listening on http://127.0.0.1:", 1)[1].split(",", 1)[0])
+        if relay.poll() is not None:
+            break
+        time.sleep(0.1)
+    raise SystemExit("the relay did not start")
+
+
+def peak_rss_mib(proc):
+    with open(f"/proc/{proc.pid}/status") as f:
+        return int([line for line in f if line.startswith("VmHWM:")][0].split()[1]) // 1024
+
+
 def main():
     work = tempfile.mkdtemp(prefix="dg-relay-bench-")
     procs = []
@@ -73,23 +98,8 @@ def main():
         sink = subprocess.Popen([sys.executable, "-c", SINK], stdout=subprocess.PIPE, text=True)
         procs.append(sink)
         sink_port = int(sink.stdout.readline())
-        subprocess.run([DG, "audit", "keygen", "--hmac", "-o", f"{work}/audit.key"], check=True, capture_output=True)
-        err = open(f"{work}/relay.err", "w+")
-        relay = subprocess.Popen([DG, "relay", "--listen", "127.0.0.1:0", "--upstream", f"http://127.0.0.1:{sink_port}/submit",
-                                  "--quarantine", f"{work}/q", "--audit", f"{work}/audit.log", "--audit-key",
-                                  f"{work}/audit.key", "--audit-syslog", "off", "--fingerprint-key", f"{work}/fp.key",
-                                  "--max-upload", "256M", "--connections", str(max(4, CONCURRENT))], stderr=err)
+        relay, port = start_relay(work, sink_port, "--connections", str(max(4, CONCURRENT)))
         procs.append(relay)
-        port = None
-        for _ in range(600):
-            err.seek(0)
-            text = err.read()
-            if "listening on http://127.0.0.1:" in text:
-                port = int(text.split("listening on http://127.0.0.1:", 1)[1].split(",", 1)[0])
-                break
-            time.sleep(0.1)
-        if port is None:
-            raise SystemExit("the relay did not start")
         full = subprocess.run(["zstd", "-dc", os.path.join(CORPUS, "fullmem-full.dmp.zst")], capture_output=True,
                               check=True).stdout
         with open(os.path.join(CORPUS, "fullmem-normal.dmp"), "rb") as f:
@@ -119,8 +129,7 @@ def main():
                 rows.append((name, f"{mib:.1f}", shape, len(body), direct, relayed, (relayed - direct) / mib,
                              n * mib / wall, n / wall, statistics.median(times), max(times)))
                 print(rows[-1], flush=True)
-        with open(f"/proc/{relay.pid}/status") as f:
-            peak = int([line for line in f if line.startswith("VmHWM:")][0].split()[1]) // 1024
+        peak = peak_rss_mib(relay)
     finally:
         for p in procs:
             if p.poll() is None:

@@ -27,6 +27,7 @@ int run_relay_command(const RelayCliOptions& given) {
     return usage("--upstream must be an http:// or https:// URL");
   }
   if (options.tls_cert.empty() != options.tls_key.empty()) return usage("--tls-cert and --tls-key go together");
+  if (!options.tls_client_ca.empty() && options.tls_cert.empty()) return usage("--tls-client-ca needs --tls-cert and --tls-key");
   const std::size_t colon = options.listen.rfind(':');
   if (colon == std::string::npos || colon == 0) return usage("--listen must be HOST:PORT");
   std::string host = options.listen.substr(0, colon);
@@ -62,12 +63,18 @@ int run_relay_command(const RelayCliOptions& given) {
   }
   o.tls_cert = options.tls_cert;
   o.tls_key = options.tls_key;
+  o.tls_client_ca = options.tls_client_ca;
   o.limits.max_body = options.max_upload;
   o.limits.max_content = options.max_upload;
+  o.header_timeout = options.header_timeout;
   o.read_timeout = options.read_timeout;
   o.upload_timeout = options.upload_timeout;
   o.upstream_timeout = options.upstream_timeout;
   o.connections = options.connections;
+  o.rate_limit = options.rate_limit > 0 ? options.rate_limit : setup->relay.rate_limit.value_or(0);
+  o.retry.attempts = options.upstream_attempts;
+  o.retry.backoff = options.upstream_backoff;
+  o.max_connections = options.max_connections;
   o.clean.scan = std::move(setup->scan);
   o.clean.open = to_open_options(options.scan.input);
   o.clean.policy = std::move(setup->policy);

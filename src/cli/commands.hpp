@@ -15,6 +15,7 @@
 #include "dumpguard/scan.hpp"
 #include "report/text_table.hpp"
 #include "gate/release_policy.hpp"
+#include "user_files/config_file.hpp"
 #include "user_files/scan_settings.hpp"
 
 namespace dumpguard::cli {
@@ -97,6 +98,7 @@ std::optional<ScanOptions> build_scan_options(ScanCliOptions& options);
 struct ReleaseSetup {
   GatePolicy policy;
   ScanOptions scan;
+  RelayConfig relay;  // the file's [relay], for the relay alone
 };
 std::optional<ReleaseSetup> release_setup(ScanCliOptions& options);
 
@@ -222,11 +224,17 @@ struct RelayCliOptions {
   std::string audit_syslog = "auto";
   std::string tls_cert;
   std::string tls_key;
+  std::string tls_client_ca;
+  unsigned rate_limit = 0;  // 0: the config file's [relay] rate-limit, else none
+  unsigned upstream_attempts = 3;
+  double upstream_backoff = 0.5;
   std::uint64_t max_upload = 100ull << 20;
+  double header_timeout = 10;
   double read_timeout = 10;
   double upload_timeout = 300;
   double upstream_timeout = 60;
   unsigned connections = 16;
+  unsigned max_connections = 1024;
 };
 int run_relay_command(const RelayCliOptions& options);
 

@@ -66,6 +66,7 @@ std::string absolute_path(const std::string& path) {
 
 std::optional<ReleaseSetup> release_setup(ScanCliOptions& options) {
   GateConfig config;
+  RelayConfig relay;
   if (!options.config.empty()) {
     auto read = read_config_file(options.config);
     if (!read) {
@@ -73,6 +74,7 @@ std::optional<ReleaseSetup> release_setup(ScanCliOptions& options) {
       return std::nullopt;
     }
     config = read->gate;
+    relay = read->relay;
   }
   auto policy = make_gate_policy(config);
   if (!policy) {
@@ -86,7 +88,7 @@ std::optional<ReleaseSetup> release_setup(ScanCliOptions& options) {
   options.pubkeys.insert(options.pubkeys.end(), policy->pubkey_files.begin(), policy->pubkey_files.end());
   std::optional<ScanOptions> scan = build_scan_options(options);
   if (!scan) return std::nullopt;
-  return ReleaseSetup{std::move(*policy), std::move(*scan)};
+  return ReleaseSetup{std::move(*policy), std::move(*scan), relay};
 }
 
 }  // namespace dumpguard::cli

@@ -343,20 +343,43 @@ int main(int argc, char** argv) {
   relay_cmd->add_option("--tls-cert", relay.tls_cert, "Serve HTTPS with this certificate (PEM; with --tls-key)")
       ->check(CLI::ExistingFile);
   relay_cmd->add_option("--tls-key", relay.tls_key, "The certificate's private key (PEM)")->check(CLI::ExistingFile);
+  relay_cmd->add_option("--tls-client-ca", relay.tls_client_ca,
+                        "Require client certificates signed by this CA (PEM); others are refused in the TLS handshake")
+      ->check(CLI::ExistingFile);
   relay_cmd->add_option("--max-upload", relay.max_upload,
                         "Largest upload, as sent and once inflated, e.g. 100M (default); past it: HTTP 413, checked "
                         "while the body arrives")
       ->transform(CLI::AsSizeValue(false));
+  relay_cmd->add_option("--header-timeout", relay.header_timeout,
+                        "Seconds from connecting to the end of a request's headers, TLS handshake included "
+                        "(default 10); past it: HTTP 408")
+      ->check(CLI::Range(0.1, 3600.0));
   relay_cmd->add_option("--read-timeout", relay.read_timeout, "Seconds a client may send nothing (default 10)")
       ->check(CLI::Range(0.1, 3600.0));
   relay_cmd->add_option("--upload-timeout", relay.upload_timeout,
-                        "Seconds a whole upload may take to arrive (default 300); past it: HTTP 408")
+                        "Seconds an upload's body may take to arrive after its headers (default 300); past it: HTTP 408")
       ->check(CLI::Range(0.1, 86400.0));
   relay_cmd->add_option("--upstream-timeout", relay.upstream_timeout, "Seconds the upstream may take (default 60)")
       ->check(CLI::Range(0.1, 3600.0));
+  relay_cmd->add_option("--upstream-attempts", relay.upstream_attempts,
+                        "Tries of an upstream that cannot be reached or answers 5xx, the first included (default 3); "
+                        "then HTTP 502")
+      ->check(CLI::Range(1u, 20u));
+  relay_cmd->add_option("--upstream-backoff", relay.upstream_backoff,
+                        "Seconds before the second try, doubled before each next one (default 0.5)")
+      ->check(CLI::Range(0.0, 600.0));
+  relay_cmd->add_option("--rate-limit", relay.rate_limit,
+                        "Uploads per client address per minute (default: [relay] rate-limit of --config, else none); "
+                        "past it: HTTP 429 with Retry-After")
+      ->check(CLI::Range(1u, 1000000u));
   relay_cmd->add_option("--connections", relay.connections,
-                        "Requests served at once (default 16); more wait their turn")
+                        "Uploads held in memory at once, as N times --max-upload (default 16); past it: HTTP 503 "
+                        "with Retry-After")
       ->check(CLI::Range(1u, 4096u));
+  relay_cmd->add_option("--max-connections", relay.max_connections,
+                        "Connections held at once, each by a thread (default 1024); more are answered 503 with "
+                        "Retry-After (closed, with TLS)")
+      ->check(CLI::Range(1u, 65536u));
   relay_cmd->add_option("--tmpdir", relay.scan.input.tmpdir, "Directory for the verified copies and unnamed temporary files")
       ->check(CLI::ExistingDirectory);
   add_scan_options(*relay_cmd, relay.scan, relay_flags);

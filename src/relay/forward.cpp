@@ -3,7 +3,14 @@
 #include <curl/curl.h>
 #include <fmt/format.h>
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
 #include <memory>
+#include <thread>
 
 namespace dumpguard::relay {
 namespace {
@@ -25,7 +32,73 @@ std::size_t collect(char* data, std::size_t size, std::size_t count, void* user)
   return n;
 }
 
+// The body as libcurl reads it: where the next byte is.
+struct BodyCursor {
+  const Body* body;
+  std::size_t piece = 0;
+  std::uint64_t offset = 0;  // within the piece
+};
+
+std::size_t read_body(char* buffer, std::size_t size, std::size_t count, void* user) {
+  auto* c = static_cast<BodyCursor*>(user);
+  const std::size_t room = size * count;
+  std::size_t filled = 0;
+  while (filled < room && c->piece < c->body->size()) {
+    const BodyPiece& p = (*c->body)[c->piece];
+    const std::uint64_t left = p.length() - c->offset;
+    if (left == 0) {
+      ++c->piece;
+      c->offset = 0;
+      continue;
+    }
+    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left, room - filled));
+    if (p.fd >= 0) {
+      const ssize_t got = ::pread(p.fd, buffer + filled, n, static_cast<off_t>(c->offset));
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) return CURL_READFUNC_ABORT;  // the file is shorter than it was: send nothing more
+      filled += static_cast<std::size_t>(got);
+      c->offset += static_cast<std::uint64_t>(got);
+    } else {
+      std::memcpy(buffer + filled, p.bytes.data() + c->offset, n);
+      filled += n;
+      c->offset += n;
+    }
+  }
+  return filled;
+}
+
+// libcurl rewinds the body when it must send it again on a new connection.
+int seek_body(void* user, curl_off_t to, int origin) {
+  auto* c = static_cast<BodyCursor*>(user);
+  if (origin != SEEK_SET || to < 0) return CURL_SEEKFUNC_CANTSEEK;
+  auto left = static_cast<std::uint64_t>(to);
+  c->piece = 0;
+  while (c->piece < c->body->size() && left >= (*c->body)[c->piece].length()) {
+    left -= (*c->body)[c->piece].length();
+    ++c->piece;
+  }
+  c->offset = left;
+  return left == 0 || c->piece < c->body->size() ? CURL_SEEKFUNC_OK : CURL_SEEKFUNC_FAIL;
+}
+
 }  // namespace
+
+std::uint64_t body_length(const Body& body) {
+  std::uint64_t n = 0;
+  for (const BodyPiece& p : body) n += p.length();
+  return n;
+}
+
+Status each_block(const Body& body, const std::function<Status(std::span<const std::byte>)>& out) {
+  std::vector<char> block(64 * 1024);
+  BodyCursor cursor{&body};
+  for (;;) {
+    const std::size_t n = read_body(block.data(), 1, block.size(), &cursor);
+    if (n == CURL_READFUNC_ABORT) return Error{Errc::io, 0, "a verified copy could not be read again"};
+    if (n == 0) return ok_status();
+    DG_CHECK(out(std::as_bytes(std::span<const char>(block.data(), n))));
+  }
+}
 
 void init_upstream_client() { curl_global_init(CURL_GLOBAL_DEFAULT); }
 void close_upstream_client() { curl_global_cleanup(); }
@@ -42,9 +115,13 @@ Result<UpstreamAnswer> post_upstream(const UpstreamRequest& request) {
   Collected collected{&answer, request.max_answer};
   CURL* c = curl.get();
   curl_easy_setopt(c, CURLOPT_URL, request.url.c_str());
+  BodyCursor cursor{&request.body};
   curl_easy_setopt(c, CURLOPT_POST, 1L);
-  curl_easy_setopt(c, CURLOPT_POSTFIELDS, request.body.data());
-  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+  curl_easy_setopt(c, CURLOPT_READFUNCTION, read_body);
+  curl_easy_setopt(c, CURLOPT_READDATA, &cursor);
+  curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, seek_body);
+  curl_easy_setopt(c, CURLOPT_SEEKDATA, &cursor);
+  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body_length(request.body)));
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &collected);
@@ -68,6 +145,18 @@ Result<UpstreamAnswer> post_upstream(const UpstreamRequest& request) {
   char* type = nullptr;
   if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &type) == CURLE_OK && type != nullptr) answer.content_type = type;
   return answer;
+}
+
+Delivery deliver_upstream(const UpstreamRequest& request, const UpstreamRetry& retry) {
+  Delivery d{post_upstream(request), 1};
+  double wait = retry.backoff;
+  while (d.failed() && d.attempts < retry.attempts && (d.answer || d.answer.error().code != Errc::limit)) {
+    std::this_thread::sleep_for(std::chrono::duration<double>(wait));
+    wait *= 2;
+    d.answer = post_upstream(request);
+    ++d.attempts;
+  }
+  return d;
 }
 
 std::string upstream_for_records(const std::string& url) {

@@ -82,30 +82,62 @@ Status GzipInflater::finish() const {
   return ok_status();
 }
 
-Result<std::string> gzip_compress(std::string_view data) {
+struct GzipDeflater::State {
   z_stream z{};
-  if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-    return Error{Errc::io, 0, "zlib could not be initialised"};
+  bool initialised = false;
+  ~State() {
+    if (initialised) deflateEnd(&z);
   }
-  std::string out;
+};
+
+GzipDeflater::GzipDeflater() : state_(std::make_unique<State>()) {
+  state_->initialised =
+      deflateInit2(&state_->z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+}
+GzipDeflater::GzipDeflater(GzipDeflater&&) noexcept = default;
+GzipDeflater& GzipDeflater::operator=(GzipDeflater&&) noexcept = default;
+GzipDeflater::~GzipDeflater() = default;
+
+Status GzipDeflater::run(std::span<const std::byte> in, int flush, const ByteOutput& out) {
+  if (!state_->initialised) return Error{Errc::io, 0, "zlib could not be initialised"};
+  z_stream& z = state_->z;
   std::array<Bytef, 64 * 1024> buffer;
   std::size_t offset = 0;
-  int rc = Z_OK;
   do {
-    const std::size_t piece = std::min<std::size_t>(data.size() - offset, 1u << 30);
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data() + offset));
+    const std::size_t piece = std::min<std::size_t>(in.size() - offset, 1u << 30);
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<std::byte*>(in.data() + offset));
     z.avail_in = static_cast<uInt>(piece);
     offset += piece;
-    const int flush = offset == data.size() ? Z_FINISH : Z_NO_FLUSH;
+    const int mode = offset == in.size() ? flush : Z_NO_FLUSH;
+    int rc = Z_OK;
     do {
       z.next_out = buffer.data();
       z.avail_out = static_cast<uInt>(buffer.size());
-      rc = deflate(&z, flush);
-      out.append(reinterpret_cast<const char*>(buffer.data()), buffer.size() - z.avail_out);
+      rc = deflate(&z, mode);
+      if (rc == Z_STREAM_ERROR) return Error{Errc::io, 0, "zlib could not compress"};
+      const std::size_t made = buffer.size() - z.avail_out;
+      if (made > 0) DG_CHECK(out(std::span<const std::byte>(reinterpret_cast<const std::byte*>(buffer.data()), made)));
     } while (z.avail_out == 0);
-  } while (offset < data.size());
-  deflateEnd(&z);
-  if (rc != Z_STREAM_END) return Error{Errc::io, 0, "zlib could not compress"};
+    if (mode == Z_FINISH && rc != Z_STREAM_END) return Error{Errc::io, 0, "zlib could not compress"};
+  } while (offset < in.size());
+  return ok_status();
+}
+
+Status GzipDeflater::feed(std::span<const std::byte> in, const ByteOutput& out) {
+  if (in.empty()) return ok_status();
+  return run(in, Z_NO_FLUSH, out);
+}
+Status GzipDeflater::finish(const ByteOutput& out) { return run({}, Z_FINISH, out); }
+
+Result<std::string> gzip_compress(std::string_view data) {
+  std::string out;
+  const ByteOutput append = [&out](std::span<const std::byte> b) {
+    out.append(reinterpret_cast<const char*>(b.data()), b.size());
+    return ok_status();
+  };
+  GzipDeflater deflater;
+  DG_CHECK(deflater.feed(std::as_bytes(std::span<const char>(data.data(), data.size())), append));
+  DG_CHECK(deflater.finish(append));
   return out;
 }
 

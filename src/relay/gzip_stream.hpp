@@ -40,7 +40,25 @@ class GzipInflater {
   bool ended_ = false;
 };
 
-// One gzip member holding `data` (default compression level, as Crashpad's upload body is made).
+// One gzip member made of the bytes fed to it (default compression level, as Crashpad's upload
+// body is made), each piece of output handed to `out` as it is made: a body of any size costs
+// the deflater's state and 64 KiB.
+class GzipDeflater {
+ public:
+  GzipDeflater();
+  GzipDeflater(GzipDeflater&&) noexcept;
+  GzipDeflater& operator=(GzipDeflater&&) noexcept;
+  ~GzipDeflater();
+  Status feed(std::span<const std::byte> in, const ByteOutput& out);
+  Status finish(const ByteOutput& out);  // the rest and the trailer; once, after the last feed
+
+ private:
+  Status run(std::span<const std::byte> in, int flush, const ByteOutput& out);
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// One gzip member holding `data`.
 Result<std::string> gzip_compress(std::string_view data);
 
 }  // namespace dumpguard::relay

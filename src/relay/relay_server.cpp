@@ -3,6 +3,7 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <httplib.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -26,12 +27,13 @@
 #include "gate/names.hpp"
 #include "io/whole_file.hpp"
 #include "relay/forward.hpp"
+#include "relay/http_server.hpp"
+#include "relay/rate_limit.hpp"
 
 namespace dumpguard::relay {
 namespace {
 
 using json = nlohmann::ordered_json;
-using Clock = std::chrono::steady_clock;
 
 // cpp-httplib (Debian's 0.11, built with zlib) inflates a gzip body and parses
 // multipart/form-data itself before a content reader sees a byte, with no cap on what gzip grows
@@ -78,10 +80,13 @@ struct Relay {
   std::atomic<bool> failed{false};
   std::optional<Error> failure;
   httplib::Server* server = nullptr;
+  std::atomic<std::uint64_t> held_bytes{0};  // see HeldBytes
+  std::uint64_t byte_budget = 0;
+  std::optional<RateLimit> rate;
 
   // One audit record. When it cannot be written the relay stops: nothing goes on unaudited.
-  bool record(json data) {
-    Status written = audit.record("relayed", std::move(data));
+  bool record(json data, const char* event = "relayed") {
+    Status written = audit.record(event, std::move(data));
     if (written) return true;
     if (!failed.exchange(true)) {
       failure = written.error();
@@ -104,20 +109,6 @@ void answer(httplib::Response& res, const Answer& a) {
 }
 
 Answer refusal(int status, const std::string& why) { return {status, fmt::format("dumpguard relay: {}\n", why), "text/plain"}; }
-
-std::string multipart_body(const Upload& upload, const std::vector<std::string>& contents) {
-  const std::string boundary = multipart_boundary(upload.content_type).value_or("");
-  std::string body;
-  for (std::size_t i = 0; i < upload.parts.size(); ++i) {
-    body += "--" + boundary + "\r\n";
-    if (!upload.parts[i].headers.raw.empty()) body += upload.parts[i].headers.raw + "\r\n";
-    body += "\r\n";
-    body += contents[i];
-    body += "\r\n";
-  }
-  body += "--" + boundary + "--\r\n";
-  return body;
-}
 
 // The annotation a reporter sends as a form field, else the one Crashpad puts in the query.
 std::string annotation(const Upload& upload, const httplib::Request& req, std::string_view field, const char* param) {
@@ -207,6 +198,46 @@ Result<std::string> quarantine_upload(Relay& r, const Upload& upload, const Judg
   return r.quarantine.where() + "/" + target;
 }
 
+// The upload as it goes upstream, in the shape it came: the multipart framing and each part's
+// header lines as received, each file part its verified copy (`copies`, read from disk as
+// libcurl sends it), each field as cleaned; gzipped again, into an unnamed file of the work
+// directory (`packed`), when it came gzipped. No more than a block of a dump is in memory at a
+// time, where the whole body, and its gzip, used to be.
+Result<Body> upstream_body(const Relay& r, const Upload& upload, const Judged& j, const std::vector<UniqueFd>& copies,
+                           UniqueFd& packed) {
+  Body body;
+  const auto text = [&body](const std::string& s) {
+    if (body.empty() || body.back().fd >= 0) body.emplace_back();
+    body.back().bytes += s;
+  };
+  const std::string boundary = multipart_boundary(upload.content_type).value_or("");
+  for (std::size_t i = 0; i < upload.parts.size(); ++i) {
+    const UploadPart& part = upload.parts[i];
+    if (upload.multipart) {
+      text("--" + boundary + "\r\n" + (part.headers.raw.empty() ? "" : part.headers.raw + "\r\n") + "\r\n");
+    }
+    if (part.file) {
+      body.push_back(BodyPiece{"", copies[i].get(), j.parts[i].copy_size});
+    } else {
+      text(part.value);
+    }
+    if (upload.multipart) text("\r\n");
+  }
+  if (upload.multipart) text("--" + boundary + "--\r\n");
+  if (!upload.gzip) return body;
+  packed = UniqueFd(::open(r.o.clean.work.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+  if (packed.get() < 0) return os_error(fmt::format("cannot create an unnamed file in {}", r.o.clean.work));
+  std::uint64_t size = 0;
+  const ByteOutput to_file = [&](std::span<const std::byte> b) {
+    size += b.size();
+    return write_all(packed.get(), b);
+  };
+  GzipDeflater deflater;
+  DG_CHECK(each_block(body, [&](std::span<const std::byte> b) { return deflater.feed(b, to_file); }));
+  DG_CHECK(deflater.finish(to_file));
+  return Body{BodyPiece{"", packed.get(), size}};
+}
+
 void handle_upload(Relay& r, Upload& upload, const httplib::Request& req, json record, httplib::Response& res) {
   const RelayOptions& o = r.o;
   const std::uint64_t n = r.seq.fetch_add(1) + 1;
@@ -290,16 +321,13 @@ void handle_upload(Relay& r, Upload& upload, const httplib::Request& req, json r
   }
 
   // Upstream: the same shape, the parts replaced by their verified copies, the fields as cleaned.
-  std::vector<std::string> contents(upload.parts.size());
+  // The copies are opened before their names go: their bytes are read from disk as they are sent.
+  std::vector<UniqueFd> copies(upload.parts.size());
   Status built = [&]() -> Status {
     for (std::size_t i = 0; i < upload.parts.size(); ++i) {
-      if (upload.parts[i].file) {
-        UniqueFd fd(::open(j.parts[i].copy_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-        if (fd.get() < 0) return os_error(fmt::format("cannot open {}", j.parts[i].copy_path));
-        DG_TRY(contents[i], read_all(fd.get(), o.limits.max_content));
-      } else {
-        contents[i] = upload.parts[i].value;
-      }
+      if (!upload.parts[i].file) continue;
+      copies[i] = UniqueFd(::open(j.parts[i].copy_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+      if (copies[i].get() < 0) return os_error(fmt::format("cannot open {}", j.parts[i].copy_path));
     }
     return ok_status();
   }();
@@ -307,12 +335,20 @@ void handle_upload(Relay& r, Upload& upload, const httplib::Request& req, json r
   lock.unlock();
   UpstreamRequest up;
   up.timeout = o.upstream_timeout;
+  UniqueFd packed;
+  std::string forwarded_sha;
   if (built) {
-    up.body = upload.multipart ? multipart_body(upload, contents) : std::move(contents.front());
-    if (upload.gzip) {
-      Result<std::string> packed = gzip_compress(up.body);
-      if (packed) up.body = std::move(*packed);
-      else built = packed.error();
+    Result<Body> body = upstream_body(r, upload, j, copies, packed);
+    if (body) {
+      up.body = std::move(*body);
+      Sha256Stream digest;
+      built = each_block(up.body, [&digest](std::span<const std::byte> b) {
+        digest.update(b);
+        return ok_status();
+      });
+      forwarded_sha = digest.finish();
+    } else {
+      built = body.error();
     }
   }
   if (!built) {
@@ -331,17 +367,19 @@ void handle_upload(Relay& r, Upload& upload, const httplib::Request& req, json r
   up.headers.push_back("Content-Type: " + upload.content_type);
   if (upload.gzip) up.headers.push_back("Content-Encoding: gzip");
   if (req.has_header("User-Agent")) up.headers.push_back("User-Agent: " + client_text(req.get_header_value("User-Agent")));
-  const Result<UpstreamAnswer> got = post_upstream(up);
+  const Delivery delivery = deliver_upstream(up, o.retry);
+  const Result<UpstreamAnswer>& got = delivery.answer;
 
   std::lock_guard again(r.mutex);
   record["forwarded_to"] = upstream_for_records(o.upstream);
-  record["forwarded"] = io_json(up.body.size(), hex(sha256(std::span<const std::uint8_t>(
-                                                    reinterpret_cast<const std::uint8_t*>(up.body.data()), up.body.size()))));
+  record["forwarded"] = io_json(body_length(up.body), forwarded_sha);
+  record["attempts"] = delivery.attempts;
   if (!got) {
     record["outcome"] = "upstream-failed";
     record["status"] = 502;
     record["message"] = printable(got.error().message);
-    r.say(fmt::format("{} from {}: upstream failed ({})", name, req.remote_addr, printable(got.error().message)));
+    r.say(fmt::format("{} from {}: upstream failed after {} attempts ({})", name, req.remote_addr, delivery.attempts,
+                      printable(got.error().message)));
     answer(res, r.record(record) ? refusal(502, got.error().message) : refusal(503, "the audit log failed"));
     return;
   }
@@ -349,11 +387,22 @@ void handle_upload(Relay& r, Upload& upload, const httplib::Request& req, json r
       reinterpret_cast<const std::uint8_t*>(got->body.data()), got->body.size())));
   json upstream = {{"status", got->status}, {"size", got->body.size()}, {"sha256", body_sha}};
   if (got->body.size() <= 200) upstream["body"] = client_text(got->body);
+  record["upstream"] = upstream;
+  if (delivery.failed()) {
+    // Still failing after every attempt: the client hears that the way to the collector
+    // failed, and may try again later, as it would after a 5xx of the collector's own.
+    const std::string why = fmt::format("the upstream answered HTTP {} to each of {} attempts", got->status, delivery.attempts);
+    record["outcome"] = "upstream-failed";
+    record["status"] = 502;
+    record["message"] = why;
+    r.say(fmt::format("{} from {}: upstream failed ({})", name, req.remote_addr, why));
+    answer(res, r.record(record) ? refusal(502, why) : refusal(503, "the audit log failed"));
+    return;
+  }
   record["outcome"] = "forwarded";
   record["status"] = got->status;
-  record["upstream"] = upstream;
-  r.say(fmt::format("{} from {}: forwarded to {} (HTTP {})", name, req.remote_addr, upstream_for_records(o.upstream),
-                    got->status));
+  r.say(fmt::format("{} from {}: forwarded to {} (HTTP {}{})", name, req.remote_addr, upstream_for_records(o.upstream),
+                    got->status, delivery.attempts > 1 ? fmt::format(", attempt {}", delivery.attempts) : ""));
   if (!r.record(record)) {
     answer(res, refusal(503, "the audit log failed"));
     return;
@@ -362,15 +411,71 @@ void handle_upload(Relay& r, Upload& upload, const httplib::Request& req, json r
                      got->content_type.empty() ? std::string("text/plain") : got->content_type});
 }
 
+// Bytes of uploads the relay holds in memory files at once, inflated: a thousand clients each
+// sending --max-upload would otherwise hold a thousand times it. Taken as they arrive, given
+// back when the upload is done with.
+class HeldBytes {
+ public:
+  HeldBytes(std::atomic<std::uint64_t>& total, std::uint64_t budget) : total_(total), budget_(budget) {}
+  HeldBytes(const HeldBytes&) = delete;
+  HeldBytes& operator=(const HeldBytes&) = delete;
+  ~HeldBytes() { total_.fetch_sub(mine_); }
+  // Up to `now` held by this upload; false when that passes the budget.
+  bool grow_to(std::uint64_t now) {
+    if (now <= mine_) return true;
+    const std::uint64_t more = now - mine_;
+    if (total_.fetch_add(more) + more > budget_) {
+      total_.fetch_sub(more);
+      return false;
+    }
+    mine_ = now;
+    return true;
+  }
+
+ private:
+  std::atomic<std::uint64_t>& total_;
+  std::uint64_t budget_;
+  std::uint64_t mine_ = 0;
+};
+
+// One record per address and window that saw refusals, once the window is over (or the relay
+// stops): how many uploads it refused, not each of them.
+void record_rate_refusals(Relay& r, bool all) {
+  if (!r.rate) return;
+  for (const RateRefusals& w : r.rate->ended(RateLimit::Clock::now(), all)) {
+    std::tm tm{};
+    const std::time_t start = w.window_start;
+    gmtime_r(&start, &tm);
+    std::lock_guard lock(r.mutex);
+    r.say(fmt::format("{} was refused {} uploads over the limit of {} a minute", w.client, w.refused, w.limit));
+    r.record({{"rate_limited", w.client},
+              {"window_start", fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", tm)},
+              {"window_seconds", RateLimit::kWindow.count()},
+              {"limit", w.limit},
+              {"refused", w.refused}},
+             "rate-limited");
+  }
+}
+
 void handle_request(Relay& r, const httplib::Request& req, httplib::Response& res,
                     const httplib::ContentReader& reader) {
-  const Clock::time_point started = Clock::now();
   json record = {{"client", req.remote_addr}, {"path", client_text(req.path)}};
+  if (r.rate) {
+    const RateLimit::Verdict verdict = r.rate->admit(req.remote_addr, RateLimit::Clock::now());
+    record_rate_refusals(r, false);
+    if (!verdict.allowed) {
+      // Not read, not recorded one by one: a flood must not fill the audit log.
+      res.set_header("Retry-After", std::to_string(verdict.retry_after));
+      res.set_header("Connection", "close");
+      return answer(res, refusal(429, fmt::format("more than {} uploads a minute from this address", r.o.rate_limit)));
+    }
+  }
   const auto reject = [&](int status, const std::string& why) {
     record["outcome"] = "rejected";
     record["status"] = status;
     record["message"] = printable(why);
     res.set_header("Connection", "close");
+    if (status == 503) res.set_header("Retry-After", "1");
     std::lock_guard lock(r.mutex);
     r.say(fmt::format("upload from {}: rejected with HTTP {} ({})", req.remote_addr, status, printable(why)));
     answer(res, r.record(record) ? refusal(status, why) : refusal(503, "the audit log failed"));
@@ -380,23 +485,26 @@ void handle_request(Relay& r, const httplib::Request& req, httplib::Response& re
       UploadReader::start(req.get_header_value(kStashedType), req.get_header_value(kStashedEncoding), r.o.limits);
   if (!made) return reject(status_of(made.error()), made.error().message);
   std::optional<Error> failure;
-  bool late = false;
-  const auto deadline = started + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(r.o.upload_timeout));
+  bool busy = false;
+  HeldBytes held(r.held_bytes, r.byte_budget);
   const bool read = reader([&](const char* data, std::size_t size) {
-    if (Clock::now() > deadline) {
-      late = true;
-      return false;
-    }
     Status fed = (*made)->feed(std::span<const std::byte>(reinterpret_cast<const std::byte*>(data), size));
     if (!fed) {
       failure = fed.error();
       return false;
     }
+    if (!held.grow_to(std::max((*made)->body_bytes(), (*made)->content_bytes()))) {
+      busy = true;
+      return false;
+    }
     return true;
   });
-  if (late) return reject(408, fmt::format("the upload took longer than {} s", r.o.upload_timeout));
+  if (busy) return reject(503, "the relay holds as many uploads as it may; try again");
   if (failure) return reject(status_of(*failure), failure->message);
   if (!read) {
+    if (RelayHttpServer::body_deadline_passed()) {
+      return reject(408, fmt::format("the upload took longer than {} s", r.o.upload_timeout));
+    }
     if (res.status == 413) {
       return reject(413, fmt::format("the declared Content-Length is larger than the limit of {} bytes", r.o.limits.max_body));
     }
@@ -425,6 +533,16 @@ Status run_relay(const RelayOptions& given, const RelayMessages& say) {
   std::signal(SIGPIPE, SIG_IGN);
 
   RelayOptions o = given;
+  // Each held connection is a descriptor, and an upload's parts, the scan and the audit log
+  // take more: past the limit accept() fails and httplib's loop waits, so the cap stays below.
+  constexpr rlim_t kSpareFiles = 256;
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY &&
+      files.rlim_cur < o.max_connections + 2 * kSpareFiles) {
+    const auto fit = static_cast<unsigned>(files.rlim_cur > 2 * kSpareFiles ? files.rlim_cur - 2 * kSpareFiles : 1);
+    say(fmt::format("at most {} connections at once, not {}: the limit of open files is {}", fit, o.max_connections,
+                    files.rlim_cur));
+    o.max_connections = fit;
+  }
   for (const std::string* dir : {&o.quarantine, &o.release}) {
     if (!dir->empty()) DG_CHECK(make_private_dir(*dir));
   }
@@ -448,24 +566,19 @@ Status run_relay(const RelayOptions& given, const RelayMessages& say) {
   }
   if (!o.upstream.empty()) init_upstream_client();
 
-  std::unique_ptr<httplib::Server> server;
-  const bool tls = !o.tls_cert.empty();
-  if (tls) {
-    server = std::make_unique<httplib::SSLServer>(o.tls_cert.c_str(), o.tls_key.c_str());
-  } else {
-    server = std::make_unique<httplib::Server>();
-  }
-  if (!server->is_valid()) {
-    return Error{Errc::bad_value, 0, fmt::format("cannot use the TLS certificate {} and key {}", o.tls_cert, o.tls_key)};
-  }
+  ConnectionLimits limits;
+  limits.header_timeout = o.header_timeout;
+  limits.read_timeout = o.read_timeout;
+  limits.upload_timeout = o.upload_timeout;
+  limits.write_timeout = o.read_timeout;
+  limits.keep_alive_timeout = std::min(5.0, o.read_timeout);
+  DG_TRY(std::unique_ptr<RelayHttpServer> server,
+         RelayHttpServer::make(limits, o.max_connections, TlsFiles{o.tls_cert, o.tls_key, o.tls_client_ca}));
+  const bool tls = server->tls();
   r.server = server.get();
-  const unsigned connections = o.connections;
-  server->new_task_queue = [connections] { return new httplib::ThreadPool(connections); };
-  const auto seconds = [](double s) { return std::make_pair(static_cast<time_t>(s), static_cast<time_t>((s - static_cast<double>(static_cast<time_t>(s))) * 1e6)); };
-  const auto [read_s, read_us] = seconds(o.read_timeout);
-  server->set_read_timeout(read_s, read_us);
-  server->set_write_timeout(read_s, read_us);
-  server->set_keep_alive_timeout(static_cast<time_t>(std::max(1.0, o.read_timeout)));
+  const std::uint64_t per_upload = std::max(o.limits.max_body, o.limits.max_content);
+  if (o.rate_limit > 0) r.rate.emplace(o.rate_limit);
+  r.byte_budget = per_upload > UINT64_MAX / o.connections ? UINT64_MAX : per_upload * o.connections;
   server->set_payload_max_length(static_cast<std::size_t>(o.limits.max_body));
   server->set_expect_100_continue_handler([&o](const httplib::Request& req, httplib::Response& res) {
     // Refused before the client sends the body.
@@ -510,6 +623,9 @@ Status run_relay(const RelayOptions& given, const RelayMessages& say) {
   } else if (!server->bind_to_port(o.host, port)) {
     return Error{Errc::io, 0, fmt::format("cannot listen on {}:{}: {}", o.host, port, std::strerror(errno))};
   }
+  // httplib listens with a backlog of 5: clients connecting faster than the accept loop takes
+  // them would wait for the kernel's retransmission, seconds, rather than for a thread.
+  server->set_backlog(static_cast<int>(std::min(o.max_connections, 4096u)));
 
   // SIGTERM, SIGINT and SIGHUP stop the server from a thread of their own; blocked here first,
   // so that every thread the server starts inherits the mask.
@@ -540,7 +656,13 @@ Status run_relay(const RelayOptions& given, const RelayMessages& say) {
   if (!o.upstream.empty()) close_upstream_client();
   if (!ok) return ok.error();
   if (r.failure) return *r.failure;
-  DG_CHECK(r.audit.record("relay-stopped", {{"pid", getpid()}, {"uploads", r.seq.load()}}));
+  record_rate_refusals(r, true);
+  const ServerCounts counts = server->counts();
+  DG_CHECK(r.audit.record("relay-stopped", {{"pid", getpid()},
+                                            {"uploads", r.seq.load()},
+                                            {"refused_busy", counts.refused_busy},
+                                            {"head_timeouts", counts.head_timeouts},
+                                            {"tls_refused", counts.tls_refused}}));
   say("stopped");
   return ok_status();
 }

@@ -11,6 +11,7 @@
 
 #include "dumpguard/result.hpp"
 #include "relay/clean_part.hpp"
+#include "relay/forward.hpp"
 #include "relay/upload.hpp"
 
 namespace dumpguard::relay {
@@ -27,11 +28,16 @@ struct RelayOptions {
   std::string audit_syslog;  // empty: none
   std::string tls_cert;      // both set: HTTPS
   std::string tls_key;
+  std::string tls_client_ca;  // set: clients must show a certificate it signed
   UploadLimits limits;
+  double header_timeout = 10;   // seconds from connecting to the end of the request's head
   double read_timeout = 10;     // seconds a client may send nothing
-  double upload_timeout = 300;  // seconds a whole upload may take to arrive
+  double upload_timeout = 300;  // seconds a body may take to arrive, after its head
   double upstream_timeout = 60;
-  unsigned connections = 16;    // requests served at once; more wait their turn
+  UpstreamRetry retry;              // a failing upstream: how often, how far apart
+  unsigned rate_limit = 0;          // uploads per client address per minute; 0: no limit
+  unsigned connections = 16;        // uploads in memory at once: at most this many times max_body bytes
+  unsigned max_connections = 1024;  // connections held at once; more are refused (503, Retry-After)
   CleanContext clean;           // scan options, policy, fill; `work` is made by run_relay
 };
 

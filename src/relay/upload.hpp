@@ -61,6 +61,9 @@ class UploadReader {
   // The upload, once the whole body was fed: an error when it is incomplete (a truncated gzip
   // stream, a multipart body without its closing delimiter) or empty.
   Result<Upload> finish();
+  // Bytes fed so far, as sent and once inflated.
+  std::uint64_t body_bytes() const { return upload_.body_bytes; }
+  std::uint64_t content_bytes() const { return upload_.content_bytes; }
 
  private:
   UploadReader() = default;

@@ -2,9 +2,12 @@
 // Times are given by the caller (steady clock seconds), so the rules are testable without waiting.
 #pragma once
 #include <cstdint>
+#include <ctime>
 #include <deque>
 #include <map>
 #include <string>
+
+#include "dumpguard/result.hpp"
 
 namespace dumpguard {
 
@@ -27,6 +30,10 @@ class DownloadWindow {
   // when the count first exceeds alert_downloads, and again only after the count has fallen back
   // to it: one alert per burst, not one per download.
   DownloadDecision admit(const std::string& user, double now);
+  // A download `user` started at `when` (the same clock), before this process began: counted as
+  // one it granted, in the order given (oldest first). A user already past alert_downloads
+  // counts as alerted, so that a restart does not alert again for the same burst.
+  void recall(const std::string& user, double when);
 
  private:
   struct PerUser {
@@ -35,6 +42,16 @@ class DownloadWindow {
   };
   DownloadLimits limits_;
   std::map<std::string, PerUser> users_;
+
+ public:
+  double window_seconds() const { return limits_.window_seconds; }
 };
+
+// Recalls into `window` the downloads that the audit log `audit` (and the files rotated before
+// it, newest first, while they may hold any) records as granted (`downloading`) within the
+// window before `now_wall`; `now` is the window's clock at that moment. A restart of serve
+// thus keeps its users' counts. Lines that are not sound records are passed over: they could
+// only have counted downloads that did not happen, a refusal too many, never one too few.
+Status recall_downloads(DownloadWindow& window, const std::string& audit, double now, std::time_t now_wall);
 
 }  // namespace dumpguard

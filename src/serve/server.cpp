@@ -203,6 +203,12 @@ class Service {
         alerts_(options.alert_command) {}
 
   Status load_users() { return users_.load_first(); }
+  // The counts of the hour before this process, from the log: a restart must not reset them.
+  Status recall_downloads() {
+    if (options_.rate_limit == 0 && options_.alert_downloads == 0) return ok_status();
+    std::lock_guard<std::mutex> lock(mu_);
+    return dumpguard::recall_downloads(window_, options_.audit, steady_seconds(), std::time(nullptr));
+  }
   SerialAudit& audit() { return audit_; }
   int release_fd() const { return release_.get(); }
   AlertRunner& alerts() { return alerts_; }
@@ -558,6 +564,7 @@ Status run_serve(const ServeOptions& options, const std::function<void(const std
   SerialAudit audit(std::move(trail), [&server] { server.stop(); });
   Service service(options, std::move(release), std::move(quarantine), audit);
   DG_CHECK(service.load_users());
+  DG_CHECK(service.recall_downloads());
 
   server.set_payload_max_length(1u << 16);  // requests are GETs: no body worth reading
   server.set_read_timeout(10, 0);

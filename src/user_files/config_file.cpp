@@ -98,11 +98,18 @@ class ConfigReader {
         } else {
           fail(value.source(), "\"core-handler\" must be a table ([core-handler])");
         }
+      } else if (key.str() == "relay") {
+        if (const toml::table* relay = value.as_table()) {
+          read_relay(*relay, out.relay);
+        } else {
+          fail(value.source(), "\"relay\" must be a table ([relay])");
+        }
       } else if (value.is_table()) {
-        fail(key.source(), fmt::format("unknown table{}: this dumpguard reads [scan], [gate] and [core-handler]",
+        fail(key.source(), fmt::format("unknown table{}: this dumpguard reads [scan], [gate], [core-handler] and [relay]",
                                        key_name(key.str())));
       } else {
-        fail(key.source(), fmt::format("unknown key{} outside [scan], [gate] and [core-handler]", key_name(key.str())));
+        fail(key.source(),
+             fmt::format("unknown key{} outside [scan], [gate], [core-handler] and [relay]", key_name(key.str())));
       }
     }
   }
@@ -168,6 +175,22 @@ class ConfigReader {
         out.drop = drop_policies(value, "gate");
       } else {
         fail(key.source(), fmt::format("unknown key{} in [gate]; the keys are {}", key_name(name), kGateKeys));
+      }
+    }
+  }
+
+  void read_relay(const toml::table& table, RelayConfig& out) {
+    for (const auto& [key, value] : table) {
+      const std::string_view name = key.str();
+      if (name == "rate-limit") {
+        const auto* n = value.as_integer();
+        if (n == nullptr || n->get() < 1 || n->get() > 1000000) {
+          fail(value.source(), "relay.rate-limit must be a whole number of uploads a minute, from 1 to 1000000");
+        } else {
+          out.rate_limit = static_cast<unsigned>(n->get());
+        }
+      } else {
+        fail(key.source(), fmt::format("unknown key{} in [relay]; the keys are rate-limit", key_name(name)));
       }
     }
   }

@@ -67,12 +67,19 @@ struct CoreHandlerConfig {
   std::optional<std::string> shared_store;    // shared-store = "DIR"
 };
 
+// The [relay] table: what `dumpguard relay` takes from the file besides [scan] and [gate]
+// (docs/commands/relay.md). A command-line option wins over it.
+struct RelayConfig {
+  std::optional<unsigned> rate_limit;  // rate-limit = uploads per client address per minute
+};
+
 // The whole config file. In each table an unset optional or an empty list means the file did
 // not mention it. Paths are already resolved against the config file's directory.
 struct ConfigFile {
   ScanSettings scan;                           // the [scan] table (user_files/scan_settings.hpp)
   GateConfig gate;                             // the [gate] table (empty when absent)
   CoreHandlerConfig core_handler;              // the [core-handler] table (empty when absent)
+  RelayConfig relay;                           // the [relay] table (empty when absent)
 };
 
 // Larger than any real config (a few keys and paths); the file is refused, not read in part.

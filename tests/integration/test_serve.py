@@ -264,6 +264,14 @@ class ServeTest(dgtest.DumpTestCase):
                 self.assertNotIn(token.encode(), text, f"{name}'s token leaked")
                 self.assertNotIn(token[4:].encode(), text, f"{name}'s token leaked")
 
+        # A restart keeps the hour's counts: they come back from the log (alice's first download
+        # of the three is in the rotated file), so alice is still refused, and carol, with one, is not.
+        server = self.start("--require-reason", "--rate-limit", "3/hour")
+        status, _ = server.get("/dumps/simple-crashpad.dmp?reason=T-6", alice)
+        self.assertEqual((status, self.last("denied")["why"], self.last("denied")["user"]), (429, "rate-limit", "alice"))
+        self.assertEqual(server.get("/dumps/simple-crashpad.dmp?reason=T-7", carol)[0], 200)
+        self.assertEqual(server.stop(), 0)
+
     def test_client_certificates_stand_for_tokens(self):
         ca_dir = os.path.join(self.tmp, "ca")
         os.mkdir(ca_dir)

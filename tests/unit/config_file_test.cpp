@@ -126,6 +126,21 @@ fingerprints = ["./secrets.json"]
   EXPECT_EQ(here->scan.pubkeys, std::vector<std::string>{"a.pem"});
 }
 
+TEST_F(ConfigFile, TheRelayTableTakesARateLimit) {
+  auto config = read_config_file(write("etc/relay.toml", "[relay]\nrate-limit = 30\n"));
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->relay.rate_limit, 30u);
+  EXPECT_FALSE(read_config_file(write("etc/none.toml", "[scan]\n"))->relay.rate_limit.has_value());
+  const std::string file = etc("bad.toml");
+  for (const char* bad : {"0", "-1", "1.5", "\"30\"", "1000001"}) {
+    const std::string e = error_of(std::string("[relay]\nrate-limit = ") + bad + "\n");
+    EXPECT_TRUE(at(e, file, 2, 14)) << e;
+    EXPECT_NE(e.find("relay.rate-limit must be a whole number"), std::string::npos) << e;
+  }
+  const std::string e = error_of("[relay]\nrate-limt = 30\n");
+  EXPECT_NE(e.find("unknown key \"rate-limt\" in [relay]"), std::string::npos) << e;
+}
+
 TEST_F(ConfigFile, UnknownKeysAndTablesAreErrorsAtTheirLine) {
   const std::string file = etc("bad.toml");
   std::string e = error_of("[scan]\npubkey = [\"a.pem\"]\npubkeys = [\"b.pem\"]\n");
@@ -143,7 +158,7 @@ TEST_F(ConfigFile, UnknownKeysAndTablesAreErrorsAtTheirLine) {
 
   e = error_of("format = \"dumpguard-config/1\"\n[scan]\n");
   EXPECT_TRUE(at(e, file, 1, 1));
-  EXPECT_NE(e.find("outside [scan], [gate] and [core-handler]"), std::string::npos) << e;
+  EXPECT_NE(e.find("outside [scan], [gate], [core-handler] and [relay]"), std::string::npos) << e;
 
   // A dotted key reaches into [scan] just as well, and is checked just as well.
   e = error_of("scan.fail-on = \"low\"\nscan.tolerance = 1\n");

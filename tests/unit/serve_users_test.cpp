@@ -177,6 +177,21 @@ TEST(ServeDownloadWindow, RateLimitSlidesWithTheHour) {
   EXPECT_FALSE(w.admit("alice", 3601).allowed);
 }
 
+TEST(ServeDownloadWindow, RecalledDownloadsCountAndDoNotAlertAgain) {
+  // Two downloads recalled from the log of the process before: the limit of 3 has one left, and
+  // the alert past 1 already went out for this burst.
+  DownloadWindow w(DownloadLimits{3, 1, 3600});
+  w.recall("alice", 100);
+  w.recall("alice", 200);
+  const auto third = w.admit("alice", 300);
+  EXPECT_TRUE(third.allowed);
+  EXPECT_EQ(third.in_window, 3u);
+  EXPECT_FALSE(third.alert);
+  EXPECT_FALSE(w.admit("alice", 400).allowed);
+  EXPECT_TRUE(w.admit("bob", 400).allowed);
+  EXPECT_TRUE(w.admit("alice", 3700.5).allowed);  // the first recalled one has left the window
+}
+
 TEST(ServeDownloadWindow, AlertOncePerBurst) {
   DownloadWindow w(DownloadLimits{0, 2, 3600});
   EXPECT_FALSE(w.admit("alice", 0).alert);
