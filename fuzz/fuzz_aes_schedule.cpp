@@ -71,7 +71,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const ScanArea area{0, std::as_bytes(area_bytes), std::nullopt};
   const ScanContext context{dump, ring, std::span<const ScanArea>(&area, 1), fingerprint_key};
   Checked sink(area_bytes, tolerance);
-  make_aes_schedule_detector(tolerance)->scan(context, area, sink);
+  make_aes_schedule_detector({tolerance})->scan(context, area, sink);
   make_chacha_state_detector()->scan(context, area, sink);
   return 0;
 }

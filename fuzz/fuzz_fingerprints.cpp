@@ -39,13 +39,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   auto secrets = dumpguard::parse_fingerprint_file(text, "fuzz", key);
   if (!secrets) return 0;
-  auto detector = dumpguard::make_registered_secret_detector(*secrets, key);
+  auto detector = dumpguard::make_registered_secret_detector({*secrets, key});
   dumpguard::Dump dump;
   dumpguard::KeyRing ring;
   const dumpguard::ScanArea area{0, std::as_bytes(std::span(data, size)), std::nullopt};
   const dumpguard::ScanContext context{dump, ring, std::span<const dumpguard::ScanArea>(&area, 1), key};
   Checked sink(size, *secrets);
-  detector->scan(context, area, sink);
-  detector->finish(context, sink);
+  dumpguard::run_alone(*detector, context, area, sink);
   return 0;
 }

@@ -43,13 +43,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::vector<std::uint8_t> fingerprint_key(32, 0x11);
   const ScanContext context{dump, ring, std::span(&area, 1), fingerprint_key};
   DiscardingSink sink;
-  std::unique_ptr<Detector> detectors[] = {make_pem_detector(),        make_der_base64_detector(),
+  std::unique_ptr<StructureDetector> detectors[] = {make_pem_detector(),        make_der_base64_detector(),
                                            make_openssh_detector(),    make_cng_blob_detector(),
                                            make_capi_blob_detector(),  make_jwk_detector()};
-  for (auto& d : detectors) {
-    d->scan(context, area, sink);
-    d->finish(context, sink);
-  }
+  for (auto& d : detectors) run_alone(*d, context, area, sink);
   auto parsed = parse_openssh_key(bytes);
   (void)parsed;
   auto fields = parse_ssh_private_fields(bytes);

@@ -31,6 +31,7 @@
 #include "detect/aes_schedule.hpp"
 #include "detect/anchors.hpp"
 #include "detect/detector_list.hpp"
+#include "scan/detector_settings.hpp"
 #include "detect/rsa_factor_hunt.hpp"
 #include "detect/text_rule_detector.hpp"
 #include "rules/engine.hpp"
@@ -74,13 +75,14 @@ std::vector<std::uint8_t> log_text(std::size_t n, bool utf16) {
   return out;
 }
 
-// One detector's scan over `bytes` as one area, as the unit tests run it.
-void run_detector(Detector& detector, const std::vector<std::uint8_t>& bytes, const KeyRing& ring, NullSink& sink) {
+// One detector over `bytes` as one area, as the unit tests run it.
+template <typename AnyDetector>
+void run_detector(AnyDetector& detector, const std::vector<std::uint8_t>& bytes, const KeyRing& ring, NullSink& sink) {
   static const std::vector<std::uint8_t> fingerprint_key(32, 7);
   Dump dump;
   const ScanArea area{0, std::as_bytes(std::span(bytes)), std::nullopt};
   const ScanContext context{dump, ring, std::span<const ScanArea>(&area, 1), fingerprint_key};
-  detector.scan(context, area, sink);
+  run_alone(detector, context, area, sink);
 }
 
 // A heap of 64-byte allocations: a glibc chunk header (size 0x41), then words that are small
@@ -131,7 +133,7 @@ const std::vector<std::uint8_t>& heap() {
 
 void AesSchedule(benchmark::State& state, Input input, unsigned tolerance) {
   const std::vector<std::uint8_t>& bytes = input();
-  auto detector = make_aes_schedule_detector(tolerance);
+  auto detector = make_aes_schedule_detector({tolerance});
   const KeyRing ring;
   NullSink sink;
   for (auto _ : state) run_detector(*detector, bytes, ring, sink);
@@ -197,7 +199,7 @@ void FactorPrefilter(benchmark::State& state) {
   ring.add(key);
   NullSink sink;
   for (auto _ : state) {
-    auto detector = make_rsa_factor_hunt_detector(false);  // fresh: its state crosses areas
+    auto detector = make_rsa_factor_hunt_detector();  // fresh: its state crosses areas
     run_detector(*detector, bytes, ring, sink);
   }
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * bytes.size()));
@@ -214,7 +216,7 @@ void AnchorScan(benchmark::State& state, AnchorDatabase::Engine engine) {
   }
   ScanOptions options;
   std::vector<AnchorPattern> patterns;
-  for (auto& d : make_detectors(options)) {
+  for (auto& d : make_detectors(detector_settings(options)).structure) {
     for (AnchorPattern& p : d->anchors()) patterns.push_back(std::move(p));
   }
   const AnchorDatabase database(std::move(patterns), engine);

@@ -11,6 +11,7 @@ namespace dumpguard {
 
 std::set<std::string> trust_store_fingerprints() {
   std::set<std::string> out;
+  for (std::string_view root : runtime_root_fingerprints()) out.emplace(root);
   FILE* f = std::fopen(X509_get_default_cert_file(), "r");
   if (f == nullptr) return out;
   // A bundle is a few hundred certificates; the bound only guards against a looping file.

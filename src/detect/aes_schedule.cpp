@@ -170,12 +170,11 @@ std::string describe(const Match& m) {
                      bits, layout, order, m.errors, round_keys);
 }
 
-class AesScheduleDetector final : public Detector {
+class AesScheduleDetector final : public StructureDetector {
  public:
   explicit AesScheduleDetector(unsigned tolerance) : tolerance_(tolerance), width_(aes_prefilter::best_width()) {}
 
   std::string_view name() const override { return "aes-schedule"; }
-  Phase phase() const override { return Phase::structure; }
   Reach reach() const override { return {0, kSpan256}; }
 
   void scan(const ScanContext& context, const ScanArea& area, FindingSink& sink) override {
@@ -253,8 +252,8 @@ class AesScheduleDetector final : public Detector {
 
 }  // namespace
 
-std::unique_ptr<Detector> make_aes_schedule_detector(unsigned tolerance_bits) {
-  return std::make_unique<AesScheduleDetector>(tolerance_bits);
+std::unique_ptr<StructureDetector> make_aes_schedule_detector(const AesScheduleSettings& settings) {
+  return std::make_unique<AesScheduleDetector>(settings.tolerance_bits);
 }
 
 }  // namespace dumpguard

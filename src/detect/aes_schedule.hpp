@@ -5,7 +5,10 @@
 #include <memory>
 #include "detect/detector.hpp"
 namespace dumpguard {
-// tolerance_bits: how many bits of the stored schedule may differ from an exact schedule
-// (0 = exact only; aeskeyfind's -t).
-std::unique_ptr<Detector> make_aes_schedule_detector(unsigned tolerance_bits);
+struct AesScheduleSettings {
+  // How many bits of the stored schedule may differ from an exact schedule (0 = exact only;
+  // aeskeyfind's -t).
+  unsigned tolerance_bits = 0;
+};
+std::unique_ptr<StructureDetector> make_aes_schedule_detector(const AesScheduleSettings& settings);
 }

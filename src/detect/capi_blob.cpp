@@ -155,6 +155,6 @@ class CapiBlobDetector final : public AnchoredDetector {
 
 }  // namespace
 
-std::unique_ptr<Detector> make_capi_blob_detector() { return std::make_unique<CapiBlobDetector>(); }
+std::unique_ptr<StructureDetector> make_capi_blob_detector() { return std::make_unique<CapiBlobDetector>(); }
 
 }  // namespace dumpguard

@@ -141,6 +141,6 @@ class ChaChaStateDetector final : public AnchoredDetector {
 
 }  // namespace
 
-std::unique_ptr<Detector> make_chacha_state_detector() { return std::make_unique<ChaChaStateDetector>(); }
+std::unique_ptr<StructureDetector> make_chacha_state_detector() { return std::make_unique<ChaChaStateDetector>(); }
 
 }  // namespace dumpguard

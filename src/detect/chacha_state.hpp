@@ -5,5 +5,5 @@
 #include <memory>
 #include "detect/detector.hpp"
 namespace dumpguard {
-std::unique_ptr<Detector> make_chacha_state_detector();
+std::unique_ptr<StructureDetector> make_chacha_state_detector();
 }

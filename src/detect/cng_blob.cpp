@@ -200,6 +200,6 @@ class CngBlobDetector final : public AnchoredDetector {
 
 }  // namespace
 
-std::unique_ptr<Detector> make_cng_blob_detector() { return std::make_unique<CngBlobDetector>(); }
+std::unique_ptr<StructureDetector> make_cng_blob_detector() { return std::make_unique<CngBlobDetector>(); }
 
 }  // namespace dumpguard

@@ -84,6 +84,6 @@ class DerBase64Detector final : public AnchoredDetector {
 
 }  // namespace
 
-std::unique_ptr<Detector> make_der_base64_detector() { return std::make_unique<DerBase64Detector>(); }
+std::unique_ptr<StructureDetector> make_der_base64_detector() { return std::make_unique<DerBase64Detector>(); }
 
 }  // namespace dumpguard

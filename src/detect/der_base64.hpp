@@ -6,5 +6,5 @@
 #include <memory>
 #include "detect/detector.hpp"
 namespace dumpguard {
-std::unique_ptr<Detector> make_der_base64_detector();
+std::unique_ptr<StructureDetector> make_der_base64_detector();
 }

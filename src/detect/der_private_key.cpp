@@ -65,6 +65,6 @@ class DerPrivateKeyDetector final : public AnchoredDetector {
 
 }  // namespace
 
-std::unique_ptr<Detector> make_der_private_key_detector() { return std::make_unique<DerPrivateKeyDetector>(); }
+std::unique_ptr<StructureDetector> make_der_private_key_detector() { return std::make_unique<DerPrivateKeyDetector>(); }
 
 }  // namespace dumpguard

@@ -4,5 +4,5 @@
 #include <memory>
 #include "detect/detector.hpp"
 namespace dumpguard {
-std::unique_ptr<Detector> make_der_private_key_detector();
+std::unique_ptr<StructureDetector> make_der_private_key_detector();
 }

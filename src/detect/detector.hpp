@@ -1,7 +1,8 @@
-// The one interface every detector implements, and what it receives. Detectors push
-// findings and harvested public keys into a sink; they never print, never read files,
-// and never know which reporter will show their findings: data flows one way, from the
-// dump to the report.
+// The two interfaces detectors implement (structure detectors, which run per chunk on many
+// threads, and hunts, which run once after them), and what they receive. Detectors push
+// findings and harvested public keys into a sink; they never print, never read files, and
+// never know which reporter will show their findings: data flows one way, from the dump to the
+// report.
 #pragma once
 
 #include <fmt/format.h>
@@ -19,6 +20,7 @@
 #include "detect/anchors.hpp"
 #include "detect/chunks.hpp"
 #include "detect/known_secret.hpp"
+#include "detect/number_layout.hpp"
 #include "crypto/public_key.hpp"
 #include "dumpguard/dump.hpp"
 #include "dumpguard/finding.hpp"
@@ -52,12 +54,16 @@ class FindingSink {
 };
 
 // Windows that may hold an EC scalar whose public key the scan does not know, collected by
-// the RSA hunt's walk over the heap's BIGNUM records (which it makes anyway), so the EC hunt
-// needs no pass of its own: per chunk of the scan, in walk order, the file offset of limbs a
-// BIGNUM of a scalar's size points to and that length.
+// the RSA hunt's walk over the heap's BIGNUM records and runtimes' numbers (which it makes
+// anyway), so the EC hunt needs no pass of its own: per chunk of the scan, in walk order, where
+// the number starts and its length in bytes: the limbs a BIGNUM of a scalar's size points to
+// (little-endian), or the first of `digits` slots of a number in a runtime's layout
+// (runtime_numbers.hpp).
 struct ScalarCandidate {
   std::uint64_t file_offset = 0;
   std::size_t length = 0;
+  const NumberLayout* layout = nullptr;  // null: a BIGNUM's limbs
+  std::size_t digits = 0;
 };
 struct ScalarCandidates {
   bool walked = false;  // set by the walk that filled `per_chunk`
@@ -105,45 +111,33 @@ class HuntClock {
   std::optional<std::uint64_t> stopped_at_;
 };
 
-class Detector {
+// A structure detector: it recognises what it finds by shape (a PEM block, a CNG blob, an
+// expanded AES schedule) in the bytes around it. The scanner calls scan() on chunk windows
+// (detect/chunks.hpp), from several threads, each with its own instance, and keeps the findings
+// that start in the chunk. So scan() keeps no state from one call to the next that changes what
+// it finds, and reach() says how far around a chunk it must see to find every structure
+// starting in it as a single pass over the area would.
+class StructureDetector {
  public:
-  // Structure detectors run first, over every area; the public keys they harvest feed the
-  // hunt detectors, which run second.
-  enum class Phase { structure, hunt };
-
-  virtual ~Detector() = default;
+  virtual ~StructureDetector() = default;
   virtual std::string_view name() const = 0;
-  virtual Phase phase() const = 0;
-  // Structure detectors: the scanner calls scan() on chunk windows (detect/chunks.hpp), from
-  // several threads, each with its own instance, and keeps the findings that start in the
-  // chunk. So scan() keeps no state from one call to the next that changes what it finds, and
-  // reach() says how far around a chunk it must see to find every structure starting in it as
-  // a single pass over the area would.
   virtual void scan(const ScanContext& context, const ScanArea& area, FindingSink& sink) = 0;
   virtual Reach reach() const { return {}; }
-  // Anchored structure detectors (AnchoredDetector) list the fixed-length patterns they start
-  // at; the scanner finds the matches of every detector's anchors in one pass over a chunk.
+  // Anchored detectors (AnchoredDetector) list the fixed-length patterns they start at; the
+  // scanner finds the matches of every detector's anchors in one pass over a chunk.
   virtual std::vector<AnchorPattern> anchors() const { return {}; }
   // With every match of anchors()[k] in `area` (its start offsets) in hits[k].
   virtual void scan_anchored(const ScanContext& /*context*/, const ScanArea& /*area*/, const AnchorHits& /*hits*/,
                              FindingSink& /*sink*/) {}
-  // Hunts: the scanner calls scan_areas() once, after the structure phase. By default it is
-  // scan() over every area in order; hunts override it to walk the chunks on the scan's
-  // threads and test their candidates on one, in the order of that single pass, so that what
-  // crosses areas (keys found, budgets, candidates tried) comes out the same.
-  virtual void scan_areas(const ScanContext& context, FindingSink& sink) {
-    for (const ScanArea& area : context.areas) scan(context, area, sink);
-  }
-  // Called once after every area was scanned, for detectors that need a second pass
-  // (the RSA hunt derives every key part from the primes it found).
+  // Once after every chunk was scanned, on the scan's own instance: what belongs to the model
+  // rather than to an area (the environment blocks) is read here.
   virtual void finish(const ScanContext& /*context*/, FindingSink& /*sink*/) {}
 };
 
 // A structure detector that starts at anchors: scan() finds them itself (unit tests, fuzz
 // targets); the scanner hands it the matches of its shared pass instead.
-class AnchoredDetector : public Detector {
+class AnchoredDetector : public StructureDetector {
  public:
-  Phase phase() const override { return Phase::structure; }
   void scan(const ScanContext& context, const ScanArea& area, FindingSink& sink) final {
     const std::vector<AnchorPattern> patterns = anchors();
     AnchorHits hits;
@@ -152,28 +146,36 @@ class AnchoredDetector : public Detector {
   }
 };
 
-// A hunt: prepare() once with the whole scan's context (the keys to hunt, the address map), then
-// hunt() over a set of areas on the runner's threads. The scanner calls scan_areas() with every
-// area; scan() (unit tests, fuzz targets, area by area) hunts one area on this thread.
-class HuntDetector : public Detector {
+// A hunt: it tests candidates against what the structure phase harvested (public keys, MAC'd
+// tokens), so the scanner runs it once, after that phase, on one instance: prepare() with the
+// whole scan's context (the keys to hunt, the address map), then hunt() over context.areas on
+// the runner's threads, testing candidates in the order of a single pass so that what crosses
+// areas (keys found, budgets, candidates tried) comes out the same for any thread count; then
+// finish() hands what it proved, and where it stopped short, to the sink.
+class HuntDetector {
  public:
-  Phase phase() const override { return Phase::hunt; }
-  void scan(const ScanContext& context, const ScanArea& area, FindingSink& /*sink*/) final {
-    prepare(context);
-    ScanContext one = context;
-    one.areas = std::span<const ScanArea>(&area, 1);
-    one.runner = nullptr;
-    hunt(one);
-  }
-  void scan_areas(const ScanContext& context, FindingSink& /*sink*/) final {
-    prepare(context);
-    hunt(context);
-  }
-
- protected:
+  virtual ~HuntDetector() = default;
+  virtual std::string_view name() const = 0;
   virtual void prepare(const ScanContext& /*context*/) {}
   virtual void hunt(const ScanContext& context) = 0;
+  virtual void finish(const ScanContext& context, FindingSink& sink) = 0;
 };
+
+// One detector run by itself over one area on this thread, then finished: how unit tests, fuzz
+// targets and micro-benchmarks run a detector (the scanner runs chunks and threads instead).
+inline void run_alone(StructureDetector& detector, const ScanContext& context, const ScanArea& area,
+                      FindingSink& sink) {
+  detector.scan(context, area, sink);
+  detector.finish(context, sink);
+}
+inline void run_alone(HuntDetector& hunt, const ScanContext& context, const ScanArea& area, FindingSink& sink) {
+  hunt.prepare(context);
+  ScanContext one = context;
+  one.areas = std::span<const ScanArea>(&area, 1);
+  one.runner = nullptr;
+  hunt.hunt(one);
+  hunt.finish(context, sink);
+}
 
 // The file offset of the byte at `at` within the area, and its virtual address if any.
 inline std::optional<std::uint64_t> vaddr_of(const Dump& dump, const ScanArea& area, std::uint64_t at) {

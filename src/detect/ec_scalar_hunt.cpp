@@ -6,9 +6,9 @@
 // whatever the number of keys: d·G is compared with every target point. Blind spots (docs/detectors.md):
 // scalars inside long runs of random bytes or not 8-byte aligned outside malloc chunks, and
 // keys whose public point is neither in the dump nor supplied. Keys the scan does not know are
-// hunted from memory (blind_hunt): a BIGNUM window (and with --exhaustive a chunk window) is
-// proven when a coordinate of its d·G is elsewhere in the dump, which the closure's pass looks
-// for; islands are not tried that way.
+// hunted from memory (blind_hunt): a BIGNUM window or a number in a mapped runtime's layout (and
+// with --exhaustive a chunk window) is proven when a coordinate of its d·G is elsewhere in the
+// dump, which the closure's pass looks for; islands are not tried that way.
 #include "detect/ec_scalar_hunt.hpp"
 
 #include <openssl/bn.h>
@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 #include <algorithm>
 #include <array>
+#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -32,6 +33,7 @@
 #include "detect/limb_candidates.hpp"
 #include "detect/number_layout.hpp"
 #include "detect/pass_order.hpp"
+#include "detect/runtime_numbers.hpp"
 
 namespace dumpguard {
 
@@ -61,11 +63,23 @@ struct BlindCurve {
 // A window that may hold a scalar whose public point is only in memory.
 struct BlindCandidate {
   std::uint64_t file_offset = 0;
-  const std::uint8_t* bytes = nullptr;  // in the mapping
+  // In the mapping (a runtime's number: its slots, until read into big-endian bytes).
+  const std::uint8_t* bytes = nullptr;
   std::size_t length = 0;
   // A BIGNUM's limbs are little-endian words (x86, ARM): one byte order. A window after a chunk
   // header may be a byte array of either order.
   bool both_orders = true;
+  // A number in a runtime's layout: `digits` slots from file_offset, read into big-endian bytes
+  // (one order) before it is tested.
+  const NumberLayout* layout = nullptr;
+  std::size_t digits = 0;
+
+  bool read_as(bool little_endian) const {
+    if (layout != nullptr) return !little_endian;
+    return both_orders || little_endian;
+  }
+  // The file bytes the candidate occupies: a witness found inside them proves nothing.
+  std::size_t span() const { return layout != nullptr ? digits * layout->slot_bytes : length; }
 };
 
 // d·G for one candidate, curve and byte order: its uncompressed encoding 04 || X || Y.
@@ -133,9 +147,11 @@ class EcScalarHunt final : public HuntDetector {
       c.group = std::move(group);
       if (std::find(blind_lengths_.begin(), blind_lengths_.end(), c.scalar_len) == blind_lengths_.end()) {
         blind_lengths_.push_back(c.scalar_len);
+        blind_bits_.push_back(static_cast<unsigned>(EC_GROUP_order_bits(c.group.get())));
       }
       blind_curves_.push_back(std::move(c));
     }
+    if (!blind_curves_.empty()) blind_layouts_ = runtime_layouts(context.dump.model, 8 * word_, blind_chunks_);
     for (const PublicKey& k : context.keys.keys()) {
       if (k.type != KeyType::ec || k.ca) continue;
       Curve* curve = nullptr;
@@ -283,9 +299,11 @@ class EcScalarHunt final : public HuntDetector {
 
   // Scalars whose public point is only in memory. Candidates from structure alone, under
   // looks_random since no key narrows them: the limbs BIGNUM records of a scalar's size point
-  // to (gathered by the RSA hunt's walk over the heap's BIGNUMs when it runs, so no pass is
-  // added), and with --exhaustive also the limbs after glibc chunk headers (a walk of its own:
-  // small chunks fill a heap, so that walk costs about 0.45 s per GiB). The first blind_budget_
+  // to, and numbers of a scalar's size in the layouts of the runtimes the process maps
+  // (runtime_numbers.hpp), both gathered by the RSA hunt's walk over the heap's BIGNUMs and the
+  // runtimes' numbers when it runs, so no pass is added; with --exhaustive also the limbs after
+  // glibc chunk headers (a walk of its own: small chunks fill a heap, so that walk costs about
+  // 0.45 s per GiB), and every runtime's layouts in every dump. The first blind_budget_
   // distinct ones in pass order. Islands are not: a heap of a few GiB has thousands, and every
   // candidate's point adds its forms to the search. d·G once for each (every curve of its
   // length, both byte orders); each point's coordinates in every number layout are handed to
@@ -298,25 +316,37 @@ class EcScalarHunt final : public HuntDetector {
     const std::vector<ChunkBounds> chunks = chunks_of(context);
     std::vector<std::vector<BlindCandidate>> walked(chunks.size());
     const ScalarCandidates* shared = context.scalar_candidates;
+    const auto* all = reinterpret_cast<const std::uint8_t*>(context.dump.bytes().data());
     if (!blind_chunks_ && shared && shared->walked && shared->per_chunk.size() == chunks.size()) {
-      const auto* all = reinterpret_cast<const std::uint8_t*>(context.dump.bytes().data());
       for (std::size_t c = 0; c < chunks.size(); ++c) {
         for (const ScalarCandidate& k : shared->per_chunk[c]) {
           if (std::find(blind_lengths_.begin(), blind_lengths_.end(), k.length) == blind_lengths_.end()) continue;
-          walked[c].push_back({k.file_offset, all + k.file_offset, k.length, false});
+          walked[c].push_back({k.file_offset, all + k.file_offset, k.length, false, k.layout, k.digits});
         }
       }
     } else {
       run_chunks(context, [&](std::size_t c, unsigned /*worker*/) { walk_blind(context, chunks, c, walked[c]); });
     }
-    // The budget, in pass order, over distinct values.
+    // The budget, in pass order, over distinct values. Runtimes' numbers are read from their
+    // slots into big-endian bytes here, kept (and wiped) until the hunt ends.
+    std::deque<WipedBytes> numbers;
     std::vector<BlindCandidate> candidates;
     std::vector<std::size_t> first_of(chunks.size() + 1, 0);
     for (std::size_t c = 0; c < chunks.size(); ++c) {
       first_of[c] = candidates.size();
-      for (const BlindCandidate& candidate : walked[c]) {
+      for (BlindCandidate candidate : walked[c]) {
         if (blind_stopped_at_) break;
-        if (!blind_seen_.insert(sha256({candidate.bytes, candidate.length})).second) continue;
+        if (candidate.layout != nullptr) {
+          auto n = read_number(*candidate.layout, {candidate.bytes, candidate.span()}, candidate.digits,
+                               candidate.length);
+          if (!n) continue;
+          numbers.emplace_back().bytes = std::move(*n);
+          candidate.bytes = numbers.back().bytes.data();
+        }
+        if (!blind_seen_.insert(sha256({candidate.bytes, candidate.length})).second) {
+          if (candidate.layout != nullptr) numbers.pop_back();
+          continue;
+        }
         if (blind_tested_ == blind_budget_) {
           blind_stopped_at_ = candidate.file_offset;
           break;
@@ -388,7 +418,7 @@ class EcScalarHunt final : public HuntDetector {
                              fmt::format("d·G is the {} public key {}: ", curve_name(curve.nid), pub.fingerprint),
                              pub.fingerprint);
     p.candidate_offset = candidate.file_offset;
-    p.candidate_length = candidate.length;
+    p.candidate_length = candidate.span();
     const std::span<const std::uint8_t> x(point.encoded.data() + 1, curve.field_len),
         y(point.encoded.data() + 1 + curve.field_len, curve.field_len);
     // x in every layout, y as bytes (SEC1 and full-width limbs): a runtime that keeps a point
@@ -418,7 +448,9 @@ class EcScalarHunt final : public HuntDetector {
     if (area.region && !may_hold_live_keys(context.dump.model.regions[*area.region])) return;
     const auto* all = reinterpret_cast<const std::uint8_t*>(context.dump.bytes().data());
     const std::size_t longest = *std::max_element(blind_lengths_.begin(), blind_lengths_.end());
-    const ScanArea window = chunk_window(area, chunk, {64, longest + 64});
+    const unsigned most_bits = *std::max_element(blind_bits_.begin(), blind_bits_.end());
+    const ScanArea window = chunk_window(
+        area, chunk, {64, std::max(longest + 64, blind_layouts_.empty() ? 0 : runtime_number_reach(most_bits))});
     const auto* data = reinterpret_cast<const std::uint8_t*>(window.bytes.data());
     std::set<std::pair<std::uint64_t, std::size_t>> tried;
     const auto take = [&](std::size_t len, const std::uint8_t* p, std::uint64_t at, bool both_orders) {
@@ -436,6 +468,15 @@ class EcScalarHunt final : public HuntDetector {
     for_each_bignum_of(search, blind_lengths_, *map_, [&](std::size_t which, std::uint64_t at) {
       take(blind_lengths_[which], all + at, at, false);
     });
+    for_each_runtime_number(search, blind_layouts_, {}, {}, blind_bits_,
+                            [&](std::size_t which, std::size_t o, const NumberLayout& layout, std::size_t digits) {
+                              // As the RSA hunt's walk proposes them (rsa_factor_hunt.cpp).
+                              if (!blind_chunks_ && !cpython_int_at(search, o, layout, digits)) return;
+                              const std::size_t len = blind_lengths_[which];
+                              if (number_looks_random(layout, search.data.subspan(o), digits, len)) {
+                                out.push_back({window.file_offset + o, data + o, len, false, &layout, digits});
+                              }
+                            });
   }
 
   // d·G for every curve of the candidate's length and both byte orders. Any thread.
@@ -445,7 +486,7 @@ class EcScalarHunt final : public HuntDetector {
       const BlindCurve& curve = blind_curves_[ci];
       if (curve.scalar_len != candidate.length) continue;
       for (const bool little_endian : {false, true}) {
-        if (!little_endian && !candidate.both_orders) continue;
+        if (!candidate.read_as(little_endian)) continue;
         BnPtr d(little_endian ? BN_lebin2bn(candidate.bytes, n, nullptr) : BN_bin2bn(candidate.bytes, n, nullptr));
         if (!d || BN_is_zero(d.get()) || BN_cmp(d.get(), EC_GROUP_get0_order(curve.group.get())) >= 0) continue;
         EcPointPtr q(EC_POINT_new(curve.group.get()));
@@ -585,6 +626,8 @@ class EcScalarHunt final : public HuntDetector {
   // budget ran out, and the keys whose points only memory holds (stable: found_ points at them).
   std::vector<BlindCurve> blind_curves_;
   std::vector<std::size_t> blind_lengths_;
+  std::vector<unsigned> blind_bits_;  // the order's bits for each of blind_lengths_
+  std::vector<const NumberLayout*> blind_layouts_;  // of the runtimes the process maps
   std::set<std::array<std::uint8_t, 32>> blind_seen_;
   std::size_t blind_tested_ = 0;
   std::optional<std::uint64_t> blind_stopped_at_;
@@ -593,9 +636,8 @@ class EcScalarHunt final : public HuntDetector {
 
 }  // namespace
 
-std::unique_ptr<Detector> make_ec_scalar_hunt_detector(std::size_t island_budget, std::size_t blind_budget,
-                                                       bool blind_chunks) {
-  return std::make_unique<EcScalarHunt>(island_budget, blind_budget, blind_chunks);
+std::unique_ptr<HuntDetector> make_ec_scalar_hunt_detector(const EcScalarSettings& settings) {
+  return std::make_unique<EcScalarHunt>(settings.island_budget, settings.blind_budget, settings.exhaustive);
 }
 
 }  // namespace dumpguard

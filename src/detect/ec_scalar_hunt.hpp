@@ -4,10 +4,10 @@
 // random bytes (at most island_budget of them per curve, else it reports a limit), then
 // searches every copy of each found scalar exactly, big- and little-endian. With a blind budget,
 // scalars of keys the scan does not know are proven from memory: the limbs of BIGNUMs of a
-// scalar's size (and, with blind_chunks, as --exhaustive sets, the limbs after glibc chunk
-// headers) are multiplied once per curve and byte order, and a coordinate of d·G found
-// elsewhere in the dump, in any number layout, is the proof; the closure looks for the
-// coordinates in its own pass (detect/secret_closure.hpp), so the default scan pays no pass.
+// scalar's size (and, with --exhaustive, the limbs after glibc chunk headers) are multiplied
+// once per curve and byte order, and a coordinate of d·G found elsewhere in the dump, in any
+// number layout, is the proof; the closure looks for the coordinates in its own pass
+// (detect/secret_closure.hpp), so the default scan pays no pass.
 #pragma once
 #include <memory>
 #include "detect/detector.hpp"
@@ -18,7 +18,12 @@ namespace dumpguard {
 // many, a limit says so. The default scan takes fewer than --exhaustive.
 inline constexpr std::size_t kBlindScalarBudget = 512;
 inline constexpr std::size_t kDefaultBlindScalarBudget = 128;
-std::unique_ptr<Detector> make_ec_scalar_hunt_detector(std::size_t island_budget = kIslandBudget,
-                                                       std::size_t blind_budget = kBlindScalarBudget,
-                                                       bool blind_chunks = true);
+struct EcScalarSettings {
+  std::size_t island_budget = kIslandBudget;  // per curve of the keys known
+  std::size_t blind_budget = kDefaultBlindScalarBudget;  // 0: no scalar without a known key is hunted
+  // scan --exhaustive: the limbs after glibc chunk headers are blind candidates too (a walk of
+  // the hunt's own).
+  bool exhaustive = false;
+};
+std::unique_ptr<HuntDetector> make_ec_scalar_hunt_detector(const EcScalarSettings& settings = {});
 }

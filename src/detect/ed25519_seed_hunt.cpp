@@ -234,7 +234,7 @@ class Ed25519SeedHunt final : public HuntDetector {
 
 }  // namespace
 
-std::unique_ptr<Detector> make_ed25519_seed_hunt_detector(std::size_t island_budget) {
+std::unique_ptr<HuntDetector> make_ed25519_seed_hunt_detector(std::size_t island_budget) {
   return std::make_unique<Ed25519SeedHunt>(island_budget);
 }
 

@@ -8,5 +8,5 @@
 #include "detect/detector.hpp"
 #include "detect/limb_candidates.hpp"
 namespace dumpguard {
-std::unique_ptr<Detector> make_ed25519_seed_hunt_detector(std::size_t island_budget = kIslandBudget);
+std::unique_ptr<HuntDetector> make_ed25519_seed_hunt_detector(std::size_t island_budget = kIslandBudget);
 }

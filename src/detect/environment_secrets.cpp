@@ -33,10 +33,9 @@ bool plain_value(std::string_view v) {
   return distinct_bytes(reinterpret_cast<const std::uint8_t*>(v.data()), v.size()) < 5;
 }
 
-class EnvironmentSecrets final : public Detector {
+class EnvironmentSecrets final : public StructureDetector {
  public:
   std::string_view name() const override { return kEnvironmentDetector; }
-  Phase phase() const override { return Phase::structure; }
   void scan(const ScanContext& /*context*/, const ScanArea& /*area*/, FindingSink& /*sink*/) override {}
 
   // The blocks are the model's, not an area's: read once, after the areas.
@@ -120,6 +119,6 @@ bool secret_bearing_name(std::string_view name) {
   return ends_with(n, "_KEY") || ends_with(n, "_PASS") || ends_with(n, "_PWD") || n == "PGPASSWORD";
 }
 
-std::unique_ptr<Detector> make_environment_secrets_detector() { return std::make_unique<EnvironmentSecrets>(); }
+std::unique_ptr<StructureDetector> make_environment_secrets_detector() { return std::make_unique<EnvironmentSecrets>(); }
 
 }  // namespace dumpguard

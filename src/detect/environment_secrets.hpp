@@ -16,6 +16,6 @@ inline constexpr std::string_view kEnvironmentDetector = "environment";
 // True for a variable name that says its value is a secret, and is not the path of one.
 bool secret_bearing_name(std::string_view name);
 
-std::unique_ptr<Detector> make_environment_secrets_detector();
+std::unique_ptr<StructureDetector> make_environment_secrets_detector();
 
 }  // namespace dumpguard

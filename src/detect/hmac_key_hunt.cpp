@@ -363,6 +363,6 @@ class HmacKeyHunt final : public HuntDetector {
 
 }  // namespace
 
-std::unique_ptr<Detector> make_hmac_key_hunt_detector() { return std::make_unique<HmacKeyHunt>(); }
+std::unique_ptr<HuntDetector> make_hmac_key_hunt_detector() { return std::make_unique<HmacKeyHunt>(); }
 
 }  // namespace dumpguard

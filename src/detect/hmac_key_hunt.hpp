@@ -5,5 +5,5 @@
 #include <memory>
 #include "detect/detector.hpp"
 namespace dumpguard {
-std::unique_ptr<Detector> make_hmac_key_hunt_detector();
+std::unique_ptr<HuntDetector> make_hmac_key_hunt_detector();
 }

@@ -375,6 +375,6 @@ class JwkDetector final : public AnchoredDetector {
 
 }  // namespace
 
-std::unique_ptr<Detector> make_jwk_detector() { return std::make_unique<JwkDetector>(); }
+std::unique_ptr<StructureDetector> make_jwk_detector() { return std::make_unique<JwkDetector>(); }
 
 }  // namespace dumpguard

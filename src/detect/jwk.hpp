@@ -5,5 +5,5 @@
 #include <memory>
 #include "detect/detector.hpp"
 namespace dumpguard {
-std::unique_ptr<Detector> make_jwk_detector();
+std::unique_ptr<StructureDetector> make_jwk_detector();
 }

@@ -37,6 +37,6 @@ class JwtHarvest final : public AnchoredDetector {
 
 }  // namespace
 
-std::unique_ptr<Detector> make_jwt_harvest_detector() { return std::make_unique<JwtHarvest>(); }
+std::unique_ptr<StructureDetector> make_jwt_harvest_detector() { return std::make_unique<JwtHarvest>(); }
 
 }  // namespace dumpguard

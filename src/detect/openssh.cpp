@@ -113,6 +113,6 @@ class OpensshDetector final : public AnchoredDetector {
 
 }  // namespace
 
-std::unique_ptr<Detector> make_openssh_detector() { return std::make_unique<OpensshDetector>(); }
+std::unique_ptr<StructureDetector> make_openssh_detector() { return std::make_unique<OpensshDetector>(); }
 
 }  // namespace dumpguard

@@ -10,7 +10,7 @@
 
 namespace dumpguard {
 
-std::unique_ptr<Detector> make_openssh_detector();
+std::unique_ptr<StructureDetector> make_openssh_detector();
 
 // Reports a parsed openssh-key-v1 container spanning [offset, offset + length) of the area:
 // a checked private key, an encrypted one (severity low, grouped under its clear public

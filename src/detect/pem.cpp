@@ -154,6 +154,6 @@ class PemDetector final : public AnchoredDetector {
 
 }  // namespace
 
-std::unique_ptr<Detector> make_pem_detector() { return std::make_unique<PemDetector>(); }
+std::unique_ptr<StructureDetector> make_pem_detector() { return std::make_unique<PemDetector>(); }
 
 }  // namespace dumpguard

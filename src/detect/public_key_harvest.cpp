@@ -87,6 +87,6 @@ class PublicKeyHarvest final : public AnchoredDetector {
 
 }  // namespace
 
-std::unique_ptr<Detector> make_public_key_harvest_detector() { return std::make_unique<PublicKeyHarvest>(); }
+std::unique_ptr<StructureDetector> make_public_key_harvest_detector() { return std::make_unique<PublicKeyHarvest>(); }
 
 }  // namespace dumpguard

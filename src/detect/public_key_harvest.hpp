@@ -4,5 +4,5 @@
 #include <memory>
 #include "detect/detector.hpp"
 namespace dumpguard {
-std::unique_ptr<Detector> make_public_key_harvest_detector();
+std::unique_ptr<StructureDetector> make_public_key_harvest_detector();
 }

@@ -27,7 +27,7 @@ struct WindowTargets {
   }
 };
 
-class RegisteredSecretDetector final : public Detector {
+class RegisteredSecretDetector final : public StructureDetector {
  public:
   RegisteredSecretDetector(std::vector<RegisteredSecret> secrets, std::span<const std::uint8_t> key)
       : secrets_(std::move(secrets)) {
@@ -41,7 +41,6 @@ class RegisteredSecretDetector final : public Detector {
   }
 
   std::string_view name() const override { return "registered-secret"; }
-  Phase phase() const override { return Phase::structure; }
   Reach reach() const override {
     std::size_t longest = 0;
     for (const RegisteredSecret& s : secrets_) {
@@ -94,9 +93,8 @@ class RegisteredSecretDetector final : public Detector {
 
 }  // namespace
 
-std::unique_ptr<Detector> make_registered_secret_detector(std::vector<RegisteredSecret> secrets,
-                                                          std::span<const std::uint8_t> fingerprint_key) {
-  return std::make_unique<RegisteredSecretDetector>(std::move(secrets), fingerprint_key);
+std::unique_ptr<StructureDetector> make_registered_secret_detector(const RegisteredSecretSettings& settings) {
+  return std::make_unique<RegisteredSecretDetector>(settings.secrets, settings.fingerprint_key);
 }
 
 }  // namespace dumpguard

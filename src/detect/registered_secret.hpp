@@ -11,6 +11,9 @@
 #include "detect/detector.hpp"
 
 namespace dumpguard {
-std::unique_ptr<Detector> make_registered_secret_detector(std::vector<RegisteredSecret> secrets,
-                                                          std::span<const std::uint8_t> fingerprint_key);
+struct RegisteredSecretSettings {
+  std::vector<RegisteredSecret> secrets;      // none: the detector is not made
+  std::vector<std::uint8_t> fingerprint_key;  // the key their fingerprints were made with
+};
+std::unique_ptr<StructureDetector> make_registered_secret_detector(const RegisteredSecretSettings& settings);
 }

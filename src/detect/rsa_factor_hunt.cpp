@@ -149,8 +149,9 @@ class RsaFactorHunt final : public HuntDetector {
     const std::vector<ChunkBounds> chunks = chunks_of(context);
     constexpr std::array<std::size_t, kBits.size()> kLengths{kBits[0] / 8, kBits[1] / 8, kBits[2] / 8, kBits[3] / 8};
     // Then the EC scalars' sizes (P-256 and secp256k1, P-384, P-521), when the scan gathers them.
-    constexpr std::array<std::size_t, kBits.size() + 3> kWalkLengths{kLengths[0], kLengths[1], kLengths[2],
-                                                                      kLengths[3], 32, 48, 66};
+    constexpr std::array<unsigned, 3> kScalarBits{256, 384, 521};
+    constexpr std::array<std::size_t, kBits.size() + kScalarBits.size()> kWalkLengths{
+        kLengths[0], kLengths[1], kLengths[2], kLengths[3], 32, 48, 66};
     // The EC hunt tests a few hundred in all; a chunk of a hostile dump keeps no more than this.
     constexpr std::size_t kScalarsPerChunk = 1024;
     ScalarCandidates* scalars = context.scalar_candidates;
@@ -168,6 +169,21 @@ class RsaFactorHunt final : public HuntDetector {
       const ScanArea window =
           chunk_window(area, chunks[c], {0, layouts_.empty() ? 64 : runtime_number_reach(runtime_bits.back())});
       const LimbSearch search = chunk_limb_search(context, area, window, chunks[c], word_, 0);
+      // The EC hunt's candidate scalars, where it asks for them: in a runtime's layout (this walk),
+      // then BIGNUMs of a scalar's size whose limbs look random (the BIGNUM walk below), so that
+      // hunt reads memory no second time.
+      const auto take_scalar = [&](ScalarCandidate candidate) {
+        if (scalars->per_chunk[c].size() < kScalarsPerChunk) scalars->per_chunk[c].push_back(candidate);
+      };
+      // Only CPython's ints, by the size before their digits, in the default scan: random arrays
+      // of a scalar's length fill other runtimes' heaps (a JVM's SHA-2 states are int[8]), and
+      // would spend the candidate budget (--exhaustive takes every layout, ec_scalar_hunt.cpp).
+      const auto runtime_scalar = [&](std::size_t b, std::size_t offset, const NumberLayout& layout, std::size_t digits) {
+        const std::size_t len = (kScalarBits[b] + 7) / 8;
+        if (cpython_int_at(search, offset, layout, digits) && number_looks_random(layout, search.data.subspan(offset), digits, len)) {
+          take_scalar({window.file_offset + offset, len, &layout, digits});
+        }
+      };
       // Numbers in a runtime's layout: kept for the hunt, and those of a modulus's size taken as one.
       for_each_runtime_number(search, layouts_, runtime_bits, [&](std::size_t b, std::size_t offset, const NumberLayout& layout) {
         if (runtime[c].size() < kRuntimePerChunk) {
@@ -184,18 +200,14 @@ class RsaFactorHunt final : public HuntDetector {
         if (n && distinct_bytes(n->data(), len) >= len / 4) {
           found[c][k].push_back({std::move(*n), window.file_offset + offset, layout.name});
         }
-      });
+      }, scalars ? std::span<const unsigned>(kScalarBits) : std::span<const unsigned>(), runtime_scalar);
       if (!heap) return;
-      // The same walk gathers the EC hunt's candidate scalars (BIGNUMs of a scalar's size whose
-      // limbs look random), so that hunt reads the heap no second time.
       const std::size_t walked = scalars ? kWalkLengths.size() : kLengths.size();
       for_each_bignum_of(search, std::span(kWalkLengths).first(walked), *map_, [&](std::size_t b, std::uint64_t at) {
         const std::size_t len = kWalkLengths[b];
         const std::uint8_t* p = all + at;
         if (b >= kLengths.size()) {
-          if (scalars->per_chunk[c].size() < kScalarsPerChunk && looks_random(p, len)) {
-            scalars->per_chunk[c].push_back({at, len});
-          }
+          if (looks_random(p, len)) take_scalar({at, len});
           return;
         }
         if ((p[0] & 1) && (p[len - 1] & 0x80) && distinct_bytes(p, len) >= len / 4 && found[c][b].size() < kKeptPerChunk) {
@@ -661,8 +673,8 @@ class RsaFactorHunt final : public HuntDetector {
 
 }  // namespace
 
-std::unique_ptr<Detector> make_rsa_factor_hunt_detector(bool exhaustive) {
-  return std::make_unique<RsaFactorHunt>(exhaustive);
+std::unique_ptr<HuntDetector> make_rsa_factor_hunt_detector(const RsaFactorSettings& settings) {
+  return std::make_unique<RsaFactorHunt>(settings.exhaustive);
 }
 
 }  // namespace dumpguard

@@ -6,8 +6,12 @@
 #include <memory>
 #include "detect/detector.hpp"
 namespace dumpguard {
-// `exhaustive` (scan --exhaustive): every byte offset as a big-endian number and every 4-byte
-// aligned address as little-endian limbs, of each prime length, with no structure prior and
-// no prefilter beyond oddness (a factor of an odd modulus is odd). Costs a division per window.
-std::unique_ptr<Detector> make_rsa_factor_hunt_detector(bool exhaustive = false);
+struct RsaFactorSettings {
+  // scan --exhaustive: every byte offset as a big-endian number and every 4-byte aligned
+  // address as little-endian limbs, of each prime length, with no structure prior and no
+  // prefilter beyond oddness (a factor of an odd modulus is odd), and every runtime's layout in
+  // every dump. Costs a division per window.
+  bool exhaustive = false;
+};
+std::unique_ptr<HuntDetector> make_rsa_factor_hunt_detector(const RsaFactorSettings& settings = {});
 }

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "crypto/wiped_bytes.hpp"
+
 namespace dumpguard {
 
 namespace {
@@ -169,23 +171,149 @@ class DigitRuns {
   std::size_t next_ = 0;  // slots before it belong to a run already handled
 };
 
+// EC scalars in a narrow layout. A scalar is any number below the group's order, odd or even,
+// of about as many bits as the order (one in 2^15 has fewer bits than the order less 15), so
+// DigitRuns' tests do not fit: a 256-bit number has 8 or 9 digits, too few to sample sparsely
+// and too few for every_bit_used. Instead each digit but the most significant must be *strong*:
+// a valid digit with a bit set in its upper half (a random digit misses that once in 2^15 for
+// 30-bit digits) whose slot is not shaped like a pointer or UTF-16 text. Small integers, text and the high
+// halves of pointers in 32-bit slots (below 2^15 in user space) are not strong. A candidate
+// starts a maximal run of strong digits, and its most significant digit, inside the run or the
+// slot just past it, gives one of the sizes sought: so one sample every `fewest` slots (the
+// fewest strong digits of any size) finds each, and a longer number proposes no scalar.
+class ScalarRuns {
+ public:
+  ScalarRuns(const LimbSearch& s, const NumberLayout& l, std::span<const unsigned> bits) : s_(s), l_(l), r_(l) {
+    const std::size_t w = l.slot_bytes;
+    first_ = static_cast<std::size_t>((w - s.base_vaddr % w) % w);
+    slots_ = first_ < s.data.size() ? (s.data.size() - first_) / w : 0;
+    strong_ = std::uint64_t{1} << (l.digit_bits / 2);
+    for (std::size_t which = 0; which < bits.size(); ++which) {
+      // The digit counts of numbers of bits[which] - 15 to bits[which] bits, and for each the
+      // bit lengths of its most significant digit.
+      const unsigned most = bits[which], least = most > 15 ? most - 15 : 1;
+      for (std::size_t n = digits_for(l, least); n <= digits_for(l, most) && n >= 2; ++n) {
+        const unsigned below = static_cast<unsigned>((n - 1) * l.digit_bits);
+        Target t{which, n, least > below ? least - below : 1, std::min<unsigned>(l.digit_bits, most - below)};
+        if (t.top_min > t.top_max) continue;
+        targets_.push_back(t);
+        fewest_ = std::min(fewest_, n - 1);
+      }
+    }
+    if (targets_.empty() || slots_ < fewest_ + 1) slots_ = 0;
+    at_ = fewest_ - 1;
+  }
+
+  void run_to(std::size_t end_byte, const RuntimeScalarFound& found) {
+    const std::size_t w = l_.slot_bytes;
+    const std::size_t end = std::min(slots_, end_byte > first_ ? (end_byte - first_) / w : 0);
+    for (; at_ < end; at_ += fewest_) {
+      if (at_ < next_ || !strong(at_)) continue;
+      std::size_t a = at_, b = at_ + 1;
+      while (a > next_ && strong(a - 1)) --a;
+      while (b < slots_ && strong(b)) ++b;
+      next_ = b;
+      candidates(a, b, found);
+    }
+  }
+
+ private:
+  bool strong(std::size_t k) const {
+    const std::uint8_t* p = s_.data.data() + first_ + k * l_.slot_bytes;
+    if (l_.slot_bytes == 8 && has_pointer_word(p, 8)) return false;
+    // Two UTF-16LE characters (a random digit is one once in 2^16).
+    if (l_.slot_bytes == 4 && p[1] == 0 && p[3] == 0) return false;
+    return r_.digit(p) >= strong_;
+  }
+  std::uint64_t digit(std::size_t k) const { return r_.digit(s_.data.data() + first_ + k * l_.slot_bytes); }
+
+  // The strong run [a, b), from its least significant end: the number's most significant digit
+  // is the valid slot just past the run, or the run's n-th digit, which may be strong and be
+  // followed by one more strong slot (the bytes a runtime leaves after a number's last digit,
+  // CPython's allocation padding). A longer run is some other number, or random bytes. A run
+  // may fit two digit counts of one size (a 28-bit digit past nine strong ones, or the ninth
+  // of them, as the top): both are proposed, and the wrong one costs a multiplication.
+  void candidates(std::size_t a, std::size_t b, const RuntimeScalarFound& found) const {
+    const bool ms_first = l_.most_significant_first;
+    const std::size_t run = b - a;
+    for (const Target& t : targets_) {
+      const std::size_t n = t.digits;
+      std::size_t lo = 0, top = 0;  // the number's first slot, and its most significant digit's
+      if (run + 1 == n && (ms_first ? a > 0 : b < slots_)) {
+        lo = ms_first ? a - 1 : a;
+        top = ms_first ? a - 1 : b;
+      } else if (run == n || run == n + 1) {
+        lo = ms_first ? b - n : a;
+        top = ms_first ? b - n : a + n - 1;
+      } else {
+        continue;
+      }
+      const unsigned width = static_cast<unsigned>(std::bit_width(digit(top)));
+      if (width < t.top_min || width > t.top_max) continue;
+      const std::size_t offset = first_ + lo * l_.slot_bytes;
+      if (offset < s_.from || offset >= s_.to) continue;
+      found(t.which, offset, l_, n);
+    }
+  }
+
+  struct Target {
+    std::size_t which = 0;
+    std::size_t digits = 0;
+    unsigned top_min = 1, top_max = 0;  // bit lengths of the most significant digit
+  };
+  const LimbSearch& s_;
+  const NumberLayout& l_;
+  SlotReader r_;
+  std::vector<Target> targets_;
+  std::uint64_t strong_ = 0;
+  std::size_t fewest_ = SIZE_MAX;
+  std::size_t first_ = 0, slots_ = 0;
+  std::size_t at_ = 0;    // the next sample
+  std::size_t next_ = 0;  // slots before it belong to a run already handled
+};
 
 // JVM int[] magnitudes (java.math.BigInteger: most significant int first, no leading zero
 // int): the array's length field is the 32-bit word right before its first element.
-void int_arrays(const LimbSearch& s, std::span<const unsigned> bits, const RuntimeNumberFound& found) {
+// Odd numbers of exactly `bits` bits (RSA moduli and primes), and EC scalars of `scalar_bits`
+// less at most 15 bits, in one walk.
+void int_arrays(const LimbSearch& s, std::span<const unsigned> bits, const RuntimeNumberFound& found,
+                std::span<const unsigned> scalar_bits, const RuntimeScalarFound& scalar_found) {
   const NumberLayout& l = layout_named("jvm-int32");
   const std::uint8_t* data = s.data.data();
   const std::size_t size = s.data.size();
+  struct Target {
+    std::size_t which;
+    std::uint32_t count;
+    unsigned top_min, top_max;  // bit lengths of the most significant word
+    bool scalar;
+  };
+  std::vector<Target> targets;
   std::vector<std::uint32_t> counts;
-  for (unsigned b : bits) counts.push_back(static_cast<std::uint32_t>((b + 31) / 32));
+  for (std::size_t t = 0; t < bits.size(); ++t) {
+    const unsigned top = bits[t] - 32 * ((bits[t] - 1) / 32);
+    targets.push_back({t, (bits[t] + 31) / 32, top, top, false});
+  }
+  for (std::size_t t = 0; t < scalar_bits.size(); ++t) {
+    const unsigned most = scalar_bits[t], least = most > 15 ? most - 15 : 1;
+    for (std::uint32_t count = (least + 31) / 32; count <= (most + 31) / 32; ++count) {
+      const unsigned below = 32 * (count - 1);
+      targets.push_back({t, count, least > below ? least - below : 1, std::min(32u, most - below), true});
+    }
+  }
+  for (const Target& t : targets) {
+    if (std::find(counts.begin(), counts.end(), t.count) == counts.end()) counts.push_back(t.count);
+  }
   const auto check = [&](std::size_t o) {  // o: a 4-aligned offset of a possible first element
     const std::uint32_t count = load_le32(data + o - 4);
-    for (std::size_t t = 0; t < bits.size(); ++t) {
-      if (count != counts[t] || o + 4 * std::size_t{count} > size) continue;
-      const std::size_t top_bits = bits[t] - 32 * (count - 1);
-      if (static_cast<std::size_t>(std::bit_width(load_le32(data + o))) != top_bits) continue;
-      if (!(load_le32(data + o + 4 * (count - 1)) & 1)) continue;
-      found(t, o, l);
+    for (const Target& t : targets) {
+      if (count != t.count || o + 4 * std::size_t{count} > size) continue;
+      const unsigned top_bits = static_cast<unsigned>(std::bit_width(load_le32(data + o)));
+      if (top_bits < t.top_min || top_bits > t.top_max) continue;
+      if (t.scalar) {
+        scalar_found(t.which, o, l, count);
+      } else if (load_le32(data + o + 4 * (count - 1)) & 1) {
+        found(t.which, o, l);
+      }
     }
   };
   std::size_t o = static_cast<std::size_t>((4 - s.base_vaddr % 4) % 4);
@@ -194,8 +322,8 @@ void int_arrays(const LimbSearch& s, std::span<const unsigned> bits, const Runti
   const std::size_t end = std::min(size, s.to);
 #if defined(__SSE2__)
   // Four length fields at once: most groups hold none of the counts sought.
-  if (counts.size() <= 8) {
-    __m128i want[8];
+  if (counts.size() <= 12) {
+    __m128i want[12];
     for (std::size_t k = 0; k < counts.size(); ++k) want[k] = _mm_set1_epi32(static_cast<int>(counts[k]));
     for (; o + 12 + 4 <= end; o += 16) {
       const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + o - 4));
@@ -235,24 +363,44 @@ std::vector<const NumberLayout*> runtime_layouts(const DumpModel& model, unsigne
 }
 
 void for_each_runtime_number(const LimbSearch& s, std::span<const NumberLayout* const> layouts,
-                             std::span<const unsigned> bits, const RuntimeNumberFound& found) {
-  if (bits.empty() || layouts.empty() || s.data.size() < 8) return;
+                             std::span<const unsigned> bits, const RuntimeNumberFound& found,
+                             std::span<const unsigned> scalar_bits, const RuntimeScalarFound& scalar_found) {
+  if ((bits.empty() && scalar_bits.empty()) || layouts.empty() || s.data.size() < 8) return;
   std::vector<DigitRuns> runs;
+  std::vector<ScalarRuns> scalar_runs;
   runs.reserve(layouts.size());
+  scalar_runs.reserve(layouts.size());
   bool int_arrays_too = false;
   for (const NumberLayout* l : layouts) {
     if (l->narrow()) {
-      runs.emplace_back(s, *l, bits);
+      if (!bits.empty()) runs.emplace_back(s, *l, bits);
+      if (!scalar_bits.empty()) scalar_runs.emplace_back(s, *l, scalar_bits);
     } else {
       int_arrays_too = true;
     }
   }
   constexpr std::size_t kBlock = 16 * 1024;  // stays in the cache while every layout reads it
-  for (std::size_t end = 0; end < s.data.size() && !runs.empty();) {
+  for (std::size_t end = 0; end < s.data.size() && (!runs.empty() || !scalar_runs.empty());) {
     end = std::min(s.data.size(), end + kBlock);
     for (DigitRuns& r : runs) r.run_to(end, found);
+    for (ScalarRuns& r : scalar_runs) r.run_to(end, scalar_found);
   }
-  if (int_arrays_too) int_arrays(s, bits, found);
+  if (int_arrays_too) int_arrays(s, bits, found, scalar_bits, scalar_found);
+}
+
+bool cpython_int_at(const LimbSearch& s, std::size_t offset, const NumberLayout& layout, std::size_t digits) {
+  if (!layout.name.starts_with("cpython-") || offset < s.word || offset > s.data.size()) return false;
+  const std::uint64_t size = load_le(s.data.data() + offset - s.word, s.word);
+  return size == digits || size == (std::uint64_t{digits} << 3);
+}
+
+bool number_looks_random(const NumberLayout& layout, std::span<const std::uint8_t> slots, std::size_t digits,
+                   std::size_t length) {
+  auto n = read_number(layout, slots, digits, length);
+  if (!n) return false;
+  WipedBytes value;
+  value.bytes = std::move(*n);
+  return looks_random(value.bytes.data(), length);
 }
 
 std::size_t runtime_number_reach(unsigned bits) {

@@ -14,10 +14,14 @@
 //  - full-width 32-bit words, most significant first (the JVM's int[] magnitude): any word is a
 //    valid digit, so a structure prior is needed: the array's 32-bit length, right before its
 //    first element, equal to the number's word count.
+// EC scalars (256 to 521 bits, odd or even) are proposed in the same walk by a test of their own
+// (for_each_runtime_number's scalar_bits).
 // Blind spots: numbers under 1024 bits in a narrow layout (the primes of RSA keys under 2048
-// bits); a number with a zero digit in a narrow layout (about one in 2^(digit bits) per digit);
-// a JVM magnitude whose array length is not directly before its words; and a runtime linked
-// into an executable whose file name does not say so (runtime_layouts).
+// bits), but for EC scalars; a number with a zero digit in a narrow layout (about one in
+// 2^(digit bits) per digit), and a scalar with a digit whose upper half is clear (one in
+// 2^(digit bits / 2) per digit) or inside a longer run of such digits; a JVM magnitude whose
+// array length is not directly before its words; and a runtime linked into an executable whose
+// file name does not say so (runtime_layouts).
 #pragma once
 
 #include <cstddef>
@@ -40,8 +44,28 @@ std::vector<const NumberLayout*> runtime_layouts(const DumpModel& model, unsigne
 // candidate in one of `layouts` whose first slot is at a walk position of s ([from, to)); a
 // candidate is read with read_number(layout, ..., digits_for(layout, bits[i]), (bits[i] + 7) / 8).
 using RuntimeNumberFound = std::function<void(std::size_t which, std::size_t offset, const NumberLayout& layout)>;
+// In the same walk, EC scalars: found(index into scalar_bits, offset of the first slot, layout,
+// digits) for each number of scalar_bits[i] less at most 15 bits (a scalar below the order is
+// that long but once in 2^15), odd or even, read with read_number(layout, ..., digits,
+// (scalar_bits[i] + 7) / 8). In a narrow layout, every digit but the most significant must be
+// strong (valid, with a bit set in its upper half, not shaped like a pointer) and the number
+// must be a whole run of strong digits; in the JVM's int[], the array's length word is the prior.
+using RuntimeScalarFound =
+    std::function<void(std::size_t which, std::size_t offset, const NumberLayout& layout, std::size_t digits)>;
 void for_each_runtime_number(const LimbSearch& s, std::span<const NumberLayout* const> layouts,
-                             std::span<const unsigned> bits, const RuntimeNumberFound& found);
+                             std::span<const unsigned> bits, const RuntimeNumberFound& found,
+                             std::span<const unsigned> scalar_bits = {}, const RuntimeScalarFound& scalar_found = {});
+
+// Whether the number at `offset` of s.data, `digits` slots of `layout`, is the value of a CPython
+// int: a CPython layout, with the int's size right before its digits (ob_size, the digit count,
+// up to CPython 3.11; lv_tag, the count shifted left by three, from 3.12).
+bool cpython_int_at(const LimbSearch& s, std::size_t offset, const NumberLayout& layout, std::size_t digits);
+
+// Whether the number in `digits` slots of `layout` at `slots`, read as `length` big-endian bytes,
+// passes looks_random: the test a candidate scalar passes whatever its layout. The bytes read
+// are wiped.
+bool number_looks_random(const NumberLayout& layout, std::span<const std::uint8_t> slots, std::size_t digits,
+                   std::size_t length);
 
 // How far past its first slot a candidate of `bits` bits can reach, for a chunk's window.
 std::size_t runtime_number_reach(unsigned bits);

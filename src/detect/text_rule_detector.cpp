@@ -15,12 +15,11 @@ bool name_char(char c, bool first) {
   return c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (!first && c >= '0' && c <= '9');
 }
 
-class TextRuleDetector final : public Detector {
+class TextRuleDetector final : public StructureDetector {
  public:
   explicit TextRuleDetector(std::shared_ptr<const rules::RuleEngine> engine) : engine_(engine), scanner_(std::move(engine)) {}
 
   std::string_view name() const override { return kTextRulesDetector; }
-  Phase phase() const override { return Phase::structure; }
   // A match ends within max_length characters of its start, and variable_name() looks 256
   // characters further back; UTF-16LE doubles both. The lookahead is rules' \\b and separators.
   Reach reach() const override {
@@ -96,8 +95,8 @@ std::string_view variable_name(std::string_view subject, std::size_t at) {
   return subject.substr(begin, end - begin);
 }
 
-std::unique_ptr<Detector> make_text_rules_detector(std::shared_ptr<const rules::RuleEngine> engine) {
-  return std::make_unique<TextRuleDetector>(std::move(engine));
+std::unique_ptr<StructureDetector> make_text_rules_detector(const TextRuleSettings& settings) {
+  return std::make_unique<TextRuleDetector>(settings.engine);
 }
 
 

@@ -14,7 +14,12 @@ namespace dumpguard {
 
 inline constexpr std::string_view kTextRulesDetector = "text-rules";
 
-std::unique_ptr<Detector> make_text_rules_detector(std::shared_ptr<const rules::RuleEngine> engine);
+struct TextRuleSettings {
+  // Compiled once per run and shared by every thread's instance; the scan sets it (the built-in
+  // rules, or those of --rules).
+  std::shared_ptr<const rules::RuleEngine> engine;
+};
+std::unique_ptr<StructureDetector> make_text_rules_detector(const TextRuleSettings& settings);
 
 // The NAME of a NAME=value string that holds the text at `at` in `subject`, or empty: the
 // string starts after a NUL or other non-text byte, within 256 characters before `at`.

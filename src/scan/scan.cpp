@@ -11,6 +11,7 @@
 #include "rules/text_rules.hpp"
 #include "detect/detector_list.hpp"
 #include "scan/cpu_clock.hpp"
+#include "scan/detector_settings.hpp"
 #include "scan/key_groups.hpp"
 #include "scan/supplied_keys.hpp"
 #include "scan/thread_runner.hpp"
@@ -154,15 +155,11 @@ void add_limit(std::vector<HuntLimit>& limits, HuntLimit limit) {
 // each thread with its own detector instances, the anchored ones fed by one shared Vectorscan
 // pass per chunk; then the outputs merged in a fixed order, each finding kept only by the
 // chunk where it starts.
-void structure_phase(const ScanContext& context, const ScanOptions& options, bool timed, const ChunkRunner& runner,
-                     std::vector<std::unique_ptr<Detector>>& detectors, CollectingSink& sink,
+void structure_phase(const ScanContext& context, const DetectorSettings& settings, bool timed, const ChunkRunner& runner,
+                     std::vector<std::unique_ptr<StructureDetector>>& detectors, CollectingSink& sink,
                      std::vector<DetectorCost>& costs, double& anchor_seconds, std::string& anchor_engine) {
-  std::vector<std::size_t> chosen;  // indices into detectors
-  for (std::size_t d = 0; d < detectors.size(); ++d) {
-    if (detectors[d]->phase() == Detector::Phase::structure) chosen.push_back(d);
-  }
   const auto chunks = runner.chunks();
-  const std::size_t n = chosen.size();
+  const std::size_t n = detectors.size();
   // The anchors of every anchored detector, in one database: detector k's patterns are
   // first_anchor[k] .. first_anchor[k + 1].
   std::vector<AnchorPattern> patterns;
@@ -170,7 +167,7 @@ void structure_phase(const ScanContext& context, const ScanOptions& options, boo
   Reach anchored_reach;
   for (std::size_t k = 0; k < n; ++k) {
     first_anchor.push_back(patterns.size());
-    const Detector& d = *detectors[chosen[k]];
+    const StructureDetector& d = *detectors[k];
     for (AnchorPattern& p : d.anchors()) patterns.push_back(std::move(p));
     if (patterns.size() > first_anchor.back()) {
       anchored_reach.before = std::max(anchored_reach.before, d.reach().before);
@@ -183,12 +180,12 @@ void structure_phase(const ScanContext& context, const ScanOptions& options, boo
   std::vector<std::unique_ptr<AnchorScanner>> anchor_scanners(runner.threads());
   std::vector<ChunkSink> outputs(chunks.size() * n);
   // Worker 0 uses the scan's own instances; the others make theirs when they start.
-  std::vector<std::vector<std::unique_ptr<Detector>>> instances(runner.threads());
+  std::vector<std::vector<std::unique_ptr<StructureDetector>>> instances(runner.threads());
   std::vector<std::vector<double>> cpu(runner.threads(), std::vector<double>(n + 1, 0.0));
   std::vector<AnchorHits> scratch_hits(runner.threads());
   runner.run([&](std::size_t c, unsigned worker) {
     auto& mine = instances[worker];
-    if (worker != 0 && mine.empty()) mine = make_detectors(options);
+    if (worker != 0 && mine.empty()) mine = make_detectors(settings).structure;
     auto& set = worker == 0 ? detectors : mine;
     if (!anchor_scanners[worker]) anchor_scanners[worker] = std::make_unique<AnchorScanner>(database);
     const ChunkBounds& chunk = chunks[c];
@@ -201,7 +198,7 @@ void structure_phase(const ScanContext& context, const ScanOptions& options, boo
     if (timed) cpu[worker][n] += thread_cpu_seconds() - t0;
     AnchorHits& hits = scratch_hits[worker];
     for (std::size_t k = 0; k < n; ++k) {
-      Detector& detector = *set[chosen[k]];
+      StructureDetector& detector = *set[k];
       const double t1 = timed ? thread_cpu_seconds() : 0;
       const ScanArea window = chunk_window(area, chunk, detector.reach());
       if (first_anchor[k + 1] == first_anchor[k]) {
@@ -243,13 +240,13 @@ void structure_phase(const ScanContext& context, const ScanOptions& options, boo
       for (PendingSecret& p : out.pending_secrets) sink.pending(std::move(p));
       out = ChunkSink();
     }
-    for (const auto& per_worker : cpu) costs[chosen[k]].scan_cpu_seconds += per_worker[k];
+    for (const auto& per_worker : cpu) costs[k].scan_cpu_seconds += per_worker[k];
   }
   // finish() once, on the scan's own instances (the environment blocks are read there).
-  for (std::size_t d : chosen) {
+  for (std::size_t k = 0; k < n; ++k) {
     const double t0 = thread_cpu_seconds();
-    detectors[d]->finish(context, sink);
-    costs[d].finish_cpu_seconds += thread_cpu_seconds() - t0;
+    detectors[k]->finish(context, sink);
+    costs[k].finish_cpu_seconds += thread_cpu_seconds() - t0;
   }
 }
 
@@ -277,7 +274,8 @@ ScanReport scan_dump(const Dump& dump, const ScanOptions& options, Observer* obs
   const bool timed = observer != nullptr && observer->wants_stats();
   ScanStats stats;
   const std::vector<ScanArea> areas = areas_of(dump);
-  auto detectors = make_detectors(options);
+  const DetectorSettings settings = detector_settings(options);
+  Detectors detectors = make_detectors(settings);
   CollectingSink sink;
   const unsigned threads = options.threads > 0 ? options.threads : available_cores();
   // Chunks of at most 1 GiB: a window (a chunk and its reach) must stay under 4 GiB for Vectorscan.
@@ -307,9 +305,7 @@ ScanReport scan_dump(const Dump& dump, const ScanOptions& options, Observer* obs
   // they finish), then each hunt is a pass of its own.
   std::uint64_t area_bytes = 0;
   for (const ScanArea& a : areas) area_bytes += a.bytes.size();
-  std::size_t hunts = 0;
-  for (const auto& d : detectors) hunts += d->phase() == Detector::Phase::hunt ? 1 : 0;
-  Progress progress{progress_stage, "structure", 0, 1 + hunts, 0, area_bytes};
+  Progress progress{progress_stage, "structure", 0, 1 + detectors.hunts.size(), 0, area_bytes};
   if (observer != nullptr) {
     observer->progress(progress);
     runner.on_progress([&](std::uint64_t done) {
@@ -319,11 +315,13 @@ ScanReport scan_dump(const Dump& dump, const ScanOptions& options, Observer* obs
   }
 
   const std::vector<PublicKey> supplied = supplied_public_keys(options.supplied_keys);
-  std::vector<DetectorCost> costs(detectors.size());
+  // Per detector: the structure detectors', then the hunts'.
+  const std::size_t structures = detectors.structure.size();
+  std::vector<DetectorCost> costs(structures + detectors.hunts.size());
   auto phase_start = std::chrono::steady_clock::now();
   double anchor_seconds = 0;
   std::string anchor_engine;
-  structure_phase(context, options, timed, runner, detectors, sink, costs, anchor_seconds, anchor_engine);
+  structure_phase(context, settings, timed, runner, detectors.structure, sink, costs, anchor_seconds, anchor_engine);
   if (timed) stats.structure_seconds = seconds_since(phase_start);
   runner.on_progress(nullptr);
 
@@ -331,20 +329,20 @@ ScanReport scan_dump(const Dump& dump, const ScanOptions& options, Observer* obs
   sink.ring.mark_ca(options.trusted_public_keys);
   // Supplied keys are hunted whatever they are: the user asked about them.
   for (const PublicKey& k : supplied) sink.ring.add_supplied(k);
-  for (std::size_t d = 0; d < detectors.size(); ++d) {
-    Detector& detector = *detectors[d];
-    if (detector.phase() != Detector::Phase::hunt) continue;
+  for (std::size_t h = 0; h < detectors.hunts.size(); ++h) {
+    HuntDetector& hunt = *detectors.hunts[h];
     ++progress.pass;
-    progress.step = detector.name();
+    progress.step = hunt.name();
     progress.done = 0;
     if (observer != nullptr) observer->progress(progress);
     // Hunts run one at a time, so the process's CPU time is this hunt's, on every thread.
     const double t0 = process_cpu_seconds();
-    detector.scan_areas(context, sink);
+    hunt.prepare(context);
+    hunt.hunt(context);
     const double t1 = process_cpu_seconds();
-    detector.finish(context, sink);
-    costs[d].scan_cpu_seconds += t1 - t0;
-    costs[d].finish_cpu_seconds += process_cpu_seconds() - t1;
+    hunt.finish(context, sink);
+    costs[structures + h].scan_cpu_seconds += t1 - t0;
+    costs[structures + h].finish_cpu_seconds += process_cpu_seconds() - t1;
     progress.done = area_bytes;
     if (observer != nullptr) observer->progress(progress);
   }
@@ -357,7 +355,8 @@ ScanReport scan_dump(const Dump& dump, const ScanOptions& options, Observer* obs
   const auto settle_start = std::chrono::steady_clock::now();
 
   ScanReport report;
-  for (const auto& d : detectors) report.detectors.emplace_back(d->name());
+  for (const auto& d : detectors.structure) report.detectors.emplace_back(d->name());
+  for (const auto& h : detectors.hunts) report.detectors.emplace_back(h->name());
   report.bytes_searched = distinct_bytes(areas);
   report.exhaustive = options.exhaustive;
   report.limits = std::move(sink.limits);
@@ -381,8 +380,8 @@ ScanReport scan_dump(const Dump& dump, const ScanOptions& options, Observer* obs
     const TextRules rules = options.text_rules ? *options.text_rules : TextRules::builtin();
     stats.text_rules = fmt::format("{} rules, {}", rules.size(), rules.origin());
     stats.detectors.clear();
-    for (std::size_t d = 0; d < detectors.size(); ++d) {
-      costs[d].detector = std::string(detectors[d]->name());
+    for (std::size_t d = 0; d < costs.size(); ++d) {
+      costs[d].detector = std::string(d < structures ? detectors.structure[d]->name() : detectors.hunts[d - structures]->name());
       stats.detectors.push_back(costs[d]);
     }
     observer->stats(stats);

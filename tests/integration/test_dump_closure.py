@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import json
 import os
+import ssl
 import subprocess
 import sys
 import unittest
@@ -29,6 +30,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import dgtest  # noqa: E402
 from test_dump_redact import gdb_threads  # noqa: E402
 
+from cryptography import x509  # noqa: E402
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa  # noqa: E402
 
@@ -179,6 +181,18 @@ def numbers_hex(key):
     return [format(v, "x") for v in (n.public_numbers.n, n.public_numbers.e, n.d, n.p, n.q, n.dmp1, n.dmq1, n.iqmp)]
 
 
+def spki_fingerprints(pem_text):
+    """sha256: fingerprints of the SubjectPublicKeyInfo of each certificate in PEM text."""
+    end = "-----END CERTIFICATE-----"
+    out = set()
+    for block in pem_text.split(end)[:-1]:
+        cert = x509.load_pem_x509_certificate((block[block.index("-----BEGIN"):] + end + "\n").encode())
+        spki = cert.public_key().public_bytes(serialization.Encoding.DER,
+                                              serialization.PublicFormat.SubjectPublicKeyInfo)
+        out.add("sha256:" + hashlib.sha256(spki).hexdigest())
+    return out
+
+
 def write_private(path, data):
     """Writes a file only its owner may read (keys and the specs that hold secrets)."""
     with open(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600), "wb") as f:
@@ -284,6 +298,21 @@ class NodeRuntime(RuntimeCore, dgtest.DumpTestCase):
         compressed = subprocess.run([program, "-p", "process.config.variables.v8_enable_pointer_compression"],
                                     capture_output=True, text=True, timeout=60).stdout.strip() in ("1", "true")
         return program, core, {**rsa_parts(key), **blind_parts}, {}, ["smi32-28" if compressed else "smi64-28"]
+
+    def test_the_runtimes_own_root_keys_are_not_hunted(self):
+        # Node.js compiles its root certificates in and parses them at start, so their keys are
+        # in its heap; their private halves are no more in a process than the system trust
+        # store's. A key the report does not mark as a CA's is one the hunts test candidates
+        # against (ec-scalar spent 12-17 s of CPU on this core's P-384 roots): none may be a
+        # root of this Node.js, as the test reads them from Node.js itself.
+        pems = subprocess.run([self.program, "-p", "require('tls').rootCertificates.join('\\n')"],
+                              capture_output=True, text=True, timeout=60, check=True).stdout
+        roots = spki_fingerprints(pems)
+        system = spki_fingerprints(read(ssl.get_default_verify_paths().openssl_cafile).decode())
+        harvested = [k for k in self.report["public_keys"] if k["fingerprint"] in roots]
+        # Some are Node.js's own, not the system trust store's: otherwise this proves nothing.
+        self.assertTrue([k for k in harvested if k["fingerprint"] not in system], "no root of Node.js's own is in the core")
+        self.assertEqual([k["origin"] for k in harvested if not k["ca"]], [])
 
 
 @unittest.skipIf(SANITIZED, "a 340 MB core scanned three times under ASan costs minutes; the Release build runs it")

@@ -1,7 +1,10 @@
 """EC private keys proven without any certificate or public-key file, in the default scan. A
 real CPython process holds a P-256 and a P-384 key made here, as OpenSSL key objects built from
 their scalars, with each public point kept only as SEC1 bytes: nothing the structure detectors
-harvest. The scan must prove each scalar by finding a coordinate of its d·G in memory.
+harvest. The scan must prove each scalar by finding a coordinate of its d·G in memory. A third
+key, P-256, is held with no OpenSSL object: its scalar only as a Python int (CPython's 30-bit
+digits, no BIGNUM limbs anywhere in the core), its point as SEC1 bytes; the default scan must
+take the scalar from the runtime's own layout.
 
 The test's own search writes each scalar in each runtime layout (big- and little-endian bytes,
 OpenSSL's limbs, CPython's 30-bit digits, the JVM's words, hex), finds every copy in the core,
@@ -19,6 +22,23 @@ from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 
 CURVES = {"p256": ec.SECP256R1(), "p384": ec.SECP384R1()}
+PYTHON_ONLY = "p256-python"  # the key held only as a Python int
+
+
+def cpython_digits(v):
+    """CPython's digits of v (Include/cpython/longintrepr.h: 30 bits each, least significant first)."""
+    return [(v >> (30 * i)) & ((1 << 30) - 1) for i in range((v.bit_length() + 29) // 30)]
+
+
+def python_only_key():
+    """A P-256 key outside the documented blind spot of runtime-layout candidates (docs/detectors.md,
+    `ec-scalar`): every digit but the most significant has a bit set in its upper half. One key in
+    about 4,000 is in it and is drawn again, so the test does not fail by chance."""
+    while True:
+        key = ec.generate_private_key(ec.SECP256R1())
+        digits = cpython_digits(key.private_numbers().private_value)
+        if len(digits) == 9 and all(d >> 15 for d in digits[:-1]):
+            return key
 
 
 class EcScalarsWithoutCertificate(dgtest.DumpTestCase):
@@ -27,12 +47,16 @@ class EcScalarsWithoutCertificate(dgtest.DumpTestCase):
         cls._dir = dgtest.tempfile.TemporaryDirectory(prefix="dg-ec-blind-")
         d = cls._dir.name
         cls.keys = {name: ec.generate_private_key(curve) for name, curve in CURVES.items()}
+        cls.keys[PYTHON_ONLY] = python_only_key()
         cls.scalars = {name: k.private_numbers().private_value for name, k in cls.keys.items()}
         cls.points = {name: k.public_key().public_bytes(serialization.Encoding.X962,
                                                         serialization.PublicFormat.UncompressedPoint)
                       for name, k in cls.keys.items()}
         spec = os.path.join(d, "spec.json")  # the holder deletes it once read
-        write_private(spec, json.dumps({name: format(v, "x") for name, v in cls.scalars.items()}))
+        held = {name: format(v, "x") for name, v in cls.scalars.items() if name != PYTHON_ONLY}
+        held["python"] = {PYTHON_ONLY: {"scalar": format(cls.scalars[PYTHON_ONLY], "x"),
+                                        "point": cls.points[PYTHON_ONLY].hex()}}
+        write_private(spec, json.dumps(held))
         cls.core = dgtest.dump_process(["/usr/bin/python3", os.path.join(PROGRAMS_SRC, "ec_point_holder.py"), spec], d,
                                        self_check=False)  # the class checks its own redaction
         fp = os.path.join(d, "fp.key")
@@ -61,6 +85,14 @@ class EcScalarsWithoutCertificate(dgtest.DumpTestCase):
                                                              serialization.PublicFormat.SubjectPublicKeyInfo)
             self.assertNotIn(spki, self.data)
 
+    def test_the_python_only_scalar_has_no_bignum_copy(self):
+        # Its digits are in the core and its limbs (OpenSSL's BIGNUM, little-endian words) are
+        # not: otherwise the BIGNUM walk could have proposed it.
+        forms = layouts(self.scalars[PYTHON_ONLY])
+        self.assertIn(forms["cpython-30"], self.data)
+        self.assertNotIn(forms["le"], self.data)
+        self.assertNotIn(forms["be"], self.data)
+
     def test_every_copy_of_each_scalar_is_a_verified_finding(self):
         self.assertEqual(self.scan_code, 1, self.scan_err)
         verified = [f for f in self.report["findings"] if f["verified"]]
@@ -75,7 +107,8 @@ class EcScalarsWithoutCertificate(dgtest.DumpTestCase):
 
     def test_each_key_is_proven_by_its_point_in_memory(self):
         derived = [k for k in self.report["public_keys"] if k["type"].startswith("ec-") and k.get("derived")]
-        self.assertEqual(sorted(k["type"] for k in derived), ["ec-p256", "ec-p384"], self.report["public_keys"])
+        self.assertEqual(sorted(k["type"] for k in derived), ["ec-p256", "ec-p256", "ec-p384"],
+                         self.report["public_keys"])
         for k in derived:
             self.assertIn("of d·G laid out as", k["origin"])
         scalars = [f for f in self.report["findings"] if f["kind"] == "ec-private-scalar"]

@@ -39,7 +39,7 @@ constexpr std::array<std::uint8_t, 32> kFingerprintKey = {1,  2,  3,  4,  5,  6,
 
 std::vector<Finding> scan_bytes(std::span<const std::uint8_t> bytes, unsigned tolerance = 0,
                                 std::uint64_t file_offset = 0) {
-  return test::run_over(*make_aes_schedule_detector(tolerance), bytes, kFingerprintKey, file_offset).findings;
+  return test::run_over(*make_aes_schedule_detector({tolerance}), bytes, kFingerprintKey, file_offset).findings;
 }
 
 

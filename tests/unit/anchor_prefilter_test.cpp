@@ -13,6 +13,7 @@
 #include "detect/anchors.hpp"
 #include "detect/detector.hpp"
 #include "detect/detector_list.hpp"
+#include "scan/detector_settings.hpp"
 #include "dumpguard/scan.hpp"
 
 namespace dumpguard {
@@ -22,7 +23,7 @@ std::vector<AnchorPattern> detector_anchors() {
   ScanOptions options;
   options.fingerprint_key.assign(32, 7);
   std::vector<AnchorPattern> all;
-  for (const auto& d : make_detectors(options)) {
+  for (const auto& d : make_detectors(detector_settings(options)).structure) {
     for (AnchorPattern& p : d->anchors()) all.push_back(std::move(p));
   }
   return all;

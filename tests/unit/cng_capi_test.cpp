@@ -179,7 +179,7 @@ struct Scanned {
   std::size_t at = 0;
 };
 
-Scanned plant_and_scan(Detector& detector, const Bytes& blob, std::size_t at = 12'345) {
+Scanned plant_and_scan(StructureDetector& detector, const Bytes& blob, std::size_t at = 12'345) {
   Bytes buffer = random_bytes(64 * 1024);
   plant(buffer, at, blob);
   return {run_detector(detector, buffer), at};
@@ -330,7 +330,7 @@ TEST(WindowsBlobs, EachDetectorIgnoresTheOthersLayoutAndRandomData) {
   }
   const Bytes tail{'R', 'S', 'A', '3', 0, 8, 0, 0};  // a header cut off by the area's end
   plant(noise, noise.size() - tail.size(), tail);
-  for (Detector* d : {cng.get(), capi.get()}) {
+  for (StructureDetector* d : {cng.get(), capi.get()}) {
     const auto sink = run_detector(*d, noise);
     EXPECT_TRUE(sink.findings.empty());
     EXPECT_TRUE(sink.keys.empty());

@@ -1,6 +1,7 @@
 // EC scalars with no known public key: a scalar after a chunk header is proven when a coordinate
 // of d·G is elsewhere in the buffer, in any number layout or SEC1 encoding, and becomes a key
-// of the report; without the point, or with the hunt's budget at zero, nothing is claimed.
+// of the report; so is a scalar in a runtime's own layout, by the default hunt; without the
+// point, or with the hunt's budget at zero, nothing is claimed.
 #include <gtest/gtest.h>
 #include <openssl/obj_mac.h>
 
@@ -31,11 +32,13 @@ Bytes heap_page() {
 }
 
 // No public key known: the point is only in the buffer.
-test::CollectingSink run(Detector& detector, const Bytes& bytes) {
+test::CollectingSink run(HuntDetector& detector, const Bytes& bytes) {
   return test::run_over(detector, bytes, Bytes(32, 3));
 }
 
 constexpr std::size_t kScalarAt = 64 * 10 + 16;  // a chunk's user bytes
+// As --exhaustive makes the hunt: the limbs after glibc chunk headers are blind candidates.
+constexpr EcScalarSettings kChunkWindows{.blind_budget = kBlindScalarBudget, .exhaustive = true};
 constexpr std::size_t kPointAt = 64 * 60 + 16;
 
 struct Case {
@@ -74,7 +77,7 @@ TEST(EcBlindHunt, ScalarIsProvenByItsPointInAnyLayout) {
     Bytes without_point = page;
     std::copy(point_form.begin(), point_form.end(), page.begin() + kPointAt);
 
-    auto detector = make_ec_scalar_hunt_detector();
+    auto detector = make_ec_scalar_hunt_detector(kChunkWindows);
     const auto sink = run(*detector, page);
     EXPECT_TRUE(test::covered_verified(sink, kScalarAt, 32));
     EXPECT_TRUE(sink.limits.empty());
@@ -87,10 +90,49 @@ TEST(EcBlindHunt, ScalarIsProvenByItsPointInAnyLayout) {
     }
     EXPECT_TRUE(named);
 
-    auto alone = make_ec_scalar_hunt_detector();
+    auto alone = make_ec_scalar_hunt_detector(kChunkWindows);
     const auto unproven = run(*alone, without_point);
     EXPECT_TRUE(unproven.findings.empty());
     EXPECT_TRUE(unproven.keys.empty());
+  }
+}
+
+TEST(EcBlindHunt, ScalarInARuntimesLayoutIsProven) {
+  // No BIGNUM and no chunk prior: the scalar is a CPython int (its digit count right before it:
+  // the default hunt takes it), V8 small integers, libtommath limbs or a JVM BigInteger's int[]
+  // (its length word right before it; these as --exhaustive hunts), its point SEC1 bytes.
+  std::uint32_t seed = 300;
+  for (const char* layout : {"cpython-30", "smi64-28", "smi32-28", "limb60-64", "jvm-int32"}) {
+    SCOPED_TRACE(layout);
+    const NumberLayout& l = layout_named(layout);
+    Bytes scalar;
+    LaidOut laid;
+    // Drawn again in the documented blind spot: a digit under the scalar's top one whose upper
+    // half is clear.
+    for (bool strong = false; !strong;) {
+      scalar = test::seeded_bytes(32, ++seed);
+      scalar[0] &= 0x7f;
+      laid = lay_out_magnitude(l, magnitude_of(scalar));
+      const std::size_t count = laid.bytes.size() / l.slot_bytes;
+      strong = true;
+      for (std::size_t k = 0; k + 1 < count; ++k) {
+        const std::size_t slot = l.most_significant_first ? count - 1 - k : k;
+        strong = strong && (digit_of(l, laid.bytes.data() + slot * l.slot_bytes) >> (l.digit_bits / 2)) != 0;
+      }
+    }
+    const PublicKey pub = *check_ec(NID_X9_62_prime256v1, scalar, {}).public_key;
+    Bytes page = heap_page();
+    constexpr std::size_t kAt = 64 * 12 + 16;
+    const std::uint64_t count = laid.bytes.size() / l.slot_bytes;  // ob_size, or the int[]'s length
+    std::memcpy(page.data() + kAt - (l.most_significant_first ? 4 : 8), &count, l.most_significant_first ? 4 : 8);
+    std::copy(laid.bytes.begin(), laid.bytes.end(), page.begin() + kAt);
+    std::copy(pub.point.begin(), pub.point.end(), page.begin() + kPointAt);
+    const bool cpython = std::string(layout) == "cpython-30";
+    auto detector = make_ec_scalar_hunt_detector(cpython ? EcScalarSettings{} : kChunkWindows);
+    const auto sink = run(*detector, page);
+    EXPECT_TRUE(test::covered_verified(sink, kAt, laid.bytes.size()));
+    ASSERT_EQ(sink.keys.size(), 1u);
+    EXPECT_EQ(sink.keys[0].fingerprint, pub.fingerprint);
   }
 }
 
@@ -104,12 +146,12 @@ TEST(EcBlindHunt, BudgetReachedIsALimit) {
   std::copy(decoy.begin(), decoy.end(), page.begin() + 64 * 2 + 16);
   std::copy(scalar.begin(), scalar.end(), page.begin() + kScalarAt);
   std::copy(pub.point.begin(), pub.point.end(), page.begin() + kPointAt);
-  auto limited = make_ec_scalar_hunt_detector(kIslandBudget, 1);
+  auto limited = make_ec_scalar_hunt_detector({.blind_budget = 1, .exhaustive = true});
   const auto sink = run(*limited, page);
   EXPECT_TRUE(sink.findings.empty());
   ASSERT_EQ(sink.limits.size(), 1u);
   EXPECT_NE(sink.limits[0].find("budget of 1 candidate"), std::string::npos);
-  auto off = make_ec_scalar_hunt_detector(kIslandBudget, 0);
+  auto off = make_ec_scalar_hunt_detector({.blind_budget = 0, .exhaustive = true});
   EXPECT_TRUE(run(*off, page).findings.empty());
 }
 

@@ -138,7 +138,7 @@ TEST(EngineError, PcreLimitIsCountedAndReportedAsALimit) {
   EXPECT_GT(scanner.stopped_windows(), 0u);
 
   const std::vector<std::uint8_t> buf(text.begin(), text.end());
-  auto detector = make_text_rules_detector(engine);
+  auto detector = make_text_rules_detector({engine});
   const auto key = test::seeded_bytes(32, 7);
   const auto sink = test::run_over(*detector, buf, key);
   EXPECT_TRUE(sink.findings.empty());
@@ -150,7 +150,7 @@ TEST(EngineError, PcreLimitIsCountedAndReportedAsALimit) {
   short_run += "aaaaaaaaaaz";
   short_run += std::string(64, ' ');
   const std::vector<std::uint8_t> ok(short_run.begin(), short_run.end());
-  auto again = make_text_rules_detector(engine);
+  auto again = make_text_rules_detector({engine});
   const auto fine = test::run_over(*again, ok, key);
   EXPECT_EQ(fine.findings.size(), 1u);
   EXPECT_TRUE(fine.limits.empty());

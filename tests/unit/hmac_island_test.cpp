@@ -48,8 +48,7 @@ test::CollectingSink hunt(const Bytes& bytes, const std::vector<MacToken>& token
   context.tokens = &tokens;
   auto detector = make_hmac_key_hunt_detector();
   test::CollectingSink sink;
-  detector->scan(context, area, sink);
-  detector->finish(context, sink);
+  run_alone(*detector, context, area, sink);
   test::close_copies(context, sink);
   return sink;
 }

@@ -31,7 +31,7 @@ Bytes heap_page() {
   return page;
 }
 
-test::CollectingSink run(Detector& detector, const Bytes& bytes, const PublicKey& target) {
+test::CollectingSink run(HuntDetector& detector, const Bytes& bytes, const PublicKey& target) {
   return test::run_over(detector, bytes, Bytes(32, 3), 0, {}, std::nullopt, std::span<const PublicKey>(&target, 1));
 }
 
@@ -93,7 +93,7 @@ TEST(IslandHunt, BudgetReachedIsReportedAsALimit) {
     std::copy(decoy.begin(), decoy.end(), page.begin() + 64 * (2 + i) + 8);
   }
   std::copy(key.scalar.begin(), key.scalar.end(), page.begin() + 64 * 20 + 8);
-  auto limited = make_ec_scalar_hunt_detector(2);
+  auto limited = make_ec_scalar_hunt_detector({.island_budget = 2});
   const auto sink = run(*limited, page, key.pub);
   EXPECT_TRUE(sink.findings.empty());
   ASSERT_EQ(sink.limits.size(), 1u);

@@ -110,7 +110,7 @@ TEST(RegisteredSecret, EveryFormIsFoundAtAnyOffset) {
     buffer.insert(buffer.end(), bytes.begin(), bytes.end());
   }
   // The last form ends exactly at the area's end.
-  auto detector = make_registered_secret_detector({pw, bin}, key);
+  auto detector = make_registered_secret_detector({{pw, bin}, key});
   const auto sink = test::run_over(*detector, buffer, key);
   ASSERT_EQ(sink.findings.size(), planted.size());
   for (std::size_t i = 0; i < planted.size(); ++i) {
@@ -130,7 +130,7 @@ TEST(RegisteredSecret, EveryFormIsFoundAtAnyOffset) {
 TEST(RegisteredSecret, ShortSecretsUseTheirOwnWindow) {
   const Bytes key = test::seeded_bytes(32, 8);
   const std::string pin = "s3cr3t!";  // 7 bytes: shorter than the 16-byte anchor
-  auto detector = make_registered_secret_detector({fingerprint_secret(key, "pin", bytes_of(pin))}, key);
+  auto detector = make_registered_secret_detector({{fingerprint_secret(key, "pin", bytes_of(pin))}, key});
   Bytes buffer = test::seeded_bytes(50, 9);
   const std::size_t at = buffer.size();
   buffer.insert(buffer.end(), pin.begin(), pin.end());

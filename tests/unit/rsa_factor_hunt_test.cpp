@@ -47,7 +47,7 @@ TestKey make_key() {
 
 // Runs the hunt over `bytes` with the key's public half known, as if harvested.
 test::CollectingSink hunt(bool exhaustive, const TestKey& key, const Bytes& bytes) {
-  auto detector = make_rsa_factor_hunt_detector(exhaustive);
+  auto detector = make_rsa_factor_hunt_detector({exhaustive});
   Dump dump;
   KeyRing ring;
   ring.add(rsa_public_key(key.n, key.e));
@@ -55,8 +55,7 @@ test::CollectingSink hunt(bool exhaustive, const TestKey& key, const Bytes& byte
   const Bytes fingerprint_key(32, 7);
   const ScanContext context{dump, ring, std::span<const ScanArea>(&area, 1), fingerprint_key};
   test::CollectingSink sink;
-  detector->scan(context, area, sink);
-  detector->finish(context, sink);
+  run_alone(*detector, context, area, sink);
   test::close_copies(context, sink);
   return sink;
 }

@@ -1,8 +1,9 @@
 // Runtime numbers found from values alone: a random number of the sizes the RSA hunt seeks,
-// written here in each layout the hunts read (by the layout table's own writer, itself checked
-// against the runtimes' definitions in number_layout_test.cpp), is found at its offset amid
-// other data; text, counters, pointers and zeros propose nothing; the JVM's magnitudes need
-// their array length; and the layouts read follow the runtimes the dump maps.
+// and an EC scalar of each size, written here in each layout the hunts read (by the layout
+// table's own writer, itself checked against the runtimes' definitions in
+// number_layout_test.cpp), is found at its offset amid other data; text, counters, pointers,
+// zeros and the top digits of a longer number propose nothing; the JVM's magnitudes need their
+// array length; and the layouts read follow the runtimes the dump maps.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -136,6 +137,113 @@ TEST(RuntimeNumbers, AJvmMagnitudeNeedsItsArrayLength) {
   const auto found = search(data, std::span<const NumberLayout* const>(&jvm, 1), bits);
   ASSERT_EQ(found.size(), 1u);
   EXPECT_EQ(found[0].offset, 8192u);
+}
+
+// EC scalars, in the same walk as the RSA sizes: (which, offset, digits) of each.
+struct FoundScalar {
+  std::size_t which;
+  std::size_t offset;
+  std::size_t digits;
+  const NumberLayout* layout;
+};
+std::vector<FoundScalar> search_scalars(const Bytes& data, std::span<const NumberLayout* const> layouts,
+                                        std::span<const unsigned> scalar_bits, unsigned word = 8) {
+  LimbSearch s{{data.data(), data.size()}, 0x7f0000000000, word, 0};
+  std::vector<FoundScalar> out;
+  const unsigned rsa_bits[] = {1024, 2048};
+  for_each_runtime_number(
+      s, layouts, rsa_bits, [](std::size_t, std::size_t, const NumberLayout&) {}, scalar_bits,
+      [&](std::size_t which, std::size_t offset, const NumberLayout& l, std::size_t digits) {
+        out.push_back({which, offset, digits, &l});
+      });
+  return out;
+}
+
+// A scalar of `bits` less `short_by` bits, odd or even: what a key below the group's order is.
+Bytes random_scalar(std::mt19937_64& random, unsigned bits, unsigned short_by) {
+  Bytes n = random_number(random, bits - short_by);
+  n.back() ^= static_cast<std::uint8_t>(random() & 1);
+  Bytes out((bits + 7) / 8 - n.size(), 0);
+  out.insert(out.end(), n.begin(), n.end());
+  return out;
+}
+
+TEST(RuntimeNumbers, EachLayoutFindsAScalarPlantedAmidOtherData) {
+  std::mt19937_64 random(14);
+  const unsigned bits[] = {256, 384, 521};
+  for (unsigned process_bits : {64u, 32u}) {
+    for (const NumberLayout* l : every_layout(process_bits)) {
+      for (std::size_t b = 0; b < 3; ++b) {
+        for (unsigned short_by : {0u, 3u, 15u}) {
+          SCOPED_TRACE(std::string(l->name) + ", " + std::to_string(bits[b] - short_by) + " bits");
+          Bytes n = random_scalar(random, bits[b], short_by);
+          const Magnitude m = magnitude_of(n);
+          const LaidOut laid = lay_out_magnitude(*l, m);
+          // The digits a scalar is proposed from have a bit set in their upper half (the
+          // documented blind spot, one scalar in thousands, is drawn again).
+          bool strong = true;
+          const std::size_t count = laid.bytes.size() / l->slot_bytes;
+          for (std::size_t k = 0; k < count; ++k) {
+            const bool top = l->most_significant_first ? k == 0 : k + 1 == count;
+            if (!top) strong = strong && (digit_of(*l, laid.bytes.data() + k * l->slot_bytes) >> (l->digit_bits / 2)) != 0;
+          }
+          if (!strong) continue;
+          Bytes data = filler(random, 64 * 1024);
+          const std::size_t at = 20000 + 8 * (random() % 1000);
+          // As runtimes keep them: a size field right before the digits (CPython's ob_size, a V8
+          // array's length, the JVM's int[] length), and the next object's header after them.
+          const std::uint32_t words = static_cast<std::uint32_t>(count);
+          std::fill(data.begin() + static_cast<std::ptrdiff_t>(at - 8),
+                    data.begin() + static_cast<std::ptrdiff_t>(at + laid.bytes.size() + 8), 0);
+          if (l->most_significant_first) std::memcpy(data.data() + at - 4, &words, 4);
+          std::copy(laid.bytes.begin(), laid.bytes.end(), data.begin() + static_cast<std::ptrdiff_t>(at));
+          const auto found = search_scalars(data, std::span<const NumberLayout* const>(&l, 1), bits, process_bits / 8);
+          // The number, read with the digit count it was written with (and perhaps with one digit
+          // fewer, as a shorter scalar); what else the walk proposes, the hunts' test drops.
+          for (const FoundScalar& f : found) {
+            if (f.offset == at) continue;
+            EXPECT_FALSE(number_looks_random(*l, std::span<const std::uint8_t>(data).subspan(f.offset), f.digits,
+                                             (bits[f.which] + 7) / 8))
+                << "at " << f.offset;
+          }
+          const auto hit = std::find_if(found.begin(), found.end(), [&](const FoundScalar& f) {
+            return f.which == b && f.offset == at && f.digits == count;
+          });
+          ASSERT_NE(hit, found.end()) << "at " << at << "; " << found.size() << " other candidates";
+          const auto back = read_number(*l, std::span<const std::uint8_t>(data).subspan(at), count, n.size());
+          ASSERT_TRUE(back);
+          EXPECT_EQ(*back, n);
+        }
+      }
+    }
+  }
+}
+
+TEST(RuntimeNumbers, NoScalarIsProposedFromTextCountersPointersZerosOrInsideALongerNumber) {
+  std::mt19937_64 random(15);
+  Bytes data = filler(random, 1 << 20);
+  const unsigned bits[] = {256, 384, 521};
+  // A 2048-bit number in each layout, in place of some zeros: its top digits are no scalar.
+  std::size_t at = 4 * 4096 + 64;
+  for (const NumberLayout* l : every_layout(64)) {
+    if (!l->narrow()) continue;
+    const LaidOut laid = lay_out(*l, random_number(random, 2048), digits_for(*l, 2048));
+    std::copy(laid.bytes.begin(), laid.bytes.end(), data.begin() + static_cast<std::ptrdiff_t>(at));
+    at += 5 * 4096;
+  }
+  // What the hunts take: candidates whose bytes look random (number_looks_random). The longer
+  // numbers are in a 64-bit process's layouts; a 32-bit process's are tried on the filler alone
+  // (another layout may read a random number's digits as a random scalar: one multiplication).
+  const Bytes plain = filler(random, 1 << 20);
+  for (unsigned process_bits : {64u, 32u}) {
+    const auto layouts = every_layout(process_bits);
+    const Bytes& searched = process_bits == 64 ? data : plain;
+    for (const FoundScalar& f : search_scalars(searched, layouts, bits, process_bits / 8)) {
+      EXPECT_FALSE(number_looks_random(*f.layout, std::span<const std::uint8_t>(searched).subspan(f.offset), f.digits,
+                                       (bits[f.which] + 7) / 8))
+          << f.layout->name << " at " << f.offset;
+    }
+  }
 }
 
 TEST(RuntimeNumbers, TheLayoutsReadFollowTheRuntimesTheDumpMaps) {

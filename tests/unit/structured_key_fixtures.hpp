@@ -101,7 +101,7 @@ inline void plant(Bytes& buffer, std::size_t at, const Bytes& what) {
 inline constexpr std::uint64_t kFileOffset = 0x2000;
 inline constexpr std::uint64_t kVaddr = 0x7f1234560000;
 
-inline CollectingSink run_detector(Detector& detector, const Bytes& buffer) {
+inline CollectingSink run_detector(StructureDetector& detector, const Bytes& buffer) {
   DumpModel model;
   Region region;
   region.file_offset = kFileOffset;

@@ -308,7 +308,7 @@ TEST(TextRules, CheckRunsExamplesAndWarnsAboutUnanchoredRules) {
 
 TEST(TextRules, DetectorFindingNamesRuleAndVariableNeverTheSecret) {
   const auto e = engine();
-  auto detector = make_text_rules_detector(e);
+  auto detector = make_text_rules_detector({e});
   auto buf = filler(1024, 4);
   const std::string env = "API_TOKEN=" + kToken;
   put(buf, 200, env);
@@ -517,7 +517,7 @@ max_length = 40
   auto buf = filler(4096, 21);
   put(buf, 100, " " + good + " ");
   put(buf, 1000, " " + bad + " ");
-  auto detector = make_text_rules_detector(*compiled);
+  auto detector = make_text_rules_detector({*compiled});
   const auto sink = test::run_over(*detector, buf, test::seeded_bytes(32, 5), 0);
   ASSERT_EQ(sink.findings.size(), 2u);
   for (const Finding& f : sink.findings) {
