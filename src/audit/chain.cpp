@@ -8,6 +8,7 @@
 #include <set>
 
 #include "crypto/digest.hpp"
+#include "io/path_names.hpp"
 #include "io/whole_file.hpp"
 
 namespace dumpguard {
@@ -44,7 +45,6 @@ std::string describe_key(std::string_view alg, std::string_view id) {
   return id.empty() ? fmt::format("{} (no key id: the first writer's form)", alg) : fmt::format("{} key {}", alg, id);
 }
 
-std::string base_name(const std::string& path) { return std::filesystem::path(path).filename().string(); }
 
 const nlohmann::json* member(const nlohmann::json& object, const char* name) {
   if (!object.is_object()) return nullptr;

@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fmt/format.h>
 
+#include "io/path_names.hpp"
 #include "io/unique_fd.hpp"
 #include "io/staged_file.hpp"
 #include "io/whole_file.hpp"
@@ -43,7 +44,6 @@ std::string directory_of(const std::string& path) {
   return dir.empty() ? "." : dir;
 }
 
-std::string base_name(const std::string& path) { return std::filesystem::path(path).filename().string(); }
 
 void fsync_directory(const std::string& path) {
   UniqueFd dir(::open(directory_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));

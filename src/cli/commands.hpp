@@ -13,6 +13,7 @@
 #include "cluster/nats_client.hpp"
 #include "dumpguard/open_dump.hpp"
 #include "dumpguard/scan.hpp"
+#include "io/path_names.hpp"
 #include "report/text_table.hpp"
 #include "gate/release_policy.hpp"
 #include "user_files/config_file.hpp"
@@ -38,9 +39,6 @@ OpenOptions to_open_options(const InputOptions& in);
 // The text reports' colour: --color always or never, or auto: only when stdout is a terminal
 // and NO_COLOR is not set to something (https://no-color.org).
 TextStyle text_style(const std::string& color);
-
-// The last component of a path, for short labels.
-std::string base_name(const std::string& path);
 
 // A message for a person on stderr. A stderr that cannot be written (2>/dev/full, a full disk)
 // loses the message and nothing else: fmt::print(stderr, ...) throws there, which ended every

@@ -32,11 +32,6 @@ TextStyle text_style(const std::string& color) {
   return TextStyle{isatty(STDOUT_FILENO) == 1 && (no_color == nullptr || *no_color == '\0')};
 }
 
-std::string base_name(const std::string& path) {
-  const auto slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
 void print_error(const std::string& file, const Error& error) {
   print_stderr("dumpguard: {}: {}\n", display_text(file), display_text(describe(error)));
 }

@@ -14,6 +14,8 @@
 namespace dumpguard {
 
 using ByteSpan = std::span<const std::uint8_t>;
+// A dump's bytes as the unsigned bytes the key parsers read.
+inline ByteSpan u8_span(std::span<const std::byte> s) { return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()}; }
 
 struct RsaParts {
   ByteSpan n, e, d, p, q, dp, dq, qinv;  // big-endian magnitudes

@@ -49,8 +49,6 @@ class BigEndianCopies {
   std::vector<std::uint8_t> bytes_;
 };
 
-ByteSpan u8_span(std::span<const std::byte> s) { return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()}; }
-
 std::vector<std::uint8_t> exponent_be(std::uint32_t e) {
   std::vector<std::uint8_t> out;
   for (int shift = 24; shift >= 0; shift -= 8) {

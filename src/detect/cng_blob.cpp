@@ -55,8 +55,6 @@ std::optional<EccMagic> ecc_magic(std::uint32_t magic) {
   return EccMagic{kNids[which], kFields[which], is_private, kEncodings[ecdsa ? 1 : 0][which]};
 }
 
-ByteSpan u8_span(std::span<const std::byte> s) { return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()}; }
-
 
 class CngBlobDetector final : public AnchoredDetector {
  public:

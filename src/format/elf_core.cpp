@@ -37,7 +37,7 @@ constexpr std::uint32_t PF_R = 4;
 
 // A hostile file can ask for one warning per program header; past this many, further
 // problems are summarised in one line so reports stay readable.
-constexpr std::size_t kMaxWarnings = 200;
+constexpr std::size_t kMaxCoreWarnings = 200;
 
 struct Header {
   bool is64 = true;
@@ -283,7 +283,7 @@ class CoreModelBuilder {
 
 void CoreModelBuilder::warn(std::uint64_t offset, std::string message, bool summary) {
   model_.complete = false;
-  if (summary || model_.warnings.size() < kMaxWarnings) {
+  if (summary || model_.warnings.size() < kMaxCoreWarnings) {
     model_.warnings.push_back({offset, std::move(message)});
   } else {
     ++suppressed_;

@@ -29,7 +29,7 @@ constexpr std::uint64_t kDirectoryEntrySize = 12; // MINIDUMP_DIRECTORY
 constexpr std::uint32_t kMaxModuleNameBytes = 0xFFFF;
 constexpr std::uint64_t kModuleNameBudget = 16ull << 20;
 // Warnings beyond this many are counted, not stored: a hostile file can make one per record.
-constexpr std::size_t kMaxWarnings = 256;
+constexpr std::size_t kMaxMinidumpWarnings = 256;
 
 // winnt.h MEM_* values of MINIDUMP_MEMORY_INFO.Type.
 constexpr std::uint32_t kMemImage = 0x1000000;
@@ -93,7 +93,7 @@ class Builder {
 
 void Builder::warn(std::uint64_t offset, std::string message, bool summary) {
   model_.complete = false;
-  if (summary || model_.warnings.size() < kMaxWarnings) {
+  if (summary || model_.warnings.size() < kMaxMinidumpWarnings) {
     model_.warnings.push_back({offset, std::move(message)});
   } else {
     ++dropped_warnings_;

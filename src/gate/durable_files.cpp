@@ -106,7 +106,7 @@ Status remove_tree(const std::string& path) {
   const std::string dir = parent_of(path);
   UniqueFd fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (fd.get() < 0) return errno == ENOENT ? ok_status() : os_error(fmt::format("cannot open {}", dir));
-  return remove_below(fd.get(), base_name_of(path), 0);
+  return remove_below(fd.get(), base_name(path), 0);
 }
 
 Status make_private_dir(const std::string& path) {
@@ -121,15 +121,5 @@ Status make_private_dir(const std::string& path) {
   return ok_status();
 }
 
-std::string parent_of(const std::string& path) {
-  const auto slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-std::string base_name_of(const std::string& path) {
-  const auto slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
 
 }  // namespace dumpguard

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "dumpguard/result.hpp"
+#include "io/path_names.hpp"
 
 namespace dumpguard {
 
@@ -30,9 +31,5 @@ Status remove_tree(const std::string& path);
 // Creates the directory with mode 0700, or sets an existing one to 0700 (the gate's own
 // directories are private); an error if `path` is anything but a directory.
 Status make_private_dir(const std::string& path);
-
-// The directory part of a path ("." for a bare name).
-std::string parent_of(const std::string& path);
-std::string base_name_of(const std::string& path);
 
 }  // namespace dumpguard

@@ -7,6 +7,8 @@
 #include <set>
 #include <utility>
 
+#include "io/path_names.hpp"
+
 namespace dumpguard {
 
 namespace {
@@ -41,11 +43,6 @@ std::string printable(std::string_view s) {
 }
 
 std::string shorten(const std::string& value) { return is_hex64(value) ? value.substr(0, 12) : value; }
-
-std::string base_name(const std::string& path) {
-  const auto slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
 
 // Every leaf of `j` as (dotted path, value), depth-bounded.
 void leaves(const nlohmann::json& j, const std::string& path, int depth,

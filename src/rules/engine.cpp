@@ -446,6 +446,10 @@ static void confirm_run(const RuleEngine::Compiled& compiled, const Rule& rule, 
 bool RuleScanner::accepted(const Rule& rule, std::size_t index, std::string_view subject, std::size_t begin,
                            std::size_t end) {
   const std::string_view secret = subject.substr(begin, end - begin);
+  // NULs are what a zero-filled redaction (or a buffer never written) leaves where a secret
+  // was, not a credential a program wrote: a pattern such as <password>[^<]+</password> would
+  // match them, and then no redacted copy would rescan clean.
+  if (secret.find('\0') != std::string_view::npos) return false;
   if (placeholder_or_reference(subject, begin, end)) return false;
   if (rule.entropy && shannon_entropy(secret) < *rule.entropy) return false;
   for (const std::string& word : rule.stopwords) {

@@ -36,7 +36,7 @@ class RedactInPlace(unittest.TestCase):
         key_path = os.path.join(d, "key.pem")
         holder = dgtest.LiveProcess([os.path.join(dgtest.PROGRAMS, "key_holder"), "2048", "wait", key_path])
         try:
-            cls.core = dgtest.gcore(holder.pid, d)
+            cls.core = dgtest.gcore(holder.pid, d, self_check=False)  # the class checks its own redaction
         finally:
             holder.stop()
         numbers = serialization.load_pem_private_key(read(key_path), password=None).private_numbers()

@@ -1,9 +1,9 @@
-"""A sparse core stays sparse and cheap: an ELF core of 1 GiB whose one PT_LOAD is a hole but
+"""A sparse core stays sparse and cheap: an ELF core of 512 MiB whose one PT_LOAD is a hole but
 for a block holding a private key (made here, byte by byte: header, program headers, a note,
 then truncate), as a process that reserved much and touched little leaves it. redact and the
 gate must write a copy that is sparse too, with the key gone, in bounded resident memory
 (measured by /usr/bin/time, a bound, not a timing); and gate.max-size has a default that
-quarantines a 17 GiB core as too-large. Not in the sanitizer build: it reads 1 GiB of zeros
+quarantines a 17 GiB core as too-large. Not in the sanitizer build: it reads 512 MiB of zeros
 twice, and ASan makes that minutes."""
 import os
 import struct
@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 
 LOAD_OFFSET = 0x1000
-RSS_BOUND_KB = 300 * 1024  # measured about 90 MiB; the whole core would be 1 GiB
+RSS_BOUND_KB = 200 * 1024  # measured about 100 MiB; the whole core would be 512 MiB
 
 
 def write_sparse_core(path, size, data_at=None, data=b""):
@@ -52,7 +52,7 @@ def run_measured(*args):
     return proc.returncode, err, rss[-1] if rss else None
 
 
-@unittest.skipIf(os.environ.get("DG_SANITIZE", "").upper() in ("ON", "1", "TRUE"), "1 GiB under ASan: too slow")
+@unittest.skipIf(os.environ.get("DG_SANITIZE", "").upper() in ("ON", "1", "TRUE"), "512 MiB under ASan: too slow")
 @unittest.skipUnless(os.path.exists("/usr/bin/time"), "needs /usr/bin/time")
 class SparseCore(dgtest.DumpTestCase):
     def setUp(self):
@@ -60,8 +60,8 @@ class SparseCore(dgtest.DumpTestCase):
         key = ec.generate_private_key(ec.SECP256R1())
         self.pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                      serialization.NoEncryption())
-        self.size = 1 << 30
-        self.key_at = LOAD_OFFSET + (1 << 29)
+        self.size = 1 << 29
+        self.key_at = LOAD_OFFSET + (1 << 28)
         self.core = os.path.join(self.tmp, "sparse.core")
         write_sparse_core(self.core, self.size, self.key_at, self.pem)
         self.assertLess(allocated(self.core), 1 << 20, "the test's core is sparse")

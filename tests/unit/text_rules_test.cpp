@@ -429,6 +429,39 @@ TEST(TextRules, BuiltinExamplesAreFoundAmidOtherDataAtExactBytes) {
   }
 }
 
+// What a zero-filled redaction leaves where a secret was (`<password>`, NULs, `</password>`) is
+// no credential: were it one, no redacted copy of such a dump would rescan clean.
+TEST(TextRules, ASecretOfNulBytesIsNoMatch) {
+  auto builtin = rules::builtin_rules();
+  ASSERT_TRUE(builtin) << builtin.error().message;
+  auto buf = filler(1u << 20, 5);
+  std::size_t at = 4096, zeroed = 0;
+  for (const rules::Rule& r : *builtin) {
+    for (const rules::RuleExample& ex : r.positive) {
+      if (!ex.secret) continue;
+      std::string text = ex.text;
+      const std::size_t in_text = text.find(*ex.secret);
+      std::fill_n(text.begin() + static_cast<std::ptrdiff_t>(in_text), ex.secret->size(), '\0');
+      ASSERT_LT(at + text.size() + 2, buf.size());
+      buf[at - 1] = 0;
+      put(buf, at, text);
+      buf[at + text.size()] = 0;
+      at += text.size() + 64;
+      ++zeroed;
+    }
+  }
+  ASSERT_GT(zeroed, 100u);
+  RuleScanner scanner(builtin_rule_engine());
+  std::vector<std::string> nul_secrets;
+  scanner.scan(std::as_bytes(std::span(buf)), [&](const TextMatch& m) {
+    const std::string_view secret = m.subject.substr(m.secret_begin, m.secret_end - m.secret_begin);
+    if (secret.find('\0') != std::string_view::npos) {
+      nul_secrets.push_back(builtin_rule_engine()->rules()[m.rule].id + " at " + std::to_string(m.offset));
+    }
+  });
+  EXPECT_TRUE(nul_secrets.empty()) << nul_secrets.size() << " matches hold NULs, first " << nul_secrets.front();
+}
+
 // GitHub's and npm's token checksum, computed here apart from validator.cpp: zlib's CRC32 of
 // the 30 random characters, in base62 (0-9A-Za-z), six digits.
 std::string base62_token(std::string_view prefix, std::string_view random30) {
