@@ -7,8 +7,8 @@ JOBS       ?= $(shell nproc)
 # CI sets CI=true: warnings become errors there.
 WERROR     := $(if $(CI),ON,OFF)
 # Unity builds compile each layer's sources as a few large files, so the heavy headers (JSON,
-# fmt, <filesystem>) are parsed a few times per layer instead of once per file: a cold build
-# takes about half the time. UNITY=OFF builds file by file (faster to rebuild one edited file).
+# fmt, <filesystem>) are parsed a few times per layer instead of once per file: the two cold
+# builds take about a third less time. UNITY=OFF builds file by file (faster to rebuild one edited file).
 UNITY      ?= ON
 
 .PHONY: all deps configure build asan run test test-release test-asan demo clean install fuzz

@@ -30,6 +30,7 @@
 #include "gate/pipeline.hpp"
 #include "gate/private_path.hpp"
 #include "gate/stop_signal.hpp"
+#include "io/private_process.hpp"
 #include "io/whole_file.hpp"
 
 namespace dumpguard {
@@ -247,10 +248,7 @@ struct Worker {
 }  // namespace
 
 Status run_cluster_worker(const GateOptions& o, const ClusterWorkerOptions& c, const GateMessages& say) {
-  umask(077);
-  const rlimit no_core{0, 0};
-  setrlimit(RLIMIT_CORE, &no_core);
-  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  make_process_private();
   // As the gate refuses them: released copies and quarantined originals never share a directory,
   // and neither is the shared store, where unredacted dumps wait.
   for (const auto& [a, b] : {std::pair{&o.release, &o.quarantine}, std::pair{&o.quarantine, &o.release},

@@ -23,6 +23,7 @@
 #include "gate/pipeline.hpp"
 #include "gate/private_path.hpp"
 #include "gate/stop_signal.hpp"
+#include "io/private_process.hpp"
 #include "io/whole_file.hpp"
 
 namespace dumpguard {
@@ -109,13 +110,8 @@ Status check_layout(const GateOptions& o) {
 }  // namespace
 
 Status run_gate(const GateOptions& o, const GateMessages& say) {
-  // Every file and directory the gate makes is its own alone: 0600 and 0700.
-  umask(077);
-  // The gate maps dumps full of secrets: it must never leave a core of its own (least of all
-  // in an inbox it watches), and no other process of its user may ptrace it.
-  const rlimit no_core{0, 0};
-  setrlimit(RLIMIT_CORE, &no_core);
-  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  // The gate maps dumps full of secrets.
+  make_process_private();
   DG_TRY(const dev_t inbox_device, device_of(o.inbox));
   DG_CHECK(check_layout(o));
   for (const std::string* dir : {&o.release, &o.quarantine}) DG_CHECK(make_private_dir(*dir));

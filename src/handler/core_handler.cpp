@@ -24,6 +24,7 @@
 #include "gate/finding_summary.hpp"
 #include "gate/names.hpp"
 #include "handler/sealed_box.hpp"
+#include "io/private_process.hpp"
 #include "io/staged_file.hpp"
 #include "io/unique_fd.hpp"
 #include "io/whole_file.hpp"
@@ -293,12 +294,8 @@ class CoreRun {
 ReceivedCore receive_core(const CoreHandlerOptions& o, const CrashInfo& crash, int input,
                           std::chrono::steady_clock::time_point started) {
   // Everything the handler makes is root's alone, and the handler itself (holding plaintext
-  // cores) never dumps: the kernel gives it RLIMIT_CORE 1 against recursion; 0 and
-  // non-dumpable also keep ptrace away.
-  umask(077);
-  const rlimit no_core{0, 0};
-  setrlimit(RLIMIT_CORE, &no_core);
-  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  // cores) never dumps: the kernel gives it RLIMIT_CORE 1 against recursion, which this makes 0.
+  make_process_private();
 
   // %c: the process's own RLIMIT_CORE. 0 asks for no core at all; a smaller limit than ours
   // truncates the core there, as systemd-coredump does.

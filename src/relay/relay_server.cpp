@@ -25,6 +25,7 @@
 #include "gate/directory_store.hpp"
 #include "gate/durable_files.hpp"
 #include "gate/names.hpp"
+#include "io/private_process.hpp"
 #include "io/whole_file.hpp"
 #include "relay/forward.hpp"
 #include "relay/http_server.hpp"
@@ -518,12 +519,8 @@ void handle_request(Relay& r, const httplib::Request& req, httplib::Response& re
 }  // namespace
 
 Status run_relay(const RelayOptions& given, const RelayMessages& say) {
-  // The relay holds uploaded dumps in memory: it must never leave a core of its own, and no
-  // other process of its user may read its memory.
-  umask(077);
-  const rlimit no_core{0, 0};
-  setrlimit(RLIMIT_CORE, &no_core);
-  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  // The relay holds uploaded dumps in memory.
+  make_process_private();
   // Many clients at once each hold a descriptor: as many as the hard limit allows.
   rlimit files{};
   if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {

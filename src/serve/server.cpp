@@ -29,6 +29,7 @@
 #include "audit/trail.hpp"
 #include "gate/directory_store.hpp"
 #include "gate/names.hpp"
+#include "io/private_process.hpp"
 #include "io/unique_fd.hpp"
 #include "io/whole_file.hpp"
 #include "serve/api_token.hpp"
@@ -507,11 +508,7 @@ Result<UniqueFd> open_dir(const std::string& path, const char* what) {
 }  // namespace
 
 Status run_serve(const ServeOptions& options, const std::function<void(const std::string&)>& announce) {
-  ::umask(077);
-  // The process holds the audit key: no core of it, and no ptrace by other processes of the user.
-  struct rlimit no_core {0, 0};
-  ::setrlimit(RLIMIT_CORE, &no_core);
-  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  make_process_private();  // it holds the audit key
 
   DG_TRY(UniqueFd release, open_dir(options.release, "release"));
   UniqueFd quarantine;

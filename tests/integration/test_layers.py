@@ -53,12 +53,14 @@ class LayerOrder(unittest.TestCase):
     def test_compiler_refuses_an_upward_include(self):
         with open(os.path.join(BUILD, "compile_commands.json")) as f:
             commands = json.load(f)
+        # A layer's compile commands are known by its include root (-I<build>/layers/<layer>),
+        # whether they compile one source or a unity file of several.
         by_layer = {}
         for entry in commands:
-            rel = os.path.relpath(entry["file"], SOURCE)
-            parts = rel.split(os.sep)
-            if len(parts) == 3 and parts[0] == "src":
-                by_layer.setdefault(parts[1], entry)
+            args = entry["arguments"] if "arguments" in entry else shlex.split(entry["command"])
+            roots = [a.rsplit("/layers/", 1)[1] for a in args if a.startswith("-I") and "/layers/" in a]
+            if len(roots) == 1:
+                by_layer.setdefault(roots[0], entry)
         order = layers()
         checked = 0
         with tempfile.TemporaryDirectory() as tmp:
