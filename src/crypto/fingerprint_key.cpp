@@ -55,13 +55,22 @@ Result<std::vector<std::uint8_t>> load_or_create_fingerprint_key(const std::stri
   }
   std::vector<std::uint8_t> key(32);
   if (RAND_bytes(key.data(), static_cast<int>(key.size())) != 1) return key_error(path, "no randomness");
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (fd.get() < 0) {
-    if (errno == EEXIST) return read_key(path);  // another process made it first
-    return key_error(path, std::strerror(errno));
-  }
-  if (::write(fd.get(), key.data(), key.size()) != 32 || ::fsync(fd.get()) != 0) {
-    return key_error(path, std::strerror(errno));
+  // Written whole under a name of its own, then linked into place: link(2) fails if the key
+  // exists, so processes that start together (gate workers) all end up with one key, and none
+  // ever reads a key file another has created but not yet written.
+  std::string staged = path + ".XXXXXX";
+  UniqueFd fd(::mkostemp(staged.data(), O_CLOEXEC));
+  if (fd.get() < 0) return key_error(path, std::strerror(errno));
+  const bool written = ::fchmod(fd.get(), 0600) == 0 && ::write(fd.get(), key.data(), key.size()) == 32 &&
+                       ::fsync(fd.get()) == 0;
+  const int write_errno = errno;
+  const int linked = written ? ::link(staged.c_str(), path.c_str()) : -1;
+  const int link_errno = errno;
+  ::unlink(staged.c_str());
+  if (!written) return key_error(path, std::strerror(write_errno));
+  if (linked != 0) {
+    if (link_errno == EEXIST) return read_key(path);  // another process made it first
+    return key_error(path, std::strerror(link_errno));
   }
   return key;
 }
