@@ -103,7 +103,7 @@ def redaction_leaves(core_path):
         with open(core_path, "rb") as f:
             data = f.read()
         with open(out, "rb") as f:
-            return left_after_redaction(core_path, data, Haystack(f.read()), spans)
+            return left_after_redaction(core_path, data, f.read(), spans)
 
 
 def dump_process(argv, directory, env=None, self_check=True):
@@ -205,11 +205,16 @@ class Haystack:
             else:
                 self.spans.append([start, end])
 
-    def occurrences(self, needle):
+    def _spans_for(self, needle):
+        """Where `needle` can be: near the non-zero pages, or anywhere for a needle the skip
+        does not hold for (longer than REACH, or all zeros)."""
         if len(needle) > self.REACH or not needle.strip(b"\0"):
-            return occurrences(self.data, needle)
+            return [(0, len(self.data))]
+        return self.spans
+
+    def occurrences(self, needle):
         out = []
-        for start, end in self.spans:
+        for start, end in self._spans_for(needle):
             i = self.data.find(needle, start, end)
             while i >= 0:
                 out.append(i)
@@ -217,9 +222,7 @@ class Haystack:
         return out
 
     def __contains__(self, needle):
-        if len(needle) > self.REACH or not needle.strip(b"\0"):
-            return needle in self.data
-        return any(self.data.find(needle, start, end) >= 0 for start, end in self.spans)
+        return any(self.data.find(needle, start, end) >= 0 for start, end in self._spans_for(needle))
 
 
 def covered(findings, offset, length):
