@@ -1,7 +1,10 @@
 #include "cluster/state_bucket.hpp"
 
+#include <sys/random.h>
 #include <unistd.h>
 
+#include <array>
+#include <cerrno>
 #include <chrono>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -17,7 +20,7 @@ namespace {
 constexpr int kMaxStateBytes = 4096;
 
 std::string encode(const DumpState& s) {
-  nlohmann::ordered_json j = {{"state", s.state}, {"worker", s.worker}, {"time", s.time}};
+  nlohmann::ordered_json j = {{"state", s.state}, {"worker", s.worker}, {"run", s.run}, {"time", s.time}};
   if (!s.target.empty()) j["target"] = s.target;
   if (!s.reason.empty()) j["reason"] = s.reason;
   return j.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
@@ -32,6 +35,19 @@ double now_seconds() {
 }
 
 }  // namespace
+
+WorkerRun WorkerRun::start(std::string id) {
+  std::array<unsigned char, 8> bytes{};
+  std::size_t got = 0;
+  while (got < bytes.size()) {
+    const ssize_t n = ::getrandom(bytes.data() + got, bytes.size() - got, 0);
+    if (n > 0) got += static_cast<std::size_t>(n);
+    if (n < 0 && errno != EINTR) break;  // the pid and the start time below still tell runs apart
+  }
+  std::string token = fmt::format("{}-{}-", ::getpid(), std::chrono::steady_clock::now().time_since_epoch().count());
+  for (const unsigned char b : bytes) token += fmt::format("{:02x}", b);
+  return WorkerRun{std::move(id), std::move(token)};
+}
 
 std::string dump_key(const std::string& sha256) { return "dump." + sha256; }
 
@@ -59,23 +75,30 @@ Result<std::optional<DumpState>> read_dump_state(kvStore* kv, const std::string&
   if (j.is_discarded() || !j.is_object()) {
     return Error{Errc::bad_value, 0, fmt::format("the state of dump {} in the bucket is not what workers write", sha256)};
   }
-  DumpState st{field(j, "state"), field(j, "worker"), field(j, "time"), field(j, "target"), field(j, "reason"),
-               kvEntry_Revision(entry.get())};
+  DumpState st{field(j, "state"),  field(j, "worker"), field(j, "run"), field(j, "time"),
+               field(j, "target"), field(j, "reason"), kvEntry_Revision(entry.get())};
   return std::optional<DumpState>(st);
 }
 
-Result<std::optional<double>> heartbeat_age(kvStore* kv, const std::string& worker_id) {
+Result<std::optional<Heartbeat>> read_heartbeat(kvStore* kv, const std::string& worker_id) {
   kvEntry* raw = nullptr;
   const natsStatus s = kvStore_Get(&raw, kv, worker_key(worker_id).c_str());
   KvEntryPtr entry(raw);
-  if (s == NATS_NOT_FOUND) return std::optional<double>();
+  if (s == NATS_NOT_FOUND) return std::optional<Heartbeat>();
   if (s != NATS_OK) return nats_error("cannot read a worker's heartbeat", s);
-  const double created = static_cast<double>(kvEntry_Created(entry.get())) / 1e9;
-  return std::optional<double>(now_seconds() - created);
+  Heartbeat beat;
+  beat.age = now_seconds() - static_cast<double>(kvEntry_Created(entry.get())) / 1e9;
+  const int len = kvEntry_ValueLen(entry.get());
+  if (len > 0 && len <= kMaxStateBytes) {
+    const auto j = nlohmann::json::parse(
+        std::string(static_cast<const char*>(kvEntry_Value(entry.get())), static_cast<std::size_t>(len)), nullptr, false);
+    if (!j.is_discarded() && j.is_object()) beat.run = field(j, "run");
+  }
+  return std::optional<Heartbeat>(beat);
 }
 
-Result<ClaimResult> claim_dump(kvStore* kv, const std::string& sha256, const std::string& worker_id, double silent_after) {
-  const DumpState mine{"claimed", worker_id, audit_time_now(), "", "", 0};
+Result<ClaimResult> claim_dump(kvStore* kv, const std::string& sha256, const WorkerRun& me, double silent_after) {
+  const DumpState mine{"claimed", me.id, me.run, audit_time_now(), "", "", 0};
   const std::string value = encode(mine);
   const std::string key = dump_key(sha256);
   DG_TRY(const std::optional<DumpState> seen, read_dump_state(kv, sha256));
@@ -85,9 +108,11 @@ Result<ClaimResult> claim_dump(kvStore* kv, const std::string& sha256, const std
     result.claim = Claim::decided;
     return result;
   }
-  if (seen && seen->worker != worker_id) {
-    DG_TRY(const std::optional<double> age, heartbeat_age(kv, seen->worker));
-    if (age && *age < silent_after) return result;  // busy: its worker is alive
+  if (seen && seen->worker != me.id) {
+    DG_TRY(const std::optional<Heartbeat> beat, read_heartbeat(kv, seen->worker));
+    // busy: the run that claimed it is alive (a claim from before runs were named counts as its
+    // worker's, as it did then)
+    if (beat && beat->age < silent_after && (seen->run.empty() || beat->run == seen->run)) return result;
   }
   std::uint64_t rev = 0;
   const natsStatus s = seen ? kvStore_Update(&rev, kv, key.c_str(), value.data(), static_cast<int>(value.size()), seen->revision)
@@ -115,12 +140,13 @@ Status record_verdict(kvStore* kv, const std::string& sha256, std::uint64_t clai
   return ok_status();
 }
 
-Status put_heartbeat(kvStore* kv, const std::string& worker_id, const std::string& dump) {
-  nlohmann::ordered_json j = {{"time", audit_time_now()}, {"pid", static_cast<long>(::getpid())}, {"host", host_name_for_gate()}};
+Status put_heartbeat(kvStore* kv, const WorkerRun& me, const std::string& dump) {
+  nlohmann::ordered_json j = {
+      {"time", audit_time_now()}, {"pid", static_cast<long>(::getpid())}, {"host", host_name_for_gate()}, {"run", me.run}};
   if (!dump.empty()) j["dump"] = dump;
   const std::string value = j.dump();
   std::uint64_t rev = 0;
-  const natsStatus s = kvStore_Put(&rev, kv, worker_key(worker_id).c_str(), value.data(), static_cast<int>(value.size()));
+  const natsStatus s = kvStore_Put(&rev, kv, worker_key(me.id).c_str(), value.data(), static_cast<int>(value.size()));
   if (s != NATS_OK) return nats_error("cannot write the worker's heartbeat", s);
   return ok_status();
 }

@@ -72,8 +72,8 @@ Status remove_dead_workers(const GateOptions& o, const std::string& own_id, kvSt
     }
     if (left.empty()) continue;
     // A heartbeat that cannot be read now (the server restarting) is asked for at the next check.
-    const Result<std::optional<double>> silent = heartbeat_age(kv, stale.id);
-    if (!silent || (*silent && **silent < o.lease)) continue;
+    const Result<std::optional<Heartbeat>> silent = read_heartbeat(kv, stale.id);
+    if (!silent || (*silent && (*silent)->age < o.lease)) continue;
     DG_CHECK(audit.record("work-removed", {{"instance", stale.id},
                                            {"by", own_id},
                                            {"dir", stale.dir},
@@ -92,7 +92,7 @@ Status remove_dead_workers(const GateOptions& o, const std::string& own_id, kvSt
 // neither the queue nor the other workers take a long scan for a dead worker.
 class KeepAlive {
  public:
-  KeepAlive(natsMsg* msg, kvStore* kv, std::string worker, std::string dump, std::chrono::milliseconds every)
+  KeepAlive(natsMsg* msg, kvStore* kv, WorkerRun worker, std::string dump, std::chrono::milliseconds every)
       : msg_(msg), kv_(kv), worker_(std::move(worker)), dump_(std::move(dump)), every_(every) {
     thread_ = std::thread([this] { run(); });
   }
@@ -117,7 +117,7 @@ class KeepAlive {
   }
   natsMsg* msg_;
   kvStore* kv_;
-  std::string worker_;
+  WorkerRun worker_;
   std::string dump_;
   std::chrono::milliseconds every_;
   std::mutex mutex_;
@@ -138,7 +138,7 @@ struct Worker {
   OnceStore& release;
   OnceStore& quarantine;
   AuditTrail& audit;
-  std::string id;
+  WorkerRun me;
   std::chrono::milliseconds keep_alive_every;
 
   // One message: claim, process, verdict, acknowledge. An error is the worker's own failure.
@@ -147,7 +147,7 @@ struct Worker {
     auto item = parse_work_message(text);
     if (!item) {
       // Not something a submitter writes: never redelivered, and the audit trail says so.
-      DG_CHECK(audit.record("failed", {{"instance", id},
+      DG_CHECK(audit.record("failed", {{"instance", me.id},
                                        {"message", natsMsg_GetSequence(msg)},
                                        {"why", item.error().message}}));
       natsMsg_Term(msg, nullptr);
@@ -155,7 +155,7 @@ struct Worker {
       return ok_status();
     }
     const std::string name = work_file_name(*item);
-    auto claimed = claim_dump(kv, item->sha256, id, std::max(3.0, o.lease));
+    auto claimed = claim_dump(kv, item->sha256, me, std::max(3.0, o.lease));
     if (!claimed) {
       say(fmt::format("{}: {}; offered again later", name, claimed.error().message));
       natsMsg_NakWithDelay(msg, 2000, nullptr);
@@ -172,7 +172,7 @@ struct Worker {
       say(fmt::format("{}: already {} by {}", name, claimed->seen->state, claimed->seen->worker));
       return ok_status();
     }
-    DumpState verdict{"", id, audit_time_now(), "", "", 0};
+    DumpState verdict{"", me.id, me.run, audit_time_now(), "", "", 0};
     DG_CHECK(judge(msg, *item, name, verdict));
     DG_CHECK(record_verdict(kv, item->sha256, claimed->revision, verdict));
     DG_CHECK(drop_shared(*item));
@@ -189,7 +189,7 @@ struct Worker {
   // Copies the dump out of the shared store and takes it through the gate's steps, telling the
   // queue it is in progress meanwhile; `verdict` says where it went.
   Status judge(natsMsg* msg, const WorkItem& item, const std::string& name, DumpState& verdict) {
-    KeepAlive keep(msg, kv, id, name, keep_alive_every);
+    KeepAlive keep(msg, kv, me, name, keep_alive_every);
     const std::string local = inbox_dir + "/" + name;
     ::unlink(local.c_str());  // a copy an earlier run of this worker left before its claim
     auto copied = copy_out_of_shared_store(c.shared_store, item, local);
@@ -207,7 +207,7 @@ struct Worker {
       } else {
         verdict.state = "failed";
         verdict.reason = copied ? "not in the shared store" : printable(copied.error().message);
-        DG_CHECK(audit.record("failed", {{"dump", name}, {"instance", id}, {"why", verdict.reason}}));
+        DG_CHECK(audit.record("failed", {{"dump", name}, {"instance", me.id}, {"why", verdict.reason}}));
       }
     } else {
       DG_TRY(const bool taken, pipeline.take(own, name));
@@ -332,13 +332,14 @@ Status run_cluster_worker(const GateOptions& o, const ClusterWorkerOptions& c, c
   DG_CHECK(pipeline.recover_own(own));
   DG_CHECK(remove_dead_workers(o, instance->id(), kv, audit, say));
 
-  Worker worker{o, c, say, client, kv, pipeline, own, inbox_dir, release, quarantine, audit, instance->id(), keep_alive_every};
+  const WorkerRun me = WorkerRun::start(instance->id());
+  Worker worker{o, c, say, client, kv, pipeline, own, inbox_dir, release, quarantine, audit, me, keep_alive_every};
   auto last_heartbeat = std::chrono::steady_clock::time_point{};
   auto last_dead_check = std::chrono::steady_clock::now();
   const auto dead_check_every = std::chrono::duration<double>(std::max(1.0, o.lease));
   while (!stop_signalled()) {
     if (std::chrono::steady_clock::now() - last_heartbeat >= keep_alive_every) {
-      (void)put_heartbeat(kv, instance->id(), "");
+      (void)put_heartbeat(kv, me, "");
       last_heartbeat = std::chrono::steady_clock::now();
     }
     if (std::chrono::steady_clock::now() - last_dead_check >= dead_check_every) {

@@ -62,6 +62,7 @@ class Cluster:
         with open(self.no_rules, "w") as f:
             f.write("# no text rules\n")
         self.workers = {}
+        self.starts = {}
         self.outputs = []
         self.secrets = []
 
@@ -115,6 +116,7 @@ class Cluster:
         with open(os.path.join(self.root, f"worker-{number}.log"), "ab") as log:
             proc = subprocess.Popen([dgtest.DUMPGUARD, *self.worker_args(number, once)], stdout=log, stderr=log)
         self.workers[number] = proc
+        self.starts[number] = self.starts.get(number, 0) + 1
         return proc
 
     def stop_workers(self):
@@ -137,6 +139,16 @@ class Cluster:
                     path = os.path.join(self.work, instance, sub)
                     found += [os.path.join(path, n) for n in (os.listdir(path) if os.path.isdir(path) else [])]
         return found
+
+    def wait_ready(self, number, timeout=60):
+        """Waits until every start of worker `number` has said it takes dumps."""
+        path = os.path.join(self.root, f"worker-{number}.log")
+        until = time.time() + timeout
+        while time.time() < until:
+            if os.path.exists(path) and read(path).count(b" taking dumps from ") >= self.starts.get(number, 0):
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"worker {number} did not start in {timeout} s: {read(path)[-2000:]!r}")
 
     def worker_logs(self):
         out = b""
@@ -190,6 +202,21 @@ class ClusterCase(unittest.TestCase):
             self.cluster.server.stop()
             shutil.rmtree(self.tmp, ignore_errors=True)
 
+    def kill_holding_a_dump(self, number, more_work):
+        """SIGKILLs worker `number` once it holds a dump; returns what it left. When the other
+        workers took every dump before it, more_work() queues more, every two seconds."""
+        c = self.cluster
+        until = time.time() + 60
+        fed = time.time()
+        while not c.leftovers(number) and time.time() < until:
+            if time.time() - fed > 2:
+                more_work()
+                fed = time.time()
+            time.sleep(0.01)
+        os.kill(c.workers[number].pid, signal.SIGKILL)
+        c.workers[number].wait(timeout=10)
+        return c.leftovers(number)
+
     def wait_for_verdicts(self, n, timeout):
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -240,9 +267,9 @@ class ClusterTest(ClusterCase):
         c = self.cluster
         c.init()
         self.assertIn("exists", c.init(), "init is idempotent")
-        first = c.make_dumps(8, "a")
+        first = c.make_dumps(25, "a")
         out = c.submit(first)
-        self.assertEqual(out.count(" queued "), 8)
+        self.assertEqual(out.count(" queued "), 25)
         # Submitted again: the SHA-256 is the message id, so nothing is queued twice.
         self.assertEqual(c.submit(first[:2]).count(" already-queued "), 2)
         for n in range(2):
@@ -250,7 +277,7 @@ class ClusterTest(ClusterCase):
         for proc in c.workers.values():
             self.assertEqual(proc.wait(timeout=300), 0, c.worker_logs().decode(errors="replace")[-3000:])
         self.check_released_once(first)
-        second = c.make_dumps(8, "b")
+        second = c.make_dumps(25, "b")
         c.submit(second)
         c.workers = {}
         for n in range(4):
@@ -262,7 +289,7 @@ class ClusterTest(ClusterCase):
         hosts = {r["data"].get("instance") for r in records if r["event"] == "started"}
         self.assertEqual(len(hosts), 4, "the records of four workers in one chain")
         status = c.status()
-        self.assertEqual(status["dumps"]["released"], 16)
+        self.assertEqual(status["dumps"]["released"], 50)
         self.assertEqual(status["queue"]["waiting"], 0)
         self.assertEqual(len(status["workers"]), 4)
         dgtest.assert_no_secret(c.outputs + [c.worker_logs(), read(c.server.log)], c.secrets)
@@ -270,43 +297,38 @@ class ClusterTest(ClusterCase):
     def test_killed_workers_and_a_restarted_server_lose_nothing(self):
         c = self.cluster
         c.init()
-        paths = c.make_dumps(10, "k")
-        c.submit(paths)
         rng = random.Random()
         c.start_worker(0)
         c.start_worker(1)
-        kills = 0
-        restarted = False
-        dead, left = None, []
-        deadline = time.time() + 240
-        while time.time() < deadline:
-            dumps = c.status()["dumps"]
-            if dumps["released"] + dumps["quarantined"] + dumps["failed"] >= len(paths):
-                break
-            time.sleep(rng.uniform(0.1, 0.8))
-            if kills < 3:
-                victim = rng.choice([0, 1])
-                os.kill(c.workers[victim].pid, signal.SIGKILL)
-                c.workers[victim].wait(timeout=10)
-                kills += 1
+        # Dumps come in waves, so a worker always has one in hand when it is killed.
+        paths = []
+        waves = iter(range(100))
+
+        def more_work():
+            wave = c.make_dumps(4, f"k{next(waves)}")
+            c.submit(wave)
+            paths.extend(wave)
+
+        kills = 20
+        for kill in range(kills):
+            victim = rng.choice([0, 1])
+            c.wait_ready(victim)
+            more_work()
+            time.sleep(rng.uniform(0.0, 0.3))
+            if kill < kills - 1:
+                # Killed while it holds a dump and started again under the same id at once: its
+                # id heartbeats again, but the claim its dead process left must not look alive
+                # to the other worker (it did once, and the queue gave the dump up).
+                self.kill_holding_a_dump(victim, more_work)
                 c.start_worker(victim)
-            elif kills == 3:
+            else:
                 # The last one killed while it holds a dump stays dead, and a worker with another
                 # id takes its place: what it left is for the others to remove.
-                dead = rng.choice([0, 1])
-                until = time.time() + 60
-                while not c.leftovers(dead) and time.time() < until:
-                    time.sleep(0.01)
-                os.kill(c.workers[dead].pid, signal.SIGKILL)
-                c.workers[dead].wait(timeout=10)
-                left = c.leftovers(dead)
-                kills += 1
+                dead = victim
+                left = self.kill_holding_a_dump(dead, more_work)
                 c.start_worker(2)
-            elif not restarted:
-                c.server.restart()  # file storage: the queue, the bucket and the audit stream survive
-                restarted = True
-        self.assertEqual(kills, 4)
-        self.assertTrue(restarted, "the server was restarted before the run ended")
+        more_work()
+        c.server.restart()  # in mid-run; file storage: the queue, the bucket and the audit stream survive
         dumps = self.wait_for_verdicts(len(paths), 120)
         self.assertEqual(dumps["released"], len(paths), c.worker_logs().decode(errors="replace")[-3000:])
         self.assertTrue(left, "the dead worker was killed while it held a dump")
