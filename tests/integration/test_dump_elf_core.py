@@ -344,9 +344,15 @@ class Aarch64QemuCore(unittest.TestCase):
         program = os.path.join(self.tmp, "a64")
         subprocess.run([self.cc, "-static", "-O1", "-pthread", "-o", program, source],
                        check=True, capture_output=True, timeout=300)
-        subprocess.run(["bash", "-c", f"ulimit -c unlimited; ulimit -f {dgtest.CORE_LIMIT_BLOCKS}; "
-                        f"exec {self.qemu} {program}"],
-                       cwd=self.tmp, capture_output=True, timeout=300, stdin=subprocess.DEVNULL)
+        # qemu then aborts itself, and the kernel writes its host core: the core_pattern lock is
+        # held shared meanwhile, so that core never reaches the handler another test installed.
+        guard = dgtest.CorePatternGuard(exclusive=False)
+        try:
+            subprocess.run(["bash", "-c", f"ulimit -c unlimited; ulimit -f {dgtest.CORE_LIMIT_BLOCKS}; "
+                            f"exec {self.qemu} {program}"],
+                           cwd=self.tmp, capture_output=True, timeout=300, stdin=subprocess.DEVNULL)
+        finally:
+            guard.release()
         # qemu also lets the host dump its own x86-64 `core`: not ours, and large.
         host_core = os.path.join(self.tmp, "core")
         if os.path.exists(host_core):
