@@ -31,7 +31,9 @@ TEST(S3Location, BucketAndPrefix) {
                           "s3://dumps/a?x=1", "s3://dumps/a\nb"}) {
     auto bad = parse_s3_location(url);
     EXPECT_FALSE(bad) << url;
-    if (!bad) EXPECT_EQ(bad.error().message.find('\n'), std::string::npos) << url;
+    if (!bad) {
+      EXPECT_EQ(bad.error().message.find('\n'), std::string::npos) << url;
+    }
   }
 }
 
