@@ -86,7 +86,7 @@ def main():
             "",
             f"`DG_BUILD_DIR={os.path.relpath(BUILD)} bench/s3_store.py --mib {o.mib} --rounds {o.rounds}` on "
             f"{platform.node()}: {os.cpu_count()} cores, Linux {platform.release()}; load average at the end "
-            f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}. One file of random bytes, a new dump each round (median "
+            f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}. One file of random bytes, a new dump each round (upper median "
             "of the rounds); the S3 server is the tests' (@20minutes/s3rver on Node.js, TLS on 127.0.0.1, "
             "signatures checked), writing to the same disk.",
             "",
