@@ -153,10 +153,7 @@ class S3Store final : public SharedStore {
   // length. No If-None-Match: not every S3 server honours it, and an object already under the
   // name holds the same bytes, so writing them again changes nothing.
   Result<WorkItem> put(const std::string& path) override {
-    UniqueFd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-    struct stat st {};
-    if (in.get() < 0 || ::fstat(in.get(), &st) != 0) return os_error(fmt::format("cannot open {}", path));
-    if (!S_ISREG(st.st_mode)) return Error{Errc::bad_value, 0, fmt::format("{}: not a regular file", path)};
+    DG_TRY(const UniqueFd in, open_to_store(path));
     DG_TRY(const auto hashed, copy_hashing(in.get(), -1, path));
     WorkItem item{hashed.second, hashed.first, safe_submitted_name(path)};
     S3Source source;

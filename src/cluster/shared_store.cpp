@@ -37,10 +37,7 @@ class SharedDirectory final : public SharedStore {
   explicit SharedDirectory(std::string dir) : dir_(std::move(dir)) {}
 
   Result<WorkItem> put(const std::string& path) override {
-    UniqueFd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-    struct stat st {};
-    if (in.get() < 0 || ::fstat(in.get(), &st) != 0) return os_error(fmt::format("cannot open {}", path));
-    if (!S_ISREG(st.st_mode)) return Error{Errc::bad_value, 0, fmt::format("{}: not a regular file", path)};
+    DG_TRY(const UniqueFd in, open_to_store(path));
     DG_TRY(auto temp, temporary_in(dir_));
     auto copied = copy_hashing(in.get(), temp.first.get(), path);
     if (!copied) {
@@ -121,6 +118,14 @@ Result<std::pair<std::uint64_t, std::string>> copy_hashing(int from, int to, con
   }
   if (to >= 0 && ::fsync(to) != 0) return os_error(fmt::format("cannot fsync the copy of {}", what));
   return std::make_pair(total, hash.finish());
+}
+
+Result<UniqueFd> open_to_store(const std::string& path) {
+  UniqueFd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  struct stat st {};
+  if (in.get() < 0 || ::fstat(in.get(), &st) != 0) return os_error(fmt::format("cannot open {}", path));
+  if (!S_ISREG(st.st_mode)) return Error{Errc::bad_value, 0, fmt::format("{}: not a regular file", path)};
+  return in;
 }
 
 std::string changed_in_store(const std::string& where) {

@@ -11,6 +11,7 @@
 
 #include "cluster/work_item.hpp"
 #include "dumpguard/result.hpp"
+#include "io/unique_fd.hpp"
 
 namespace dumpguard {
 
@@ -57,7 +58,9 @@ bool is_s3_location(std::string_view location);
 // location, endpoint and credentials are read and checked (it is not contacted: check() does).
 Result<std::unique_ptr<SharedStore>> open_shared_store(const SharedStoreOptions& options);
 
-// For the backends. Reads all of `from`, hashing it, and writes it to `to` (then fsyncs it)
+// For the backends. The file a submitter stores, opened for reading: a regular file.
+Result<UniqueFd> open_to_store(const std::string& path);
+// Reads all of `from`, hashing it, and writes it to `to` (then fsyncs it)
 // unless `to` is -1; the number of bytes and the hex SHA-256.
 Result<std::pair<std::uint64_t, std::string>> copy_hashing(int from, int to, const std::string& what);
 // The error text for a stored dump whose size or SHA-256 differs from its reference's.
