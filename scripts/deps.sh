@@ -38,6 +38,9 @@ for p in "${PACKAGES[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [[ "$status" == "install ok installed" ]] || missing+=("$p")
 done
+# The cluster's S3 test server runs on Node.js and is installed with npm (tests/tools/s3). A
+# nodejs package may ship npm itself (NodeSource's does, and conflicts with Debian's npm).
+command -v npm >/dev/null || missing+=(npm)
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 
 echo "make deps: installing ${missing[*]}"

@@ -110,7 +110,11 @@ std::string config_text(const CoreHandlerCliOptions& o) {
   put("nats", o.nats);
   put("nats-creds", o.nats_creds ? std::optional(absolute(*o.nats_creds)) : std::nullopt);
   put("nats-ca", o.nats_ca ? std::optional(absolute(*o.nats_ca)) : std::nullopt);
-  put("shared-store", o.shared_store ? std::optional(absolute(*o.shared_store)) : std::nullopt);
+  if (o.shared_store) put("shared-store", is_s3_location(*o.shared_store) ? *o.shared_store : absolute(*o.shared_store));
+  put("s3-endpoint", o.s3_endpoint);
+  put("s3-region", o.s3_region);
+  put("s3-ca", o.s3_ca ? std::optional(absolute(*o.s3_ca)) : std::nullopt);
+  put("s3-credentials", o.s3_credentials ? std::optional(absolute(*o.s3_credentials)) : std::nullopt);
   if (o.scan.fingerprint_key) out += fmt::format("\n[scan]\nfingerprint-key = {}\n", toml_string(absolute(*o.scan.fingerprint_key)));
   return out;
 }
@@ -119,7 +123,7 @@ bool has_handler_options(const CoreHandlerCliOptions& o) {
   return o.store || o.inbox || !o.exec.empty() || o.quarantine || o.quarantine_key || o.work || o.tmpdir || o.audit ||
          o.audit_key || o.checkpoint || o.audit_syslog || o.memory_cap || o.max_size || o.deadline || o.on_deadline ||
          o.on_failure || o.no_compress || o.scan.fingerprint_key || o.nats || o.nats_creds || o.nats_ca ||
-         o.shared_store;
+         o.shared_store || o.s3_endpoint || o.s3_region || o.s3_ca || o.s3_credentials;
 }
 
 int install(const CoreHandlerCliOptions& o, const std::string& config) {
@@ -166,13 +170,15 @@ int install(const CoreHandlerCliOptions& o, const std::string& config) {
   return kExitOk;
 }
 
-// Queues a clean core as `dumpguard submit` would; connects only when there is one to queue.
-CoreQueue core_queue(const NatsOptions& nats, const std::string& store) {
+// Queues a clean core as `dumpguard submit` would; opens the store and connects only when there
+// is one to queue.
+CoreQueue core_queue(const NatsOptions& nats, const SharedStoreOptions& store) {
   CoreQueue queue;
-  queue.where = fmt::format("the shared store {} on {}", store, printable_url(nats.url));
+  queue.where = fmt::format("the shared store {} on {}", store.location, printable_url(nats.url));
   queue.submit = [nats, store](const std::string& path) -> Result<std::string> {
+    DG_TRY(std::unique_ptr<SharedStore> shared, open_shared_store(store));
     DG_TRY(NatsClient client, NatsClient::connect(nats));
-    DG_TRY(Submitted submitted, submit_dump(client, store, path));
+    DG_TRY(Submitted submitted, submit_dump(client, *shared, path));
     return submitted.item.sha256;
   };
   return queue;
@@ -259,6 +265,10 @@ int run_core_handler(const CoreHandlerCliOptions& given) {
   take(o.nats_creds, file.nats_creds);
   take(o.nats_ca, file.nats_ca);
   take(o.shared_store, file.shared_store);
+  take(o.s3_endpoint, file.s3_endpoint);
+  take(o.s3_region, file.s3_region);
+  take(o.s3_ca, file.s3_ca);
+  take(o.s3_credentials, file.s3_credentials);
   if (!o.audit || !o.audit_key) {
     say("no audit log: give audit and audit-key in [core-handler] (every core is an audit record); the core was "
         "not kept");
@@ -276,9 +286,12 @@ int run_core_handler(const CoreHandlerCliOptions& given) {
 
   CoreHandlerOptions h;
   if (o.nats) {
+    // The kernel passes no environment: S3 credentials come from the s3-credentials file.
+    const S3Options s3{o.s3_endpoint.value_or(""), o.s3_region.value_or(""), o.s3_ca.value_or(""),
+                       o.s3_credentials.value_or("")};
     h.queue = core_queue(NatsOptions{*o.nats, absolute(o.nats_creds.value_or("")), absolute(o.nats_ca.value_or("")),
                                      "dumpguard core-handler"},
-                         absolute(*o.shared_store));
+                         shared_store_options(*o.shared_store, s3));
   } else if (o.inbox) {
     h.inbox = absolute(*o.inbox);
   } else if (!o.exec.empty()) {

@@ -32,11 +32,22 @@ int run_gate_command(const GateCliOptions& given) {
                  "dumps come from the queue, the records go to the audit stream)\n");
     return kExitError;
   }
+  const bool in_bucket = worker && is_s3_location(options.shared_store);
+  if (in_bucket && options.work.empty()) {
+    print_stderr("dumpguard: gate --nats: an s3:// --shared-store needs --work DIR (by default the work directory "
+                 "lies in the shared store's directory)\n");
+    return kExitError;
+  }
+  if (!worker && options.s3.given()) {
+    print_stderr("dumpguard: gate: the --s3-* options are for a worker (--nats) whose --shared-store is s3://...\n");
+    return kExitError;
+  }
   std::optional<ReleaseSetup> setup = release_setup(options.scan);
   if (!setup) return kExitError;
 
   GateOptions gate;
-  if (worker) options.inbox = options.shared_store;  // for the defaults below; a worker has no inbox
+  // For the defaults below; a worker has no inbox.
+  if (worker) options.inbox = in_bucket ? options.work : options.shared_store;
   gate.inbox = absolute_path(options.inbox);
   gate.release = absolute_path(options.release);
   gate.quarantine = absolute_path(options.quarantine);
@@ -67,7 +78,7 @@ int run_gate_command(const GateCliOptions& given) {
   };
   Status ran = ok_status();
   if (worker) {
-    ClusterWorkerOptions cluster{options.nats, absolute_path(options.shared_store)};
+    ClusterWorkerOptions cluster{options.nats, shared_store_options(options.shared_store, options.s3)};
     ran = run_cluster_worker(gate, cluster, say);
   } else {
     ran = run_gate(gate, say);

@@ -11,22 +11,25 @@
 namespace dumpguard::cli {
 
 int run_submit(const SubmitCliOptions& options) {
+  auto store = open_shared_store(shared_store_options(options.shared_store, options.s3));
+  if (!store) {
+    print_stderr("dumpguard: {}\n", store.error().message);
+    return kExitError;
+  }
   const NatsOptions nats = with_name(options.nats, "dumpguard submit");
   auto client = NatsClient::connect(nats);
   if (!client) {
     print_stderr("dumpguard: {}\n", client.error().message);
     return kExitError;
   }
-  const std::string store = absolute_path(options.shared_store);
   if (!options.watch.empty()) {
     InboxSubmitOptions inbox;
     inbox.inbox = absolute_path(options.watch);
     inbox.staging = options.work.empty() ? inbox.inbox + "/.dumpguard-submit" : absolute_path(options.work);
-    inbox.shared_store = store;
     inbox.settle = options.settle;
     inbox.poll = std::max(0.05, std::min(2.0, options.settle));
     inbox.once = options.once;
-    const Status ran = submit_from_inbox(*client, inbox, [](const std::string& line) {
+    const Status ran = submit_from_inbox(*client, **store, inbox, [](const std::string& line) {
       fmt::print("{}\n", line);
       std::fflush(stdout);
     });
@@ -38,7 +41,7 @@ int run_submit(const SubmitCliOptions& options) {
   }
   int code = kExitOk;
   for (const std::string& dump : options.dumps) {
-    auto submitted = submit_dump(*client, store, dump);
+    auto submitted = submit_dump(*client, **store, dump);
     if (!submitted) {
       print_stderr("dumpguard: {}\n", submitted.error().message);
       code = kExitError;

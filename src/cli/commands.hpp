@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cluster/nats_client.hpp"
+#include "cluster/shared_store.hpp"
 #include "dumpguard/open_dump.hpp"
 #include "dumpguard/scan.hpp"
 #include "io/path_names.hpp"
@@ -60,6 +61,10 @@ std::optional<std::vector<std::uint8_t>> load_fingerprint_key_or_report(const st
 // The path made absolute and normal, without a trailing slash: audit records and messages name
 // places without a working directory.
 std::string absolute_path(const std::string& path);
+
+// --shared-store (a directory, made absolute, or s3://BUCKET[/PREFIX]) and its --s3-* options,
+// their files made absolute.
+SharedStoreOptions shared_store_options(const std::string& location, const S3Options& s3);
 
 
 struct InfoOptions {
@@ -133,7 +138,8 @@ struct GateCliOptions {
   std::string audit_syslog = "auto";  // the socket the log's head goes to; auto: /dev/log if there; off
   // A worker of the cluster's queue instead of an inbox (docs/cluster.md): --nats URL given.
   NatsOptions nats;          // the NATS server (its audit records go to the audit stream), credentials, CA
-  std::string shared_store;  // where submitted dumps wait
+  std::string shared_store;  // where submitted dumps wait: a directory or s3://BUCKET[/PREFIX]
+  S3Options s3;              // --s3-endpoint, --s3-region, --s3-ca, --s3-credentials
 };
 int run_gate_command(const GateCliOptions& options);
 
@@ -141,6 +147,7 @@ int run_gate_command(const GateCliOptions& options);
 struct SubmitCliOptions {
   NatsOptions nats;
   std::string shared_store;
+  S3Options s3;
   std::vector<std::string> dumps;
   // Or an inbox watched as the gate watches one, each complete dump submitted and removed.
   std::string watch;
@@ -199,6 +206,10 @@ struct CoreHandlerCliOptions {
   std::optional<std::string> nats_creds;
   std::optional<std::string> nats_ca;
   std::optional<std::string> shared_store;
+  std::optional<std::string> s3_endpoint;
+  std::optional<std::string> s3_region;
+  std::optional<std::string> s3_ca;
+  std::optional<std::string> s3_credentials;
   bool no_compress = false;
   bool install = false;
   bool uninstall = false;

@@ -59,6 +59,13 @@ std::string absolute_path(const std::string& path) {
   return out;
 }
 
+SharedStoreOptions shared_store_options(const std::string& location, const S3Options& s3) {
+  SharedStoreOptions out{is_s3_location(location) ? location : absolute_path(location), s3};
+  if (!s3.ca.empty()) out.s3.ca = absolute_path(s3.ca);
+  if (!s3.credentials.empty()) out.s3.credentials = absolute_path(s3.credentials);
+  return out;
+}
+
 std::optional<ReleaseSetup> release_setup(ScanCliOptions& options) {
   GateConfig config;
   RelayConfig relay;

@@ -131,6 +131,31 @@ CLI::Option* add_nats_options(CLI::App& cmd, dumpguard::NatsOptions& nats, const
   return url;
 }
 
+// --shared-store takes a directory that exists or an s3:// location (checked when the store opens).
+const CLI::Validator kSharedStoreLocation(
+    [](std::string& value) -> std::string {
+      if (dumpguard::is_s3_location(value)) return {};
+      return CLI::ExistingDirectory(value);
+    },
+    "DIR|s3://BUCKET[/PREFIX]");
+
+// The options of an S3 shared store, alike for gate --nats, submit and the core handler (whose
+// options are optional: its config file may give them instead).
+template <class Text>
+void add_s3_options(CLI::App& cmd, Text& endpoint, Text& region, Text& ca, Text& credentials) {
+  cmd.add_option("--s3-endpoint", endpoint,
+                 "With an s3:// --shared-store: the S3-compatible server, https://HOST[:PORT] (path-style "
+                 "requests, signed with AWS Signature Version 4; plain http:// only to a loopback address)");
+  cmd.add_option("--s3-region", region, "The region the S3 requests are signed for (default us-east-1)");
+  cmd.add_option("--s3-ca", ca, "PEM CA certificates to trust for the S3 server's certificate, instead of the "
+                                "system's trust store")
+      ->check(CLI::ExistingFile);
+  cmd.add_option("--s3-credentials", credentials,
+                 "An AWS credentials file holding aws_access_key_id and aws_secret_access_key (mode 0600; one "
+                 "profile); without it, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+      ->check(CLI::ExistingFile);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -226,8 +251,10 @@ int main(int argc, char** argv) {
                    "dumps come from --shared-store, audit records go to the audit stream",
                    "The worker's NATS credentials file");
   gate_cmd->add_option("--shared-store", gate.shared_store,
-                       "With --nats: the directory submitted dumps wait in, mounted by every worker")
-      ->check(CLI::ExistingDirectory);
+                       "With --nats: where submitted dumps wait, a directory every worker mounts or "
+                       "s3://BUCKET[/PREFIX] (then --work is required)")
+      ->check(kSharedStoreLocation);
+  add_s3_options(*gate_cmd, gate.s3.endpoint, gate.s3.region, gate.s3.ca, gate.s3.credentials);
   gate_cmd->add_option("--audit-key", gate.audit_key, "The audit log's signing key file, mode 0600, as `audit keygen` makes it: an Ed25519 "
                        "private key (PEM; verifiers need only its .pub) or an HMAC-SHA256 key (16 to 64 raw bytes)")
       ->required()
@@ -266,9 +293,11 @@ int main(int argc, char** argv) {
   CLI::App* submit_cmd = app.add_subcommand(
       "submit", "Copy dumps into the cluster's shared store and queue them for the gate workers; exit 0 queued, 2 error");
   add_nats_options(*submit_cmd, submit.nats, kNatsUrlHelp, "The submitter's NATS credentials file")->required();
-  submit_cmd->add_option("--shared-store", submit.shared_store, "The directory every worker mounts, where dumps wait")
+  submit_cmd->add_option("--shared-store", submit.shared_store,
+                         "Where dumps wait: the directory every worker mounts, or s3://BUCKET[/PREFIX]")
       ->required()
-      ->check(CLI::ExistingDirectory);
+      ->check(kSharedStoreLocation);
+  add_s3_options(*submit_cmd, submit.s3.endpoint, submit.s3.region, submit.s3.ca, submit.s3.credentials);
   auto* submit_dumps = submit_cmd->add_option("dumps", submit.dumps, "Dump files to submit")->check(CLI::ExistingFile);
   auto* submit_watch =
       submit_cmd
@@ -417,8 +446,11 @@ int main(int argc, char** argv) {
   core_cmd->add_option("--nats-creds", core.nats_creds, "The NATS credentials file to queue with")->check(CLI::ExistingFile);
   core_cmd->add_option("--nats-ca", core.nats_ca, "PEM CA certificates to trust for the NATS server's certificate (TLS)")
       ->check(CLI::ExistingFile);
-  core_cmd->add_option("--shared-store", core.shared_store, "With --nats: the cluster's shared store, where queued cores wait")
-      ->check(CLI::ExistingDirectory);
+  core_cmd->add_option("--shared-store", core.shared_store,
+                       "With --nats: the cluster's shared store, where queued cores wait (a directory or "
+                       "s3://BUCKET[/PREFIX])")
+      ->check(kSharedStoreLocation);
+  add_s3_options(*core_cmd, core.s3_endpoint, core.s3_region, core.s3_ca, core.s3_credentials);
   core_cmd->add_option("--quarantine", core.quarantine,
                        "Where cores that cannot be cleaned go, sealed to --quarantine-key (default "
                        "/var/lib/dumpguard/quarantine)");

@@ -4,7 +4,6 @@
 #include <map>
 #include <fmt/format.h>
 
-#include "cluster/shared_store.hpp"
 #include "cluster/state_bucket.hpp"
 
 namespace dumpguard {
@@ -127,12 +126,12 @@ Result<bool> queue_dump(NatsClient& client, const WorkItem& item) {
   return !duplicate;
 }
 
-Result<Submitted> submit_dump(NatsClient& client, const std::string& store, const std::string& path) {
-  DG_TRY(WorkItem item, copy_into_shared_store(store, path));
+Result<Submitted> submit_dump(NatsClient& client, SharedStore& store, const std::string& path) {
+  DG_TRY(WorkItem item, store.put(path));
   auto queued = queue_dump(client, item);
   if (!queued) {
     return Error{queued.error().code, 0,
-                 fmt::format("{}: stored as {}, but {}", path, shared_store_path(store, item.sha256), queued.error().message)};
+                 fmt::format("{}: stored as {}, but {}", path, store.where(item.sha256), queued.error().message)};
   }
   return Submitted{std::move(item), *queued};
 }

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cluster/nats_client.hpp"
+#include "cluster/shared_store.hpp"
 #include "cluster/work_item.hpp"
 
 namespace dumpguard {
@@ -34,7 +35,7 @@ struct Submitted {
   WorkItem item;
   bool queued = false;
 };
-Result<Submitted> submit_dump(NatsClient& client, const std::string& store, const std::string& path);
+Result<Submitted> submit_dump(NatsClient& client, SharedStore& store, const std::string& path);
 
 // {"queue": {"waiting", "in_progress", "redelivered", "given_up"}, "dumps": {"claimed",
 // "released", "quarantined", "failed"}, "failed": [...], "workers": [{"id", "last_heartbeat",

@@ -26,9 +26,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // Queues the staged file, then removes it: the shared store holds the copy that is queued.
-Status queue_staged(NatsClient& client, const InboxSubmitOptions& o, const std::string& staged,
+Status queue_staged(NatsClient& client, SharedStore& store, const InboxSubmitOptions& o, const std::string& staged,
                     const std::function<void(const std::string&)>& say) {
-  DG_TRY(const Submitted submitted, submit_dump(client, o.shared_store, staged));
+  DG_TRY(const Submitted submitted, submit_dump(client, store, staged));
   if (::unlink(staged.c_str()) != 0) return os_error(fmt::format("cannot remove {}", staged));
   DG_CHECK(fsync_at(AT_FDCWD, o.staging));
   say(fmt::format("{}: {} as {}", printable(staged.substr(o.staging.size() + 1)),
@@ -38,11 +38,11 @@ Status queue_staged(NatsClient& client, const InboxSubmitOptions& o, const std::
 
 }  // namespace
 
-Status submit_from_inbox(NatsClient& client, const InboxSubmitOptions& o,
+Status submit_from_inbox(NatsClient& client, SharedStore& store, const InboxSubmitOptions& o,
                          const std::function<void(const std::string&)>& say) {
   DG_TRY(const UniqueFd staging_dir, open_private_dir(o.staging));
   DG_TRY(DirectoryStore inbox, DirectoryStore::open(o.inbox, true, o.settle, "submit"));
-  for (const std::string& name : names_in(o.staging)) DG_CHECK(queue_staged(client, o, o.staging + "/" + name, say));
+  for (const std::string& name : names_in(o.staging)) DG_CHECK(queue_staged(client, store, o, o.staging + "/" + name, say));
   watch_stop_signals();
   std::set<std::string> refused_said;
   std::map<std::string, Clock::time_point> resting;  // given back while a writer had them open
@@ -75,7 +75,7 @@ Status submit_from_inbox(NatsClient& client, const InboxSubmitOptions& o,
         continue;
       }
       fd = UniqueFd();
-      DG_CHECK(queue_staged(client, o, staged, say));
+      DG_CHECK(queue_staged(client, store, o, staged, say));
     }
     if (o.once && !waiting) break;
     inbox.wait(std::chrono::milliseconds(static_cast<long>(o.poll * 1000)));

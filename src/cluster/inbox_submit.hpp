@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cluster/nats_client.hpp"
+#include "cluster/shared_store.hpp"
 #include "dumpguard/result.hpp"
 
 namespace dumpguard {
@@ -15,7 +16,6 @@ namespace dumpguard {
 struct InboxSubmitOptions {
   std::string inbox;
   std::string staging;       // on the inbox's file system, 0700: dumps between their claim and their queueing
-  std::string shared_store;
   double settle = 2;         // seconds a file must be unchanged to count as complete (no inotify event)
   double poll = 2;           // seconds between listings
   bool once = false;         // stop when nothing is left in the inbox
@@ -25,7 +25,7 @@ struct InboxSubmitOptions {
 // or still being written. Dumps left in staging by an earlier run are queued first (a dump
 // queued twice is queued once: its SHA-256 is the message id). An error (the store or the
 // server) stops it with the dump still in staging, for the next run.
-Status submit_from_inbox(NatsClient& client, const InboxSubmitOptions& options,
+Status submit_from_inbox(NatsClient& client, SharedStore& store, const InboxSubmitOptions& options,
                          const std::function<void(const std::string&)>& say);
 
 }  // namespace dumpguard

@@ -140,6 +140,7 @@ struct Worker {
   AuditTrail& audit;
   WorkerRun me;
   std::chrono::milliseconds keep_alive_every;
+  SharedStore& store;
 
   // One message: claim, process, verdict, acknowledge. An error is the worker's own failure.
   Status handle(natsMsg* msg) {
@@ -192,8 +193,9 @@ struct Worker {
     KeepAlive keep(msg, kv, me, name, keep_alive_every);
     const std::string local = inbox_dir + "/" + name;
     ::unlink(local.c_str());  // a copy an earlier run of this worker left before its claim
-    auto copied = copy_out_of_shared_store(c.shared_store, item, local);
-    // The worker's own failure (its disk, the store's mount) stops it; the message comes again.
+    auto copied = store.get(item, local);
+    // The worker's own failure (its disk, the store's mount or server, its credentials) stops it;
+    // the message comes again.
     if (!copied && copied.error().code != Errc::bad_value) return copied.error();
     if (!copied || !*copied) {
       // Released or quarantined under its name already (by a worker that died before its
@@ -227,11 +229,7 @@ struct Worker {
 
   // The shared store's copy goes once the dump has its verdict: a released dump's original is
   // deleted, as the gate deletes it, and a quarantined one is kept in the quarantine package.
-  Status drop_shared(const WorkItem& item) {
-    const std::string path = shared_store_path(c.shared_store, item.sha256);
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return os_error(fmt::format("cannot remove {}", path));
-    return fsync_at(AT_FDCWD, c.shared_store);
-  }
+  Status drop_shared(const WorkItem& item) { return store.remove(item); }
 
   // --once: nothing waiting in the queue and nothing in any worker's hands.
   Result<bool> queue_drained() {
@@ -249,11 +247,17 @@ struct Worker {
 
 Status run_cluster_worker(const GateOptions& o, const ClusterWorkerOptions& c, const GateMessages& say) {
   make_process_private();
+  DG_TRY(const std::unique_ptr<SharedStore> store, open_shared_store(c.shared_store));
   // As the gate refuses them: released copies and quarantined originals never share a directory,
-  // and neither is the shared store, where unredacted dumps wait.
-  for (const auto& [a, b] : {std::pair{&o.release, &o.quarantine}, std::pair{&o.quarantine, &o.release},
-                             std::pair{&o.release, &c.shared_store}, std::pair{&o.quarantine, &c.shared_store},
-                             std::pair{&c.shared_store, &o.release}, std::pair{&c.shared_store, &o.quarantine}}) {
+  // and neither is the shared store when it is a directory, where unredacted dumps wait.
+  const std::string shared_dir = store->directory();
+  std::vector<std::pair<const std::string*, const std::string*>> apart = {{&o.release, &o.quarantine},
+                                                                          {&o.quarantine, &o.release}};
+  if (!shared_dir.empty()) {
+    apart.insert(apart.end(), {{&o.release, &shared_dir}, {&o.quarantine, &shared_dir},
+                               {&shared_dir, &o.release}, {&shared_dir, &o.quarantine}});
+  }
+  for (const auto& [a, b] : apart) {
     DG_TRY(const bool inside, lies_within(*a, *b));
     if (inside) {
       return Error{Errc::bad_value, 0,
@@ -266,10 +270,8 @@ Status run_cluster_worker(const GateOptions& o, const ClusterWorkerOptions& c, c
     return Error{Errc::bad_value, 0,
                  fmt::format("the work directory {} is not the worker's alone: {}", o.work, work_dir.error().message)};
   }
-  struct stat st {};
-  if (::stat(c.shared_store.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    return Error{Errc::bad_value, 0, fmt::format("--shared-store {} is not a directory", c.shared_store)};
-  }
+  // Wrong credentials or an unreachable store stop the worker before it takes a dump.
+  DG_CHECK(store->check());
   const std::string refused = o.work + "/refused";
   DG_TRY(const UniqueFd refused_dir, open_private_dir(refused));
   DG_TRY(std::unique_ptr<Instance> instance, Instance::start(o.work, o.instance, o.lease));
@@ -323,7 +325,7 @@ Status run_cluster_worker(const GateOptions& o, const ClusterWorkerOptions& c, c
   DG_CHECK(audit.record("started", {{"instance", instance->id()},
                                     {"pid", static_cast<long>(getpid())},
                                     {"nats", client.url()},
-                                    {"shared_store", c.shared_store},
+                                    {"shared_store", store->name()},
                                     {"release", o.release},
                                     {"quarantine", o.quarantine},
                                     {"once", o.once}}));
@@ -333,7 +335,8 @@ Status run_cluster_worker(const GateOptions& o, const ClusterWorkerOptions& c, c
   DG_CHECK(remove_dead_workers(o, instance->id(), kv, audit, say));
 
   const WorkerRun me = WorkerRun::start(instance->id());
-  Worker worker{o, c, say, client, kv, pipeline, own, inbox_dir, release, quarantine, audit, me, keep_alive_every};
+  Worker worker{o, c, say, client, kv, pipeline, own, inbox_dir, release, quarantine, audit, me, keep_alive_every,
+                *store};
   auto last_heartbeat = std::chrono::steady_clock::time_point{};
   auto last_dead_check = std::chrono::steady_clock::now();
   const auto dead_check_every = std::chrono::duration<double>(std::max(1.0, o.lease));

@@ -7,13 +7,14 @@
 #include <string>
 
 #include "cluster/nats_client.hpp"
+#include "cluster/shared_store.hpp"
 #include "gate/gate.hpp"
 
 namespace dumpguard {
 
 struct ClusterWorkerOptions {
   NatsOptions nats;
-  std::string shared_store;  // the directory every worker and submitter mounts
+  SharedStoreOptions shared_store;  // a directory every worker and submitter mounts, or an s3:// bucket
 };
 
 // Runs until SIGTERM, SIGINT or SIGHUP, or with `gate.once` until the queue has nothing left

@@ -18,7 +18,8 @@ namespace {
 constexpr std::string_view kGateKeys = "actions, key, max-size, formats, drop";
 constexpr std::string_view kCoreHandlerKeys =
     "store, inbox, exec, quarantine, quarantine-key, work, tmpdir, audit, audit-key, checkpoint, audit-syslog, "
-    "memory-cap, max-size, deadline, on-deadline, on-failure, compress, drop, nats, nats-creds, nats-ca, shared-store";
+    "memory-cap, max-size, deadline, on-deadline, on-failure, compress, drop, nats, nats-creds, nats-ca, shared-store, "
+    "s3-endpoint, s3-region, s3-ca, s3-credentials";
 
 // toml++ quotes what it saw in its messages (a character, or a whole bad value), and a value
 // may be a token: every quoted span is elided but toml++'s own literals ("expected ']'",
@@ -241,7 +242,21 @@ class ConfigReader {
       } else if (name == "nats-ca") {
         out.nats_ca = a_path(value, name);
       } else if (name == "shared-store") {
-        out.shared_store = a_path(value, name);
+        // A directory, resolved like every path, or an object store's s3:// location as it is.
+        const auto* text = value.as_string();
+        out.shared_store = text && text->get().rfind("s3://", 0) == 0 ? std::optional(text->get()) : a_path(value, name);
+      } else if (name == "s3-ca") {
+        out.s3_ca = a_path(value, name);
+      } else if (name == "s3-credentials") {
+        out.s3_credentials = a_path(value, name);
+      } else if (name == "s3-endpoint" || name == "s3-region") {
+        const auto* text = value.as_string();
+        if (text && !text->get().empty() && text->get().find_first_of(std::string_view("\0\n", 2)) == std::string::npos) {
+          (name == "s3-endpoint" ? out.s3_endpoint : out.s3_region) = text->get();
+        } else {
+          fail(value.source(), fmt::format("core-handler.{} must be a string ({})", name,
+                                           name == "s3-endpoint" ? "https://HOST[:PORT]" : "a region such as us-east-1"));
+        }
       } else if (name == "nats") {
         // A URL, not a path. Never quoted back: it may hold a password.
         const auto* text = value.as_string();

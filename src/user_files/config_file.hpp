@@ -64,7 +64,11 @@ struct CoreHandlerConfig {
   std::optional<std::string> nats;            // nats = "tls://HOST:PORT" (user:password@ allowed: the file is 0600)
   std::optional<std::string> nats_creds;      // nats-creds = "FILE": a NATS credentials file
   std::optional<std::string> nats_ca;         // nats-ca = "FILE": CA certificates to trust for the server
-  std::optional<std::string> shared_store;    // shared-store = "DIR"
+  std::optional<std::string> shared_store;    // shared-store = "DIR" or "s3://BUCKET[/PREFIX]"
+  std::optional<std::string> s3_endpoint;     // s3-endpoint = "https://HOST[:PORT]"
+  std::optional<std::string> s3_region;       // s3-region = "us-east-1"
+  std::optional<std::string> s3_ca;           // s3-ca = "FILE": CA certificates to trust for the S3 server
+  std::optional<std::string> s3_credentials;  // s3-credentials = "FILE": an AWS credentials file (0600)
 };
 
 // The [relay] table: what `dumpguard relay` takes from the file besides [scan] and [gate]

@@ -55,6 +55,8 @@ class Cluster:
         self.no_rules = os.path.join(root, "no-rules.toml")
         os.makedirs(self.shared)
         os.makedirs(self.work, mode=0o700)
+        # How submitters and workers name the shared store (test_cluster_s3.py: a bucket instead).
+        self.store_args = ["--shared-store", self.shared]
         with open(os.open(self.key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
             f.write(secrets.token_bytes(32))
         # The planted keys are found by the DER detector: without the built-in text rules a
@@ -102,12 +104,12 @@ class Cluster:
         return paths
 
     def submit(self, paths):
-        code, out, err = self.run("submit", *self.server.client_args("submitter"), "--shared-store", self.shared, *paths)
+        code, out, err = self.run("submit", *self.server.client_args("submitter"), *self.store_args, *paths)
         assert code == 0, err
         return out
 
     def worker_args(self, number, once):
-        return ["gate", *self.server.client_args("worker"), "--shared-store", self.shared,
+        return ["gate", *self.server.client_args("worker"), *self.store_args,
                 "--release", self.release, "--quarantine", self.quarantine, "--audit-key", self.key,
                 "--work", self.work, "--instance", str(number), "--fingerprint-key", self.fp_key,
                 "--rules-only", "--rules", self.no_rules, "--lease", "3", *(["--once"] if once else [])]
@@ -129,6 +131,10 @@ class Cluster:
             except subprocess.TimeoutExpired:
                 os.kill(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=10)
+
+    def stored(self):
+        """The dumps the shared store still holds."""
+        return [n for n in os.listdir(self.shared) if not n.startswith(".")]
 
     def leftovers(self, number):
         """What worker `number` has in its work directory's claims, outputs, decisions and copies."""
@@ -189,10 +195,11 @@ class Cluster:
 class ClusterCase(unittest.TestCase):
     """A cluster with its server started for each test, and the checks the tests share."""
     server_class = natstest.NatsServer
+    cluster_class = Cluster
 
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="dg-cluster-")
-        self.cluster = Cluster(self.tmp, self.server_class)
+        self.cluster = self.cluster_class(self.tmp, self.server_class)
         self.cluster.server.start()
 
     def tearDown(self):
@@ -227,11 +234,12 @@ class ClusterCase(unittest.TestCase):
         self.fail(f"not every dump got a verdict in {timeout} s: {self.cluster.status()}\n"
                   f"{self.cluster.worker_logs().decode(errors='replace')[-4000:]}")
 
-    def check_released_once(self, paths):
-        """Each submitted dump released exactly once under its SHA-256's name, with no planted
-        key left in it, and none quarantined; the shared store emptied."""
+    def check_released_once(self, paths, failed=()):
+        """Each submitted dump released exactly once under its SHA-256's name (but those in
+        `failed`), with no planted key left in it, and none quarantined; the shared store emptied."""
         c = self.cluster
         released = sorted(os.listdir(c.release))
+        paths = [p for p in paths if p not in failed]
         expected = sorted(f"{sha256_of(p)}-{os.path.basename(p)}" for p in paths)
         self.assertEqual(released, expected, "each dump released exactly once, under its own name")
         self.assertEqual(os.listdir(c.quarantine) if os.path.isdir(c.quarantine) else [], [])
@@ -239,7 +247,7 @@ class ClusterCase(unittest.TestCase):
             data = read(os.path.join(c.release, name))
             for secret in c.secrets:
                 self.assertNotIn(secret, data, f"{name}: a planted key is still in the released copy")
-        self.assertEqual([n for n in os.listdir(c.shared) if not n.startswith(".")], [])
+        self.assertEqual(c.stored(), [], "the shared store emptied")
 
     def check_audit(self, paths):
         code, said, records = self.cluster.export_and_verify()

@@ -427,27 +427,42 @@ class CoreHandler(dgtest.DumpTestCase):
         """[core-handler] nats and shared-store: the kernel's core, redacted and verified here,
         is copied into the cluster's shared store and queued (natstest's real nats-server), and a
         gate worker releases it exactly once."""
-        import natstest  # noqa: F401  (the server Cluster starts)
         import test_cluster_nats
         c = test_cluster_nats.Cluster(os.path.join(self.case, "cluster"))
+        self.queue_and_release(c, {"shared-store": c.shared})
+
+    def test_queue_into_a_bucket(self):
+        """The same with the shared store in an S3 bucket (test_cluster_s3.py's server, over TLS):
+        the handler, which the kernel starts with no environment, signs with its credentials file."""
+        import test_cluster_s3
+        c = test_cluster_s3.S3Cluster(os.path.join(self.case, "cluster"))
+        c.s3.start()
+        try:
+            self.queue_and_release(c, {"shared-store": c.store_args[1], "s3-endpoint": c.s3.endpoint,
+                                       "s3-ca": c.s3.ca, "s3-credentials": c.credentials},
+                                   {"the S3 secret": c.s3.secret})
+        finally:
+            c.s3.stop()
+
+    def queue_and_release(self, c, store, secrets=None):
+        """A core queued through the store `store` names, then released by one worker of `c`;
+        neither the submitter's password nor `secrets` in the audit log."""
         c.server.start()
         try:
             c.init()
-            self.pipe_to(self.config(nats=c.server.url("submitter"), **{"shared-store": c.shared}))
+            self.pipe_to(self.config(nats=c.server.url("submitter"), **store))
             holder = Holder(self.case, "q")
             holder.crash()
             record = self.wait_record(holder.pid)
             self.assertEqual((record["event"], record["data"]["to"]), ("core-released", "queue"), record["data"])
-            self.assertIn(c.shared, record["data"]["target"])
+            self.assertIn(store["shared-store"], record["data"]["target"])
             # The record is written before the core is put anywhere: wait for the queued copy,
             # then for the handler's staging copy to go.
-            def stored():
-                return [n for n in os.listdir(c.shared) if not n.startswith(".")]
-            self.assertTrue(dgtest_wait(lambda: stored()), "the core never reached the shared store")
+            self.assertTrue(dgtest_wait(lambda: c.stored()), "the core never reached the shared store")
             self.assertTrue(dgtest_wait(lambda: os.listdir(os.path.join(self.case, "work")) == ["scan.lock"]),
                             "staging left behind")
-            self.assertEqual(len(stored()), 1, "one redacted core in the shared store")
-            sha256 = stored()[0]
+            self.assertEqual(len(c.stored()), 1, "one redacted core in the shared store")
+            sha256 = os.path.basename(c.stored()[0])
             worker = c.start_worker(0, once=True)
             self.assertEqual(worker.wait(timeout=300), 0, c.worker_logs().decode(errors="replace")[-3000:])
             released = os.listdir(c.release)
@@ -455,11 +470,12 @@ class CoreHandler(dgtest.DumpTestCase):
             self.assertEqual(released, [f"{sha256}-{name}.zst"], "released once, under its SHA-256's name")
             core = self.decompress(os.path.join(c.release, released[0]))
             self.assert_clean(read(core), holder.secrets(), "the released core")
-            self.assertEqual([n for n in os.listdir(c.shared) if not n.startswith(".")], [])
+            self.assertEqual(c.stored(), [])
             self.assertEqual(c.status()["dumps"]["released"], 1)
             code, said, _ = c.export_and_verify()
             self.assertEqual(code, 0, said)
-            dgtest.assert_no_secret({"audit log": read(self.audit)}, {"submitter's password": c.server.passwords["submitter"]})
+            dgtest.assert_no_secret({"audit log": read(self.audit)},
+                                    {"submitter's password": c.server.passwords["submitter"], **(secrets or {})})
         finally:
             c.stop_workers()
             c.server.stop()
