@@ -64,10 +64,16 @@ struct ScalarCandidate {
   std::size_t length = 0;
   const NumberLayout* layout = nullptr;  // null: a BIGNUM's limbs
   std::size_t digits = 0;
+  // The whole of a JVM int[] (runtime_numbers.hpp jvm_int_array_at): the EC hunt tests it
+  // against the points the JVM holds, beside the budget of candidates the closure proves.
+  bool jvm_array = false;
 };
 struct ScalarCandidates {
   bool walked = false;  // set by the walk that filled `per_chunk`
   std::vector<std::vector<ScalarCandidate>> per_chunk;
+  // Per chunk: the file offset of the first candidate the walk did not keep (a chunk keeps a
+  // bounded number), if any.
+  std::vector<std::optional<std::uint64_t>> cut_at;
 };
 
 // What detectors may read besides the bytes: the model and the public keys known so far.

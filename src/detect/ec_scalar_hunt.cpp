@@ -22,6 +22,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <span>
 #include <tuple>
 #include <vector>
 
@@ -60,6 +61,12 @@ struct BlindCurve {
   EcGroupPtr group;
 };
 
+// The curves of the JVM's own EC provider (SunEC, JDK 16 on): its arrays are multiplied on
+// these only. secp256k1 has no precomputed multiples of G in OpenSSL, and cost a JVM heap of
+// 7,000 BigIntegers 3 s of CPU more; with --exhaustive its arrays go on to the closure, on
+// every curve.
+constexpr std::array kJvmCurves{NID_X9_62_prime256v1, NID_secp384r1, NID_secp521r1};
+
 // A window that may hold a scalar whose public point is only in memory.
 struct BlindCandidate {
   std::uint64_t file_offset = 0;
@@ -73,6 +80,8 @@ struct BlindCandidate {
   // (one order) before it is tested.
   const NumberLayout* layout = nullptr;
   std::size_t digits = 0;
+  // The whole of a JVM int[] (runtime_numbers.hpp): tested against the points the JVM holds.
+  bool jvm_array = false;
 
   bool read_as(bool little_endian) const {
     if (layout != nullptr) return !little_endian;
@@ -110,6 +119,22 @@ class EcScalarHunt final : public HuntDetector {
                                      "public keys the scan knew",
                                      blind_budget_, *blind_stopped_at_));
     }
+    if (jvm_stopped_at_) {
+      sink.limit(name(), fmt::format("the budget of {} JVM int[] arrays tested against the points the JVM holds was "
+                                     "reached at file offset {:#x}; arrays after it were not tested",
+                                     kJvmArrayBudget, *jvm_stopped_at_));
+    }
+    if (walk_cut_at_) {
+      sink.limit(name(), fmt::format("more candidate scalars than one chunk keeps; those from file offset {:#x} in "
+                                     "that chunk were not tested",
+                                     *walk_cut_at_));
+    }
+    // Scalars proven by a coordinate of their d·G among the JVM's arrays.
+    for (PendingSecret& p : proven_) {
+      if (p.key) sink.public_key(std::move(*p.key));
+      sink.secret(std::move(p.secret));
+    }
+    proven_.clear();
     // Candidates whose proof is a coordinate of their d·G elsewhere in the dump: the closure
     // looks for the witnesses in its own pass.
     for (PendingSecret& p : pending_) sink.pending(std::move(p));
@@ -321,32 +346,42 @@ class EcScalarHunt final : public HuntDetector {
       for (std::size_t c = 0; c < chunks.size(); ++c) {
         for (const ScalarCandidate& k : shared->per_chunk[c]) {
           if (std::find(blind_lengths_.begin(), blind_lengths_.end(), k.length) == blind_lengths_.end()) continue;
-          walked[c].push_back({k.file_offset, all + k.file_offset, k.length, false, k.layout, k.digits});
+          walked[c].push_back({k.file_offset, all + k.file_offset, k.length, false, k.layout, k.digits, k.jvm_array});
         }
+        if (c < shared->cut_at.size() && shared->cut_at[c] && !walk_cut_at_) walk_cut_at_ = shared->cut_at[c];
       }
     } else {
       run_chunks(context, [&](std::size_t c, unsigned /*worker*/) { walk_blind(context, chunks, c, walked[c]); });
     }
-    // The budget, in pass order, over distinct values. Runtimes' numbers are read from their
-    // slots into big-endian bytes here, kept (and wiped) until the hunt ends.
+    // Runtimes' numbers are read from their slots into big-endian bytes here, kept (and wiped)
+    // until the hunt ends.
     std::deque<WipedBytes> numbers;
+    const auto read_digits = [&](BlindCandidate& candidate) {
+      if (candidate.layout == nullptr) return true;
+      auto n = read_number(*candidate.layout, {candidate.bytes, candidate.span()}, candidate.digits, candidate.length);
+      if (!n) return false;
+      numbers.emplace_back().bytes = std::move(*n);
+      candidate.bytes = numbers.back().bytes.data();
+      return true;
+    };
+    for (auto& chunk : walked) {
+      std::vector<BlindCandidate> numbers_read;
+      for (BlindCandidate candidate : chunk) {
+        if (read_digits(candidate)) numbers_read.push_back(candidate);
+      }
+      chunk = std::move(numbers_read);
+    }
+    prove_jvm_arrays(context, chunks, walked);
+    // The budget, in pass order, over distinct values. The JVM's arrays were tested above; with
+    // --exhaustive those not proven there go on to the closure like the others.
     std::vector<BlindCandidate> candidates;
     std::vector<std::size_t> first_of(chunks.size() + 1, 0);
     for (std::size_t c = 0; c < chunks.size(); ++c) {
       first_of[c] = candidates.size();
-      for (BlindCandidate candidate : walked[c]) {
+      for (const BlindCandidate& candidate : walked[c]) {
         if (blind_stopped_at_) break;
-        if (candidate.layout != nullptr) {
-          auto n = read_number(*candidate.layout, {candidate.bytes, candidate.span()}, candidate.digits,
-                               candidate.length);
-          if (!n) continue;
-          numbers.emplace_back().bytes = std::move(*n);
-          candidate.bytes = numbers.back().bytes.data();
-        }
-        if (!blind_seen_.insert(sha256({candidate.bytes, candidate.length})).second) {
-          if (candidate.layout != nullptr) numbers.pop_back();
-          continue;
-        }
+        if (candidate.jvm_array && !blind_chunks_) continue;
+        if (!blind_seen_.insert(sha256({candidate.bytes, candidate.length})).second) continue;
         if (blind_tested_ == blind_budget_) {
           blind_stopped_at_ = candidate.file_offset;
           break;
@@ -356,11 +391,80 @@ class EcScalarHunt final : public HuntDetector {
       }
     }
     first_of[chunks.size()] = candidates.size();
-    if (candidates.empty()) return;
-    // d·G for each, on the scan's threads a chunk's candidates at a time when there are many;
-    // a few (a heap's usual handful) on this thread, where a round of the runner would cost more
-    // than the multiplications.
+    for (auto& chunk_points : points_of(context, chunks, candidates, first_of)) {
+      for (const BlindPoint& p : chunk_points) {
+        if (auto pending = pending_for(context, candidates[p.candidate], p)) pending_.push_back(std::move(*pending));
+      }
+    }
+  }
+
+  // The whole int[] arrays of a JVM heap (runtime_numbers.hpp jvm_int_array_at) that may hold
+  // a scalar: a BigInteger's magnitude, but also every other BigInteger a JVM computed with
+  // (ECDSA signatures' r and s, intermediates), random enough to pass. A JVM keeps a public
+  // point as BigIntegers too (java.security.spec.ECPoint, its coordinates' magnitudes) or as a
+  // key the scan harvests (an X.509 encoding), so each candidate is tested here against those:
+  // d·G's x among the values of the arrays themselves, or d·G a public key the scan knows. No
+  // witness goes to the closure, so a heap's many arrays do not spend the budget of those; the
+  // multiplications are the cost, the first kJvmArrayBudget distinct arrays in pass order.
+  void prove_jvm_arrays(const ScanContext& context, const std::vector<ChunkBounds>& chunks,
+                        const std::vector<std::vector<BlindCandidate>>& walked) {
+    std::map<std::array<std::uint8_t, 32>, std::uint64_t> coordinates;  // SHA-256 of a value: where it is
+    std::vector<BlindCandidate> arrays;
+    std::vector<std::size_t> first_of(chunks.size() + 1, 0);
+    for (std::size_t c = 0; c < chunks.size(); ++c) {
+      first_of[c] = arrays.size();
+      for (const BlindCandidate& candidate : walked[c]) {
+        if (!candidate.jvm_array) continue;
+        const auto id = sha256({candidate.bytes, candidate.length});
+        coordinates.emplace(id, candidate.file_offset);
+        if (jvm_stopped_at_ || !jvm_seen_.insert(id).second) continue;
+        if (jvm_tested_ == kJvmArrayBudget) {
+          jvm_stopped_at_ = candidate.file_offset;
+          continue;
+        }
+        ++jvm_tested_;
+        arrays.push_back(candidate);
+      }
+    }
+    first_of[chunks.size()] = arrays.size();
+    for (auto& chunk_points : points_of(context, chunks, arrays, first_of, kJvmCurves)) {
+      for (const BlindPoint& p : chunk_points) {
+        const BlindCandidate& candidate = arrays[p.candidate];
+        const BlindCurve& curve = blind_curves_[p.curve];
+        PublicKey pub;
+        pub.type = KeyType::ec;
+        pub.curve_nid = curve.nid;
+        pub.point = p.encoded;
+        pub.bits = static_cast<unsigned>(EC_GROUP_get_degree(curve.group.get()));
+        fingerprint(pub);
+        if (const PublicKey* known = context.keys.find(pub.fingerprint); known != nullptr && !known->ca) {
+          BnPtr d(BN_bin2bn(candidate.bytes, static_cast<int>(candidate.length), nullptr));
+          if (d && !found_.count(known)) found_.emplace(known, std::move(d));
+          continue;
+        }
+        const auto x = coordinates.find(sha256({p.encoded.data() + 1, curve.field_len}));
+        if (x == coordinates.end() || x->second == candidate.file_offset) continue;
+        auto proven = pending_for(context, candidate, p, false);
+        if (!proven) continue;
+        const std::string where = fmt::format("x of d·G laid out as jvm-int32 at file offset {:#x}", x->second);
+        proven->secret.proof += where;
+        if (proven->key) proven->key->origin += where;
+        blind_seen_.insert(sha256({candidate.bytes, candidate.length}));
+        proven_.push_back(std::move(*proven));
+      }
+    }
+  }
+
+  // d·G for each candidate (every curve of its length, or those of `only`; each byte order it
+  // is read in), per chunk: on the scan's threads a chunk's candidates at a time when there are many; a few (a
+  // heap's usual handful) on this thread, where a round of the runner would cost more than the
+  // multiplications. Where the time budget ran out, the hunt's clock says so.
+  std::vector<std::vector<BlindPoint>> points_of(const ScanContext& context, const std::vector<ChunkBounds>& chunks,
+                                                 const std::vector<BlindCandidate>& candidates,
+                                                 const std::vector<std::size_t>& first_of,
+                                                 std::span<const int> only = {}) {
     std::vector<std::vector<BlindPoint>> computed(chunks.size());
+    if (candidates.empty()) return computed;
     std::vector<std::optional<std::uint64_t>> stops(chunks.size());
     std::vector<BnCtxPtr> contexts(worker_count(context));
     const auto multiply_chunk = [&](std::size_t c, unsigned worker) {
@@ -371,7 +475,7 @@ class EcScalarHunt final : public HuntDetector {
           stops[c] = candidates[i].file_offset;
           return;
         }
-        multiply(candidates[i], i, contexts[worker].get(), computed[c]);
+        multiply(candidates[i], i, contexts[worker].get(), computed[c], only);
       }
     };
     constexpr std::size_t kFewCandidates = 64;
@@ -390,14 +494,14 @@ class EcScalarHunt final : public HuntDetector {
         break;
       }
     }
-    for (auto& chunk_points : computed) {
-      for (const BlindPoint& p : chunk_points) pend(context, candidates[p.candidate], p);
-    }
+    return computed;
   }
 
   // A candidate's scalar for one curve and byte order, proven if the closure's pass finds a
-  // coordinate of its d·G.
-  void pend(const ScanContext& context, const BlindCandidate& candidate, const BlindPoint& point) {
+  // coordinate of its d·G (its witnesses); without witnesses, for a proof the caller completes.
+  // Nothing when d·G is a known key whose scalar is found already.
+  std::optional<PendingSecret> pending_for(const ScanContext& context, const BlindCandidate& candidate,
+                                           const BlindPoint& point, bool witnesses = true) const {
     const BlindCurve& curve = blind_curves_[point.curve];
     PublicKey pub;
     pub.type = KeyType::ec;
@@ -406,10 +510,10 @@ class EcScalarHunt final : public HuntDetector {
     pub.bits = static_cast<unsigned>(EC_GROUP_get_degree(curve.group.get()));
     fingerprint(pub);
     const PublicKey* known = context.keys.find(pub.fingerprint);
-    if (known != nullptr && found_.count(known)) return;
+    if (known != nullptr && found_.count(known)) return std::nullopt;
     const int n = static_cast<int>(candidate.length);
     BnPtr d(point.little_endian ? BN_lebin2bn(candidate.bytes, n, nullptr) : BN_bin2bn(candidate.bytes, n, nullptr));
-    if (!d) return;
+    if (!d) return std::nullopt;
     WipedBytes value;
     value.bytes.resize(static_cast<std::size_t>(BN_num_bytes(d.get())));
     BN_bn2bin(d.get(), value.bytes.data());
@@ -424,6 +528,7 @@ class EcScalarHunt final : public HuntDetector {
     // x in every layout, y as bytes (SEC1 and full-width limbs): a runtime that keeps a point
     // in a layout keeps x in it too, and each witness adds to the closure's filter.
     for (const bool is_y : {false, true}) {
+      if (!witnesses) break;
       const Magnitude magnitude = magnitude_of(is_y ? y : x);
       if (magnitude.bytes.size() < 8) continue;
       for (const NumberLayout& layout : number_layouts()) {
@@ -438,7 +543,7 @@ class EcScalarHunt final : public HuntDetector {
       pub.origin = fmt::format("the public point of a scalar at file offset {:#x}: ", candidate.file_offset);
       p.key = std::move(pub);
     }
-    pending_.push_back(std::move(p));
+    return p;
   }
 
   void walk_blind(const ScanContext& context, const std::vector<ChunkBounds>& chunks, std::size_t c,
@@ -471,20 +576,23 @@ class EcScalarHunt final : public HuntDetector {
     for_each_runtime_number(search, blind_layouts_, {}, {}, blind_bits_,
                             [&](std::size_t which, std::size_t o, const NumberLayout& layout, std::size_t digits) {
                               // As the RSA hunt's walk proposes them (rsa_factor_hunt.cpp).
-                              if (!blind_chunks_ && !cpython_int_at(search, o, layout, digits)) return;
+                              const bool jvm = jvm_int_array_at(search, o, layout, digits);
+                              if (!blind_chunks_ && !jvm && !cpython_int_at(search, o, layout, digits)) return;
                               const std::size_t len = blind_lengths_[which];
                               if (number_looks_random(layout, search.data.subspan(o), digits, len)) {
-                                out.push_back({window.file_offset + o, data + o, len, false, &layout, digits});
+                                out.push_back({window.file_offset + o, data + o, len, false, &layout, digits, jvm});
                               }
                             });
   }
 
   // d·G for every curve of the candidate's length and both byte orders. Any thread.
-  void multiply(const BlindCandidate& candidate, std::size_t index, BN_CTX* ctx, std::vector<BlindPoint>& out) const {
+  void multiply(const BlindCandidate& candidate, std::size_t index, BN_CTX* ctx, std::vector<BlindPoint>& out,
+                std::span<const int> only = {}) const {
     const int n = static_cast<int>(candidate.length);
     for (std::size_t ci = 0; ci < blind_curves_.size(); ++ci) {
       const BlindCurve& curve = blind_curves_[ci];
       if (curve.scalar_len != candidate.length) continue;
+      if (!only.empty() && std::find(only.begin(), only.end(), curve.nid) == only.end()) continue;
       for (const bool little_endian : {false, true}) {
         if (!candidate.read_as(little_endian)) continue;
         BnPtr d(little_endian ? BN_lebin2bn(candidate.bytes, n, nullptr) : BN_bin2bn(candidate.bytes, n, nullptr));
@@ -632,6 +740,13 @@ class EcScalarHunt final : public HuntDetector {
   std::size_t blind_tested_ = 0;
   std::optional<std::uint64_t> blind_stopped_at_;
   std::vector<PendingSecret> pending_;
+  // The JVM's arrays (prove_jvm_arrays): distinct values tested, where their budget ran out,
+  // and the scalars proven by a coordinate among them; where the walk kept no more candidates.
+  std::set<std::array<std::uint8_t, 32>> jvm_seen_;
+  std::size_t jvm_tested_ = 0;
+  std::optional<std::uint64_t> jvm_stopped_at_;
+  std::vector<PendingSecret> proven_;
+  std::optional<std::uint64_t> walk_cut_at_;
 };
 
 }  // namespace

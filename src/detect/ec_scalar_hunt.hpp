@@ -7,7 +7,9 @@
 // scalar's size (and, with --exhaustive, the limbs after glibc chunk headers) are multiplied
 // once per curve and byte order, and a coordinate of d·G found elsewhere in the dump, in any
 // number layout, is the proof; the closure looks for the coordinates in its own pass
-// (detect/secret_closure.hpp), so the default scan pays no pass.
+// (detect/secret_closure.hpp), so the default scan pays no pass. A JVM's whole int[] arrays
+// are tested apart, against the points the JVM holds (its other arrays, and the keys the scan
+// knows), so that a heap full of BigIntegers does not spend that budget.
 #pragma once
 #include <memory>
 #include "detect/detector.hpp"
@@ -18,6 +20,9 @@ namespace dumpguard {
 // many, a limit says so. The default scan takes fewer than --exhaustive.
 inline constexpr std::size_t kBlindScalarBudget = 512;
 inline constexpr std::size_t kDefaultBlindScalarBudget = 128;
+// Whole JVM int[] arrays of a scalar's size tested against the points the JVM holds (one
+// multiplication per curve of the length each, no witness): past this many, a limit says so.
+inline constexpr std::size_t kJvmArrayBudget = 20000;
 struct EcScalarSettings {
   std::size_t island_budget = kIslandBudget;  // per curve of the keys known
   std::size_t blind_budget = kDefaultBlindScalarBudget;  // 0: no scalar without a known key is hunted

@@ -155,7 +155,10 @@ class RsaFactorHunt final : public HuntDetector {
     // The EC hunt tests a few hundred in all; a chunk of a hostile dump keeps no more than this.
     constexpr std::size_t kScalarsPerChunk = 1024;
     ScalarCandidates* scalars = context.scalar_candidates;
-    if (scalars) scalars->per_chunk.assign(chunks.size(), {});
+    if (scalars) {
+      scalars->per_chunk.assign(chunks.size(), {});
+      scalars->cut_at.assign(chunks.size(), std::nullopt);
+    }
     std::vector<std::array<std::vector<Seen>, kBits.size()>> found(chunks.size());
     std::vector<std::vector<RuntimeCandidate>> runtime(chunks.size());
     runtime_cut_.assign(chunks.size(), std::nullopt);
@@ -173,15 +176,22 @@ class RsaFactorHunt final : public HuntDetector {
       // then BIGNUMs of a scalar's size whose limbs look random (the BIGNUM walk below), so that
       // hunt reads memory no second time.
       const auto take_scalar = [&](ScalarCandidate candidate) {
-        if (scalars->per_chunk[c].size() < kScalarsPerChunk) scalars->per_chunk[c].push_back(candidate);
+        if (scalars->per_chunk[c].size() < kScalarsPerChunk) {
+          scalars->per_chunk[c].push_back(candidate);
+        } else if (!scalars->cut_at[c]) {
+          scalars->cut_at[c] = candidate.file_offset;
+        }
       };
-      // Only CPython's ints, by the size before their digits, in the default scan: random arrays
-      // of a scalar's length fill other runtimes' heaps (a JVM's SHA-2 states are int[8]), and
-      // would spend the candidate budget (--exhaustive takes every layout, ec_scalar_hunt.cpp).
+      // Only CPython's ints, by the size before their digits, and whole JVM int[] arrays, by
+      // their object header, in the default scan: runs of random digits and words of a scalar's
+      // length fill runtimes' heaps, and would spend the candidate budget (--exhaustive takes
+      // every layout, ec_scalar_hunt.cpp). The JVM's arrays are tested apart from that budget.
       const auto runtime_scalar = [&](std::size_t b, std::size_t offset, const NumberLayout& layout, std::size_t digits) {
         const std::size_t len = (kScalarBits[b] + 7) / 8;
-        if (cpython_int_at(search, offset, layout, digits) && number_looks_random(layout, search.data.subspan(offset), digits, len)) {
-          take_scalar({window.file_offset + offset, len, &layout, digits});
+        const bool jvm = jvm_int_array_at(search, offset, layout, digits);
+        if ((jvm || cpython_int_at(search, offset, layout, digits)) &&
+            number_looks_random(layout, search.data.subspan(offset), digits, len)) {
+          take_scalar({window.file_offset + offset, len, &layout, digits, jvm});
         }
       };
       // Numbers in a runtime's layout: kept for the hunt, and those of a modulus's size taken as one.

@@ -394,6 +394,21 @@ bool cpython_int_at(const LimbSearch& s, std::size_t offset, const NumberLayout&
   return size == digits || size == (std::uint64_t{digits} << 3);
 }
 
+bool jvm_int_array_at(const LimbSearch& s, std::size_t offset, const NumberLayout& layout, std::size_t digits) {
+  if (layout.name != "jvm-int32" || s.word != 8 || offset > s.data.size()) return false;
+  // Compressed class pointers (the default): the words start 16 bytes into the object, so on
+  // an 8-byte boundary; without them, 20 bytes in.
+  const bool compressed = (s.base_vaddr + offset) % 8 == 0;
+  if ((!compressed && (s.base_vaddr + offset) % 8 != 4) || offset < (compressed ? 16u : 20u)) return false;
+  const std::uint8_t* p = s.data.data() + offset;
+  if (load_le32(p - 4) != digits) return false;
+  const std::uint64_t mark = load_le(p - (compressed ? 16 : 20), 8);
+  if ((mark & 0x87) != 1 || (mark >> 39) != 0) return false;
+  if (compressed) return load_le32(p - 8) != 0;
+  const std::uint64_t klass = load_le(p - 12, 8);
+  return klass != 0 && (klass >> 48) == 0;
+}
+
 bool number_looks_random(const NumberLayout& layout, std::span<const std::uint8_t> slots, std::size_t digits,
                    std::size_t length) {
   auto n = read_number(layout, slots, digits, length);

@@ -49,7 +49,9 @@ using RuntimeNumberFound = std::function<void(std::size_t which, std::size_t off
 // that long but once in 2^15), odd or even, read with read_number(layout, ..., digits,
 // (scalar_bits[i] + 7) / 8). In a narrow layout, every digit but the most significant must be
 // strong (valid, with a bit set in its upper half, not shaped like a pointer) and the number
-// must be a whole run of strong digits; in the JVM's int[], the array's length word is the prior.
+// must be a whole run of strong digits; in the JVM's int[], the array's length word is the prior
+// (the callers take only CPython ints and whole JVM arrays by default: cpython_int_at,
+// jvm_int_array_at).
 using RuntimeScalarFound =
     std::function<void(std::size_t which, std::size_t offset, const NumberLayout& layout, std::size_t digits)>;
 void for_each_runtime_number(const LimbSearch& s, std::span<const NumberLayout* const> layouts,
@@ -60,6 +62,15 @@ void for_each_runtime_number(const LimbSearch& s, std::span<const NumberLayout* 
 // int: a CPython layout, with the int's size right before its digits (ob_size, the digit count,
 // up to CPython 3.11; lv_tag, the count shifted left by three, from 3.12).
 bool cpython_int_at(const LimbSearch& s, std::size_t offset, const NumberLayout& layout, std::size_t digits);
+
+// Whether the number at `offset` of s.data, `digits` slots of `layout`, is the whole of a JVM
+// int[] array as HotSpot lays one out in a 64-bit process: a mark word (an unlocked object's:
+// lock bits 01, not biased, nothing above the 31-bit hash), the klass (a 32-bit compressed
+// klass pointer, or a 64-bit one without compressed class pointers), the 32-bit length equal
+// to `digits`, then the words, the object 8-byte aligned. A BigInteger's magnitude is such an
+// array; random words, and a length that is not an array's, are not (a random word passes the
+// mark test once in 2^29).
+bool jvm_int_array_at(const LimbSearch& s, std::size_t offset, const NumberLayout& layout, std::size_t digits);
 
 // Whether the number in `digits` slots of `layout` at `slots`, read as `length` big-endian bytes,
 // passes looks_random: the test a candidate scalar passes whatever its layout. The bytes read

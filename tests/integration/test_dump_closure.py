@@ -6,7 +6,9 @@ layouts). Real processes, keys made here:
   JWT with its segments split apart;
 - Node.js holding the numbers as arrays of 28-bit digits (V8 small integers), as jsbn does;
 - a JVM signing with RSA and EC keys (BigInteger magnitudes: int[] words, most significant
-  first).
+  first), holding an EC key pair it made itself, and a second EC key only as BigIntegers (the
+  scalar, and the public point as a java.security.spec.ECPoint): the default scan must prove
+  that scalar from the JVM's arrays alone.
 
 Each also holds a second RSA key only in the runtime's own layout, with no PEM, DER or BIGNUM
 copy: the scan must discover it from the digits alone (the modulus's origin names the layout),
@@ -316,6 +318,35 @@ class NodeRuntime(RuntimeCore, dgtest.DumpTestCase):
 
 
 @unittest.skipIf(SANITIZED, "a 340 MB core scanned three times under ASan costs minutes; the Release build runs it")
+def looks_random(b):
+    """dumpguard's test of a candidate scalar's big-endian bytes (detect/byte_statistics.cpp): a
+    number that fails it is in the documented blind spot of the runtime-layout candidates."""
+    if sum(x >> 7 for x in b) < len(b) // 8 or len(set(b)) < len(b) // 2:
+        return False
+    for i in range(0, len(b) - 7, 8):
+        w = b[i:i + 8]
+        if w[4:] in (b"\0" * 4, b"\xff" * 4) or (w[7] == 0 and w[6] == 0 and w[5] in (0x7F, 0x55, 0x56)):
+            return False
+        if all(0x20 <= c < 0x7F for c in w):
+            return False
+    return True
+
+
+def jvm_held_key():
+    """A P-256 key outside the documented blind spot of the JVM's candidates (docs/detectors.md,
+    `ec-scalar`): the scalar and x both fill eight words with at least 17 bits in the first, and
+    both pass looks_random. About one key in 350 is in it and is drawn again."""
+    while True:
+        key = ec.generate_private_key(ec.SECP256R1())
+        n = key.private_numbers()
+        if all(v.bit_length() >= 241 and looks_random(v.to_bytes(32, "big"))
+               for v in (n.private_value, n.public_numbers.x)):
+            return key
+
+
+GENERATED, HELD = "ec scalar from KeyPairGenerator", "ec scalar held as a BigInteger"
+
+
 class JvmRuntime(RuntimeCore, dgtest.DumpTestCase):
     @classmethod
     def make_core(cls, d):
@@ -329,6 +360,13 @@ class JvmRuntime(RuntimeCore, dgtest.DumpTestCase):
         blind_parts, blind_hex = blind_key()
         paths.append(os.path.join(d, "blind.hex"))
         write_private(paths[-1], "\n".join(blind_hex) + "\n")
+        # The JVM writes the scalar of the key pair it makes into this private file.
+        paths.append(os.path.join(d, "generated.hex"))
+        write_private(paths[-1], "")
+        held = jvm_held_key().private_numbers()
+        paths.append(os.path.join(d, "held.hex"))
+        write_private(paths[-1], "\n".join(format(v, "x") for v in (held.private_value, held.public_numbers.x,
+                                                                     held.public_numbers.y)) + "\n")
         classes = os.path.join(d, "classes")
         subprocess.run(["javac", "-d", classes, os.path.join(PROGRAMS_SRC, "JvmSigner.java")], check=True,
                        capture_output=True, timeout=300)
@@ -345,7 +383,28 @@ class JvmRuntime(RuntimeCore, dgtest.DumpTestCase):
             holder.stop()
         parts = {**rsa_parts(rsa_key), **blind_parts}
         parts["ec scalar"] = ec_key.private_numbers().private_value
+        parts[GENERATED] = int(read(paths[3]).decode(), 16)
+        parts[HELD] = held.private_value
         return program, core, parts, {}, ["jvm-int32"]
+
+    def test_an_ec_scalar_held_only_as_a_biginteger_is_proven(self):
+        forms = layouts(self.parts[HELD])
+        # Only the JVM's words hold it (and the hex text it was read from): no bytes or BIGNUM
+        # limbs another prior could propose. Otherwise this proves nothing.
+        self.assertIn(forms["jvm-int32"], self.hay)
+        self.assertNotIn(forms["be"], self.hay)
+        self.assertNotIn(forms["le"], self.hay)
+        origins = [k["origin"] for k in self.report["public_keys"] if k["type"] == "ec-p256" and k.get("derived")]
+        self.assertTrue([o for o in origins if "x of d·G laid out as jvm-int32" in o], origins)
+        # Both EC scalars the JVM holds as BigIntegers: every copy in every layout is a verified
+        # finding, and no hunt stopped at a budget (redact would refuse the core).
+        verified = [f for f in self.report["findings"] if f["verified"]]
+        for name in (GENERATED, HELD):
+            self.assertIn(layouts(self.parts[name])["jvm-int32"], self.hay, f"the {name} is not in the core")
+            for layout, form in layouts(self.parts[name]).items():
+                left, _ = uncovered(verified, self.hay, form)
+                self.assertEqual(left, [], f"{name} as {layout}")
+        self.assertEqual([l for l in self.report["searched"]["limits"] if l["detector"] == "ec-scalar"], [])
 
     def test_gdb_opens_the_redacted_core(self):
         # The JVM's many threads make `thread apply all bt` slow: compare the thread lists.

@@ -204,6 +204,8 @@ class RedactPlantedMinidumps(dgtest.DumpTestCase):
             self.assertEqual(redacted[start:end], bytes(end - start))
             pos = max(pos, end)
         self.assertEqual(redacted[pos:], planted_bytes[pos:])
+        # The suite's self-check: nothing the scan found in the input is anywhere in the output.
+        self.assertEqual(dgtest.left_after_redaction(planted, planted_bytes, redacted, report["spans"]), [], name)
 
         # lldb: the same threads and modules as for the original and the planted copy.
         self.assertEqual(run_lldb(out_path), run_lldb(stored or os.path.join(CORPUS, name)))

@@ -2,15 +2,26 @@
 // test made), so the process holds them as BigInteger magnitudes (int[] words, most significant
 // first) and in the provider's own forms. A second RSA key's numbers (hex, one per line, in a
 // third file) are held only as BigIntegers, with no key object or encoding anywhere: the scan
-// must discover them from the magnitudes alone. Prints "ready" and waits until stdin closes.
+// must discover them from the magnitudes alone. An EC key made here with KeyPairGenerator is
+// kept as a service keeps its key pair, its scalar written (hex) to the private file the fourth
+// argument names, for the test to know; and a second EC key's scalar and public point (hex, one
+// per line, in a fifth file) are held only as BigIntegers, as an ECPoint and the BigInteger
+// getS() returns, with no key object or encoding: the scan must prove the scalar from the
+// magnitudes alone. Prints "ready" and waits until stdin closes.
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.math.BigInteger;
 import java.security.KeyFactory;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
 import java.security.PrivateKey;
 import java.security.Signature;
 import java.security.interfaces.ECPrivateKey;
 import java.security.interfaces.RSAPrivateCrtKey;
+import java.security.spec.ECGenParameterSpec;
+import java.security.spec.ECPoint;
 import java.security.spec.PKCS8EncodedKeySpec;
+import java.util.List;
 
 public class JvmSigner {
   public static void main(String[] args) throws Exception {
@@ -34,10 +45,19 @@ public class JvmSigner {
     for (String line : Files.readAllLines(Path.of(args[2]))) {
       if (!line.isEmpty()) blind.add(new java.math.BigInteger(line, 16));
     }
+    KeyPairGenerator generator = KeyPairGenerator.getInstance("EC");
+    generator.initialize(new ECGenParameterSpec("secp256r1"));
+    KeyPair generated = generator.generateKeyPair();
+    BigInteger generatedS = ((ECPrivateKey) generated.getPrivate()).getS();
+    Files.writeString(Path.of(args[3]), generatedS.toString(16));
+    List<String> point = Files.readAllLines(Path.of(args[4]));
+    BigInteger heldS = new BigInteger(point.get(0), 16);
+    ECPoint held = new ECPoint(new BigInteger(point.get(1), 16), new BigInteger(point.get(2), 16));
     // The numbers as the key objects hand them out, as an application reading them would.
     RSAPrivateCrtKey crt = (RSAPrivateCrtKey) rsa;
     Object[] parts = {crt.getPrimeP(), crt.getPrimeQ(), crt.getPrivateExponent(), crt.getPrimeExponentP(),
-                      crt.getPrimeExponentQ(), crt.getCrtCoefficient(), ((ECPrivateKey) ec).getS()};
+                      crt.getPrimeExponentQ(), crt.getCrtCoefficient(), ((ECPrivateKey) ec).getS(), generated,
+                      generatedS, heldS, held};
     System.out.println("ready");
     System.out.flush();
     while (System.in.read() >= 0) {

@@ -139,6 +139,51 @@ TEST(RuntimeNumbers, AJvmMagnitudeNeedsItsArrayLength) {
   EXPECT_EQ(found[0].offset, 8192u);
 }
 
+// HotSpot's int[] header (64-bit, JDK 17's markWord): mark word, klass, length, then the
+// words. With compressed class pointers the words are 8-byte aligned, without them 4 past that.
+TEST(RuntimeNumbers, AWholeJvmArrayHasHotSpotsObjectHeader) {
+  const NumberLayout& jvm = layout_named("jvm-int32");
+  const auto put = [](Bytes& data, std::size_t at, std::uint64_t v, unsigned width) {
+    for (unsigned k = 0; k < width; ++k) data[at + k] = static_cast<std::uint8_t>(v >> (8 * k));
+  };
+  const auto at = [&](const Bytes& data, std::size_t offset, unsigned word = 8) {
+    LimbSearch s{{data.data(), data.size()}, 0x7f0000000000, word, 0};
+    return jvm_int_array_at(s, offset, jvm, 8);
+  };
+  Bytes data(256, 0xA5);
+  // Compressed class pointers: mark 0x1 (unlocked, age 0), klass 0x00c0e470, length 8.
+  put(data, 64, 0x1, 8);
+  put(data, 72, 0x00c0e470, 4);
+  put(data, 76, 8, 4);
+  EXPECT_TRUE(at(data, 80));
+  EXPECT_FALSE(at(data, 80, 4));  // a 32-bit process's objects are laid out otherwise
+  put(data, 64, 0x0000003456789a79ull, 8);  // aged 15 times, with an identity hash
+  EXPECT_TRUE(at(data, 80));
+  for (const std::uint64_t mark : {0x0ull, 0x2ull, 0x3ull, 0x5ull, 0x81ull, 0x0000800000000001ull, 0xA5A5A5A5A5A5A5A5ull}) {
+    put(data, 64, mark, 8);
+    EXPECT_FALSE(at(data, 80)) << std::hex << mark;  // locked, biased, marked, or not a mark word
+  }
+  put(data, 64, 0x1, 8);
+  put(data, 76, 7, 4);
+  EXPECT_FALSE(at(data, 80));  // another length
+  put(data, 76, 8, 4);
+  put(data, 72, 0, 4);
+  EXPECT_FALSE(at(data, 80));  // no klass
+  // Without compressed class pointers: mark, a 64-bit klass pointer, length, words 20 bytes in.
+  Bytes wide(256, 0xA5);
+  put(wide, 128, 0x9, 8);
+  put(wide, 136, 0x00007f12345678c0ull, 8);
+  put(wide, 144, 8, 4);
+  EXPECT_TRUE(at(wide, 148));
+  EXPECT_FALSE(at(wide, 152));
+  put(wide, 136, 0xA5A5A5A5A5A5A5A5ull, 8);
+  EXPECT_FALSE(at(wide, 148));
+  // Only the JVM's layout, and never before the data.
+  LimbSearch s{{data.data(), data.size()}, 0x7f0000000000, 8, 0};
+  EXPECT_FALSE(jvm_int_array_at(s, 80, layout_named("cpython-30"), 8));
+  EXPECT_FALSE(jvm_int_array_at(s, 8, jvm, 8));
+}
+
 // EC scalars, in the same walk as the RSA sizes: (which, offset, digits) of each.
 struct FoundScalar {
   std::size_t which;
