@@ -361,6 +361,28 @@ def wait_for_port(port, timeout=30):
     return False
 
 
+def stop_by_pid(proc, timeout=15):
+    """Stops a server a test started, by its PID: SIGTERM, then SIGKILL if it lingers."""
+    import signal
+    if proc is None or proc.poll() is not None:
+        return
+    os.kill(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=timeout)
+
+
+def text_of(path):
+    """A log file's text, or "" when there is none."""
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
 def dump_nginx(directory, server_lines, env=None):
     """Starts nginx (master and one worker) in `directory` with `server_lines` ("{port}" is
     replaced by a free port) in its one server block, waits until it listens, dumps master and

@@ -13,7 +13,6 @@ import base64
 import json
 import os
 import secrets
-import signal
 import socket
 import subprocess
 import time
@@ -96,25 +95,14 @@ accounts {{
 
     def stop(self):
         """By its PID: SIGTERM, then SIGKILL if it lingers."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        os.kill(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=15)
+        dgtest.stop_by_pid(self.proc)
 
     def restart(self):
         self.stop()
         self.start()
 
     def log_text(self):
-        try:
-            with open(self.log, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+        return dgtest.text_of(self.log)
 
 
 class RawClient:

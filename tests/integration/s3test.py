@@ -12,7 +12,6 @@ import os
 import secrets
 import select
 import shutil
-import signal
 import subprocess
 
 import dgtest
@@ -104,20 +103,11 @@ class S3Server:
         """By its PID: SIGTERM, then SIGKILL if it lingers."""
         if self.proc is None or self.proc.poll() is not None:
             return
-        os.kill(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=15)
+        dgtest.stop_by_pid(self.proc)
         self.proc.stdout.close()
 
     def log_text(self):
-        try:
-            with open(self.log, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+        return dgtest.text_of(self.log)
 
     def objects(self):
         """The keys of the objects in the bucket."""
