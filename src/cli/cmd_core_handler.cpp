@@ -170,20 +170,6 @@ int install(const CoreHandlerCliOptions& o, const std::string& config) {
   return kExitOk;
 }
 
-// Queues a clean core as `dumpguard submit` would; opens the store and connects only when there
-// is one to queue.
-CoreQueue core_queue(const NatsOptions& nats, const SharedStoreOptions& store) {
-  CoreQueue queue;
-  queue.where = fmt::format("the shared store {} on {}", store.location, printable_url(nats.url));
-  queue.submit = [nats, store](const std::string& path) -> Result<std::string> {
-    DG_TRY(std::unique_ptr<SharedStore> shared, open_shared_store(store));
-    DG_TRY(NatsClient client, NatsClient::connect(nats));
-    DG_TRY(Submitted submitted, submit_dump(client, *shared, path));
-    return submitted.item.sha256;
-  };
-  return queue;
-}
-
 }  // namespace
 
 int run_core_handler(const CoreHandlerCliOptions& given) {
@@ -289,7 +275,7 @@ int run_core_handler(const CoreHandlerCliOptions& given) {
     // The kernel passes no environment: S3 credentials come from the s3-credentials file.
     const S3Options s3{o.s3_endpoint.value_or(""), o.s3_region.value_or(""), o.s3_ca.value_or(""),
                        o.s3_credentials.value_or("")};
-    h.queue = core_queue(NatsOptions{*o.nats, absolute(o.nats_creds.value_or("")), absolute(o.nats_ca.value_or("")),
+    h.queue = cluster_queue(NatsOptions{*o.nats, absolute(o.nats_creds.value_or("")), absolute(o.nats_ca.value_or("")),
                                      "dumpguard core-handler"},
                          shared_store_options(*o.shared_store, s3));
   } else if (o.inbox) {

@@ -22,7 +22,13 @@ int run_relay_command(const RelayCliOptions& given) {
     print_stderr("dumpguard relay: {}\n", message);
     return kExitError;
   };
-  if (options.upstream.empty() == options.release.empty()) return usage("give exactly one of --upstream URL and --release DIR");
+  const int destinations = (options.upstream.empty() ? 0 : 1) + (options.release.empty() ? 0 : 1) +
+                           (options.nats.url.empty() ? 0 : 1);
+  if (destinations != 1) return usage("give exactly one of --upstream URL, --release DIR and --nats URL");
+  if (options.nats.url.empty() != options.shared_store.empty()) {
+    return usage("--nats and --shared-store go together (each redacted dump is copied into the shared store and "
+                 "queued)");
+  }
   if (!options.upstream.empty() && options.upstream.rfind("http://", 0) != 0 && options.upstream.rfind("https://", 0) != 0) {
     return usage("--upstream must be an http:// or https:// URL");
   }
@@ -50,6 +56,10 @@ int run_relay_command(const RelayCliOptions& given) {
   o.port = port;
   o.upstream = options.upstream;
   o.release = options.release.empty() ? "" : absolute_path(options.release);
+  if (!options.nats.url.empty()) {
+    o.queue = cluster_queue(with_name(options.nats, "dumpguard relay"),
+                            shared_store_options(options.shared_store, options.s3));
+  }
   o.quarantine = absolute_path(options.quarantine);
   if (!o.release.empty() && o.release == o.quarantine) return usage("--release and --quarantine must differ");
   o.audit = absolute_path(options.audit);

@@ -14,6 +14,7 @@
 #include "cluster/shared_store.hpp"
 #include "dumpguard/open_dump.hpp"
 #include "dumpguard/scan.hpp"
+#include "gate/cluster_queue.hpp"
 #include "io/path_names.hpp"
 #include "report/text_table.hpp"
 #include "gate/release_policy.hpp"
@@ -65,6 +66,9 @@ std::string absolute_path(const std::string& path);
 // --shared-store (a directory, made absolute, or s3://BUCKET[/PREFIX]) and its --s3-* options,
 // their files made absolute.
 SharedStoreOptions shared_store_options(const std::string& location, const S3Options& s3);
+// The cluster's queue for a producer of clean dumps (the core handler, the relay): each submit
+// opens the store and connects, as `dumpguard submit` does, only when a dump is there to queue.
+ClusterQueue cluster_queue(const NatsOptions& nats, const SharedStoreOptions& store);
 
 
 struct InfoOptions {
@@ -226,6 +230,9 @@ struct RelayCliOptions {
   std::string listen;   // HOST:PORT
   std::string upstream;
   std::string release;
+  NatsOptions nats;          // or queue for the cluster's workers (with shared_store)
+  std::string shared_store;
+  S3Options s3;
   std::string quarantine;
   std::string audit;
   std::string audit_key;

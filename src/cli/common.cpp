@@ -10,6 +10,7 @@
 
 #include <filesystem>
 
+#include "cluster/cluster_admin.hpp"
 #include "redact/drop_policy.hpp"
 #include "user_files/config_file.hpp"
 #include "crypto/fingerprint_key.hpp"
@@ -64,6 +65,18 @@ SharedStoreOptions shared_store_options(const std::string& location, const S3Opt
   if (!s3.ca.empty()) out.s3.ca = absolute_path(s3.ca);
   if (!s3.credentials.empty()) out.s3.credentials = absolute_path(s3.credentials);
   return out;
+}
+
+ClusterQueue cluster_queue(const NatsOptions& nats, const SharedStoreOptions& store) {
+  ClusterQueue queue;
+  queue.where = fmt::format("the shared store {} on {}", store.location, printable_url(nats.url));
+  queue.submit = [nats, store](const std::string& path) -> Result<std::string> {
+    DG_TRY(std::unique_ptr<SharedStore> shared, open_shared_store(store));
+    DG_TRY(NatsClient client, NatsClient::connect(nats));
+    DG_TRY(Submitted submitted, submit_dump(client, *shared, path));
+    return submitted.item.sha256;
+  };
+  return queue;
 }
 
 std::optional<ReleaseSetup> release_setup(ScanCliOptions& options) {

@@ -359,6 +359,15 @@ int main(int argc, char** argv) {
                         "The collector's upload URL (http or https): Sentry's minidump endpoint, Socorro's /submit, "
                         "...; the client's query string is appended");
   relay_cmd->add_option("--release", relay.release, "Instead of --upstream: store the redacted dumps here (made 0700)");
+  add_nats_options(*relay_cmd, relay.nats,
+                   "Instead of --upstream: queue each redacted, verified dump for the cluster's gate workers on this "
+                   "NATS server (with --shared-store), as `dumpguard submit` does",
+                   "The submitter's NATS credentials file");
+  relay_cmd->add_option("--shared-store", relay.shared_store,
+                        "With --nats: the cluster's shared store, where queued dumps wait (a directory or "
+                        "s3://BUCKET[/PREFIX])")
+      ->check(kSharedStoreLocation);
+  add_s3_options(*relay_cmd, relay.s3.endpoint, relay.s3.region, relay.s3.ca, relay.s3.credentials);
   relay_cmd->add_option("--quarantine", relay.quarantine,
                         "Where uploads that cannot be proven clean go: a directory per upload, its parts (0600) "
                         "beside NAME.reason.json")

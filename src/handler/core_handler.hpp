@@ -19,26 +19,18 @@
 #include "dumpguard/redact.hpp"
 #include "dumpguard/result.hpp"
 #include "dumpguard/scan.hpp"
+#include "gate/cluster_queue.hpp"
 #include "handler/core_spool.hpp"
 #include "handler/crash_info.hpp"
 
 namespace dumpguard {
-
-// The cluster's queue as the handler sees it: `submit` copies a redacted, verified file into the
-// shared store and queues a reference to it (returning its SHA-256), as `dumpguard submit` does.
-// The caller supplies it, so that the handler links no broker client and connects to the broker
-// only when a clean core is there to queue.
-struct CoreQueue {
-  std::string where;  // for the audit record: the shared store and the server, no credentials
-  std::function<Result<std::string>(const std::string& path)> submit;
-};
 
 struct CoreHandlerOptions {
   // Where a clean core goes: exactly one of these four.
   std::string store;              // a directory: core.COMM.UID.BOOTID.PID.USEC[.zst]
   std::string inbox;              // the gate's inbox: the redacted core, renamed in
   std::vector<std::string> exec;  // the next handler and its arguments (%X: the kernel's values)
-  CoreQueue queue;                // the cluster's queue (queue.submit set)
+  ClusterQueue queue;             // the cluster's queue (queue.submit set)
   std::string quarantine;         // where sealed cores go
   std::string quarantine_key;     // X25519 public key (PEM); empty: nothing can be sealed, so dropped
   std::string work;               // the handler's own directory: the scan lock, staging for exec

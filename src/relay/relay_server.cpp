@@ -290,7 +290,8 @@ void handle_upload(Relay& r, Upload& upload, const httplib::Request& req, json r
     return;
   }
 
-  if (!o.release.empty()) {
+  if (!o.release.empty() || o.queue.submit) {
+    // Into the release directory, or into the cluster's queue: the redacted, verified copies.
     json stored = json::array();
     // Dumps only; form fields and other files stay out.
     const auto is_dump = [&](std::size_t i) { return upload.parts[i].file && j.parts[i].format != "raw"; };
@@ -300,23 +301,33 @@ void handle_upload(Relay& r, Upload& upload, const httplib::Request& req, json r
       const CleanedPart& c = j.parts[i];
       if (!is_dump(i)) continue;
       std::string target = dumps == 1 ? name + ".dmp" : fmt::format("{}-{}.dmp", name, i + 1);
-      Result<bool> put = r.release->put(c.copy_path, target);
-      if (!put || !*put) {
+      std::string failure;
+      if (o.queue.submit) {
+        Result<std::string> queued = o.queue.submit(c.copy_path);
+        if (queued) stored.push_back("sha256:" + *queued);
+        if (!queued) failure = printable(queued.error().message);
+      } else {
+        Result<bool> put = r.release->put(c.copy_path, target);
+        if (put && *put) stored.push_back(r.release->where() + "/" + target);
+        if (!put || !*put) failure = put ? "the release name is taken" : printable(put.error().message);
+      }
+      if (!failure.empty()) {
         remove_copies(j);
         record["outcome"] = "failed";
         record["status"] = 500;
-        record["message"] = put ? "the release name is taken" : printable(put.error().message);
+        record["message"] = failure;
         r.record(record);
         answer(res, refusal(500, "the upload could not be stored"));
         return;
       }
-      stored.push_back(r.release->where() + "/" + target);
     }
     remove_copies(j);
     record["outcome"] = "released";
     record["status"] = 200;
     record["released"] = stored;
-    r.say(fmt::format("{} from {}: released {} dumps to {}", name, req.remote_addr, stored.size(), o.release));
+    if (o.queue.submit) record["queue"] = o.queue.where;
+    r.say(fmt::format("{} from {}: released {} dumps to {}", name, req.remote_addr, stored.size(),
+                      o.queue.submit ? o.queue.where : o.release));
     answer(res, r.record(record) ? Answer{200, name + "\n", "text/plain"} : refusal(503, "the audit log failed"));
     return;
   }
@@ -641,10 +652,13 @@ Status run_relay(const RelayOptions& given, const RelayMessages& say) {
   json started = {{"pid", getpid()}, {"listen", where}, {"quarantine", o.quarantine}};
   if (!o.upstream.empty()) started["upstream"] = upstream_for_records(o.upstream);
   if (!o.release.empty()) started["release"] = o.release;
+  if (o.queue.submit) started["queue"] = o.queue.where;
   Status ok = r.audit.record("relay-started", started);
   if (ok) {
-    say(fmt::format("listening on {}, {}", where,
-                    o.upstream.empty() ? "releasing to " + o.release : "forwarding to " + upstream_for_records(o.upstream)));
+    const std::string to = !o.upstream.empty() ? "forwarding to " + upstream_for_records(o.upstream)
+                           : o.queue.submit    ? "queueing to " + o.queue.where
+                                               : "releasing to " + o.release;
+    say(fmt::format("listening on {}, {}", where, to));
     server->listen_after_bind();
   }
   done = true;

@@ -9,6 +9,7 @@
 #include <functional>
 #include <string>
 
+#include "gate/cluster_queue.hpp"
 #include "dumpguard/result.hpp"
 #include "relay/clean_part.hpp"
 #include "relay/forward.hpp"
@@ -20,7 +21,8 @@ struct RelayOptions {
   std::string host;
   int port = 0;              // 0: any free port (the message says which)
   std::string upstream;      // forward here ...
-  std::string release;       // ... or store dumps here
+  std::string release;       // ... or store dumps here ...
+  ClusterQueue queue;        // ... or queue them for the cluster's workers (queue.submit set)
   std::string quarantine;
   std::string audit;
   std::string audit_key;

@@ -10,9 +10,11 @@ The dumps are copies of the corpus's dbghelp minidump, each made distinct here, 
 an Ed25519 PKCS#8 key generated here planted into its largest memory range. What was released is
 checked here, not by dumpguard: no byte run of a planted key is in any released file."""
 import hashlib
+import http.client
 import json
 import os
 import random
+import re
 import secrets
 import shutil
 import signal
@@ -350,6 +352,69 @@ class ClusterTest(ClusterCase):
         removed = [r["data"] for r in records if r["event"] == "work-removed"]
         self.assertEqual([r["instance"].rsplit("-", 1)[1] for r in removed], [str(dead)], removed)
         dgtest.assert_no_secret(c.outputs + [c.worker_logs()], c.secrets)
+
+    def test_the_relay_queues_only_what_it_redacted(self):
+        """A crash reporter's upload through `dumpguard relay --nats`: the relay redacts and verifies
+        the minidump, and what it copies into the shared store and queues is that copy, never the
+        upload; a worker then releases it."""
+        c = self.cluster
+        c.init()
+        dump = c.make_dumps(1, "r")[0]  # index 0: a planted key
+        relay_key = os.path.join(c.root, "relay-audit.key")
+        code, _, err = c.run("audit", "keygen", "--hmac", "-o", relay_key)
+        self.assertEqual(code, 0, err)
+        relay_audit = os.path.join(c.root, "relay-audit.log")
+        stderr_path = os.path.join(c.root, "relay.err")
+        with open(stderr_path, "wb") as log:
+            relay = subprocess.Popen(
+                [dgtest.DUMPGUARD, "relay", "--listen", "127.0.0.1:0", *c.server.client_args("submitter"),
+                 "--shared-store", c.shared, "--quarantine", os.path.join(c.root, "relay-quarantine"),
+                 "--audit", relay_audit, "--audit-key", relay_key, "--audit-syslog", "off",
+                 "--fingerprint-key", c.fp_key, "--rules-only", "--rules", c.no_rules],
+                stdout=subprocess.DEVNULL, stderr=log)
+        try:
+            deadline = time.time() + 60
+            port = None
+            while port is None:
+                text = dgtest.text_of(stderr_path)
+                found = re.search(r"listening on http://127\.0\.0\.1:(\d+), queueing to ", text)
+                if found:
+                    port = int(found.group(1))
+                self.assertIsNone(relay.poll(), text)
+                self.assertLess(time.time(), deadline, text)
+                time.sleep(0.05)
+            boundary = "dgclusterrelay"
+            body = (f'--{boundary}\r\nContent-Disposition: form-data; name="upload_file_minidump"; '
+                    f'filename="upload.dmp"\r\nContent-Type: application/octet-stream\r\n\r\n').encode()
+            body += read(dump) + f"\r\n--{boundary}--\r\n".encode()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+            conn.request("POST", "/submit", body=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+            answer = conn.getresponse()
+            self.assertEqual(answer.status, 200, answer.read())
+            conn.close()
+        finally:
+            dgtest.stop_by_pid(relay)
+        c.outputs.append(read(stderr_path))
+        # The shared store holds one dump: the relay's redacted copy, without the planted key.
+        stored = c.stored()
+        self.assertEqual(len(stored), 1, stored)
+        copy = read(os.path.join(c.shared, stored[0]))
+        self.assertEqual(len(copy), len(read(dump)))
+        self.assertNotEqual(copy, read(dump))
+        for secret in c.secrets:
+            self.assertNotIn(secret, copy, "the relay queued a planted key")
+        records = [json.loads(line)["record"] for line in dgtest.text_of(relay_audit).splitlines() if line.strip()]
+        released = [r["data"] for r in records if r["data"].get("outcome") == "released"]
+        self.assertEqual(len(released), 1, records)
+        self.assertEqual(released[0]["released"], [f"sha256:{stored[0]}"])
+        c.start_worker(0, once=True)
+        self.assertEqual(c.workers[0].wait(timeout=120), 0, c.worker_logs().decode(errors="replace")[-3000:])
+        out = os.listdir(c.release)
+        self.assertEqual(len(out), 1, out)
+        for secret in c.secrets:
+            self.assertNotIn(secret, read(os.path.join(c.release, out[0])))
+        self.assertEqual(c.stored(), [], "the shared store emptied")
+        dgtest.assert_no_secret(c.outputs + [c.worker_logs(), read(relay_audit)], c.secrets)
 
     def test_a_worker_cannot_purge_delete_or_shrink_the_audit_stream(self):
         c = self.cluster
