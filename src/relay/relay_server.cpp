@@ -300,16 +300,22 @@ void handle_upload(Relay& r, Upload& upload, const httplib::Request& req, json r
     for (std::size_t i = 0; i < upload.parts.size(); ++i) {
       const CleanedPart& c = j.parts[i];
       if (!is_dump(i)) continue;
-      std::string target = dumps == 1 ? name + ".dmp" : fmt::format("{}-{}.dmp", name, i + 1);
       std::string failure;
       if (o.queue.submit) {
         Result<std::string> queued = o.queue.submit(c.copy_path);
-        if (queued) stored.push_back("sha256:" + *queued);
-        if (!queued) failure = printable(queued.error().message);
+        if (queued) {
+          stored.push_back("sha256:" + *queued);
+        } else {
+          failure = printable(queued.error().message);
+        }
       } else {
+        const std::string target = dumps == 1 ? name + ".dmp" : fmt::format("{}-{}.dmp", name, i + 1);
         Result<bool> put = r.release->put(c.copy_path, target);
-        if (put && *put) stored.push_back(r.release->where() + "/" + target);
-        if (!put || !*put) failure = put ? "the release name is taken" : printable(put.error().message);
+        if (put && *put) {
+          stored.push_back(r.release->where() + "/" + target);
+        } else {
+          failure = put ? "the release name is taken" : printable(put.error().message);
+        }
       }
       if (!failure.empty()) {
         remove_copies(j);
