@@ -111,9 +111,11 @@ const ExactPatterns::Index& ExactPatterns::index() const {
       std::sort(t->entries.begin(), t->entries.end(), [](const Entry& a, const Entry& b) {
         return std::tie(a.window, a.pattern, a.offset) < std::tie(b.window, b.pattern, b.offset);
       });
-      // About 32 filter bits per window, between 4 Ki and 2 Mi bits (256 KiB, within L2).
+      // About 64 filter bits per window, between 4 Ki and 2 Mi bits (256 KiB, within L2): a
+      // window the filter passes by chance costs a binary search (about 20 ns), and halving the
+      // filter to 32 bits per window cost 7 % more on a 1 GiB core.
       std::size_t bits = std::size_t{1} << 12;
-      while (bits < t->entries.size() * 32 && bits < (std::size_t{1} << 21)) bits <<= 1;
+      while (bits < t->entries.size() * 64 && bits < (std::size_t{1} << 21)) bits <<= 1;
       t->shift = 64 - static_cast<unsigned>(std::countr_zero(bits));
       t->filter.assign(bits / 64, 0);
       for (const Entry& e : t->entries) {
@@ -153,9 +155,29 @@ void ExactPatterns::scan_table(const Table& table, const std::uint8_t* p, std::s
       hits.emplace_back(start, it->pattern);
     }
   };
-  // Dumps are largely zero pages: a zero window is passed over unless some pattern needs it.
+  // Dumps hold many zero words: a zero window is passed over unless some pattern needs it.
   const bool zeros = table.zero_window;
-  for (std::size_t i = (from + width - 1) / width * width; i < to && i + width <= n; i += width) {
+  std::size_t i = (from + width - 1) / width * width;
+  const std::size_t end = std::min(to, n - width + 1);  // windows start in [i, end)
+  // Eight windows at a time without a branch: their hashes and filter bits are independent, so
+  // the loads overlap; only a window the filter passes is verified. (A branch per window
+  // mispredicts wherever zero and non-zero words mix, as in most of a heap.)
+  if (width == 8) {
+    for (; i + 64 <= end; i += 64) {
+      unsigned passed = 0;
+      for (unsigned k = 0; k < 8; ++k) {
+        const std::uint64_t w = load_le(p + i + 8 * k, 8);
+        const std::uint64_t h = hash_of(w) >> shift;
+        const unsigned bit = static_cast<unsigned>((filter[h / 64] >> (h % 64)) & 1) & static_cast<unsigned>(w != 0 || zeros);
+        passed |= bit << k;
+      }
+      while (passed != 0) {
+        verify(i + 8 * static_cast<unsigned>(std::countr_zero(passed)));
+        passed &= passed - 1;
+      }
+    }
+  }
+  for (; i < end; i += width) {
     const std::uint64_t w = load_le(p + i, width);
     if ((w != 0 || zeros) && in_filter(filter, shift, w)) verify(i);
   }
