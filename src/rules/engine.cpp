@@ -17,6 +17,7 @@
 #include <limits>
 #include <new>
 
+#include "rules/ascii_stretches.hpp"
 #include "rules/engine_error.hpp"
 #include "rules/placeholder.hpp"
 #include "rules/utf16_runs.hpp"
@@ -35,6 +36,11 @@ constexpr std::size_t kLookahead = 16;
 // Vectorscan scans an area in chunks of this size, overlapped by the longest rule, so a
 // match across a chunk boundary lies whole in the chunk where it starts and is found there.
 constexpr std::size_t kChunk = 8u << 20;
+// Vectorscan reads ASCII text where a run of kMinTextRun text characters is, with this many
+// bytes on either side (ascii_stretches.hpp); stretches closer than kStretchJoin are read as one,
+// since a call of Vectorscan costs about what reading a few hundred bytes does.
+constexpr std::size_t kStretchMargin = 64;
+constexpr std::size_t kStretchJoin = 256;
 // Candidate runs kept per chunk before the scan stops short (and says so).
 constexpr std::size_t kMaxHits = std::size_t{1} << 20;
 // UTF-16LE: narrowed runs are batched up to this many characters; longer runs are cut into
@@ -477,24 +483,30 @@ void RuleScanner::scan_ascii(std::span<const std::byte> bytes, const std::functi
   if (rules.empty() || bytes.empty()) return;
   const auto* p = reinterpret_cast<const std::uint8_t*>(bytes.data());
   const std::string_view area(reinterpret_cast<const char*>(p), bytes.size());
-  const std::size_t n = bytes.size(), overlap = engine_->max_length_;
+  const std::size_t overlap = engine_->max_length_;
   std::vector<std::uint64_t> cursor(rules.size(), 0);
   std::vector<Span> found;
-  for (std::size_t c = 0; c < n; c += kChunk) {
-    const std::size_t end = std::min(n, c + kChunk + overlap);
-    collect({p + c, end - c});
-    for (const Hit& h : hits_) {
-      confirm_run(*engine_->compiled_, rules[h.rule], h.rule, static_cast<pcre2_match_data*>(match_data_),
-                  static_cast<pcre2_match_context*>(match_context_), area, c + h.first_end, c + h.last_end,
-                  cursor[h.rule], found, stopped_windows_);
-      for (const Span& s : found) {
-        if (!accepted(rules[h.rule], h.rule, area, s.secret_begin, s.secret_end)) continue;
-        on_match(TextMatch{h.rule, TextEncoding::ascii, s.secret_begin, s.secret_end - s.secret_begin, area,
-                           s.secret_begin, s.secret_end});
+  // Vectorscan reads the stretches around text only; PCRE2 confirms over all the bytes, so a
+  // match found is matched whole, whatever lies beyond its stretch.
+  const auto scan_stretch = [&](std::size_t begin, std::size_t stop) {
+    for (std::size_t c = begin; c < stop; c += kChunk) {
+      const std::size_t end = std::min(stop, c + kChunk + overlap);
+      collect({p + c, end - c});
+      for (const Hit& h : hits_) {
+        confirm_run(*engine_->compiled_, rules[h.rule], h.rule, static_cast<pcre2_match_data*>(match_data_),
+                    static_cast<pcre2_match_context*>(match_context_), area, c + h.first_end, c + h.last_end,
+                    cursor[h.rule], found, stopped_windows_);
+        for (const Span& s : found) {
+          if (!accepted(rules[h.rule], h.rule, area, s.secret_begin, s.secret_end)) continue;
+          on_match(TextMatch{h.rule, TextEncoding::ascii, s.secret_begin, s.secret_end - s.secret_begin, area,
+                             s.secret_begin, s.secret_end});
+        }
       }
+      if (end == stop) break;
     }
-    if (end == n) break;
-  }
+  };
+  ascii::find_stretches(simd::best_width(), {p, bytes.size()}, kMinTextRun, kStretchMargin,
+                        kStretchJoin, scan_stretch);
 }
 
 void RuleScanner::scan_utf16le(std::span<const std::byte> bytes,

@@ -5,7 +5,8 @@
 // The built-in rules' database is compiled at build time and embedded (serialize, load).
 //
 // Text is matched in two encodings with the same compiled rules, so a rule is written once:
-// ASCII/UTF-8 directly over the bytes, and UTF-16LE by finding runs of printable UTF-16LE text
+// ASCII/UTF-8 over the bytes around runs of ASCII text (ascii_stretches.hpp: Vectorscan reads
+// those stretches, PCRE2 confirms over all the bytes), and UTF-16LE by finding runs of printable UTF-16LE text
 // (each ASCII character followed by 0x00, at least 8 characters), narrowing them into a side
 // buffer, matching there, and mapping each span back to the dump's bytes exactly
 // (run start + 2 * offset, 2 * length).
@@ -32,8 +33,10 @@ namespace dumpguard::rules {
 enum class TextEncoding { ascii, utf16le };
 const char* to_string(TextEncoding encoding);
 
-// Printable UTF-16LE runs shorter than this are not searched (no credential is this short).
+// Printable UTF-16LE runs shorter than this are not searched (no credential is this short); nor
+// are ASCII bytes further than a few dozen from a run of text this long.
 inline constexpr std::size_t kMinUtf16Run = 8;
+inline constexpr std::size_t kMinTextRun = kMinUtf16Run;
 
 // One secret a rule matched.
 struct TextMatch {

@@ -9,6 +9,8 @@
 // one test per 64 bytes.
 #include "rules/utf16_runs.hpp"
 
+#include "rules/text_bytes.hpp"
+
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -37,18 +39,11 @@ using UnitsFn = void (*)(const std::uint8_t* p, std::size_t words, std::uint64_t
 using NarrowFn = std::size_t (*)(const std::uint8_t* src, std::size_t chars, std::size_t readable, char* dst);
 
 #if defined(__x86_64__)
-// SSE2: bytes 0x20..0x7e by a signed compare after flipping the top bit; tab, LF, CR apart.
+// A unit starts where a text byte is followed by a zero byte.
 inline unsigned units16(const std::uint8_t* p) {
-  const __m128i lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
   const __m128i hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 1));
-  const __m128i shifted = _mm_xor_si128(lo, _mm_set1_epi8(static_cast<char>(0x80)));
-  const __m128i printable = _mm_and_si128(_mm_cmpgt_epi8(shifted, _mm_set1_epi8(static_cast<char>(0x1f ^ 0x80))),
-                                          _mm_cmplt_epi8(shifted, _mm_set1_epi8(static_cast<char>(0x7f ^ 0x80))));
-  const __m128i control = _mm_or_si128(_mm_cmpeq_epi8(lo, _mm_set1_epi8('\t')),
-                                       _mm_or_si128(_mm_cmpeq_epi8(lo, _mm_set1_epi8('\n')),
-                                                    _mm_cmpeq_epi8(lo, _mm_set1_epi8('\r'))));
-  const __m128i unit = _mm_and_si128(_mm_or_si128(printable, control), _mm_cmpeq_epi8(hi, _mm_setzero_si128()));
-  return static_cast<unsigned>(_mm_movemask_epi8(unit));
+  return text_bytes16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))) &
+         static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(hi, _mm_setzero_si128())));
 }
 void units_sse2(const std::uint8_t* p, std::size_t words, std::uint64_t* out) {
   for (std::size_t w = 0; w < words; ++w, p += kBlock) {
@@ -69,17 +64,9 @@ std::size_t narrow_sse2(const std::uint8_t* src, std::size_t chars, std::size_t 
 
 #define DG_AVX2 __attribute__((target("avx2")))
 DG_AVX2 inline std::uint32_t units32(const std::uint8_t* p) {
-  const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
   const __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 1));
-  const __m256i shifted = _mm256_xor_si256(lo, _mm256_set1_epi8(static_cast<char>(0x80)));
-  const __m256i printable =
-      _mm256_and_si256(_mm256_cmpgt_epi8(shifted, _mm256_set1_epi8(static_cast<char>(0x1f ^ 0x80))),
-                       _mm256_cmpgt_epi8(_mm256_set1_epi8(static_cast<char>(0x7f ^ 0x80)), shifted));
-  const __m256i control = _mm256_or_si256(_mm256_cmpeq_epi8(lo, _mm256_set1_epi8('\t')),
-                                          _mm256_or_si256(_mm256_cmpeq_epi8(lo, _mm256_set1_epi8('\n')),
-                                                          _mm256_cmpeq_epi8(lo, _mm256_set1_epi8('\r'))));
-  const __m256i unit =
-      _mm256_and_si256(_mm256_or_si256(printable, control), _mm256_cmpeq_epi8(hi, _mm256_setzero_si256()));
+  const __m256i unit = _mm256_and_si256(text_bytes32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))),
+                                        _mm256_cmpeq_epi8(hi, _mm256_setzero_si256()));
   return static_cast<std::uint32_t>(_mm256_movemask_epi8(unit));
 }
 DG_AVX2 void units_avx2(const std::uint8_t* p, std::size_t words, std::uint64_t* out) {
@@ -99,15 +86,9 @@ DG_AVX2 std::size_t narrow_avx2(const std::uint8_t* src, std::size_t chars, std:
 
 #define DG_AVX512 __attribute__((target("avx512f,avx512bw")))
 DG_AVX512 void units_avx512(const std::uint8_t* p, std::size_t words, std::uint64_t* out) {
-  const __m512i space = _mm512_set1_epi8(0x20), span = _mm512_set1_epi8(0x7f - 0x20);
   for (std::size_t w = 0; w < words; ++w, p += kBlock) {
-    const __m512i lo = _mm512_loadu_si512(p);
     const __m512i hi = _mm512_loadu_si512(p + 1);
-    const __mmask64 printable = _mm512_cmplt_epu8_mask(_mm512_sub_epi8(lo, space), span);
-    const __mmask64 control = _mm512_cmpeq_epi8_mask(lo, _mm512_set1_epi8('\t')) |
-                              _mm512_cmpeq_epi8_mask(lo, _mm512_set1_epi8('\n')) |
-                              _mm512_cmpeq_epi8_mask(lo, _mm512_set1_epi8('\r'));
-    out[w] = (printable | control) & _mm512_testn_epi8_mask(hi, hi);
+    out[w] = text_bytes64(_mm512_loadu_si512(p)) & _mm512_testn_epi8_mask(hi, hi);
   }
 }
 DG_AVX512 std::size_t narrow_avx512(const std::uint8_t* src, std::size_t chars, std::size_t readable, char* dst) {

@@ -9,14 +9,13 @@
 #include <functional>
 #include <span>
 
+#include "rules/text_bytes.hpp"
 #include "simd/cpu.hpp"
 
 namespace dumpguard::rules::utf16 {
 
 // A unit: bytes lo, hi with hi == 0 and lo printable ASCII (0x20..0x7e) or tab, LF, CR.
-constexpr bool text_unit(std::uint8_t lo, std::uint8_t hi) {
-  return hi == 0 && ((lo >= 0x20 && lo < 0x7f) || lo == '\t' || lo == '\n' || lo == '\r');
-}
+constexpr bool text_unit(std::uint8_t lo, std::uint8_t hi) { return hi == 0 && text_byte(lo); }
 
 using simd::Width;
 using simd::cpu_has;
