@@ -25,15 +25,18 @@ struct Group {
   // printable text weighted as heaps hold it (a byte of text is taken as 8 times as likely
   // as any other byte value): merging two text-like anchors lets whole words through.
   double acceptance() const {
+    constexpr double kAll = 256 + 7 * (0x7f - 0x20);  // every byte's weight
     double a = 1;
     for (std::size_t j = 0; j < AnchorPrefilter::kPositions; ++j) {
-      double passed = 0, all = 0;
-      for (unsigned b = 0; b < 256; ++b) {
-        const double weight = b >= 0x20 && b < 0x7f ? 8 : 1;
-        all += weight;
-        if ((lo[j] >> (b & 15)) & (hi[j] >> (b >> 4)) & 1u) passed += weight;
+      double passed = 0;
+      for (unsigned h = 0; h < 16; ++h) {
+        if (!((hi[j] >> h) & 1u)) continue;
+        for (unsigned l = 0; l < 16; ++l) {
+          const unsigned b = h << 4 | l;
+          if ((lo[j] >> l) & 1u) passed += b >= 0x20 && b < 0x7f ? 8 : 1;
+        }
       }
-      a *= passed / all;
+      a *= passed / kAll;
     }
     return a;
   }
@@ -159,12 +162,14 @@ AnchorPrefilter::AnchorPrefilter(std::span<const AnchorPattern> patterns) : patt
     }
     groups.push_back(std::move(best));
   }
+  std::vector<double> accepted;  // each group's acceptance(), computed once
+  for (const Group& g : groups) accepted.push_back(g.acceptance());
   while (groups.size() > kBuckets) {
     std::size_t best_a = 0, best_b = 1;
     double best = std::numeric_limits<double>::infinity();
     for (std::size_t a = 0; a < groups.size(); ++a) {
       for (std::size_t b = a + 1; b < groups.size(); ++b) {
-        const double cost = groups[a].merged_with(groups[b]).acceptance() - groups[a].acceptance() - groups[b].acceptance();
+        const double cost = groups[a].merged_with(groups[b]).acceptance() - accepted[a] - accepted[b];
         if (cost < best) {
           best = cost;
           best_a = a;
@@ -173,7 +178,9 @@ AnchorPrefilter::AnchorPrefilter(std::span<const AnchorPattern> patterns) : patt
       }
     }
     groups[best_a] = groups[best_a].merged_with(groups[best_b]);
+    accepted[best_a] = groups[best_a].acceptance();
     groups.erase(groups.begin() + static_cast<std::ptrdiff_t>(best_b));
+    accepted.erase(accepted.begin() + static_cast<std::ptrdiff_t>(best_b));
   }
   for (std::size_t b = 0; b < groups.size(); ++b) {
     std::vector<std::size_t> members = groups[b].patterns;
