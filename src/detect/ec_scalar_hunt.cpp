@@ -416,7 +416,8 @@ class EcScalarHunt final : public HuntDetector {
       for (const BlindCandidate& candidate : walked[c]) {
         if (!candidate.jvm_array) continue;
         const auto id = sha256({candidate.bytes, candidate.length});
-        coordinates.emplace(id, candidate.file_offset);
+        // A coordinate is a BigInteger's int[]; a key's DER holds a scalar, never a point.
+        if (candidate.layout != nullptr && candidate.layout->name == "jvm-int32") coordinates.emplace(id, candidate.file_offset);
         if (jvm_stopped_at_ || !jvm_seen_.insert(id).second) continue;
         if (jvm_tested_ == kJvmArrayBudget) {
           jvm_stopped_at_ = candidate.file_offset;
@@ -583,6 +584,21 @@ class EcScalarHunt final : public HuntDetector {
                                 out.push_back({window.file_offset + o, data + o, len, false, &layout, digits, jvm});
                               }
                             });
+    walk_jvm_key_ders(search, window.file_offset, data, out);
+  }
+
+  // The scalars of the EC keys a JVM made, by the DER each key keeps (runtime_numbers.hpp
+  // for_each_jvm_key_der), where the dump maps the JVM: big-endian bytes, tested with its arrays.
+  void walk_jvm_key_ders(const LimbSearch& search, std::uint64_t file_offset, const std::uint8_t* data,
+                         std::vector<BlindCandidate>& out) const {
+    const bool jvm = std::any_of(blind_layouts_.begin(), blind_layouts_.end(),
+                                 [](const NumberLayout* l) { return l->name == "jvm-int32"; });
+    if (!jvm) return;
+    const NumberLayout& be = layout_named("be");
+    for_each_jvm_key_der(search, blind_lengths_, [&](std::size_t which, std::size_t o) {
+      const std::size_t len = blind_lengths_[which];
+      out.push_back({file_offset + o, data + o, len, false, &be, len, true});
+    });
   }
 
   // d·G for every curve of the candidate's length and both byte orders. Any thread.

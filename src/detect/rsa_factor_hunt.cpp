@@ -152,6 +152,9 @@ class RsaFactorHunt final : public HuntDetector {
     constexpr std::array<unsigned, 3> kScalarBits{256, 384, 521};
     constexpr std::array<std::size_t, kBits.size() + kScalarBits.size()> kWalkLengths{
         kLengths[0], kLengths[1], kLengths[2], kLengths[3], 32, 48, 66};
+    constexpr std::array<std::size_t, kScalarBits.size()> kScalarLengths{32, 48, 66};
+    const bool jvm_mapped = std::any_of(layouts_.begin(), layouts_.end(),
+                                        [](const NumberLayout* l) { return l->name == "jvm-int32"; });
     // The EC hunt tests a few hundred in all; a chunk of a hostile dump keeps no more than this.
     constexpr std::size_t kScalarsPerChunk = 1024;
     ScalarCandidates* scalars = context.scalar_candidates;
@@ -211,6 +214,13 @@ class RsaFactorHunt final : public HuntDetector {
           found[c][k].push_back({std::move(*n), window.file_offset + offset, layout.name});
         }
       }, scalars ? std::span<const unsigned>(kScalarBits) : std::span<const unsigned>(), runtime_scalar);
+      // The EC keys a JVM made, by the DER it keeps of each: their scalars, big-endian, tested
+      // as the JVM's arrays are (runtime_numbers.hpp for_each_jvm_key_der).
+      if (scalars && jvm_mapped) {
+        for_each_jvm_key_der(search, kScalarLengths, [&](std::size_t b, std::size_t offset) {
+          take_scalar({window.file_offset + offset, kScalarLengths[b], &layout_named("be"), kScalarLengths[b], true});
+        });
+      }
       if (!heap) return;
       const std::size_t walked = scalars ? kWalkLengths.size() : kLengths.size();
       for_each_bignum_of(search, std::span(kWalkLengths).first(walked), *map_, [&](std::size_t b, std::uint64_t at) {

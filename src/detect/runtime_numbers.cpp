@@ -395,18 +395,66 @@ bool cpython_int_at(const LimbSearch& s, std::size_t offset, const NumberLayout&
 }
 
 bool jvm_int_array_at(const LimbSearch& s, std::size_t offset, const NumberLayout& layout, std::size_t digits) {
-  if (layout.name != "jvm-int32" || s.word != 8 || offset > s.data.size()) return false;
+  return layout.name == "jvm-int32" && jvm_array_at(s, offset, digits);
+}
+
+bool jvm_array_at(const LimbSearch& s, std::size_t offset, std::size_t length) {
+  if (s.word != 8 || offset > s.data.size()) return false;
   // Compressed class pointers (the default): the words start 16 bytes into the object, so on
   // an 8-byte boundary; without them, 20 bytes in.
   const bool compressed = (s.base_vaddr + offset) % 8 == 0;
   if ((!compressed && (s.base_vaddr + offset) % 8 != 4) || offset < (compressed ? 16u : 20u)) return false;
   const std::uint8_t* p = s.data.data() + offset;
-  if (load_le32(p - 4) != digits) return false;
+  if (load_le32(p - 4) != length) return false;
   const std::uint64_t mark = load_le(p - (compressed ? 16 : 20), 8);
   if ((mark & 0x87) != 1 || (mark >> 39) != 0) return false;
   if (compressed) return load_le32(p - 8) != 0;
   const std::uint64_t klass = load_le(p - 12, 8);
   return klass != 0 && (klass >> 48) == 0;
+}
+
+void for_each_jvm_key_der(const LimbSearch& s, std::span<const std::size_t> scalar_lengths,
+                          const JvmKeyDerFound& found) {
+  if (s.word != 8 || s.data.size() < 8) return;
+  // The array's first word, 30 L 02 01 (L = the scalar's length + 5), for each length sought:
+  // a word no random 4 bytes match but once in 2^32, tested at every element-aligned offset.
+  std::array<std::uint32_t, 4> want{};
+  const std::size_t sought = std::min(scalar_lengths.size(), want.size());
+  for (std::size_t k = 0; k < sought; ++k) {
+    if (scalar_lengths[k] + 5 > 0x7f) return;  // one length byte each
+    want[k] = 0x01020030u | static_cast<std::uint32_t>(scalar_lengths[k] + 5) << 8;
+  }
+  const std::uint8_t* data = s.data.data();
+  const std::size_t size = s.data.size();
+  const auto check = [&](std::size_t o) {  // o: a 4-aligned offset of a possible first element
+    const std::uint32_t first = load_le32(data + o);
+    for (std::size_t k = 0; k < sought; ++k) {
+      const std::size_t n = scalar_lengths[k];
+      if (first != want[k] || o + 7 + n > size) continue;
+      // INTEGER 1 ends it; OCTET STRING of the scalar's length; the array holds exactly that.
+      if (data[o + 4] != 0x01 || data[o + 5] != 0x04 || data[o + 6] != n || !jvm_array_at(s, o, n + 7)) continue;
+      found(k, o + 7);
+    }
+  };
+  std::size_t o = static_cast<std::size_t>((4 - s.base_vaddr % 4) % 4);
+  if (o < 4) o += 4;
+  if (o < s.from) o += (s.from - o + 3) / 4 * 4;
+  const std::size_t end = std::min(size, s.to);
+#if defined(__SSE2__)
+  // Four first words at once: most groups hold none.
+  {
+    __m128i wanted[4];
+    for (std::size_t k = 0; k < sought; ++k) wanted[k] = _mm_set1_epi32(static_cast<int>(want[k]));
+    for (; o + 16 <= end; o += 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + o));
+      __m128i hit = _mm_setzero_si128();
+      for (std::size_t k = 0; k < sought; ++k) hit = _mm_or_si128(hit, _mm_cmpeq_epi32(v, wanted[k]));
+      const unsigned mask = static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(hit)));
+      for (unsigned m = mask; m != 0; m &= m - 1) check(o + 4 * static_cast<unsigned>(std::countr_zero(m)));
+    }
+  }
+#endif
+  for (; o + 4 <= end; o += 4) check(o);
 }
 
 bool number_looks_random(const NumberLayout& layout, std::span<const std::uint8_t> slots, std::size_t digits,

@@ -71,6 +71,21 @@ bool cpython_int_at(const LimbSearch& s, std::size_t offset, const NumberLayout&
 // array; random words, and a length that is not an array's, are not (a random word passes the
 // mark test once in 2^29).
 bool jvm_int_array_at(const LimbSearch& s, std::size_t offset, const NumberLayout& layout, std::size_t digits);
+// The same header test for any array of `length` elements whose first element is at `offset`
+// (a byte[]'s bytes start where an int[]'s words do).
+bool jvm_array_at(const LimbSearch& s, std::size_t offset, std::size_t length);
+
+// OpenJDK's EC private keys (sun.security.ec.ECPrivateKeyImpl, as OpenJDK 17 keeps one) hold the scalar,
+// beside a little-endian byte[] of it (arrayS, one of the many random byte[]s of a heap), as the
+// DER of an RFC 5915 ECPrivateKey with neither curve nor public key: SEQUENCE { INTEGER 1,
+// OCTET STRING d big-endian }, a whole byte[] of the scalar's length + 7 bytes. found(index
+// into scalar_lengths, offset in s.data of the scalar's first byte) for each such array whose
+// first element is at a walk position of s ([from, to)): a 64-bit process's object header
+// (jvm_array_at) and the DER's seven bytes before the scalar, which random bytes match but
+// once in 2^56. At most four lengths, in one pass over the words.
+using JvmKeyDerFound = std::function<void(std::size_t which, std::size_t offset)>;
+void for_each_jvm_key_der(const LimbSearch& s, std::span<const std::size_t> scalar_lengths,
+                          const JvmKeyDerFound& found);
 
 // Whether the number in `digits` slots of `layout` at `slots`, read as `length` big-endian bytes,
 // passes looks_random: the test a candidate scalar passes whatever its layout. The bytes read
