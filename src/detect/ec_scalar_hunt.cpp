@@ -574,6 +574,12 @@ class EcScalarHunt final : public HuntDetector {
     for_each_bignum_of(search, blind_lengths_, *map_, [&](std::size_t which, std::uint64_t at) {
       take(blind_lengths_[which], all + at, at, false);
     });
+    // The scalars of the EC keys a JVM made, by the DER each keeps (runtime_numbers.hpp
+    // jvm_key_der_at): big-endian bytes, tested with its arrays.
+    const auto jvm_key_scalar = [&](std::size_t which, std::size_t o) {
+      const std::size_t len = blind_lengths_[which];
+      out.push_back({window.file_offset + o, data + o, len, false, &layout_named("be"), len, true});
+    };
     for_each_runtime_number(search, blind_layouts_, {}, {}, blind_bits_,
                             [&](std::size_t which, std::size_t o, const NumberLayout& layout, std::size_t digits) {
                               // As the RSA hunt's walk proposes them (rsa_factor_hunt.cpp).
@@ -583,22 +589,8 @@ class EcScalarHunt final : public HuntDetector {
                               if (number_looks_random(layout, search.data.subspan(o), digits, len)) {
                                 out.push_back({window.file_offset + o, data + o, len, false, &layout, digits, jvm});
                               }
-                            });
-    walk_jvm_key_ders(search, window.file_offset, data, out);
-  }
-
-  // The scalars of the EC keys a JVM made, by the DER each key keeps (runtime_numbers.hpp
-  // for_each_jvm_key_der), where the dump maps the JVM: big-endian bytes, tested with its arrays.
-  void walk_jvm_key_ders(const LimbSearch& search, std::uint64_t file_offset, const std::uint8_t* data,
-                         std::vector<BlindCandidate>& out) const {
-    const bool jvm = std::any_of(blind_layouts_.begin(), blind_layouts_.end(),
-                                 [](const NumberLayout* l) { return l->name == "jvm-int32"; });
-    if (!jvm) return;
-    const NumberLayout& be = layout_named("be");
-    for_each_jvm_key_der(search, blind_lengths_, [&](std::size_t which, std::size_t o) {
-      const std::size_t len = blind_lengths_[which];
-      out.push_back({file_offset + o, data + o, len, false, &be, len, true});
-    });
+                            },
+                            blind_lengths_, jvm_key_scalar);
   }
 
   // d·G for every curve of the candidate's length and both byte orders. Any thread.

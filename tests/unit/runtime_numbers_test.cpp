@@ -186,8 +186,9 @@ TEST(RuntimeNumbers, AWholeJvmArrayHasHotSpotsObjectHeader) {
 }
 
 // An EC key's DER as OpenJDK 17's ECPrivateKeyImpl keeps it (SEQUENCE { INTEGER 1, OCTET STRING
-// d }, a whole byte[] of the scalar's length + 7): found at the scalar's first byte, for its
-// length, behind a byte[]'s header only, and where the walk's positions own the array.
+// d }, a whole byte[] of the scalar's length + 7): found by the walk over the JVM's arrays at the
+// scalar's first byte, for its length, behind a byte[]'s header only, and where the walk's
+// positions own the array.
 TEST(RuntimeNumbers, AJvmKeysDerIsFoundByItsArrayAndItsSevenBytes) {
   const auto put = [](Bytes& data, std::size_t at, std::uint64_t v, unsigned width) {
     for (unsigned k = 0; k < width; ++k) data[at + k] = static_cast<std::uint8_t>(v >> (8 * k));
@@ -204,10 +205,14 @@ TEST(RuntimeNumbers, AJvmKeysDerIsFoundByItsArrayAndItsSevenBytes) {
     for (std::size_t k = 0; k < n; ++k) data[at + 7 + k] = static_cast<std::uint8_t>(random());
   };
   const std::size_t lengths[] = {32, 48, 66};
-  const auto found = [&](const Bytes& data, unsigned word = 8, std::size_t from = 0, std::size_t to = SIZE_MAX) {
+  const NumberLayout* jvm[] = {&layout_named("jvm-int32")};
+  const auto found = [&](const Bytes& data, unsigned word = 8, std::size_t from = 0, std::size_t to = SIZE_MAX,
+                         std::span<const NumberLayout* const> layouts = {}) {
+    if (layouts.empty()) layouts = jvm;
     LimbSearch s{{data.data(), data.size()}, 0x7f0000000000, word, 0, from, to};
     std::vector<std::pair<std::size_t, std::size_t>> out;
-    for_each_jvm_key_der(s, lengths, [&](std::size_t which, std::size_t offset) { out.emplace_back(which, offset); });
+    for_each_runtime_number(s, layouts, {}, {}, {}, {}, lengths,
+                            [&](std::size_t which, std::size_t offset) { out.emplace_back(which, offset); });
     return out;
   };
   using DerHits = std::vector<std::pair<std::size_t, std::size_t>>;
@@ -217,6 +222,8 @@ TEST(RuntimeNumbers, AJvmKeysDerIsFoundByItsArrayAndItsSevenBytes) {
   plant(data, 512, 66, true);
   EXPECT_EQ(found(data), (DerHits{{0, 87}, {1, 267}, {2, 519}}));
   EXPECT_EQ(found(data, 4), DerHits{});                    // a 32-bit process's objects are laid out otherwise
+  const NumberLayout* cpython[] = {&layout_named("cpython-30")};
+  EXPECT_EQ(found(data, 8, 0, SIZE_MAX, cpython), DerHits{});  // only where the JVM's layout is read
   EXPECT_EQ(found(data, 8, 84, 512), (DerHits{{1, 267}}));  // the positions are the arrays' first elements
   Bytes other = data;
   put(other, 76, 40, 4);
