@@ -405,7 +405,9 @@ class EcScalarHunt final : public HuntDetector {
   // key the scan harvests (an X.509 encoding), so each candidate is tested here against those:
   // d·G's x among the values of the arrays themselves, or d·G a public key the scan knows. No
   // witness goes to the closure, so a heap's many arrays do not spend the budget of those; the
-  // multiplications are the cost, the first kJvmArrayBudget distinct arrays in pass order.
+  // multiplications are the cost, the first kJvmArrayBudget distinct arrays in pass order. The
+  // scalar of an EC key's DER (runtime_numbers.hpp jvm_key_der_at: a key pair the JVM made and
+  // never read as a BigInteger) is one of them, under the same budget.
   void prove_jvm_arrays(const ScanContext& context, const std::vector<ChunkBounds>& chunks,
                         const std::vector<std::vector<BlindCandidate>>& walked) {
     std::map<std::array<std::uint8_t, 32>, std::uint64_t> coordinates;  // SHA-256 of a value: where it is
