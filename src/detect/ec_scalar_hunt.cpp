@@ -419,7 +419,9 @@ class EcScalarHunt final : public HuntDetector {
         if (!candidate.jvm_array) continue;
         const auto id = sha256({candidate.bytes, candidate.length});
         // A coordinate is a BigInteger's int[]; a key's DER holds a scalar, never a point.
-        if (candidate.layout != nullptr && candidate.layout->name == "jvm-int32") coordinates.emplace(id, candidate.file_offset);
+        if (candidate.layout != nullptr && candidate.layout->name == "jvm-int32") {
+          coordinates.emplace(id, candidate.file_offset);
+        }
         if (jvm_stopped_at_ || !jvm_seen_.insert(id).second) continue;
         if (jvm_tested_ == kJvmArrayBudget) {
           jvm_stopped_at_ = candidate.file_offset;
