@@ -64,8 +64,9 @@ struct ScalarCandidate {
   std::size_t length = 0;
   const NumberLayout* layout = nullptr;  // null: a BIGNUM's limbs
   std::size_t digits = 0;
-  // The whole of a JVM int[] (runtime_numbers.hpp jvm_int_array_at): the EC hunt tests it
-  // against the points the JVM holds, beside the budget of candidates the closure proves.
+  // The whole of a JVM int[] (runtime_numbers.hpp jvm_int_array_at), or the scalar of a JVM EC
+  // key's DER (jvm_key_der_at; layout "be"): the EC hunt tests it against the points the
+  // JVM holds, beside the budget of candidates the closure proves.
   bool jvm_array = false;
 };
 struct ScalarCandidates {

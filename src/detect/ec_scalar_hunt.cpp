@@ -405,7 +405,9 @@ class EcScalarHunt final : public HuntDetector {
   // key the scan harvests (an X.509 encoding), so each candidate is tested here against those:
   // d·G's x among the values of the arrays themselves, or d·G a public key the scan knows. No
   // witness goes to the closure, so a heap's many arrays do not spend the budget of those; the
-  // multiplications are the cost, the first kJvmArrayBudget distinct arrays in pass order.
+  // multiplications are the cost, the first kJvmArrayBudget distinct arrays in pass order. The
+  // scalar of an EC key's DER (runtime_numbers.hpp jvm_key_der_at: a key pair the JVM made and
+  // never read as a BigInteger) is one of them, under the same budget.
   void prove_jvm_arrays(const ScanContext& context, const std::vector<ChunkBounds>& chunks,
                         const std::vector<std::vector<BlindCandidate>>& walked) {
     std::map<std::array<std::uint8_t, 32>, std::uint64_t> coordinates;  // SHA-256 of a value: where it is
@@ -416,7 +418,10 @@ class EcScalarHunt final : public HuntDetector {
       for (const BlindCandidate& candidate : walked[c]) {
         if (!candidate.jvm_array) continue;
         const auto id = sha256({candidate.bytes, candidate.length});
-        coordinates.emplace(id, candidate.file_offset);
+        // A coordinate is a BigInteger's int[]; a key's DER holds a scalar, never a point.
+        if (candidate.layout != nullptr && candidate.layout->name == "jvm-int32") {
+          coordinates.emplace(id, candidate.file_offset);
+        }
         if (jvm_stopped_at_ || !jvm_seen_.insert(id).second) continue;
         if (jvm_tested_ == kJvmArrayBudget) {
           jvm_stopped_at_ = candidate.file_offset;
@@ -573,6 +578,12 @@ class EcScalarHunt final : public HuntDetector {
     for_each_bignum_of(search, blind_lengths_, *map_, [&](std::size_t which, std::uint64_t at) {
       take(blind_lengths_[which], all + at, at, false);
     });
+    // The scalars of the EC keys a JVM made, by the DER each keeps (runtime_numbers.hpp
+    // jvm_key_der_at): big-endian bytes, tested with its arrays.
+    const auto jvm_key_scalar = [&](std::size_t which, std::size_t o) {
+      const std::size_t len = blind_lengths_[which];
+      out.push_back({window.file_offset + o, data + o, len, false, &layout_named("be"), len, true});
+    };
     for_each_runtime_number(search, blind_layouts_, {}, {}, blind_bits_,
                             [&](std::size_t which, std::size_t o, const NumberLayout& layout, std::size_t digits) {
                               // As the RSA hunt's walk proposes them (rsa_factor_hunt.cpp).
@@ -582,7 +593,8 @@ class EcScalarHunt final : public HuntDetector {
                               if (number_looks_random(layout, search.data.subspan(o), digits, len)) {
                                 out.push_back({window.file_offset + o, data + o, len, false, &layout, digits, jvm});
                               }
-                            });
+                            },
+                            blind_lengths_, jvm_key_scalar);
   }
 
   // d·G for every curve of the candidate's length and both byte orders. Any thread.

@@ -7,9 +7,10 @@
 // scalar's size (and, with --exhaustive, the limbs after glibc chunk headers) are multiplied
 // once per curve and byte order, and a coordinate of d·G found elsewhere in the dump, in any
 // number layout, is the proof; the closure looks for the coordinates in its own pass
-// (detect/secret_closure.hpp), so the default scan pays no pass. A JVM's whole int[] arrays
-// are tested apart, against the points the JVM holds (its other arrays, and the keys the scan
-// knows), so that a heap full of BigIntegers does not spend that budget.
+// (detect/secret_closure.hpp), so the default scan pays no pass. A JVM's whole int[] arrays,
+// and the scalars in the DER its EC key objects keep, are tested apart, against the points the
+// JVM holds (its other arrays, and the keys the scan knows), so that a heap full of BigIntegers
+// does not spend that budget.
 #pragma once
 #include <memory>
 #include "detect/detector.hpp"

@@ -202,6 +202,7 @@ class RsaFactorHunt final : public HuntDetector {
     constexpr std::array<unsigned, 3> kScalarBits{256, 384, 521};
     constexpr std::array<std::size_t, kBits.size() + kScalarBits.size()> kWalkLengths{
         kLengths[0], kLengths[1], kLengths[2], kLengths[3], 32, 48, 66};
+    constexpr std::array<std::size_t, kScalarBits.size()> kScalarLengths{32, 48, 66};
     // The EC hunt tests a few hundred in all; a chunk of a hostile dump keeps no more than this.
     constexpr std::size_t kScalarsPerChunk = 1024;
     ScalarCandidates* scalars = context.scalar_candidates;
@@ -244,6 +245,11 @@ class RsaFactorHunt final : public HuntDetector {
           take_scalar({window.file_offset + offset, len, &layout, digits, jvm});
         }
       };
+      // The EC keys a JVM made, by the DER it keeps of each (runtime_numbers.hpp jvm_key_der_at):
+      // their scalars, big-endian, tested as the JVM's arrays are.
+      const auto jvm_key_scalar = [&](std::size_t b, std::size_t offset) {
+        take_scalar({window.file_offset + offset, kScalarLengths[b], &layout_named("be"), kScalarLengths[b], true});
+      };
       // Numbers in a runtime's layout: kept for the hunt, and those of a modulus's size taken as one.
       for_each_runtime_number(search, layouts_, runtime_bits, [&](std::size_t b, std::size_t offset, const NumberLayout& layout) {
         if (runtime[c].size() < kRuntimePerChunk) {
@@ -260,7 +266,8 @@ class RsaFactorHunt final : public HuntDetector {
         if (n && distinct_bytes(n->data(), len) >= len / 4) {
           found[c][k].push_back({std::move(*n), window.file_offset + offset, layout.name});
         }
-      }, scalars ? std::span<const unsigned>(kScalarBits) : std::span<const unsigned>(), runtime_scalar);
+      }, scalars ? std::span<const unsigned>(kScalarBits) : std::span<const unsigned>(), runtime_scalar,
+         scalars ? std::span<const std::size_t>(kScalarLengths) : std::span<const std::size_t>(), jvm_key_scalar);
       if (!heap) return;
       const std::size_t walked = scalars ? kWalkLengths.size() : kLengths.size();
       for_each_bignum_of(search, std::span(kWalkLengths).first(walked), *map_, [&](std::size_t b, std::uint64_t at) {

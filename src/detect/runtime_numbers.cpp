@@ -277,7 +277,8 @@ class ScalarRuns {
 // Odd numbers of exactly `bits` bits (RSA moduli and primes), and EC scalars of `scalar_bits`
 // less at most 15 bits, in one walk.
 void int_arrays(const LimbSearch& s, std::span<const unsigned> bits, const RuntimeNumberFound& found,
-                std::span<const unsigned> scalar_bits, const RuntimeScalarFound& scalar_found) {
+                std::span<const unsigned> scalar_bits, const RuntimeScalarFound& scalar_found,
+                std::span<const std::size_t> der_lengths, const JvmKeyDerFound& der_found) {
   const NumberLayout& l = layout_named("jvm-int32");
   const std::uint8_t* data = s.data.data();
   const std::size_t size = s.data.size();
@@ -303,6 +304,11 @@ void int_arrays(const LimbSearch& s, std::span<const unsigned> bits, const Runti
   for (const Target& t : targets) {
     if (std::find(counts.begin(), counts.end(), t.count) == counts.end()) counts.push_back(t.count);
   }
+  // An EC key's DER is a byte[] whose length word sits where an int[]'s does: the same loads.
+  for (const std::size_t n : der_lengths) {
+    const auto count = static_cast<std::uint32_t>(n + 7);
+    if (std::find(counts.begin(), counts.end(), count) == counts.end()) counts.push_back(count);
+  }
   const auto check = [&](std::size_t o) {  // o: a 4-aligned offset of a possible first element
     const std::uint32_t count = load_le32(data + o - 4);
     for (const Target& t : targets) {
@@ -315,6 +321,9 @@ void int_arrays(const LimbSearch& s, std::span<const unsigned> bits, const Runti
         found(t.which, o, l);
       }
     }
+    for (std::size_t k = 0; k < der_lengths.size(); ++k) {
+      if (count == der_lengths[k] + 7 && jvm_key_der_at(s, o, der_lengths[k])) der_found(k, o + 7);
+    }
   };
   std::size_t o = static_cast<std::size_t>((4 - s.base_vaddr % 4) % 4);
   if (o < 4) o += 4;
@@ -322,8 +331,8 @@ void int_arrays(const LimbSearch& s, std::span<const unsigned> bits, const Runti
   const std::size_t end = std::min(size, s.to);
 #if defined(__SSE2__)
   // Four length fields at once: most groups hold none of the counts sought.
-  if (counts.size() <= 12) {
-    __m128i want[12];
+  if (counts.size() <= 16) {
+    __m128i want[16];
     for (std::size_t k = 0; k < counts.size(); ++k) want[k] = _mm_set1_epi32(static_cast<int>(counts[k]));
     for (; o + 12 + 4 <= end; o += 16) {
       const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + o - 4));
@@ -364,8 +373,9 @@ std::vector<const NumberLayout*> runtime_layouts(const DumpModel& model, unsigne
 
 void for_each_runtime_number(const LimbSearch& s, std::span<const NumberLayout* const> layouts,
                              std::span<const unsigned> bits, const RuntimeNumberFound& found,
-                             std::span<const unsigned> scalar_bits, const RuntimeScalarFound& scalar_found) {
-  if ((bits.empty() && scalar_bits.empty()) || layouts.empty() || s.data.size() < 8) return;
+                             std::span<const unsigned> scalar_bits, const RuntimeScalarFound& scalar_found,
+                             std::span<const std::size_t> key_der_lengths, const JvmKeyDerFound& key_der_found) {
+  if ((bits.empty() && scalar_bits.empty() && key_der_lengths.empty()) || layouts.empty() || s.data.size() < 8) return;
   std::vector<DigitRuns> runs;
   std::vector<ScalarRuns> scalar_runs;
   runs.reserve(layouts.size());
@@ -385,7 +395,7 @@ void for_each_runtime_number(const LimbSearch& s, std::span<const NumberLayout* 
     for (DigitRuns& r : runs) r.run_to(end, found);
     for (ScalarRuns& r : scalar_runs) r.run_to(end, scalar_found);
   }
-  if (int_arrays_too) int_arrays(s, bits, found, scalar_bits, scalar_found);
+  if (int_arrays_too) int_arrays(s, bits, found, scalar_bits, scalar_found, key_der_lengths, key_der_found);
 }
 
 bool cpython_int_at(const LimbSearch& s, std::size_t offset, const NumberLayout& layout, std::size_t digits) {
@@ -395,18 +405,31 @@ bool cpython_int_at(const LimbSearch& s, std::size_t offset, const NumberLayout&
 }
 
 bool jvm_int_array_at(const LimbSearch& s, std::size_t offset, const NumberLayout& layout, std::size_t digits) {
-  if (layout.name != "jvm-int32" || s.word != 8 || offset > s.data.size()) return false;
+  return layout.name == "jvm-int32" && jvm_array_at(s, offset, digits);
+}
+
+bool jvm_array_at(const LimbSearch& s, std::size_t offset, std::size_t length) {
+  if (s.word != 8 || offset > s.data.size()) return false;
   // Compressed class pointers (the default): the words start 16 bytes into the object, so on
   // an 8-byte boundary; without them, 20 bytes in.
   const bool compressed = (s.base_vaddr + offset) % 8 == 0;
   if ((!compressed && (s.base_vaddr + offset) % 8 != 4) || offset < (compressed ? 16u : 20u)) return false;
   const std::uint8_t* p = s.data.data() + offset;
-  if (load_le32(p - 4) != digits) return false;
+  if (load_le32(p - 4) != length) return false;
   const std::uint64_t mark = load_le(p - (compressed ? 16 : 20), 8);
   if ((mark & 0x87) != 1 || (mark >> 39) != 0) return false;
   if (compressed) return load_le32(p - 8) != 0;
   const std::uint64_t klass = load_le(p - 12, 8);
   return klass != 0 && (klass >> 48) == 0;
+}
+
+bool jvm_key_der_at(const LimbSearch& s, std::size_t offset, std::size_t scalar_length) {
+  if (scalar_length + 5 > 0x7f || offset > s.data.size() || s.data.size() - offset < scalar_length + 7) return false;
+  // 30 L 02 01 01 04 n: SEQUENCE of L bytes, INTEGER 1, OCTET STRING of the scalar's n bytes.
+  const std::uint8_t* p = s.data.data() + offset;
+  const std::uint8_t n = static_cast<std::uint8_t>(scalar_length);
+  const std::uint8_t der[] = {0x30, static_cast<std::uint8_t>(n + 5), 0x02, 0x01, 0x01, 0x04, n};
+  return std::equal(std::begin(der), std::end(der), p) && jvm_array_at(s, offset, scalar_length + 7);
 }
 
 bool number_looks_random(const NumberLayout& layout, std::span<const std::uint8_t> slots, std::size_t digits,

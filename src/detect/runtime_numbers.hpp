@@ -54,9 +54,15 @@ using RuntimeNumberFound = std::function<void(std::size_t which, std::size_t off
 // jvm_int_array_at).
 using RuntimeScalarFound =
     std::function<void(std::size_t which, std::size_t offset, const NumberLayout& layout, std::size_t digits)>;
+// And where the JVM's layout is among `layouts`, in the same loads as its int[] arrays: found(index
+// into key_der_lengths, offset of the scalar's first byte) for each JVM EC key's DER of a scalar
+// of one of those lengths (jvm_key_der_at), its array's first element at a walk position.
+using JvmKeyDerFound = std::function<void(std::size_t which, std::size_t offset)>;
 void for_each_runtime_number(const LimbSearch& s, std::span<const NumberLayout* const> layouts,
                              std::span<const unsigned> bits, const RuntimeNumberFound& found,
-                             std::span<const unsigned> scalar_bits = {}, const RuntimeScalarFound& scalar_found = {});
+                             std::span<const unsigned> scalar_bits = {}, const RuntimeScalarFound& scalar_found = {},
+                             std::span<const std::size_t> key_der_lengths = {},
+                             const JvmKeyDerFound& key_der_found = {});
 
 // Whether the number at `offset` of s.data, `digits` slots of `layout`, is the value of a CPython
 // int: a CPython layout, with the int's size right before its digits (ob_size, the digit count,
@@ -71,6 +77,18 @@ bool cpython_int_at(const LimbSearch& s, std::size_t offset, const NumberLayout&
 // array; random words, and a length that is not an array's, are not (a random word passes the
 // mark test once in 2^29).
 bool jvm_int_array_at(const LimbSearch& s, std::size_t offset, const NumberLayout& layout, std::size_t digits);
+// The same header test for any array of `length` elements whose first element is at `offset`
+// (a byte[]'s bytes start where an int[]'s words do).
+bool jvm_array_at(const LimbSearch& s, std::size_t offset, std::size_t length);
+
+// OpenJDK's EC private keys (sun.security.ec.ECPrivateKeyImpl, as OpenJDK 17 keeps one) hold the
+// scalar, beside a little-endian byte[] of it (arrayS, one of the many random byte[]s of a heap),
+// as the DER of an RFC 5915 ECPrivateKey with neither curve nor public key: SEQUENCE { INTEGER
+// 1, OCTET STRING d big-endian }. Whether the byte[] whose first element is at `offset` is
+// exactly that for a scalar of `scalar_length` bytes: a 64-bit process's object header
+// (jvm_array_at) with the length scalar_length + 7, and the DER's seven bytes before the
+// scalar, which random bytes match but once in 2^56.
+bool jvm_key_der_at(const LimbSearch& s, std::size_t offset, std::size_t scalar_length);
 
 // Whether the number in `digits` slots of `layout` at `slots`, read as `length` big-endian bytes,
 // passes looks_random: the test a candidate scalar passes whatever its layout. The bytes read

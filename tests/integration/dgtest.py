@@ -39,16 +39,28 @@ class LiveProcess:
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, text=True, env=env)
         self.lines = []
+        self._wait_for(ready_word, timeout, f"{argv[0]} did not become ready")
+
+    def _wait_for(self, word, timeout, failure):
+        """Reads output lines until one holds `word`, and returns it; stops the process and
+        raises when output ends or `timeout` seconds pass first."""
         deadline = time.time() + timeout
         while time.time() < deadline:
             line = self.proc.stdout.readline()
             if not line:
                 break
             self.lines.append(line.rstrip("\n"))
-            if ready_word in line:
-                return
+            if word in line:
+                return self.lines[-1]
         self.stop()
-        raise RuntimeError(f"{argv[0]} did not become ready: {self.lines}")
+        raise RuntimeError(f"{failure}: {self.lines}")
+
+    def tell(self, line, answer_word, timeout=60):
+        """Writes one line to the program's stdin and returns the first output line after it
+        that holds `answer_word`."""
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        return self._wait_for(answer_word, timeout, f"no answer to {line!r}")
 
     @property
     def pid(self):

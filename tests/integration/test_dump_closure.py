@@ -8,7 +8,9 @@ layouts). Real processes, keys made here:
 - a JVM signing with RSA and EC keys (BigInteger magnitudes: int[] words, most significant
   first), holding an EC key pair it made itself, and a second EC key only as BigIntegers (the
   scalar, and the public point as a java.security.spec.ECPoint): the default scan must prove
-  that scalar from the JVM's arrays alone.
+  that scalar from the JVM's arrays alone; and a third EC key pair it made and signs with but
+  whose scalar it never reads as a BigInteger (only the provider's byte forms hold it): the
+  default scan must prove that one too.
 
 Each also holds a second RSA key only in the runtime's own layout, with no PEM, DER or BIGNUM
 copy: the scan must discover it from the digits alone (the modulus's origin names the layout),
@@ -332,19 +334,25 @@ def looks_random(b):
     return True
 
 
+def jvm_candidate(v):
+    """Whether a P-256 number is outside the documented blind spot of the JVM's candidates
+    (docs/detectors.md, `ec-scalar`): it fills eight words with at least 17 bits in the first,
+    and passes looks_random."""
+    return v.bit_length() >= 241 and looks_random(v.to_bytes(32, "big"))
+
+
 def jvm_held_key():
-    """A P-256 key outside the documented blind spot of the JVM's candidates (docs/detectors.md,
-    `ec-scalar`): the scalar and x both fill eight words with at least 17 bits in the first, and
-    both pass looks_random. About one key in 350 is in it and is drawn again."""
+    """A P-256 key whose scalar and x are both outside that blind spot. About one key in 350 is
+    in it and is drawn again."""
     while True:
         key = ec.generate_private_key(ec.SECP256R1())
         n = key.private_numbers()
-        if all(v.bit_length() >= 241 and looks_random(v.to_bytes(32, "big"))
-               for v in (n.private_value, n.public_numbers.x)):
+        if all(jvm_candidate(v) for v in (n.private_value, n.public_numbers.x)):
             return key
 
 
 GENERATED, HELD = "ec scalar from KeyPairGenerator", "ec scalar held as a BigInteger"
+UNREAD = "ec scalar never read as a BigInteger"
 
 
 class JvmRuntime(RuntimeCore, dgtest.DumpTestCase):
@@ -367,6 +375,9 @@ class JvmRuntime(RuntimeCore, dgtest.DumpTestCase):
         paths.append(os.path.join(d, "held.hex"))
         write_private(paths[-1], "\n".join(format(v, "x") for v in (held.private_value, held.public_numbers.x,
                                                                      held.public_numbers.y)) + "\n")
+        # The JVM writes the scalar it never reads before the dump into this one, after it.
+        paths.append(os.path.join(d, "unread.hex"))
+        write_private(paths[-1], "")
         classes = os.path.join(d, "classes")
         subprocess.run(["javac", "-d", classes, os.path.join(PROGRAMS_SRC, "JvmSigner.java")], check=True,
                        capture_output=True, timeout=300)
@@ -376,15 +387,25 @@ class JvmRuntime(RuntimeCore, dgtest.DumpTestCase):
         holder = dgtest.LiveProcess([program, "-Xmx48m", "-Xms48m", "-XX:+UseSerialGC", "-XX:ReservedCodeCacheSize=16m",
                                      "-XX:CompressedClassSpaceSize=16m", "-XX:MaxMetaspaceSize=48m", "-Xss512k",
                                      "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1",
-                                     "-cp", classes, "JvmSigner", *paths], timeout=120, env=SMALL_MALLOC)
+                                     "-cp", classes, "JvmSigner", *paths], ready_word="drawn ", timeout=120,
+                                    env=SMALL_MALLOC)
         try:
+            # The key pair whose scalar is never read: proven by its x among the JVM's arrays, so
+            # one whose x is in the candidates' blind spot (one in about 700) is drawn again.
+            drawn = holder.lines[-1]
+            while not jvm_candidate(int(drawn.split()[1], 16)):
+                drawn = holder.tell("again", "drawn ")
+            holder.tell("keep", "ready", timeout=120)
             core = dgtest.gcore(holder.pid, d, kernel_filter=True, self_check=False)
+            # Only with the core written does the JVM read that scalar, for the test to know.
+            holder.tell("scalar", "written")
         finally:
             holder.stop()
         parts = {**rsa_parts(rsa_key), **blind_parts}
         parts["ec scalar"] = ec_key.private_numbers().private_value
         parts[GENERATED] = int(read(paths[3]).decode(), 16)
         parts[HELD] = held.private_value
+        parts[UNREAD] = int(read(paths[5]).decode(), 16)
         return program, core, parts, {}, ["jvm-int32"]
 
     def test_an_ec_scalar_held_only_as_a_biginteger_is_proven(self):
@@ -405,6 +426,27 @@ class JvmRuntime(RuntimeCore, dgtest.DumpTestCase):
                 left, _ = uncovered(verified, self.hay, form)
                 self.assertEqual(left, [], f"{name} as {layout}")
         self.assertEqual([l for l in self.report["searched"]["limits"] if l["detector"] == "ec-scalar"], [])
+
+    def test_an_ec_scalar_never_read_as_a_biginteger_is_proven(self):
+        d = self.parts[UNREAD]
+        field = d.to_bytes(32, "big")
+        # OpenJDK's ECPrivateKeyImpl keeps it as little-endian bytes of the field's length
+        # (arrayS) and big-endian in the DER of an RFC 5915 ECPrivateKey without parameters
+        # (SEQUENCE { INTEGER 1, OCTET STRING d }), and never as a BigInteger: otherwise the
+        # JVM's int[] arrays would prove it and this proves nothing.
+        self.assertIn(field[::-1], self.hay)
+        self.assertIn(bytes.fromhex("30250201010420") + field, self.hay)
+        self.assertNotIn(layouts(d)["jvm-int32"], self.hay)
+        # Every copy in every layout is inside a verified finding, no hunt stopped at a budget,
+        # and redact leaves none.
+        verified = [f for f in self.report["findings"] if f["verified"]]
+        forms = {**layouts(d), "be, the field's length": field, "le, the field's length": field[::-1]}
+        for layout, form in forms.items():
+            left, _ = uncovered(verified, self.hay, form)
+            self.assertEqual(left, [], f"{UNREAD} as {layout}")
+        self.assertEqual([l for l in self.report["searched"]["limits"] if l["detector"] == "ec-scalar"], [])
+        self.assertEqual(self.redact_code, 0, self.redact_err)
+        self.assertEqual([layout for layout, form in forms.items() if form in self.out_hay], [])
 
     def test_gdb_opens_the_redacted_core(self):
         # The JVM's many threads make `thread apply all bt` slow: compare the thread lists.

@@ -3,7 +3,8 @@
 // table's own writer, itself checked against the runtimes' definitions in
 // number_layout_test.cpp), is found at its offset amid other data; text, counters, pointers,
 // zeros and the top digits of a longer number propose nothing; the JVM's magnitudes need their
-// array length; and the layouts read follow the runtimes the dump maps.
+// array length; a JVM EC key's DER needs its byte[]'s header; and the layouts read follow the
+// runtimes the dump maps.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -182,6 +183,63 @@ TEST(RuntimeNumbers, AWholeJvmArrayHasHotSpotsObjectHeader) {
   LimbSearch s{{data.data(), data.size()}, 0x7f0000000000, 8, 0};
   EXPECT_FALSE(jvm_int_array_at(s, 80, layout_named("cpython-30"), 8));
   EXPECT_FALSE(jvm_int_array_at(s, 8, jvm, 8));
+}
+
+// An EC key's DER as OpenJDK 17's ECPrivateKeyImpl keeps it (SEQUENCE { INTEGER 1, OCTET STRING
+// d }, a whole byte[] of the scalar's length + 7): found by the walk over the JVM's arrays at the
+// scalar's first byte, for its length, behind a byte[]'s header only, and where the walk's
+// positions own the array.
+TEST(RuntimeNumbers, AJvmKeysDerIsFoundByItsArrayAndItsSevenBytes) {
+  const auto put = [](Bytes& data, std::size_t at, std::uint64_t v, unsigned width) {
+    for (unsigned k = 0; k < width; ++k) data[at + k] = static_cast<std::uint8_t>(v >> (8 * k));
+  };
+  // A byte[] of n + 7 bytes whose first element is at `at`: the DER, then a random scalar.
+  std::mt19937_64 random(17);
+  const auto plant = [&](Bytes& data, std::size_t at, std::size_t n, bool compressed) {
+    put(data, at - (compressed ? 16 : 20), 0x1, 8);
+    if (compressed) put(data, at - 8, 0x00c0e470, 4);
+    else put(data, at - 12, 0x00007f12345678c0ull, 8);
+    put(data, at - 4, n + 7, 4);
+    const std::uint8_t der[] = {0x30, static_cast<std::uint8_t>(n + 5), 0x02, 0x01, 0x01, 0x04, static_cast<std::uint8_t>(n)};
+    std::copy(std::begin(der), std::end(der), data.begin() + static_cast<std::ptrdiff_t>(at));
+    for (std::size_t k = 0; k < n; ++k) data[at + 7 + k] = static_cast<std::uint8_t>(random());
+  };
+  const std::size_t lengths[] = {32, 48, 66};
+  const NumberLayout* jvm[] = {&layout_named("jvm-int32")};
+  const auto found = [&](const Bytes& data, unsigned word = 8, std::size_t from = 0, std::size_t to = SIZE_MAX,
+                         std::span<const NumberLayout* const> layouts = {}) {
+    if (layouts.empty()) layouts = jvm;
+    LimbSearch s{{data.data(), data.size()}, 0x7f0000000000, word, 0, from, to};
+    std::vector<std::pair<std::size_t, std::size_t>> out;
+    for_each_runtime_number(s, layouts, {}, {}, {}, {}, lengths,
+                            [&](std::size_t which, std::size_t offset) { out.emplace_back(which, offset); });
+    return out;
+  };
+  using DerHits = std::vector<std::pair<std::size_t, std::size_t>>;
+  Bytes data(1024, 0xA5);
+  plant(data, 80, 32, true);
+  plant(data, 260, 48, false);  // without compressed class pointers: 4 past an 8-byte boundary
+  plant(data, 512, 66, true);
+  EXPECT_EQ(found(data), (DerHits{{0, 87}, {1, 267}, {2, 519}}));
+  EXPECT_EQ(found(data, 4), DerHits{});                    // a 32-bit process's objects are laid out otherwise
+  const NumberLayout* cpython[] = {&layout_named("cpython-30")};
+  EXPECT_EQ(found(data, 8, 0, SIZE_MAX, cpython), DerHits{});  // only where the JVM's layout is read
+  EXPECT_EQ(found(data, 8, 84, 512), (DerHits{{1, 267}}));  // the positions are the arrays' first elements
+  Bytes other = data;
+  put(other, 76, 40, 4);
+  EXPECT_EQ(found(other), (DerHits{{1, 267}, {2, 519}}));  // an array of another length
+  other = data;
+  put(other, 64, 0xA5A5A5A5A5A5A5A5ull, 8);
+  EXPECT_EQ(found(other), (DerHits{{1, 267}, {2, 519}}));  // no object header
+  other = data;
+  other[84] = 0x02;
+  EXPECT_EQ(found(other), (DerHits{{1, 267}, {2, 519}}));  // version 2 is no RFC 5915 key
+  other = data;
+  other[86] = 0x30;
+  EXPECT_EQ(found(other), (DerHits{{1, 267}, {2, 519}}));  // a scalar of another length
+  // An array that would run past the data is not read.
+  Bytes cut(data.begin(), data.begin() + 100);
+  EXPECT_EQ(found(cut), DerHits{});
 }
 
 // EC scalars, in the same walk as the RSA sizes: (which, offset, digits) of each.
