@@ -15,14 +15,18 @@
 #include <functional>
 #include <span>
 
+#include "rules/text_masks.hpp"
 #include "simd/cpu.hpp"
 
 namespace dumpguard::rules::ascii {
 
 using simd::Width;
 
-// Calls on_stretch(begin, end) for each stretch of `bytes`, in increasing order, disjoint.
-// min_chars: 1 to 64.
+// Calls on_stretch(begin, end) for each stretch of the bytes `masks` describe, in increasing
+// order, disjoint. min_chars: 1 to 64.
+void find_stretches(const TextMasks& masks, std::size_t min_chars, std::size_t margin, std::size_t join,
+                    const std::function<void(std::size_t begin, std::size_t end)>& on_stretch);
+// The same for `bytes`, their masks computed here.
 void find_stretches(Width width, std::span<const std::uint8_t> bytes, std::size_t min_chars, std::size_t margin,
                     std::size_t join, const std::function<void(std::size_t begin, std::size_t end)>& on_stretch);
 

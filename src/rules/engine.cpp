@@ -474,11 +474,25 @@ bool RuleScanner::accepted(const Rule& rule, std::size_t index, std::string_view
 }
 
 void RuleScanner::scan(std::span<const std::byte> bytes, const std::function<void(const TextMatch&)>& on_match) {
-  scan_ascii(bytes, on_match);
-  scan_utf16le(bytes, on_match);
+  // One pass over the bytes says where the text of both encodings is.
+  compute_text_masks(simd::best_width(), {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}, masks_);
+  scan_ascii(bytes, masks_, on_match);
+  scan_utf16le(bytes, masks_, on_match);
 }
 
 void RuleScanner::scan_ascii(std::span<const std::byte> bytes, const std::function<void(const TextMatch&)>& on_match) {
+  compute_text_masks(simd::best_width(), {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}, masks_);
+  scan_ascii(bytes, masks_, on_match);
+}
+
+void RuleScanner::scan_utf16le(std::span<const std::byte> bytes,
+                               const std::function<void(const TextMatch&)>& on_match) {
+  compute_text_masks(simd::best_width(), {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}, masks_);
+  scan_utf16le(bytes, masks_, on_match);
+}
+
+void RuleScanner::scan_ascii(std::span<const std::byte> bytes, const TextMasks& masks,
+                             const std::function<void(const TextMatch&)>& on_match) {
   const auto& rules = engine_->rules_;
   if (rules.empty() || bytes.empty()) return;
   const auto* p = reinterpret_cast<const std::uint8_t*>(bytes.data());
@@ -505,11 +519,10 @@ void RuleScanner::scan_ascii(std::span<const std::byte> bytes, const std::functi
       if (end == stop) break;
     }
   };
-  ascii::find_stretches(simd::best_width(), {p, bytes.size()}, kMinTextRun, kStretchMargin,
-                        kStretchJoin, scan_stretch);
+  ascii::find_stretches(masks, kMinTextRun, kStretchMargin, kStretchJoin, scan_stretch);
 }
 
-void RuleScanner::scan_utf16le(std::span<const std::byte> bytes,
+void RuleScanner::scan_utf16le(std::span<const std::byte> bytes, const TextMasks& masks,
                                const std::function<void(const TextMatch&)>& on_match) {
   const auto& rules = engine_->rules_;
   if (rules.empty() || bytes.size() < 2 * kMinUtf16Run) return;
@@ -584,7 +597,7 @@ void RuleScanner::scan_utf16le(std::span<const std::byte> bytes,
   };
 
   make_room(std::min<std::size_t>(n / 2 + 1, 2 * kMaxPiece) + utf16::kNarrowSlack);
-  utf16::find_runs(width, {p, n}, kMinUtf16Run, add_run);
+  utf16::find_runs(masks, kMinUtf16Run, add_run);
   flush();
 }
 

@@ -23,6 +23,7 @@
 
 #include "dumpguard/result.hpp"
 #include "rules/rule.hpp"
+#include "rules/text_masks.hpp"
 
 struct hs_database;
 struct hs_scratch;
@@ -127,6 +128,10 @@ class RuleScanner {
   };
 
  private:
+  void scan_ascii(std::span<const std::byte> bytes, const TextMasks& masks,
+                  const std::function<void(const TextMatch&)>& on_match);
+  void scan_utf16le(std::span<const std::byte> bytes, const TextMasks& masks,
+                    const std::function<void(const TextMatch&)>& on_match);
   void collect(std::span<const std::uint8_t> text);
   // Whether the secret subject[begin, end) passes the rule's entropy, stopwords and allowlist,
   // and is no placeholder or reference (placeholder.hpp, shared by every rule).
@@ -141,6 +146,7 @@ class RuleScanner {
   bool truncated_ = false;
   std::size_t stopped_windows_ = 0;
   std::string narrow_;  // narrowed UTF-16LE runs
+  TextMasks masks_;     // where the text of the bytes being scanned is
 };
 
 // Shannon entropy of the characters, in bits per character.

@@ -1,7 +1,7 @@
 // Printable UTF-16LE runs, found and narrowed with vectors (utf16_runs.hpp).
 //
 // Finding: for each block of 64 byte offsets, one 64-bit word of flags says which offsets start
-// a unit (the vector part: byte k is text and byte k + 1 is zero). A run of parity p is a chain
+// a unit (text_masks.hpp: byte k is text and byte k + 1 is zero). A run of parity p is a chain
 // of flags 2 apart; the chains of at least N units start where the flags AND-ed with themselves
 // shifted by 2, 4, 8, ... (N - 1 steps of 2 in all) are set, and end at the first clear flag of
 // their parity. A chain's first such start is where the chain starts (an earlier unit 2 before
@@ -9,10 +9,7 @@
 // one test per 64 bytes.
 #include "rules/utf16_runs.hpp"
 
-#include "rules/text_bytes.hpp"
-
 #include <algorithm>
-#include <array>
 #include <bit>
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -23,34 +20,10 @@ namespace dumpguard::rules::utf16 {
 namespace {
 
 constexpr std::size_t kBlock = 64;   // offsets per word of flags
-constexpr std::size_t kBatch = 64;   // words per call of the vector part (4 KiB)
 
-// Flags of the block at p + b, byte by byte: for the blocks whose 65 bytes are not all there.
-std::uint64_t units_scalar(const std::uint8_t* p, std::size_t b, std::size_t n) {
-  std::uint64_t u = 0;
-  for (std::size_t k = 0; k < kBlock && b + k + 1 < n; ++k) {
-    if (text_unit(p[b + k], p[b + k + 1])) u |= std::uint64_t{1} << k;
-  }
-  return u;
-}
-
-// The vector part: flags of `words` blocks from p, reading p[0, 64 words + 1).
-using UnitsFn = void (*)(const std::uint8_t* p, std::size_t words, std::uint64_t* out);
 using NarrowFn = std::size_t (*)(const std::uint8_t* src, std::size_t chars, std::size_t readable, char* dst);
 
 #if defined(__x86_64__)
-// A unit starts where a text byte is followed by a zero byte.
-inline unsigned units16(const std::uint8_t* p) {
-  const __m128i hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 1));
-  return text_bytes16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))) &
-         static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(hi, _mm_setzero_si128())));
-}
-void units_sse2(const std::uint8_t* p, std::size_t words, std::uint64_t* out) {
-  for (std::size_t w = 0; w < words; ++w, p += kBlock) {
-    out[w] = std::uint64_t{units16(p)} | std::uint64_t{units16(p + 16)} << 16 | std::uint64_t{units16(p + 32)} << 32 |
-             std::uint64_t{units16(p + 48)} << 48;
-  }
-}
 // Units are below 0x100, so the saturating pack keeps each low byte.
 std::size_t narrow_sse2(const std::uint8_t* src, std::size_t chars, std::size_t readable, char* dst) {
   std::size_t k = 0;
@@ -63,15 +36,6 @@ std::size_t narrow_sse2(const std::uint8_t* src, std::size_t chars, std::size_t 
 }
 
 #define DG_AVX2 __attribute__((target("avx2")))
-DG_AVX2 inline std::uint32_t units32(const std::uint8_t* p) {
-  const __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 1));
-  const __m256i unit = _mm256_and_si256(text_bytes32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))),
-                                        _mm256_cmpeq_epi8(hi, _mm256_setzero_si256()));
-  return static_cast<std::uint32_t>(_mm256_movemask_epi8(unit));
-}
-DG_AVX2 void units_avx2(const std::uint8_t* p, std::size_t words, std::uint64_t* out) {
-  for (std::size_t w = 0; w < words; ++w, p += kBlock) out[w] = std::uint64_t{units32(p)} | std::uint64_t{units32(p + 32)} << 32;
-}
 DG_AVX2 std::size_t narrow_avx2(const std::uint8_t* src, std::size_t chars, std::size_t readable, char* dst) {
   std::size_t k = 0;
   for (; k < chars && 2 * k + 64 <= readable; k += 32) {
@@ -85,12 +49,6 @@ DG_AVX2 std::size_t narrow_avx2(const std::uint8_t* src, std::size_t chars, std:
 #undef DG_AVX2
 
 #define DG_AVX512 __attribute__((target("avx512f,avx512bw")))
-DG_AVX512 void units_avx512(const std::uint8_t* p, std::size_t words, std::uint64_t* out) {
-  for (std::size_t w = 0; w < words; ++w, p += kBlock) {
-    const __m512i hi = _mm512_loadu_si512(p + 1);
-    out[w] = text_bytes64(_mm512_loadu_si512(p)) & _mm512_testn_epi8_mask(hi, hi);
-  }
-}
 DG_AVX512 std::size_t narrow_avx512(const std::uint8_t* src, std::size_t chars, std::size_t readable, char* dst) {
   std::size_t k = 0;
   for (; k < chars && 2 * k + 64 <= readable; k += 32) {
@@ -103,25 +61,17 @@ DG_AVX512 std::size_t narrow_avx512(const std::uint8_t* src, std::size_t chars, 
 #undef DG_AVX512
 #endif  // __x86_64__
 
-struct Kernels {
-  UnitsFn units;
-  NarrowFn narrow;
-};
-
-Kernels kernels_for(Width width) {
+NarrowFn narrow_for(Width width) {
 #if defined(__x86_64__)
   switch (width) {
-    case Width::avx512: return {units_avx512, narrow_avx512};
-    case Width::avx2: return {units_avx2, narrow_avx2};
+    case Width::avx512: return narrow_avx512;
+    case Width::avx2: return narrow_avx2;
     case Width::sse2: break;
   }
-  return {units_sse2, narrow_sse2};
+  return narrow_sse2;
 #else
   (void)width;
-  return {[](const std::uint8_t* p, std::size_t words, std::uint64_t* out) {
-            for (std::size_t w = 0; w < words; ++w) out[w] = units_scalar(p, kBlock * w, kBlock * words + 1);
-          },
-          [](const std::uint8_t*, std::size_t, std::size_t, char*) { return std::size_t{0}; }};
+  return [](const std::uint8_t*, std::size_t, std::size_t, char*) { return std::size_t{0}; };
 #endif
 }
 
@@ -138,57 +88,52 @@ std::uint64_t chain_starts(std::uint64_t cur, std::uint64_t next, std::size_t n)
 
 }  // namespace
 
-void find_runs(Width width, std::span<const std::uint8_t> bytes, std::size_t min_chars,
+void find_runs(const TextMasks& masks, std::size_t min_chars,
                const std::function<void(std::size_t offset, std::size_t chars)>& on_run) {
-  const std::uint8_t* p = bytes.data();
-  const std::size_t n = bytes.size();
-  if (n < 2 || min_chars == 0 || min_chars > 32) return;
-  const Kernels kernels = kernels_for(width);
-  // Units start at offsets 0 .. n - 2. Block `blocks` (past them all) has no units: it ends a
-  // run still open. Blocks before `whole` have all 65 bytes they read.
-  const std::size_t blocks = (n - 2) / kBlock + 1;
-  const std::size_t whole = n >= kBlock + 1 ? (n - kBlock - 1) / kBlock + 1 : 0;
-  std::array<std::uint64_t, kBatch + 1> units;
+  if (masks.size < 2 || min_chars == 0 || min_chars > 32) return;
+  // The last word (past every unit) is zero: it ends a run still open.
+  const std::vector<std::uint64_t>& units = masks.units;
   bool open = false;
   std::size_t start = 0;
-  for (std::size_t w0 = 0; w0 <= blocks; w0 += kBatch) {
-    const std::size_t count = std::min(kBatch, blocks + 1 - w0);  // blocks handled; one more read
-    const std::size_t vector = whole > w0 ? std::min(count + 1, whole - w0) : 0;
-    kernels.units(p + kBlock * w0, vector, units.data());
-    for (std::size_t i = vector; i <= count; ++i) units[i] = units_scalar(p, kBlock * (w0 + i), n);
-    for (std::size_t i = 0; i < count; ++i) {
-      const std::uint64_t u = units[i];
-      const std::size_t b = kBlock * (w0 + i);
-      if (!open && u == 0) continue;
-      std::uint64_t starts = 0;
-      bool have_starts = false;
-      for (unsigned from = 0;;) {
-        const std::uint64_t after = ~std::uint64_t{0} << from;
-        if (open) {
-          const std::uint64_t parity = (start % 2) ? 0xAAAAAAAAAAAAAAAAull : 0x5555555555555555ull;
-          const std::uint64_t ends = ~u & parity & after;
-          if (ends == 0) break;  // the run goes on into the next block
-          from = static_cast<unsigned>(std::countr_zero(ends));
-          on_run(start, (b + from - start) / 2);
-          open = false;
-        } else {
-          if (!have_starts) {
-            starts = chain_starts(u, units[i + 1], min_chars);
-            have_starts = true;
-          }
-          const std::uint64_t next = starts & after;
-          if (next == 0) break;
-          from = static_cast<unsigned>(std::countr_zero(next));
-          start = b + from;
-          open = true;
+  for (std::size_t i = 0; i < units.size(); ++i) {
+    const std::uint64_t u = units[i];
+    const std::size_t b = kBlock * i;
+    if (!open && u == 0) continue;
+    std::uint64_t starts = 0;
+    bool have_starts = false;
+    for (unsigned from = 0;;) {
+      const std::uint64_t after = ~std::uint64_t{0} << from;
+      if (open) {
+        const std::uint64_t parity = (start % 2) ? 0xAAAAAAAAAAAAAAAAull : 0x5555555555555555ull;
+        const std::uint64_t ends = ~u & parity & after;
+        if (ends == 0) break;  // the run goes on into the next block
+        from = static_cast<unsigned>(std::countr_zero(ends));
+        on_run(start, (b + from - start) / 2);
+        open = false;
+      } else {
+        if (!have_starts) {
+          starts = chain_starts(u, i + 1 < units.size() ? units[i + 1] : 0, min_chars);
+          have_starts = true;
         }
+        const std::uint64_t next = starts & after;
+        if (next == 0) break;
+        from = static_cast<unsigned>(std::countr_zero(next));
+        start = b + from;
+        open = true;
       }
     }
   }
 }
 
+void find_runs(Width width, std::span<const std::uint8_t> bytes, std::size_t min_chars,
+               const std::function<void(std::size_t offset, std::size_t chars)>& on_run) {
+  TextMasks masks;
+  compute_text_masks(width, bytes, masks);
+  find_runs(masks, min_chars, on_run);
+}
+
 void narrow(Width width, const std::uint8_t* src, std::size_t chars, std::size_t readable, char* dst) {
-  std::size_t k = kernels_for(width).narrow(src, chars, readable, dst);
+  std::size_t k = narrow_for(width)(src, chars, readable, dst);
   for (; k < chars; ++k) dst[k] = static_cast<char>(src[2 * k]);
 }
 

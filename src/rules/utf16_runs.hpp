@@ -10,6 +10,7 @@
 #include <span>
 
 #include "rules/text_bytes.hpp"
+#include "rules/text_masks.hpp"
 #include "simd/cpu.hpp"
 
 namespace dumpguard::rules::utf16 {
@@ -20,6 +21,11 @@ constexpr bool text_unit(std::uint8_t lo, std::uint8_t hi) { return hi == 0 && t
 using simd::Width;
 using simd::cpu_has;
 using simd::best_width;
+
+// Calls on_run(offset, characters) for every run of at least `min_chars` units (1 to 32) in
+// the bytes `masks` describe (text_masks.hpp), as the overload below does.
+void find_runs(const TextMasks& masks, std::size_t min_chars,
+               const std::function<void(std::size_t offset, std::size_t chars)>& on_run);
 
 // Calls on_run(offset, characters) for every run of at least `min_chars` units (1 to 32) in
 // `bytes`, in increasing order: units at offset, offset + 2, ..., where the unit before the
