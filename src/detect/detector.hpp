@@ -67,6 +67,11 @@ struct ScalarCandidate {
   // The whole of a JVM int[] (runtime_numbers.hpp jvm_int_array_at): the EC hunt tests it
   // against the points the JVM holds, beside the budget of candidates the closure proves.
   bool jvm_array = false;
+  // A V8 digit array (runtime_numbers.hpp v8_digit_array_at): tested against the points V8
+  // holds, beside that budget too; one followed by more digits (v8_digits_follow) is only
+  // looked for as a coordinate.
+  bool v8_array = false;
+  bool v8_followed = false;
 };
 struct ScalarCandidates {
   bool walked = false;  // set by the walk that filled `per_chunk`

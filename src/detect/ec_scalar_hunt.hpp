@@ -8,8 +8,9 @@
 // once per curve and byte order, and a coordinate of d·G found elsewhere in the dump, in any
 // number layout, is the proof; the closure looks for the coordinates in its own pass
 // (detect/secret_closure.hpp), so the default scan pays no pass. A JVM's whole int[] arrays
-// are tested apart, against the points the JVM holds (its other arrays, and the keys the scan
-// knows), so that a heap full of BigIntegers does not spend that budget.
+// and V8's digit arrays are tested apart, against the points the runtime holds (its other
+// arrays, and the keys the scan knows), so that a heap full of big numbers does not spend that
+// budget.
 #pragma once
 #include <memory>
 #include "detect/detector.hpp"
@@ -23,6 +24,9 @@ inline constexpr std::size_t kDefaultBlindScalarBudget = 128;
 // Whole JVM int[] arrays of a scalar's size tested against the points the JVM holds (one
 // multiplication per curve of the length each, no witness): past this many, a limit says so.
 inline constexpr std::size_t kJvmArrayBudget = 20000;
+// V8 digit arrays of a scalar's size tested against the points V8 holds (one multiplication per
+// curve of the length each, no witness): past this many, a limit says so.
+inline constexpr std::size_t kV8ArrayBudget = 20000;
 struct EcScalarSettings {
   std::size_t island_budget = kIslandBudget;  // per curve of the keys known
   std::size_t blind_budget = kDefaultBlindScalarBudget;  // 0: no scalar without a known key is hunted
