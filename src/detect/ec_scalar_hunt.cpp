@@ -711,17 +711,25 @@ class EcScalarHunt final : public HuntDetector {
                             [&](std::size_t which, std::size_t o, const NumberLayout& layout, std::size_t digits) {
                               // As the RSA hunt's walk proposes them (rsa_factor_hunt.cpp).
                               const bool jvm = jvm_int_array_at(search, o, layout, digits);
-                              const bool v8 = !jvm && v8_digit_array_at(search, o, layout, digits);
+                              const std::size_t len = blind_lengths_[which];
+                              const bool v8 =
+                                  !jvm && v8_multiplied(len) && v8_digit_array_at(search, o, layout, digits);
                               const bool followed = v8_digits_follow(search, o, layout, digits);
                               // A longer run is a number's prefix only in a V8 array.
                               if (followed && !v8) return;
                               if (!blind_chunks_ && !jvm && !v8 && !cpython_int_at(search, o, layout, digits)) return;
-                              const std::size_t len = blind_lengths_[which];
                               if (number_looks_random(layout, search.data.subspan(o), digits, len)) {
                                 out.push_back(
                                     {window.file_offset + o, data + o, len, false, &layout, digits, jvm, v8, followed});
                               }
                             });
+  }
+
+  // Whether V8's arrays of `length` bytes are multiplied on some curve (kV8Curves).
+  bool v8_multiplied(std::size_t length) const {
+    return std::any_of(blind_curves_.begin(), blind_curves_.end(), [&](const BlindCurve& curve) {
+      return curve.scalar_len == length && std::find(kV8Curves.begin(), kV8Curves.end(), curve.nid) != kV8Curves.end();
+    });
   }
 
   // d·G for every curve of the candidate's length and both byte orders. Any thread.

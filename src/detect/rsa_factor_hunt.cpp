@@ -197,7 +197,9 @@ class RsaFactorHunt final : public HuntDetector {
       const auto runtime_scalar = [&](std::size_t b, std::size_t offset, const NumberLayout& layout, std::size_t digits) {
         const std::size_t len = (kScalarBits[b] + 7) / 8;
         const bool jvm = jvm_int_array_at(search, offset, layout, digits);
-        const bool v8 = !jvm && v8_digit_array_at(search, offset, layout, digits);
+        // V8's arrays are multiplied on curves of 256 and 384 bits only (ec_scalar_hunt.cpp
+        // kV8Curves): a 521-bit one is every product elliptic computes.
+        const bool v8 = !jvm && kScalarBits[b] <= 384 && v8_digit_array_at(search, offset, layout, digits);
         const bool followed = v8 && v8_digits_follow(search, offset, layout, digits);
         if ((jvm || v8 || cpython_int_at(search, offset, layout, digits)) &&
             number_looks_random(layout, search.data.subspan(offset), digits, len)) {
