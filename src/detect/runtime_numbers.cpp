@@ -426,9 +426,9 @@ bool v8_digit_array_at(const LimbSearch& s, std::size_t offset, const NumberLayo
   // The map: a tagged pointer to a heap object (its low two bits 01) in user space.
   const std::uint64_t map = load_le(p - 16, 8);
   if ((map & 3) != 1 || map <= 0xFFFF || (map >> 47) != 0) return false;
-  // The digits below the most significant use the top two bits of the width: one of nine
-  // random 26-bit digits does but once in 2^18 numbers; the digits of a narrower layout (bn.js's
-  // 26 bits read as jsbn's 28) never do.
+  // The digits below the most significant use the top two bits of the width in one digit at
+  // least: the nine lower digits of a random 256-bit scalar all miss them once in 2^18; the
+  // digits of a narrower layout (bn.js's 26 bits read as jsbn's 28) always do.
   if (offset + digits * 8 > s.data.size() || digits < 2) return false;
   const std::uint64_t top_two = std::uint64_t{3} << (layout.digit_bits - 2);
   for (std::size_t i = 0; i + 1 < digits; ++i) {
