@@ -139,6 +139,12 @@ def bn_js_digits(v):
                     for i in range((v.bit_length() + 25) // 26))
 
 
+def js_bytes(v):
+    """v as a JavaScript array of its big-endian bytes in Node.js without pointer compression (bn.js's
+    toArray, with which elliptic signs with a key and seeds hmac-drbg): each byte a V8 small integer."""
+    return b"".join((b << 32).to_bytes(8, "little") for b in v.to_bytes((v.bit_length() + 7) // 8, "big"))
+
+
 ELLIPTIC_CURVES = ("secp256k1", "p256")  # in the order elliptic_holder.js writes them
 
 
@@ -148,8 +154,9 @@ class EllipticKeysInNodeJs(dgtest.DumpTestCase):
     26-bit digits as V8 small integers), has signed with each, and has read each public point:
     nothing a structure detector harvests, no BIGNUM, no bytes. The default scan must prove each
     scalar from V8's digit arrays: secp256k1's by its x held in normal form, P-256's by its x
-    held in Montgomery form. The scalars reach the test only after the core is written, from the
-    live process, into a private file."""
+    held in Montgomery form. Signing leaves each scalar as JavaScript arrays of its bytes too
+    (smi64-8): every copy in every layout must be a verified finding. The scalars reach the test
+    only after the core is written, from the live process, into a private file."""
 
     @classmethod
     def setUpClass(cls):
@@ -187,7 +194,8 @@ class EllipticKeysInNodeJs(dgtest.DumpTestCase):
 
     def forms(self):
         return [(f"{name} scalar as {layout}", form) for name, v in self.scalars.items()
-                for layout, form in {**layouts(v), "smi64-26": bn_js_digits(v)}.items() if len(form) >= 8]
+                for layout, form in {**layouts(v), "smi64-26": bn_js_digits(v), "smi64-8": js_bytes(v)}.items()
+                if len(form) >= 8]
 
     def test_the_core_holds_each_scalar_only_as_bn_js_digits(self):
         # As elliptic keeps it, and not as bytes or BIGNUM limbs that another prior could propose.
@@ -195,6 +203,7 @@ class EllipticKeysInNodeJs(dgtest.DumpTestCase):
         for name, v in self.scalars.items():
             forms = layouts(v)
             self.assertIn(bn_js_digits(v), self.data, f"the {name} scalar is not in the core as smi64-26")
+            self.assertIn(js_bytes(v), self.data, f"the {name} scalar is not in the core as smi64-8")
             self.assertNotIn(forms["be"], self.data, name)
             self.assertNotIn(forms["le"], self.data, name)
 
