@@ -473,6 +473,9 @@ class EcScalarHunt final : public HuntDetector {
     // Whether the runtime may keep a coordinate in Montgomery form with the radix of its digits,
     // x·2^(digit bits × digits of p) mod p, as bn.js's BN.mont and jsbn's Montgomery do.
     bool montgomery = false;
+    bool multiplies_on(int nid) const {
+      return curves.empty() || std::find(curves.begin(), curves.end(), nid) != curves.end();
+    }
   };
   void prove_runtime_arrays(const ScanContext& context, const std::vector<ChunkBounds>& chunks,
                             const std::vector<std::vector<BlindCandidate>>& walked, const ArrayRoute& route,
@@ -489,7 +492,7 @@ class EcScalarHunt final : public HuntDetector {
     const auto multiplied = [&](std::size_t length) {
       return std::any_of(blind_curves_.begin(), blind_curves_.end(), [&](const BlindCurve& curve) {
         return curve.scalar_len == length &&
-               (route.curves.empty() || std::find(route.curves.begin(), route.curves.end(), curve.nid) != route.curves.end());
+               route.multiplies_on(curve.nid);
       });
     };
     for (std::size_t c = 0; c < chunks.size(); ++c) {
@@ -517,7 +520,7 @@ class EcScalarHunt final : public HuntDetector {
     BnCtxPtr ctx(BN_CTX_new());
     for (BlindCurve& curve : blind_curves_) {
       if (!arrays.empty() && curve.nid == NID_secp256k1 &&
-          (route.curves.empty() || std::find(route.curves.begin(), route.curves.end(), curve.nid) != route.curves.end())) {
+          route.multiplies_on(curve.nid)) {
         precompute_generator(curve, ctx.get());
       }
     }

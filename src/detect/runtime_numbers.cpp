@@ -360,8 +360,8 @@ std::vector<const NumberLayout*> runtime_layouts(const DumpModel& model, unsigne
   };
   std::vector<const NumberLayout*> out;
   for (const NumberLayout& l : number_layouts()) {
-    const bool read =
-        l.hunted || l.scalars_hunted || (!l.narrow() && l.most_significant_first && l.slot_bytes == 4);  // the JVM's int[]
+    const bool jvm_int_array = !l.narrow() && l.most_significant_first && l.slot_bytes == 4;
+    const bool read = l.hunted || l.scalars_hunted || jvm_int_array;
     if (!read || (l.process_bits != 0 && l.process_bits != process_bits)) continue;
     if (every || model.modules.empty() || mapped(l.modules)) out.push_back(&l);
   }

@@ -35,8 +35,9 @@
 namespace dumpguard {
 
 // The layouts worth reading in a dump: those the hunts read (NumberLayout::hunted and
-// scalars_hunted, and the JVM's int[]) for the process's pointer width, whose runtime is mapped (a module whose file name
-// holds one of NumberLayout::modules). A process that runs no such runtime costs nothing here.
+// scalars_hunted, and the JVM's int[]) for the process's pointer width, whose runtime is
+// mapped (a module whose file name holds one of NumberLayout::modules). A process that runs no
+// such runtime costs nothing here.
 // Every one of them when the dump names no module (a raw image) or `every` is set (--exhaustive).
 std::vector<const NumberLayout*> runtime_layouts(const DumpModel& model, unsigned process_bits, bool every);
 

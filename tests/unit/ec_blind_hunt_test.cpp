@@ -146,7 +146,8 @@ std::size_t put_v8_array(Bytes& page, std::size_t at, std::span<const std::uint8
                          std::size_t stale, std::uint32_t seed) {
   const NumberLayout& l = layout_named("smi64-26");
   const LaidOut laid = lay_out(l, value, digits);
-  const std::uint64_t map = 0x00002ba5fbb40211ull, length = std::uint64_t{digits + std::max<std::size_t>(stale, 1)} << 32;
+  const std::uint64_t map = 0x00002ba5fbb40211ull;
+  const std::uint64_t length = std::uint64_t{digits + std::max<std::size_t>(stale, 1)} << 32;
   std::memcpy(page.data() + at - 16, &map, 8);
   std::memcpy(page.data() + at - 8, &length, 8);
   std::copy(laid.bytes.begin(), laid.bytes.end(), page.begin() + static_cast<std::ptrdiff_t>(at));

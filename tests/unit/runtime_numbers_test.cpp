@@ -247,17 +247,20 @@ TEST(RuntimeNumbers, AV8DigitArrayHasItsFixedArrayHeader) {
   const NumberLayout* one = &l;
   const unsigned bits[] = {256};
   const auto found = search_scalars(data, std::span<const NumberLayout* const>(&one, 1), bits);
-  EXPECT_TRUE(std::any_of(found.begin(), found.end(), [&](const FoundScalar& f) { return f.offset == at && f.digits == count; }));
+  const auto whole = [&](const FoundScalar& f) { return f.offset == at && f.digits == count; };
+  EXPECT_TRUE(std::any_of(found.begin(), found.end(), whole));
   // Stale digits after it (bn.js keeps a product's digits past a reduced number's length): still
   // proposed, and marked as followed by more.
   Bytes stale = data;
   put(stale, at - 8, std::uint64_t{20} << 32);
-  for (std::size_t k = count; k < 20; ++k) put(stale, at + 8 * k, (std::uint64_t{0x2000000} | (random() & 0x1FFFFFF)) << 32);
+  for (std::size_t k = count; k < 20; ++k) {
+    put(stale, at + 8 * k, (std::uint64_t{0x2000000} | (random() & 0x1FFFFFF)) << 32);
+  }
   LimbSearch t{{stale.data(), stale.size()}, 0x7f0000000000, 8, 0};
   EXPECT_TRUE(v8_digit_array_at(t, at, l, count));
   EXPECT_TRUE(v8_digits_follow(t, at, l, count));
   const auto after = search_scalars(stale, std::span<const NumberLayout* const>(&one, 1), bits);
-  EXPECT_TRUE(std::any_of(after.begin(), after.end(), [&](const FoundScalar& f) { return f.offset == at && f.digits == count; }));
+  EXPECT_TRUE(std::any_of(after.begin(), after.end(), whole));
   // Not an array: a map that is no tagged pointer, a length that is no small integer or is
   // shorter than the number, a misaligned start; nor in a 32-bit process, another runtime's
   // layout, or the same digits read as jsbn's 28-bit ones.
