@@ -23,6 +23,7 @@ PACKAGES=(
   aeskeyfind rsakeyfind yara nginx-light
   # runtimes whose big-number layouts the closure tests dump: the JVM (javac builds the signer) and V8
   openjdk-17-jdk-headless nodejs
+  node-elliptic node-bn.js          # elliptic's EC keys in bn.js's digits (tests/programs/elliptic_holder.js)
   # real aarch64 cores: a static program run under qemu-aarch64 aborts and dumps core
   qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross
   # the cluster: a JetStream work queue, key-value bucket and audit stream (src/cluster/)

@@ -68,6 +68,11 @@ struct ScalarCandidate {
   // key's DER (jvm_key_der_at; layout "be"): the EC hunt tests it against the points the
   // JVM holds, beside the budget of candidates the closure proves.
   bool jvm_array = false;
+  // A V8 digit array (runtime_numbers.hpp v8_digit_array_at): tested against the points V8
+  // holds, beside that budget too; one followed by more digits (v8_digits_follow) is only
+  // looked for as a coordinate.
+  bool v8_array = false;
+  bool v8_followed = false;
 };
 struct ScalarCandidates {
   bool walked = false;  // set by the walk that filled `per_chunk`

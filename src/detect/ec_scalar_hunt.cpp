@@ -59,13 +59,35 @@ struct BlindCurve {
   std::size_t scalar_len = 0;
   std::size_t field_len = 0;
   EcGroupPtr group;
+  // Multiples of G stored in the group (precompute_generator): d·G is then a wNAF sum of them.
+  bool precomputed = false;
 };
+
+// secp256k1 has no implementation of its own in OpenSSL: d·G is a generic Montgomery ladder,
+// about 480 µs, where P-256's is 14 µs. With multiples of G stored in the group (0.9 ms, once)
+// and d·G asked as d·G + 0·G, which takes OpenSSL's wNAF path instead of the ladder, it costs
+// about 90 µs (bench/RESULTS.md). That path's time depends on d: a candidate's bits could be
+// timed by a process on the same machine as the scan, as any variable-time code's could; the
+// ladder stays for the curves that have their own implementation.
+bool precompute_generator(BlindCurve& curve, BN_CTX* ctx) {
+  if (curve.precomputed) return true;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  curve.precomputed = EC_GROUP_precompute_mult(curve.group.get(), ctx) == 1;
+#pragma GCC diagnostic pop
+  return curve.precomputed;
+}
 
 // The curves of the JVM's own EC provider (SunEC, JDK 16 on): its arrays are multiplied on
 // these only. secp256k1 has no precomputed multiples of G in OpenSSL, and cost a JVM heap of
 // 7,000 BigIntegers 3 s of CPU more; with --exhaustive its arrays go on to the closure, on
 // every curve.
 constexpr std::array kJvmCurves{NID_X9_62_prime256v1, NID_secp384r1, NID_secp521r1};
+
+// The curves V8's digit arrays are multiplied on: elliptic's P-256, secp256k1 and P-384. Not
+// P-521: its scalars fill 20 or 21 digits, as does every product of two 256-bit numbers that
+// elliptic computes (a Node.js heap that signed holds thousands), each a P-521 multiplication.
+constexpr std::array kV8Curves{NID_X9_62_prime256v1, NID_secp256k1, NID_secp384r1};
 
 // A window that may hold a scalar whose public point is only in memory.
 struct BlindCandidate {
@@ -82,6 +104,10 @@ struct BlindCandidate {
   std::size_t digits = 0;
   // The whole of a JVM int[] (runtime_numbers.hpp): tested against the points the JVM holds.
   bool jvm_array = false;
+  // A V8 digit array (runtime_numbers.hpp v8_digit_array_at): tested against the points V8 holds;
+  // one followed by more digits only as a coordinate of them.
+  bool v8_array = false;
+  bool coordinate_only = false;
 
   bool read_as(bool little_endian) const {
     if (layout != nullptr) return !little_endian;
@@ -97,6 +123,14 @@ struct BlindPoint {
   std::size_t curve = 0;
   bool little_endian = false;
   std::vector<std::uint8_t> encoded;
+};
+
+// A runtime's arrays tested apart from the budget of candidates (prove_runtime_arrays): the
+// distinct values tested, and where their budget ran out.
+struct ArraysTested {
+  std::set<std::array<std::uint8_t, 32>> seen;
+  std::size_t tested = 0;
+  std::optional<std::uint64_t> stopped_at;
 };
 
 class EcScalarHunt final : public HuntDetector {
@@ -119,10 +153,15 @@ class EcScalarHunt final : public HuntDetector {
                                      "public keys the scan knew",
                                      blind_budget_, *blind_stopped_at_));
     }
-    if (jvm_stopped_at_) {
+    if (jvm_.stopped_at) {
       sink.limit(name(), fmt::format("the budget of {} JVM int[] arrays tested against the points the JVM holds was "
                                      "reached at file offset {:#x}; arrays after it were not tested",
-                                     kJvmArrayBudget, *jvm_stopped_at_));
+                                     kJvmArrayBudget, *jvm_.stopped_at));
+    }
+    if (v8_.stopped_at) {
+      sink.limit(name(), fmt::format("the budget of {} V8 digit arrays tested against the points V8 holds was "
+                                     "reached at file offset {:#x}; arrays after it were not tested",
+                                     kV8ArrayBudget, *v8_.stopped_at));
     }
     if (walk_cut_at_) {
       sink.limit(name(), fmt::format("more candidate scalars than one chunk keeps; those from file offset {:#x} in "
@@ -346,7 +385,9 @@ class EcScalarHunt final : public HuntDetector {
       for (std::size_t c = 0; c < chunks.size(); ++c) {
         for (const ScalarCandidate& k : shared->per_chunk[c]) {
           if (std::find(blind_lengths_.begin(), blind_lengths_.end(), k.length) == blind_lengths_.end()) continue;
-          walked[c].push_back({k.file_offset, all + k.file_offset, k.length, false, k.layout, k.digits, k.jvm_array});
+          walked[c].push_back(
+              {k.file_offset, all + k.file_offset, k.length, false, k.layout, k.digits, k.jvm_array, k.v8_array,
+               k.v8_followed});
         }
         if (c < shared->cut_at.size() && shared->cut_at[c] && !walk_cut_at_) walk_cut_at_ = shared->cut_at[c];
       }
@@ -372,15 +413,16 @@ class EcScalarHunt final : public HuntDetector {
       chunk = std::move(numbers_read);
     }
     prove_jvm_arrays(context, chunks, walked);
-    // The budget, in pass order, over distinct values. The JVM's arrays were tested above; with
-    // --exhaustive those not proven there go on to the closure like the others.
+    prove_v8_arrays(context, chunks, walked);
+    // The budget, in pass order, over distinct values. The JVM's and V8's arrays were tested
+    // above; with --exhaustive those not proven there go on to the closure like the others.
     std::vector<BlindCandidate> candidates;
     std::vector<std::size_t> first_of(chunks.size() + 1, 0);
     for (std::size_t c = 0; c < chunks.size(); ++c) {
       first_of[c] = candidates.size();
       for (const BlindCandidate& candidate : walked[c]) {
         if (blind_stopped_at_) break;
-        if (candidate.jvm_array && !blind_chunks_) continue;
+        if (((candidate.jvm_array || candidate.v8_array) && !blind_chunks_) || candidate.coordinate_only) continue;
         if (!blind_seen_.insert(sha256({candidate.bytes, candidate.length})).second) continue;
         if (blind_tested_ == blind_budget_) {
           blind_stopped_at_ = candidate.file_offset;
@@ -410,29 +452,84 @@ class EcScalarHunt final : public HuntDetector {
   // never read as a BigInteger) is one of them, under the same budget.
   void prove_jvm_arrays(const ScanContext& context, const std::vector<ChunkBounds>& chunks,
                         const std::vector<std::vector<BlindCandidate>>& walked) {
-    std::map<std::array<std::uint8_t, 32>, std::uint64_t> coordinates;  // SHA-256 of a value: where it is
+    prove_runtime_arrays(context, chunks, walked, {&BlindCandidate::jvm_array, kJvmCurves, kJvmArrayBudget, false},
+                         jvm_);
+  }
+
+  // V8's digit arrays of a scalar's size (runtime_numbers.hpp v8_digit_array_at), as the JVM's
+  // arrays above: bn.js keeps every number so (elliptic's keys, its signatures' r and s, its
+  // precomputed multiples of G, intermediates), and a point as two such numbers, in normal form
+  // (secp256k1's k256 reduction) or in Montgomery form (elliptic's P-256, P-384 and P-521 use
+  // bn.js's BN.mont: x·2^260 mod p for P-256). An array followed by more digits (a coordinate
+  // reduced in place keeps its product's stale digits) is looked for as a coordinate only.
+  void prove_v8_arrays(const ScanContext& context, const std::vector<ChunkBounds>& chunks,
+                       const std::vector<std::vector<BlindCandidate>>& walked) {
+    prove_runtime_arrays(context, chunks, walked, {&BlindCandidate::v8_array, kV8Curves, kV8ArrayBudget, true}, v8_);
+  }
+
+  // A runtime's whole arrays, tested against the points the same runtime holds.
+  struct ArrayRoute {
+    bool BlindCandidate::*member = nullptr;  // the candidates it takes
+    std::span<const int> curves;             // multiplied on these (empty: every curve of the length)
+    std::size_t budget = 0;                  // distinct values, in pass order
+    // Whether the runtime may keep a coordinate in Montgomery form with the radix of its digits,
+    // x·2^(digit bits × digits of p) mod p, as bn.js's BN.mont and jsbn's Montgomery do.
+    bool montgomery = false;
+    bool multiplies_on(int nid) const {
+      return curves.empty() || std::find(curves.begin(), curves.end(), nid) != curves.end();
+    }
+  };
+  void prove_runtime_arrays(const ScanContext& context, const std::vector<ChunkBounds>& chunks,
+                            const std::vector<std::vector<BlindCandidate>>& walked, const ArrayRoute& route,
+                            ArraysTested& state) {
+    struct Where {
+      std::uint64_t file_offset = 0;
+      const NumberLayout* layout = nullptr;
+    };
+    std::map<std::array<std::uint8_t, 32>, Where> coordinates;  // SHA-256 of a value: where it is
+    std::vector<const NumberLayout*> layouts;  // of the arrays, for the Montgomery forms
     std::vector<BlindCandidate> arrays;
     std::vector<std::size_t> first_of(chunks.size() + 1, 0);
+    // Whether a value of `length` bytes is multiplied on some curve of the route.
+    const auto multiplied = [&](std::size_t length) {
+      return std::any_of(blind_curves_.begin(), blind_curves_.end(), [&](const BlindCurve& curve) {
+        return curve.scalar_len == length &&
+               route.multiplies_on(curve.nid);
+      });
+    };
     for (std::size_t c = 0; c < chunks.size(); ++c) {
       first_of[c] = arrays.size();
       for (const BlindCandidate& candidate : walked[c]) {
-        if (!candidate.jvm_array) continue;
+        if (!(candidate.*route.member)) continue;
         const auto id = sha256({candidate.bytes, candidate.length});
-        // A coordinate is a BigInteger's int[]; a key's DER holds a scalar, never a point.
-        if (candidate.layout != nullptr && candidate.layout->name == "jvm-int32") {
-          coordinates.emplace(id, candidate.file_offset);
+        // A coordinate is a runtime's array; a JVM key's DER (layout "be") holds a scalar, never a point.
+        if (candidate.layout == nullptr || candidate.layout->name != "be") {
+          coordinates.emplace(id, Where{candidate.file_offset, candidate.layout});
+          if (std::find(layouts.begin(), layouts.end(), candidate.layout) == layouts.end()) {
+            layouts.push_back(candidate.layout);
+          }
         }
-        if (jvm_stopped_at_ || !jvm_seen_.insert(id).second) continue;
-        if (jvm_tested_ == kJvmArrayBudget) {
-          jvm_stopped_at_ = candidate.file_offset;
+        if (candidate.coordinate_only || !multiplied(candidate.length) || state.stopped_at ||
+            !state.seen.insert(id).second) {
           continue;
         }
-        ++jvm_tested_;
+        if (state.tested == route.budget) {
+          state.stopped_at = candidate.file_offset;
+          continue;
+        }
+        ++state.tested;
         arrays.push_back(candidate);
       }
     }
     first_of[chunks.size()] = arrays.size();
-    for (auto& chunk_points : points_of(context, chunks, arrays, first_of, kJvmCurves)) {
+    BnCtxPtr ctx(BN_CTX_new());
+    for (BlindCurve& curve : blind_curves_) {
+      if (!arrays.empty() && curve.nid == NID_secp256k1 &&
+          route.multiplies_on(curve.nid)) {
+        precompute_generator(curve, ctx.get());
+      }
+    }
+    for (auto& chunk_points : points_of(context, chunks, arrays, first_of, route.curves)) {
       for (const BlindPoint& p : chunk_points) {
         const BlindCandidate& candidate = arrays[p.candidate];
         const BlindCurve& curve = blind_curves_[p.curve];
@@ -447,17 +544,57 @@ class EcScalarHunt final : public HuntDetector {
           if (d && !found_.count(known)) found_.emplace(known, std::move(d));
           continue;
         }
-        const auto x = coordinates.find(sha256({p.encoded.data() + 1, curve.field_len}));
-        if (x == coordinates.end() || x->second == candidate.file_offset) continue;
+        const auto where = coordinate_held(p, coordinates, layouts, route.montgomery, ctx.get());
+        if (!where || where->first.file_offset == candidate.file_offset) continue;
         auto proven = pending_for(context, candidate, p, false);
         if (!proven) continue;
-        const std::string where = fmt::format("x of d·G laid out as jvm-int32 at file offset {:#x}", x->second);
-        proven->secret.proof += where;
-        if (proven->key) proven->key->origin += where;
+        const std::string text = fmt::format("{} laid out as {} at file offset {:#x}", where->second,
+                                             where->first.layout != nullptr ? where->first.layout->name : "bytes",
+                                             where->first.file_offset);
+        proven->secret.proof += text;
+        if (proven->key) proven->key->origin += text;
         blind_seen_.insert(sha256({candidate.bytes, candidate.length}));
         proven_.push_back(std::move(*proven));
       }
     }
+  }
+
+  // Where a coordinate of the point is among `coordinates` (SHA-256 of each array's value), and
+  // which coordinate in which form: x, then y, each as it is and (with `montgomery`) in the
+  // Montgomery form of each layout's radix.
+  template <typename Where>
+  std::optional<std::pair<Where, std::string>> coordinate_held(
+      const BlindPoint& p, const std::map<std::array<std::uint8_t, 32>, Where>& coordinates,
+      std::span<const NumberLayout* const> layouts, bool montgomery, BN_CTX* ctx) const {
+    const BlindCurve& curve = blind_curves_[p.curve];
+    const unsigned degree = static_cast<unsigned>(EC_GROUP_get_degree(curve.group.get()));
+    BnPtr prime(BN_new()), value(BN_new());
+    if (!prime || !value || EC_GROUP_get_curve(curve.group.get(), prime.get(), nullptr, nullptr, ctx) != 1) {
+      return std::nullopt;
+    }
+    std::vector<std::uint8_t> form(curve.field_len);
+    for (const bool is_y : {false, true}) {
+      const std::uint8_t* coordinate = p.encoded.data() + 1 + (is_y ? curve.field_len : 0);
+      const std::string_view name = is_y ? "y" : "x";
+      if (const auto at = coordinates.find(sha256({coordinate, curve.field_len})); at != coordinates.end()) {
+        return std::pair{at->second, fmt::format("{} of d·G", name)};
+      }
+      for (const NumberLayout* layout : layouts) {
+        if (!montgomery || layout == nullptr) continue;
+        const std::size_t shift = layout->digit_bits * digits_for(*layout, degree);
+        if (!BN_bin2bn(coordinate, static_cast<int>(curve.field_len), value.get()) ||
+            !BN_lshift(value.get(), value.get(), static_cast<int>(shift)) ||
+            !BN_nnmod(value.get(), value.get(), prime.get(), ctx) ||
+            BN_bn2binpad(value.get(), form.data(), static_cast<int>(form.size())) < 0) {
+          continue;
+        }
+        if (const auto at = coordinates.find(sha256(form)); at != coordinates.end()) {
+          return std::pair{at->second,
+                           fmt::format("{} of d·G in Montgomery form ({}·2^{} mod p)", name, name, shift)};
+        }
+      }
+    }
+    return std::nullopt;
   }
 
   // d·G for each candidate (every curve of its length, or those of `only`; each byte order it
@@ -588,13 +725,26 @@ class EcScalarHunt final : public HuntDetector {
                             [&](std::size_t which, std::size_t o, const NumberLayout& layout, std::size_t digits) {
                               // As the RSA hunt's walk proposes them (rsa_factor_hunt.cpp).
                               const bool jvm = jvm_int_array_at(search, o, layout, digits);
-                              if (!blind_chunks_ && !jvm && !cpython_int_at(search, o, layout, digits)) return;
                               const std::size_t len = blind_lengths_[which];
+                              const bool v8 =
+                                  !jvm && v8_multiplied(len) && v8_digit_array_at(search, o, layout, digits);
+                              const bool followed = v8_digits_follow(search, o, layout, digits);
+                              // A longer run is a number's prefix only in a V8 array.
+                              if (followed && !v8) return;
+                              if (!blind_chunks_ && !jvm && !v8 && !cpython_int_at(search, o, layout, digits)) return;
                               if (number_looks_random(layout, search.data.subspan(o), digits, len)) {
-                                out.push_back({window.file_offset + o, data + o, len, false, &layout, digits, jvm});
+                                out.push_back(
+                                    {window.file_offset + o, data + o, len, false, &layout, digits, jvm, v8, followed});
                               }
                             },
                             blind_lengths_, jvm_key_scalar);
+  }
+
+  // Whether V8's arrays of `length` bytes are multiplied on some curve (kV8Curves).
+  bool v8_multiplied(std::size_t length) const {
+    return std::any_of(blind_curves_.begin(), blind_curves_.end(), [&](const BlindCurve& curve) {
+      return curve.scalar_len == length && std::find(kV8Curves.begin(), kV8Curves.end(), curve.nid) != kV8Curves.end();
+    });
   }
 
   // d·G for every curve of the candidate's length and both byte orders. Any thread.
@@ -610,7 +760,14 @@ class EcScalarHunt final : public HuntDetector {
         BnPtr d(little_endian ? BN_lebin2bn(candidate.bytes, n, nullptr) : BN_bin2bn(candidate.bytes, n, nullptr));
         if (!d || BN_is_zero(d.get()) || BN_cmp(d.get(), EC_GROUP_get0_order(curve.group.get())) >= 0) continue;
         EcPointPtr q(EC_POINT_new(curve.group.get()));
-        if (!q || EC_POINT_mul(curve.group.get(), q.get(), d.get(), nullptr, nullptr, ctx) != 1) continue;
+        BnPtr zero(curve.precomputed ? BN_new() : nullptr);
+        if (!q || (curve.precomputed && !zero)) continue;
+        const int multiplied =
+            curve.precomputed
+                ? EC_POINT_mul(curve.group.get(), q.get(), d.get(), EC_GROUP_get0_generator(curve.group.get()),
+                               zero.get(), ctx)
+                : EC_POINT_mul(curve.group.get(), q.get(), d.get(), nullptr, nullptr, ctx);
+        if (multiplied != 1) continue;
         BlindPoint point{index, ci, little_endian, std::vector<std::uint8_t>(1 + 2 * curve.field_len)};
         if (EC_POINT_point2oct(curve.group.get(), q.get(), POINT_CONVERSION_UNCOMPRESSED, point.encoded.data(),
                                point.encoded.size(), ctx) != point.encoded.size()) {
@@ -752,11 +909,10 @@ class EcScalarHunt final : public HuntDetector {
   std::size_t blind_tested_ = 0;
   std::optional<std::uint64_t> blind_stopped_at_;
   std::vector<PendingSecret> pending_;
-  // The JVM's arrays (prove_jvm_arrays): distinct values tested, where their budget ran out,
-  // and the scalars proven by a coordinate among them; where the walk kept no more candidates.
-  std::set<std::array<std::uint8_t, 32>> jvm_seen_;
-  std::size_t jvm_tested_ = 0;
-  std::optional<std::uint64_t> jvm_stopped_at_;
+  // The runtimes' arrays (prove_runtime_arrays): distinct values tested and where their budget
+  // ran out, for the JVM's and V8's; the scalars proven by a coordinate among them; where the
+  // walk kept no more candidates.
+  ArraysTested jvm_, v8_;
   std::vector<PendingSecret> proven_;
   std::optional<std::uint64_t> walk_cut_at_;
 };

@@ -36,6 +36,12 @@ constexpr NumberLayout digits(std::string_view name, std::string_view used_by, u
   return l;
 }
 
+// A layout the EC hunt reads for scalars, where the RSA hunt reads nothing.
+constexpr NumberLayout scalars_only(NumberLayout l) {
+  l.scalars_hunted = true;
+  return l;
+}
+
 constexpr bool kHunted = true;
 constexpr std::string_view kV8 = "node|v8|chrome|electron|deno";
 constexpr std::string_view kTomMath = "tommath|dropbear|tcl";
@@ -53,12 +59,16 @@ constexpr std::array kLayouts{
            "python"),
     digits("cpython-15", "15-bit digits in 16-bit words: CPython's int on 32-bit builds", 15, 2, 0, 0, 32, kHunted,
            "python"),
-    digits("smi64-26", "26-bit digits as small integers in the high half of 64-bit slots: V8 without pointer "
-                       "compression (Node.js), as jsbn keeps them",
-           26, 8, 32, 0, 64),
+    scalars_only(digits("smi64-26", "26-bit digits as small integers in the high half of 64-bit slots: V8 without "
+                                    "pointer compression (Node.js), as bn.js (elliptic's numbers) and jsbn keep them",
+                        26, 8, 32, 0, 64, false, kV8)),
     digits("smi64-28", "28-bit digits as V8 small integers in 64-bit slots (jsbn's usual width in V8)", 28, 8, 32, 0,
            64, kHunted, kV8),
     digits("smi64-30", "30-bit digits as V8 small integers in 64-bit slots", 30, 8, 32, 0, 64),
+    digits("smi64-8", "bytes as V8 small integers in 64-bit slots, most significant first: a JavaScript array of "
+                      "a number's big-endian bytes (bn.js's toArray, with which elliptic signs with a key and "
+                      "seeds hmac-drbg)",
+           8, 8, 32, 0, 64, false, {}, true),
     digits("smi32-26", "26-bit digits as small integers shifted by one in 32-bit slots: V8 with pointer compression",
            26, 4, 1),
     digits("smi32-28", "28-bit digits as V8 small integers in 32-bit slots", 28, 4, 1, 0, 0, kHunted, kV8),

@@ -32,6 +32,9 @@ struct NumberLayout {
   // not field arithmetic's limbs; and the process pointer width that keeps numbers this way (0:
   // any).
   bool hunted = false;
+  // Whether only the EC hunt reads candidates from values in this layout (its scalars; the RSA
+  // hunt does not): bn.js's 26-bit digits, in which Node.js keeps elliptic's EC keys.
+  bool scalars_hunted = false;
   unsigned process_bits = 0;
   // Module names (parts of a file name, '|'-separated) that show a process runs the runtime
   // that keeps numbers this way: the hunts look for this layout only where one is mapped.

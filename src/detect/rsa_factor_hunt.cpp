@@ -205,6 +205,10 @@ class RsaFactorHunt final : public HuntDetector {
     constexpr std::array<std::size_t, kScalarBits.size()> kScalarLengths{32, 48, 66};
     // The EC hunt tests a few hundred in all; a chunk of a hostile dump keeps no more than this.
     constexpr std::size_t kScalarsPerChunk = 1024;
+    // A Node.js heap holds thousands of V8 digit arrays of a scalar's size per chunk (bn.js's
+    // numbers: elliptic's precomputed points, signatures, intermediates); they have a count of
+    // their own, as they have a budget of their own in the EC hunt.
+    constexpr std::size_t kV8ArraysPerChunk = 4096;
     ScalarCandidates* scalars = context.scalar_candidates;
     if (scalars) {
       scalars->per_chunk.assign(chunks.size(), {});
@@ -226,23 +230,31 @@ class RsaFactorHunt final : public HuntDetector {
       // The EC hunt's candidate scalars, where it asks for them: in a runtime's layout (this walk),
       // then BIGNUMs of a scalar's size whose limbs look random (the BIGNUM walk below), so that
       // hunt reads memory no second time.
+      std::size_t v8_arrays = 0;
       const auto take_scalar = [&](ScalarCandidate candidate) {
-        if (scalars->per_chunk[c].size() < kScalarsPerChunk) {
+        if (candidate.v8_array ? v8_arrays < kV8ArraysPerChunk
+                               : scalars->per_chunk[c].size() - v8_arrays < kScalarsPerChunk) {
+          v8_arrays += candidate.v8_array ? 1 : 0;
           scalars->per_chunk[c].push_back(candidate);
         } else if (!scalars->cut_at[c]) {
           scalars->cut_at[c] = candidate.file_offset;
         }
       };
-      // Only CPython's ints, by the size before their digits, and whole JVM int[] arrays, by
-      // their object header, in the default scan: runs of random digits and words of a scalar's
-      // length fill runtimes' heaps, and would spend the candidate budget (--exhaustive takes
-      // every layout, ec_scalar_hunt.cpp). The JVM's arrays are tested apart from that budget.
+      // Only CPython's ints, by the size before their digits, whole JVM int[] arrays, by their
+      // object header, and V8 digit arrays, by theirs, in the default scan: runs of random
+      // digits and words of a scalar's length fill runtimes' heaps, and would spend the
+      // candidate budget (--exhaustive takes every layout, ec_scalar_hunt.cpp). The JVM's and
+      // V8's arrays are tested apart from that budget.
       const auto runtime_scalar = [&](std::size_t b, std::size_t offset, const NumberLayout& layout, std::size_t digits) {
         const std::size_t len = (kScalarBits[b] + 7) / 8;
         const bool jvm = jvm_int_array_at(search, offset, layout, digits);
-        if ((jvm || cpython_int_at(search, offset, layout, digits)) &&
+        // V8's arrays are multiplied on curves of 256 and 384 bits only (ec_scalar_hunt.cpp
+        // kV8Curves): a 521-bit one is every product elliptic computes.
+        const bool v8 = !jvm && kScalarBits[b] <= 384 && v8_digit_array_at(search, offset, layout, digits);
+        const bool followed = v8 && v8_digits_follow(search, offset, layout, digits);
+        if ((jvm || v8 || cpython_int_at(search, offset, layout, digits)) &&
             number_looks_random(layout, search.data.subspan(offset), digits, len)) {
-          take_scalar({window.file_offset + offset, len, &layout, digits, jvm});
+          take_scalar({window.file_offset + offset, len, &layout, digits, jvm, v8, followed});
         }
       };
       // The EC keys a JVM made, by the DER it keeps of each (runtime_numbers.hpp jvm_key_der_at):

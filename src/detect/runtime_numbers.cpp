@@ -188,6 +188,7 @@ class ScalarRuns {
     first_ = static_cast<std::size_t>((w - s.base_vaddr % w) % w);
     slots_ = first_ < s.data.size() ? (s.data.size() - first_) / w : 0;
     strong_ = std::uint64_t{1} << (l.digit_bits / 2);
+    spare_ = l.name.starts_with("smi") && !l.most_significant_first;
     for (std::size_t which = 0; which < bits.size(); ++which) {
       // The digit counts of numbers of bits[which] - 15 to bits[which] bits, and for each the
       // bit lengths of its most significant digit.
@@ -230,7 +231,8 @@ class ScalarRuns {
   // The strong run [a, b), from its least significant end: the number's most significant digit
   // is the valid slot just past the run, or the run's n-th digit, which may be strong and be
   // followed by one more strong slot (the bytes a runtime leaves after a number's last digit,
-  // CPython's allocation padding). A longer run is some other number, or random bytes. A run
+  // CPython's allocation padding). A longer run is some other number, or random bytes, but in
+  // V8's layouts, where it may be a number followed by its array's stale digits. A run
   // may fit two digit counts of one size (a 28-bit digit past nine strong ones, or the ninth
   // of them, as the top): both are proposed, and the wrong one costs a multiplication.
   void candidates(std::size_t a, std::size_t b, const RuntimeScalarFound& found) const {
@@ -242,7 +244,7 @@ class ScalarRuns {
       if (run + 1 == n && (ms_first ? a > 0 : b < slots_)) {
         lo = ms_first ? a - 1 : a;
         top = ms_first ? a - 1 : b;
-      } else if (run == n || run == n + 1) {
+      } else if (run == n || run == n + 1 || (spare_ && run > n)) {
         lo = ms_first ? b - n : a;
         top = ms_first ? b - n : a + n - 1;
       } else {
@@ -266,6 +268,9 @@ class ScalarRuns {
   SlotReader r_;
   std::vector<Target> targets_;
   std::uint64_t strong_ = 0;
+  // V8's arrays: a JavaScript big-number library (bn.js, jsbn) leaves stale digits past a
+  // number's length, so a longer run proposes its first digits too.
+  bool spare_ = false;
   std::size_t fewest_ = SIZE_MAX;
   std::size_t first_ = 0, slots_ = 0;
   std::size_t at_ = 0;    // the next sample
@@ -364,7 +369,8 @@ std::vector<const NumberLayout*> runtime_layouts(const DumpModel& model, unsigne
   };
   std::vector<const NumberLayout*> out;
   for (const NumberLayout& l : number_layouts()) {
-    const bool read = l.hunted || (!l.narrow() && l.most_significant_first && l.slot_bytes == 4);  // the JVM's int[]
+    const bool jvm_int_array = !l.narrow() && l.most_significant_first && l.slot_bytes == 4;
+    const bool read = l.hunted || l.scalars_hunted || jvm_int_array;
     if (!read || (l.process_bits != 0 && l.process_bits != process_bits)) continue;
     if (every || model.modules.empty() || mapped(l.modules)) out.push_back(&l);
   }
@@ -383,7 +389,7 @@ void for_each_runtime_number(const LimbSearch& s, std::span<const NumberLayout* 
   bool int_arrays_too = false;
   for (const NumberLayout* l : layouts) {
     if (l->narrow()) {
-      if (!bits.empty()) runs.emplace_back(s, *l, bits);
+      if (!bits.empty() && !l->scalars_hunted) runs.emplace_back(s, *l, bits);
       if (!scalar_bits.empty()) scalar_runs.emplace_back(s, *l, scalar_bits);
     } else {
       int_arrays_too = true;
@@ -430,6 +436,40 @@ bool jvm_key_der_at(const LimbSearch& s, std::size_t offset, std::size_t scalar_
   const std::uint8_t n = static_cast<std::uint8_t>(scalar_length);
   const std::uint8_t der[] = {0x30, static_cast<std::uint8_t>(n + 5), 0x02, 0x01, 0x01, 0x04, n};
   return std::equal(std::begin(der), std::end(der), p) && jvm_array_at(s, offset, scalar_length + 7);
+}
+
+bool v8_digit_array_at(const LimbSearch& s, std::size_t offset, const NumberLayout& layout, std::size_t digits) {
+  if (!layout.name.starts_with("smi64-") || s.word != 8 || offset < 16 || offset > s.data.size()) return false;
+  if ((s.base_vaddr + offset) % 8 != 0) return false;
+  const std::uint8_t* p = s.data.data() + offset;
+  // The length: a small integer (the value in the high half, the low half clear), at least the
+  // digits read (an array may be longer than its number: bn.js keeps spare words).
+  const std::uint64_t length = load_le(p - 8, 8);
+  if ((length & 0xFFFFFFFF) != 0 || (length >> 32) < digits || (length >> 32) > kV8ArrayLongest) return false;
+  // The map: a tagged pointer to a heap object (its low two bits 01) in user space.
+  const std::uint64_t map = load_le(p - 16, 8);
+  if ((map & 3) != 1 || map <= 0xFFFF || (map >> 47) != 0) return false;
+  // The digits below the most significant use the top two bits of the width in one digit at
+  // least: the nine lower digits of a random 256-bit scalar all miss them once in 2^18; the
+  // digits of a narrower layout (bn.js's 26 bits read as jsbn's 28) always do.
+  if (offset + digits * 8 > s.data.size() || digits < 2) return false;
+  const std::uint64_t top_two = std::uint64_t{3} << (layout.digit_bits - 2);
+  for (std::size_t i = 0; i + 1 < digits; ++i) {
+    if (digit_of(layout, p + 8 * i) & top_two) return true;
+  }
+  return false;
+}
+
+bool v8_digits_follow(const LimbSearch& s, std::size_t offset, const NumberLayout& layout, std::size_t digits) {
+  if (!layout.name.starts_with("smi")) return false;
+  const std::size_t at = offset + digits * layout.slot_bytes;
+  if (at + 2 * layout.slot_bytes > s.data.size()) return false;
+  const std::uint64_t strong = std::uint64_t{1} << (layout.digit_bits / 2);
+  for (std::size_t i = 0; i < 2; ++i) {
+    const std::uint8_t* p = s.data.data() + at + i * layout.slot_bytes;
+    if (!valid_slot(layout, p) || digit_of(layout, p) < strong) return false;
+  }
+  return true;
 }
 
 bool number_looks_random(const NumberLayout& layout, std::span<const std::uint8_t> slots, std::size_t digits,

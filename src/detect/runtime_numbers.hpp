@@ -34,9 +34,10 @@
 
 namespace dumpguard {
 
-// The layouts worth reading in a dump: those the hunts read (NumberLayout::hunted, and the JVM's
-// int[]) for the process's pointer width, whose runtime is mapped (a module whose file name
-// holds one of NumberLayout::modules). A process that runs no such runtime costs nothing here.
+// The layouts worth reading in a dump: those the hunts read (NumberLayout::hunted and
+// scalars_hunted, and the JVM's int[]) for the process's pointer width, whose runtime is
+// mapped (a module whose file name holds one of NumberLayout::modules). A process that runs no
+// such runtime costs nothing here.
 // Every one of them when the dump names no module (a raw image) or `every` is set (--exhaustive).
 std::vector<const NumberLayout*> runtime_layouts(const DumpModel& model, unsigned process_bits, bool every);
 
@@ -50,8 +51,9 @@ using RuntimeNumberFound = std::function<void(std::size_t which, std::size_t off
 // (scalar_bits[i] + 7) / 8). In a narrow layout, every digit but the most significant must be
 // strong (valid, with a bit set in its upper half, not shaped like a pointer) and the number
 // must be a whole run of strong digits; in the JVM's int[], the array's length word is the prior
-// (the callers take only CPython ints and whole JVM arrays by default: cpython_int_at,
-// jvm_int_array_at).
+// (the callers take only CPython ints, whole JVM arrays and V8 digit arrays by default:
+// cpython_int_at, jvm_int_array_at, v8_digit_array_at). Layouts only the EC hunt reads
+// (NumberLayout::scalars_hunted) propose no number of `bits`.
 using RuntimeScalarFound =
     std::function<void(std::size_t which, std::size_t offset, const NumberLayout& layout, std::size_t digits)>;
 // And where the JVM's layout is among `layouts`, in the same loads as its int[] arrays: found(index
@@ -89,6 +91,22 @@ bool jvm_array_at(const LimbSearch& s, std::size_t offset, std::size_t length);
 // (jvm_array_at) with the length scalar_length + 7, and the DER's seven bytes before the
 // scalar, which random bytes match but once in 2^56.
 bool jvm_key_der_at(const LimbSearch& s, std::size_t offset, std::size_t scalar_length);
+
+// Whether the number at `offset` of s.data, `digits` slots of `layout`, starts a V8 FixedArray
+// of small integers in a 64-bit process without pointer compression (smi64-*), as the array
+// of a JavaScript array of digits (bn.js's `words`, jsbn's) is laid out: the map (a tagged heap
+// pointer: its low bits 01, in user space), the length as a small integer, at least `digits`
+// and at most kV8ArrayLongest (bn.js leaves spare words past a number's length), then the
+// elements, 8-byte aligned; and the digits below the most significant use the top two bits of
+// the layout's width in one digit at least (a scalar misses that once in 2^18; bn.js's 26-bit
+// digits read as jsbn's 28-bit ones always do). A random word passes the map test once in four,
+// a random length once in 2^32.
+inline constexpr std::uint64_t kV8ArrayLongest = 4096;
+bool v8_digit_array_at(const LimbSearch& s, std::size_t offset, const NumberLayout& layout, std::size_t digits);
+// Whether, in a V8 layout (smi*), the two slots after the number hold strong digits (valid, the
+// upper half of the digit set): the array goes on past the number, with more of it or with stale digits that bn.js
+// leaves past a number's length (a coordinate reduced in place from a product).
+bool v8_digits_follow(const LimbSearch& s, std::size_t offset, const NumberLayout& layout, std::size_t digits);
 
 // Whether the number in `digits` slots of `layout` at `slots`, read as `length` big-endian bytes,
 // passes looks_random: the test a candidate scalar passes whatever its layout. The bytes read

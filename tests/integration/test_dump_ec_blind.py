@@ -9,14 +9,20 @@ take the scalar from the runtime's own layout.
 The test's own search writes each scalar in each runtime layout (big- and little-endian bytes,
 OpenSSL's limbs, CPython's 30-bit digits, the JVM's words, hex), finds every copy in the core,
 and requires each to lie inside a verified finding; after `redact`, none may remain, and what
-the scan found is gone from the output. No output may carry a scalar."""
+the scan found is gone from the output. No output may carry a scalar.
+
+A real Node.js process also holds a secp256k1 and a P-256 key pair made by elliptic (bn.js's
+26-bit digits as V8 small integers, nothing else): the default scan must prove each scalar from
+V8's arrays alone (EllipticKeysInNodeJs)."""
 import json
 import os
 import sys
+import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import dgtest  # noqa: E402
-from test_dump_closure import PROGRAMS_SRC, layouts, read, uncovered, write_private  # noqa: E402
+from test_dump_closure import PROGRAMS_SRC, SANITIZED, SMALL_MALLOC, layouts, read, uncovered, write_private  # noqa: E402
+from test_dump_redact import gdb_threads  # noqa: E402
 
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
@@ -126,6 +132,116 @@ class EcScalarsWithoutCertificate(dgtest.DumpTestCase):
                                  "redact stdout": self.redact_out, "redact stderr": self.redact_err}, secrets)
 
 
+def bn_js_digits(v):
+    """v as bn.js keeps it in Node.js without pointer compression: 26-bit digits, least significant
+    first, each a V8 small integer (the value in the high half of a 64-bit slot)."""
+    return b"".join((((v >> (26 * i)) & ((1 << 26) - 1)) << 32).to_bytes(8, "little")
+                    for i in range((v.bit_length() + 25) // 26))
+
+
+def js_bytes(v):
+    """v as a JavaScript array of its big-endian bytes in Node.js without pointer compression (bn.js's
+    toArray, with which elliptic signs with a key and seeds hmac-drbg): each byte a V8 small integer."""
+    return b"".join((b << 32).to_bytes(8, "little") for b in v.to_bytes((v.bit_length() + 7) // 8, "big"))
+
+
+ELLIPTIC_CURVES = ("secp256k1", "p256")  # in the order elliptic_holder.js writes them
+
+
+@unittest.skipIf(SANITIZED, "Node.js's core scanned and redacted under ASan costs minutes; the Release build runs it")
+class EllipticKeysInNodeJs(dgtest.DumpTestCase):
+    """A real Node.js process holds a secp256k1 and a P-256 key pair made by elliptic (bn.js's
+    26-bit digits as V8 small integers), has signed with each, and has read each public point:
+    nothing a structure detector harvests, no BIGNUM, no bytes. The default scan must prove each
+    scalar from V8's digit arrays: secp256k1's by its x held in normal form, P-256's by its x
+    held in Montgomery form. Signing leaves each scalar as JavaScript arrays of its bytes too
+    (smi64-8): every copy in every layout must be a verified finding. The scalars reach the test
+    only after the core is written, from the live process, into a private file."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls._dir = dgtest.tempfile.TemporaryDirectory(prefix="dg-elliptic-")
+        d = cls._dir.name
+        cls.program = "/usr/bin/node"
+        env = dict(SMALL_MALLOC, NODE_PATH="/usr/share/nodejs")
+        # Without the JIT's code range and with a small heap, the core is about 60 MB.
+        holder = dgtest.LiveProcess([cls.program, "--jitless", "--max-old-space-size=16", "--max-semi-space-size=1",
+                                     os.path.join(PROGRAMS_SRC, "elliptic_holder.js")], env=env)
+        keys = os.path.join(d, "keys.hex")
+        try:
+            cls.core = dgtest.gcore(holder.pid, d, self_check=False)  # checked below, with this test's scan
+            holder.proc.stdin.write(f"keys {keys}\n")
+            holder.proc.stdin.flush()
+            while "written" not in holder.proc.stdout.readline():
+                pass
+        finally:
+            holder.stop()
+        cls.scalars = dict(zip(ELLIPTIC_CURVES, (int(line, 16) for line in read(keys).decode().split())))
+        fp = os.path.join(d, "fp.key")
+        cls.scan_code, cls.out, cls.scan_err = dgtest.run_dumpguard("scan", "--json", "--fingerprint-key", fp, cls.core)
+        cls.report = json.loads(cls.out) if cls.out else {"findings": [], "public_keys": [], "searched": {"limits": []}}
+        cls.redacted = os.path.join(d, "redacted.core")
+        cls.redact_code, cls.redact_out, cls.redact_err = dgtest.run_dumpguard(
+            "redact", "--fingerprint-key", fp, cls.core, "-o", cls.redacted)
+        cls.rescan_code, _, cls.rescan_err = (dgtest.run_dumpguard("scan", "--fingerprint-key", fp, cls.redacted)
+                                              if os.path.exists(cls.redacted) else (None, b"", b"no output"))
+        cls.data = read(cls.core)
+        cls.out_data = read(cls.redacted) if os.path.exists(cls.redacted) else b""
+
+    @classmethod
+    def tearDownClass(cls):
+        cls._dir.cleanup()
+
+    def forms(self):
+        return [(f"{name} scalar as {layout}", form) for name, v in self.scalars.items()
+                for layout, form in {**layouts(v), "smi64-26": bn_js_digits(v), "smi64-8": js_bytes(v)}.items()
+                if len(form) >= 8]
+
+    def test_the_core_holds_each_scalar_only_as_bn_js_digits(self):
+        # As elliptic keeps it, and not as bytes or BIGNUM limbs that another prior could propose.
+        self.assertEqual(sorted(self.scalars), sorted(ELLIPTIC_CURVES))
+        for name, v in self.scalars.items():
+            forms = layouts(v)
+            self.assertIn(bn_js_digits(v), self.data, f"the {name} scalar is not in the core as smi64-26")
+            self.assertIn(js_bytes(v), self.data, f"the {name} scalar is not in the core as smi64-8")
+            self.assertNotIn(forms["be"], self.data, name)
+            self.assertNotIn(forms["le"], self.data, name)
+
+    def test_every_copy_of_each_scalar_is_a_verified_finding(self):
+        self.assertEqual(self.scan_code, 1, self.scan_err)
+        verified = [f for f in self.report["findings"] if f["verified"]]
+        missed = []
+        for form_name, form in self.forms():
+            left, _ = uncovered(verified, self.data, form)
+            missed += [f"{form_name} at {at:#x}" for at in left]
+        self.assertEqual(missed, [], f"{len(missed)} copies outside every verified finding")
+        # No hunt stopped at a budget: redact would refuse the core.
+        self.assertEqual([l for l in self.report["searched"]["limits"] if l["detector"] == "ec-scalar"], [])
+
+    def test_each_key_is_proven_by_its_point_in_v8s_arrays(self):
+        origins = {t: [k["origin"] for k in self.report["public_keys"] if k["type"] == t and k.get("derived")]
+                   for t in ("ec-secp256k1", "ec-p256")}
+        self.assertTrue([o for o in origins["ec-secp256k1"] if "x of d·G laid out as smi64-26" in o], origins)
+        self.assertTrue([o for o in origins["ec-p256"]
+                         if "of d·G in Montgomery form" in o and "laid out as smi64-26" in o], origins)
+
+    def test_nothing_is_left_after_redact_and_the_rescan_is_clean(self):
+        self.assertEqual(self.redact_code, 0, self.redact_err)
+        self.assertEqual(len(self.out_data), len(self.data))
+        self.assertEqual([name for name, form in self.forms() if form in self.out_data], [])
+        self.assertEqual(dgtest.left_after_redaction(self.core, self.data, self.out_data, self.report["findings"]), [])
+        self.assertEqual(self.rescan_code, 0, self.rescan_err)
+
+    def test_gdb_opens_the_redacted_core(self):
+        self.assertEqual(self.redact_code, 0, self.redact_err)
+        self.assertEqual(gdb_threads(self.program, self.redacted), gdb_threads(self.program, self.core))
+
+    def test_no_output_carries_a_scalar(self):
+        secrets = {name: v.to_bytes((v.bit_length() + 7) // 8, "big") for name, v in self.scalars.items()}
+        dgtest.assert_no_secret({"scan report": self.out, "scan stderr": self.scan_err,
+                                 "redact stdout": self.redact_out, "redact stderr": self.redact_err,
+                                 "rescan stderr": self.rescan_err}, secrets)
+
+
 if __name__ == "__main__":
-    import unittest
     unittest.main()

@@ -3,11 +3,15 @@
 // of the report; so is a scalar in a runtime's own layout, by the default hunt; without the
 // point, or with the hunt's budget at zero, nothing is claimed.
 #include <gtest/gtest.h>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
 #include <openssl/obj_mac.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
+#include "crypto/openssl_ptr.hpp"
 #include "crypto/private_key.hpp"
 #include "detect/ec_scalar_hunt.hpp"
 #include "detect/number_layout.hpp"
@@ -133,6 +137,89 @@ TEST(EcBlindHunt, ScalarInARuntimesLayoutIsProven) {
     EXPECT_TRUE(test::covered_verified(sink, kAt, laid.bytes.size()));
     ASSERT_EQ(sink.keys.size(), 1u);
     EXPECT_EQ(sink.keys[0].fingerprint, pub.fingerprint);
+  }
+}
+
+// A V8 FixedArray of small integers at `at` (its map and length before it): `digits` 26-bit
+// digits of `value` (big-endian bytes) as bn.js keeps them, then `stale` more strong digits.
+std::size_t put_v8_array(Bytes& page, std::size_t at, std::span<const std::uint8_t> value, std::size_t digits,
+                         std::size_t stale, std::uint32_t seed) {
+  const NumberLayout& l = layout_named("smi64-26");
+  const LaidOut laid = lay_out(l, value, digits);
+  const std::uint64_t map = 0x00002ba5fbb40211ull;
+  const std::uint64_t length = std::uint64_t{digits + std::max<std::size_t>(stale, 1)} << 32;
+  std::memcpy(page.data() + at - 16, &map, 8);
+  std::memcpy(page.data() + at - 8, &length, 8);
+  std::copy(laid.bytes.begin(), laid.bytes.end(), page.begin() + static_cast<std::ptrdiff_t>(at));
+  const Bytes noise = test::seeded_bytes(4 * stale + 8, seed);
+  for (std::size_t k = 0; k <= stale; ++k) {
+    std::uint32_t d = 0;
+    std::memcpy(&d, noise.data() + 4 * k, 4);
+    const std::uint64_t slot = k == stale ? 0 : std::uint64_t{(d & 0x1FFFFFF) | 0x2000000} << 32;
+    std::memcpy(page.data() + at + 8 * (digits + k), &slot, 8);
+  }
+  return laid.bytes.size();
+}
+
+// Whether bn.js's digits of a 256-bit value are outside the documented blind spot: every digit
+// but the top one strong, one with one of the digit's top two bits.
+bool strong_bn_digits(std::span<const std::uint8_t> value) {
+  const NumberLayout& l = layout_named("smi64-26");
+  const LaidOut laid = lay_out(l, value, 10);
+  bool top_two = false;
+  for (std::size_t k = 0; k < 9; ++k) {
+    const std::uint64_t d = digit_of(l, laid.bytes.data() + 8 * k);
+    if (d < (1u << 13)) return false;
+    top_two = top_two || d >= (1u << 24);
+  }
+  return top_two && digit_of(l, laid.bytes.data() + 72) >= (1u << 6);
+}
+
+TEST(EcBlindHunt, AV8DigitArrayIsProvenByItsPointAmongV8sArrays) {
+  // elliptic's keys in Node.js: the scalar in an array of eleven (the spare digit zero), x in an
+  // array of twenty that keeps its product's stale digits past the number; secp256k1's x in
+  // normal form, P-256's in bn.js's Montgomery form (x·2^260 mod p). The default hunt proves
+  // each from the arrays alone; without x's array, nothing.
+  std::uint32_t seed = 400;
+  for (const int nid : {NID_secp256k1, NID_X9_62_prime256v1}) {
+    SCOPED_TRACE(nid);
+    const bool montgomery = nid == NID_X9_62_prime256v1;
+    Bytes scalar, x(32);
+    PublicKey pub;
+    for (;;) {
+      scalar = test::seeded_bytes(32, ++seed);
+      scalar[0] &= 0x7f;
+      pub = *check_ec(nid, scalar, {}).public_key;
+      std::copy(pub.point.begin() + 1, pub.point.begin() + 33, x.begin());
+      if (montgomery) {
+        EcGroupPtr group(EC_GROUP_new_by_curve_name(nid));
+        BnCtxPtr ctx(BN_CTX_new());
+        BnPtr p(BN_new()), v(BN_bin2bn(x.data(), 32, nullptr));
+        ASSERT_EQ(EC_GROUP_get_curve(group.get(), p.get(), nullptr, nullptr, ctx.get()), 1);
+        ASSERT_EQ(BN_lshift(v.get(), v.get(), 260), 1);
+        ASSERT_EQ(BN_nnmod(v.get(), v.get(), p.get(), ctx.get()), 1);
+        ASSERT_EQ(BN_bn2binpad(v.get(), x.data(), 32), 32);
+      }
+      if (strong_bn_digits(scalar) && strong_bn_digits(x)) break;
+    }
+    Bytes page = heap_page();
+    constexpr std::size_t kAt = 64 * 12 + 16;
+    const std::size_t length = put_v8_array(page, kAt, scalar, 10, 0, seed);
+    Bytes without_point = page;
+    put_v8_array(page, kPointAt, x, 10, 10, seed + 1000);
+    auto detector = make_ec_scalar_hunt_detector();
+    const auto sink = run(*detector, page);
+    EXPECT_TRUE(test::covered_verified(sink, kAt, length));
+    EXPECT_TRUE(sink.limits.empty());
+    ASSERT_EQ(sink.keys.size(), 1u);
+    EXPECT_EQ(sink.keys[0].fingerprint, pub.fingerprint);
+    EXPECT_NE(sink.keys[0].origin.find("laid out as smi64-26"), std::string::npos) << sink.keys[0].origin;
+    EXPECT_EQ(sink.keys[0].origin.find("Montgomery form") != std::string::npos, montgomery) << sink.keys[0].origin;
+
+    auto alone = make_ec_scalar_hunt_detector();
+    const auto unproven = run(*alone, without_point);
+    EXPECT_TRUE(unproven.findings.empty());
+    EXPECT_TRUE(unproven.keys.empty());
   }
 }
 
