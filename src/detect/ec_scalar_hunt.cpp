@@ -673,7 +673,8 @@ class EcScalarHunt final : public HuntDetector {
       if (!witnesses) break;
       const Magnitude magnitude = magnitude_of(is_y ? y : x);
       if (magnitude.bytes.size() < 8) continue;
-      for (const NumberLayout& layout : number_layouts()) {
+      for (const NumberLayout* each : closure_layouts(context.dump.model)) {
+        const NumberLayout& layout = *each;
         if (is_y && layout.name != "be" && layout.name != "le") continue;
         LaidOut laid = lay_out_magnitude(layout, magnitude);
         p.witnesses.push_back({std::move(laid.bytes), std::move(laid.mask),

@@ -36,6 +36,12 @@ constexpr NumberLayout digits(std::string_view name, std::string_view used_by, u
   return l;
 }
 
+// A layout the closure searches only where its runtime is mapped.
+constexpr NumberLayout where_mapped(NumberLayout l) {
+  l.closure_where_mapped = true;
+  return l;
+}
+
 // A layout the EC hunt reads for scalars, where the RSA hunt reads nothing.
 constexpr NumberLayout scalars_only(NumberLayout l) {
   l.scalars_hunted = true;
@@ -65,10 +71,10 @@ constexpr std::array kLayouts{
     digits("smi64-28", "28-bit digits as V8 small integers in 64-bit slots (jsbn's usual width in V8)", 28, 8, 32, 0,
            64, kHunted, kV8),
     digits("smi64-30", "30-bit digits as V8 small integers in 64-bit slots", 30, 8, 32, 0, 64),
-    digits("smi64-8", "bytes as V8 small integers in 64-bit slots, most significant first: a JavaScript array of "
-                      "a number's big-endian bytes (bn.js's toArray, with which elliptic signs with a key and "
-                      "seeds hmac-drbg)",
-           8, 8, 32, 0, 64, false, {}, true),
+    where_mapped(digits("smi64-8", "bytes as V8 small integers in 64-bit slots, most significant first: a JavaScript "
+                                   "array of a number's big-endian bytes (bn.js's toArray, with which elliptic signs "
+                                   "with a key and seeds hmac-drbg)",
+                        8, 8, 32, 0, 64, false, kV8, true)),
     digits("smi32-26", "26-bit digits as small integers shifted by one in 32-bit slots: V8 with pointer compression",
            26, 4, 1),
     digits("smi32-28", "28-bit digits as V8 small integers in 32-bit slots", 28, 4, 1, 0, 0, kHunted, kV8),

@@ -39,6 +39,10 @@ struct NumberLayout {
   // Module names (parts of a file name, '|'-separated) that show a process runs the runtime
   // that keeps numbers this way: the hunts look for this layout only where one is mapped.
   std::string_view modules;
+  // Whether the closure too searches this layout only where `modules` are mapped: one byte of
+  // a number per 8-byte slot makes windows as plain as a small integer's, which every heap holds
+  // in numbers, so searching them everywhere costs a tenth of the closure's pass for nothing.
+  bool closure_where_mapped = false;
 
   // A narrow layout: a slot cannot take every value (digits narrower than the slot, tags,
   // ignored bytes), so a run of valid slots is itself a rare shape and values alone may

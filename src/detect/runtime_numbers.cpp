@@ -353,20 +353,35 @@ void int_arrays(const LimbSearch& s, std::span<const unsigned> bits, const Runti
 
 }  // namespace
 
-std::vector<const NumberLayout*> runtime_layouts(const DumpModel& model, unsigned process_bits, bool every) {
-  const auto mapped = [&](std::string_view names) {
-    for (const Module& m : model.modules) {
-      std::string base = m.path.substr(m.path.find_last_of("/\\") == std::string::npos ? 0 : m.path.find_last_of("/\\") + 1);
-      std::transform(base.begin(), base.end(), base.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-      for (std::size_t at = 0; at <= names.size();) {
-        const std::size_t bar = std::min(names.find('|', at), names.size());
-        const std::string_view name = names.substr(at, bar - at);
-        if (!name.empty() && base.find(name) != std::string::npos) return true;
-        at = bar + 1;
-      }
+namespace {
+
+// Whether a module whose file name holds one of `names` ('|'-separated) is mapped.
+bool runtime_mapped(const DumpModel& model, std::string_view names) {
+  for (const Module& m : model.modules) {
+    std::string base = m.path.substr(m.path.find_last_of("/\\") == std::string::npos ? 0 : m.path.find_last_of("/\\") + 1);
+    std::transform(base.begin(), base.end(), base.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    for (std::size_t at = 0; at <= names.size();) {
+      const std::size_t bar = std::min(names.find('|', at), names.size());
+      const std::string_view name = names.substr(at, bar - at);
+      if (!name.empty() && base.find(name) != std::string::npos) return true;
+      at = bar + 1;
     }
-    return false;
-  };
+  }
+  return false;
+}
+
+}  // namespace
+
+std::vector<const NumberLayout*> closure_layouts(const DumpModel& model) {
+  std::vector<const NumberLayout*> out;
+  for (const NumberLayout& l : number_layouts()) {
+    if (!l.closure_where_mapped || model.modules.empty() || runtime_mapped(model, l.modules)) out.push_back(&l);
+  }
+  return out;
+}
+
+std::vector<const NumberLayout*> runtime_layouts(const DumpModel& model, unsigned process_bits, bool every) {
+  const auto mapped = [&](std::string_view names) { return runtime_mapped(model, names); };
   std::vector<const NumberLayout*> out;
   for (const NumberLayout& l : number_layouts()) {
     const bool jvm_int_array = !l.narrow() && l.most_significant_first && l.slot_bytes == 4;

@@ -41,6 +41,10 @@ namespace dumpguard {
 // Every one of them when the dump names no module (a raw image) or `every` is set (--exhaustive).
 std::vector<const NumberLayout*> runtime_layouts(const DumpModel& model, unsigned process_bits, bool every);
 
+// The layouts the closure writes every known number in: every one, but those it searches only
+// where their runtime is mapped (NumberLayout::closure_where_mapped) when the dump maps none.
+std::vector<const NumberLayout*> closure_layouts(const DumpModel& model);
+
 // found(index into bits, offset in s.data of the number's first slot, its layout), for each
 // candidate in one of `layouts` whose first slot is at a walk position of s ([from, to)); a
 // candidate is read with read_number(layout, ..., digits_for(layout, bits[i]), (bits[i] + 7) / 8).

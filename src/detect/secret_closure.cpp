@@ -15,6 +15,7 @@
 #include "crypto/digest.hpp"
 #include "detect/exact_search.hpp"
 #include "detect/number_layout.hpp"
+#include "detect/runtime_numbers.hpp"
 
 namespace dumpguard {
 
@@ -79,6 +80,8 @@ std::string hex_text(std::span<const std::uint8_t> value, bool upper) {
 
 class FormBuilder {
  public:
+  explicit FormBuilder(std::vector<const NumberLayout*> layouts) : layouts_(std::move(layouts)) {}
+
   ExactPatterns patterns;
   std::vector<Form> forms;
 
@@ -131,7 +134,8 @@ class FormBuilder {
     const Magnitude magnitude = magnitude_of(big_endian);
     if (magnitude.bytes.size() < kMinSecretBytes) return;
     const std::size_t width_bits = std::max(magnitude.bits, 8 * width);
-    for (const NumberLayout& layout : number_layouts()) {
+    for (const NumberLayout* each : layouts_) {
+      const NumberLayout& layout = *each;
       LaidOut laid = lay_out_magnitude(layout, magnitude);
       Form f{secret, std::string(layout.name),
              layout.most_significant_first ? Extent::digits_before : Extent::digits_after};
@@ -146,6 +150,7 @@ class FormBuilder {
   }
 
  private:
+  std::vector<const NumberLayout*> layouts_;  // closure_layouts() of the dump
   std::set<std::array<std::uint8_t, 32>> seen_;
 };
 
@@ -250,7 +255,7 @@ void close_over_secrets(const ScanContext& context, std::vector<KnownSecret> sec
   }
   if (unique.empty() && pending.empty()) return;
 
-  FormBuilder builder;
+  FormBuilder builder(closure_layouts(context.dump.model));
   const auto add_forms = [&](std::size_t i, const KnownSecret& s) {
     switch (s.shape) {
       case KnownSecret::Shape::bytes:
