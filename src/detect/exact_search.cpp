@@ -155,26 +155,36 @@ void ExactPatterns::scan_table(const Table& table, const std::uint8_t* p, std::s
       hits.emplace_back(start, it->pattern);
     }
   };
-  // Dumps hold many zero words: a zero window is passed over unless some pattern needs it.
+  // Dumps hold many zero words: a zero window is passed over unless some pattern needs it. The
+  // zero word hashes to the filter's first bit; where no window set that bit, the filter itself
+  // turns zero words away and the eight-window loop needs no test of its own.
   const bool zeros = table.zero_window;
   std::size_t i = (from + width - 1) / width * width;
   const std::size_t end = std::min(to, n - width + 1);  // windows start in [i, end)
   // Eight windows at a time without a branch: their hashes and filter bits are independent, so
   // the loads overlap; only a window the filter passes is verified. (A branch per window
   // mispredicts wherever zero and non-zero words mix, as in most of a heap.)
-  if (width == 8) {
+  const auto eight = [&]<bool kTestZero>() {
     for (; i + 64 <= end; i += 64) {
       unsigned passed = 0;
       for (unsigned k = 0; k < 8; ++k) {
         const std::uint64_t w = load_le(p + i + 8 * k, 8);
         const std::uint64_t h = hash_of(w) >> shift;
-        const unsigned bit = static_cast<unsigned>((filter[h / 64] >> (h % 64)) & 1) & static_cast<unsigned>(w != 0 || zeros);
+        unsigned bit = static_cast<unsigned>((filter[h / 64] >> (h % 64)) & 1);
+        if constexpr (kTestZero) bit &= static_cast<unsigned>(w != 0);
         passed |= bit << k;
       }
       while (passed != 0) {
         verify(i + 8 * static_cast<unsigned>(std::countr_zero(passed)));
         passed &= passed - 1;
       }
+    }
+  };
+  if (width == 8) {
+    if (!zeros && (filter[0] & 1) != 0) {
+      eight.template operator()<true>();
+    } else {
+      eight.template operator()<false>();
     }
   }
   for (; i < end; i += width) {
