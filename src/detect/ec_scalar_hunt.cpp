@@ -215,7 +215,10 @@ class EcScalarHunt final : public HuntDetector {
       }
       blind_curves_.push_back(std::move(c));
     }
-    if (!blind_curves_.empty()) blind_layouts_ = runtime_layouts(context.dump.model, 8 * word_, blind_chunks_);
+    if (!blind_curves_.empty()) {
+      blind_layouts_ = runtime_layouts(context.dump.model, 8 * word_, blind_chunks_);
+      witness_layouts_ = closure_layouts(context.dump.model);
+    }
     for (const PublicKey& k : context.keys.keys()) {
       if (k.type != KeyType::ec || k.ca) continue;
       Curve* curve = nullptr;
@@ -532,13 +535,7 @@ class EcScalarHunt final : public HuntDetector {
     for (auto& chunk_points : points_of(context, chunks, arrays, first_of, route.curves)) {
       for (const BlindPoint& p : chunk_points) {
         const BlindCandidate& candidate = arrays[p.candidate];
-        const BlindCurve& curve = blind_curves_[p.curve];
-        PublicKey pub;
-        pub.type = KeyType::ec;
-        pub.curve_nid = curve.nid;
-        pub.point = p.encoded;
-        pub.bits = static_cast<unsigned>(EC_GROUP_get_degree(curve.group.get()));
-        fingerprint(pub);
+        const PublicKey pub = key_of(p);
         if (const PublicKey* known = context.keys.find(pub.fingerprint); known != nullptr && !known->ca) {
           BnPtr d(BN_bin2bn(candidate.bytes, static_cast<int>(candidate.length), nullptr));
           if (d && !found_.count(known)) found_.emplace(known, std::move(d));
@@ -639,11 +636,8 @@ class EcScalarHunt final : public HuntDetector {
     return computed;
   }
 
-  // A candidate's scalar for one curve and byte order, proven if the closure's pass finds a
-  // coordinate of its d·G (its witnesses); without witnesses, for a proof the caller completes.
-  // Nothing when d·G is a known key whose scalar is found already.
-  std::optional<PendingSecret> pending_for(const ScanContext& context, const BlindCandidate& candidate,
-                                           const BlindPoint& point, bool witnesses = true) const {
+  // The public key d·G is, fingerprinted.
+  PublicKey key_of(const BlindPoint& point) const {
     const BlindCurve& curve = blind_curves_[point.curve];
     PublicKey pub;
     pub.type = KeyType::ec;
@@ -651,6 +645,16 @@ class EcScalarHunt final : public HuntDetector {
     pub.point = point.encoded;
     pub.bits = static_cast<unsigned>(EC_GROUP_get_degree(curve.group.get()));
     fingerprint(pub);
+    return pub;
+  }
+
+  // A candidate's scalar for one curve and byte order, proven if the closure's pass finds a
+  // coordinate of its d·G (its witnesses); without witnesses, for a proof the caller completes.
+  // Nothing when d·G is a known key whose scalar is found already.
+  std::optional<PendingSecret> pending_for(const ScanContext& context, const BlindCandidate& candidate,
+                                           const BlindPoint& point, bool witnesses = true) const {
+    const BlindCurve& curve = blind_curves_[point.curve];
+    PublicKey pub = key_of(point);
     const PublicKey* known = context.keys.find(pub.fingerprint);
     if (known != nullptr && found_.count(known)) return std::nullopt;
     const int n = static_cast<int>(candidate.length);
@@ -673,7 +677,7 @@ class EcScalarHunt final : public HuntDetector {
       if (!witnesses) break;
       const Magnitude magnitude = magnitude_of(is_y ? y : x);
       if (magnitude.bytes.size() < 8) continue;
-      for (const NumberLayout* each : closure_layouts(context.dump.model)) {
+      for (const NumberLayout* each : witness_layouts_) {
         const NumberLayout& layout = *each;
         if (is_y && layout.name != "be" && layout.name != "le") continue;
         LaidOut laid = lay_out_magnitude(layout, magnitude);
@@ -906,6 +910,7 @@ class EcScalarHunt final : public HuntDetector {
   std::vector<std::size_t> blind_lengths_;
   std::vector<unsigned> blind_bits_;  // the order's bits for each of blind_lengths_
   std::vector<const NumberLayout*> blind_layouts_;  // of the runtimes the process maps
+  std::vector<const NumberLayout*> witness_layouts_;  // closure_layouts(): the forms of a point's witnesses
   std::set<std::array<std::uint8_t, 32>> blind_seen_;
   std::size_t blind_tested_ = 0;
   std::optional<std::uint64_t> blind_stopped_at_;
