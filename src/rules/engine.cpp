@@ -475,20 +475,23 @@ bool RuleScanner::accepted(const Rule& rule, std::size_t index, std::string_view
 
 void RuleScanner::scan(std::span<const std::byte> bytes, const std::function<void(const TextMatch&)>& on_match) {
   // One pass over the bytes says where the text of both encodings is.
+  const TextMasks& masks = masks_of(bytes);
+  scan_ascii(bytes, masks, on_match);
+  scan_utf16le(bytes, masks, on_match);
+}
+
+const TextMasks& RuleScanner::masks_of(std::span<const std::byte> bytes) {
   compute_text_masks(simd::best_width(), {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}, masks_);
-  scan_ascii(bytes, masks_, on_match);
-  scan_utf16le(bytes, masks_, on_match);
+  return masks_;
 }
 
 void RuleScanner::scan_ascii(std::span<const std::byte> bytes, const std::function<void(const TextMatch&)>& on_match) {
-  compute_text_masks(simd::best_width(), {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}, masks_);
-  scan_ascii(bytes, masks_, on_match);
+  scan_ascii(bytes, masks_of(bytes), on_match);
 }
 
 void RuleScanner::scan_utf16le(std::span<const std::byte> bytes,
                                const std::function<void(const TextMatch&)>& on_match) {
-  compute_text_masks(simd::best_width(), {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}, masks_);
-  scan_utf16le(bytes, masks_, on_match);
+  scan_utf16le(bytes, masks_of(bytes), on_match);
 }
 
 void RuleScanner::scan_ascii(std::span<const std::byte> bytes, const TextMasks& masks,

@@ -132,6 +132,8 @@ class RuleScanner {
                   const std::function<void(const TextMatch&)>& on_match);
   void scan_utf16le(std::span<const std::byte> bytes, const TextMasks& masks,
                     const std::function<void(const TextMatch&)>& on_match);
+  // Where the text of `bytes` is (masks_, refilled).
+  const TextMasks& masks_of(std::span<const std::byte> bytes);
   void collect(std::span<const std::uint8_t> text);
   // Whether the secret subject[begin, end) passes the rule's entropy, stopwords and allowlist,
   // and is no placeholder or reference (placeholder.hpp, shared by every rule).
